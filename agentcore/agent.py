@@ -1,0 +1,145 @@
+"""``Agent``: a declarative, immutable description of one agent."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+from .context import RunContext
+from .errors import UserError
+from .model import Model, ModelSettings, OutputSchema
+from .tools import Tool, as_tool
+
+if TYPE_CHECKING:
+    from .guardrails import Guardrail
+    from .handoffs import Handoff
+    from .retry import RetryPolicy
+    from .verifiers import Verifier
+
+OutputT = TypeVar("OutputT")
+Instructions = str | Callable[[RunContext[Any]], str | Awaitable[str]]
+
+
+class OutputValidationError(Exception):
+    """The model's final text does not match the agent's ``output_type``; the message is feedback."""
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Agent(Generic[OutputT]):
+    """An agent: instructions, a model, tools, and what counts as its final output.
+
+    ``model`` is a :class:`~agentcore.model.Model` or a ``provider:model`` string resolved when the run
+    starts. ``output_type`` (a pydantic model, dataclass, TypedDict or any type pydantic validates)
+    makes the final output a validated object: its schema is sent to the model and invalid output is
+    fed back for correction, at most ``max_corrections`` times in a row.
+    """
+
+    name: str
+    instructions: Instructions | None = None
+    model: str | Model | None = None
+    tools: Sequence[Tool | Callable[..., Any]] = ()
+    output_type: type[OutputT] | Any = None
+    model_settings: ModelSettings = field(default_factory=ModelSettings)
+    description: str = ""
+    handoffs: Sequence[Agent[Any] | Handoff] = ()
+    guardrails: Sequence[Guardrail] = ()
+    verify: Sequence[Verifier] = ()
+    sandbox: Any = None
+    """A sandbox (``agentcore.sandboxes``); its shell and file tools are added to ``tools``."""
+    max_corrections: int = 3
+    max_parallel_tools: int = 8
+    retry: RetryPolicy | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
+            raise UserError(f"agent name {self.name!r} must be letters, digits, '_' or '-'")
+        object.__setattr__(self, "tools", tuple(as_tool(t) for t in self.tools))
+        object.__setattr__(self, "handoffs", tuple(self.handoffs))
+        object.__setattr__(self, "guardrails", tuple(self.guardrails))
+        object.__setattr__(self, "verify", tuple(self.verify))
+        names = [t.name for t in self.function_tools]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise UserError(f"agent {self.name!r} has duplicate tool names: {sorted(dupes)}")
+
+    @property
+    def function_tools(self) -> tuple[Tool, ...]:
+        return self.tools  # type: ignore[return-value]  # normalized in __post_init__
+
+    def clone(self, **changes: Any) -> Agent[Any]:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    async def resolve_instructions(self, ctx: RunContext[Any]) -> str | None:
+        if self.instructions is None or isinstance(self.instructions, str):
+            return self.instructions
+        value = self.instructions(ctx)
+        if inspect.isawaitable(value):
+            value = await value
+        return value
+
+    # ----------------------------------------------------------------- structured output
+
+    @cached_property
+    def _output_adapter(self) -> tuple[TypeAdapter[Any], bool] | None:
+        if self.output_type is None or self.output_type is str:
+            return None
+        adapter: TypeAdapter[Any] = TypeAdapter(self.output_type)
+        schema = adapter.json_schema()
+        wrapped = schema.get("type") != "object"
+        return adapter, wrapped
+
+    @cached_property
+    def output_schema(self) -> OutputSchema | None:
+        """The JSON schema sent to the model, or ``None`` for plain-text agents."""
+        info = self._output_adapter
+        if info is None:
+            return None
+        adapter, wrapped = info
+        schema = adapter.json_schema()
+        if wrapped:
+            schema = {
+                "type": "object",
+                "properties": {"response": schema},
+                "required": ["response"],
+                "additionalProperties": False,
+            }
+        name = getattr(self.output_type, "__name__", "final_output")
+        return OutputSchema(name=name if name.isidentifier() else "final_output", schema=schema)
+
+    def parse_output(self, text: str) -> Any:
+        """Validate the model's final text; raises :class:`OutputValidationError` with feedback."""
+        info = self._output_adapter
+        if info is None:
+            return text
+        adapter, wrapped = info
+        raw = text.strip()
+        if raw.startswith("```"):
+            raw = raw.strip("`")
+            raw = raw.split("\n", 1)[1] if "\n" in raw else raw
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise OutputValidationError(f"final output is not valid JSON ({exc})") from None
+        if wrapped:
+            if not isinstance(data, dict) or "response" not in data:
+                raise OutputValidationError('final output must be a JSON object {"response": ...}')
+            data = data["response"]
+        try:
+            return adapter.validate_python(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
+            )
+            raise OutputValidationError(f"final output does not match the schema: {problems}") from None
+
+    def __repr__(self) -> str:
+        return f"Agent(name={self.name!r})"

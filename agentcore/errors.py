@@ -1,0 +1,206 @@
+"""Every exception agentcore raises, in one module.
+
+Two families matter to the runner:
+
+* :class:`ModelError` subclasses come from provider adapters. ``retryable`` tells the single retry
+  policy (``agentcore.retry``) whether replaying the request is worth it; ``retry_after`` carries the
+  vendor's hint in seconds.
+* :class:`RunError` subclasses end a run. Each carries what the run produced so far, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .messages import Item
+
+
+class AgentcoreError(Exception):
+    """Base class of every agentcore error."""
+
+
+# --------------------------------------------------------------------------- model / provider errors
+
+
+class ModelError(AgentcoreError):
+    """A model call failed. Adapters map vendor errors to one of the subclasses."""
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status_code = status_code
+        self.retry_after = retry_after
+        self.body = body
+
+    @property
+    def error_type(self) -> str:
+        """Short name used as the ``error.type`` span attribute."""
+        return type(self).__name__
+
+
+class TransportError(ModelError):
+    """The request never got an HTTP answer (connection refused, reset, DNS)."""
+
+    retryable = True
+
+
+class ModelTimeoutError(ModelError):
+    """The vendor did not answer in time."""
+
+    retryable = True
+
+
+class RateLimitError(ModelError):
+    """HTTP 429. ``retry_after`` holds the vendor's hint when it sent one."""
+
+    retryable = True
+
+
+class ServerError(ModelError):
+    """HTTP 5xx from the vendor."""
+
+    retryable = True
+
+
+class OverloadedError(ServerError):
+    """The vendor is overloaded (Anthropic 529 ``overloaded_error``, Gemini 503 UNAVAILABLE)."""
+
+    retryable = True
+
+
+class InvalidRequestError(ModelError):
+    """HTTP 400/404/422: the request itself is wrong; replaying it cannot help."""
+
+
+class ContextTooLongError(InvalidRequestError):
+    """The transcript does not fit the model's context window."""
+
+
+class AuthenticationError(ModelError):
+    """HTTP 401/403: missing or wrong credentials."""
+
+
+class ServerStateLostError(InvalidRequestError):
+    """The vendor no longer knows a stored response/interaction id. Adapters resend the full transcript."""
+
+
+class ModelStreamError(ModelError):
+    """The stream broke after it started (an ``error`` event mid-stream)."""
+
+    retryable = True
+
+
+class UnknownModelError(AgentcoreError):
+    """A ``provider:model`` string names no registered provider."""
+
+
+# --------------------------------------------------------------------------- run-ending errors
+
+
+class RunError(AgentcoreError):
+    """A run ended without a final output. ``items`` is the transcript produced so far."""
+
+    def __init__(self, message: str, *, items: Sequence[Item] = (), agent_name: str | None = None) -> None:
+        super().__init__(message)
+        self.items: list[Item] = list(items)
+        self.agent_name = agent_name
+
+
+class MaxTurnsExceeded(RunError):
+    """The run used ``max_turns`` model calls without reaching a final output."""
+
+
+class ModelBehaviorError(RunError):
+    """The model kept making mistakes (invalid tool arguments, unknown tools, invalid output) past its budget."""
+
+
+class GuardrailTripwire(RunError):
+    """A guardrail stopped the run. Nothing after the guardrail executed."""
+
+    def __init__(
+        self,
+        guardrail: str,
+        reason: str,
+        *,
+        stage: str = "",
+        items: Sequence[Item] = (),
+        agent_name: str | None = None,
+    ) -> None:
+        super().__init__(f"guardrail {guardrail!r} tripped ({stage}): {reason}", items=items, agent_name=agent_name)
+        self.guardrail = guardrail
+        self.reason = reason
+        self.stage = stage
+
+
+class VerifierFailed(RunError):
+    """The agent's verifiers still failed after the feedback budget was spent."""
+
+    def __init__(self, verifier: str, output: str, *, items: Sequence[Item] = (), agent_name: str | None = None):
+        super().__init__(f"verifier {verifier!r} failed: {output[-2000:]}", items=items, agent_name=agent_name)
+        self.verifier = verifier
+        self.output = output
+
+
+class RetryBudgetExhausted(RunError):
+    """A model call kept failing with retryable errors until the run's retry budget was spent."""
+
+    def __init__(self, last_error: ModelError, *, items: Sequence[Item] = (), agent_name: str | None = None):
+        super().__init__(f"model call failed after retries: {last_error}", items=items, agent_name=agent_name)
+        self.last_error = last_error
+
+
+class ModelCallFailed(RunError):
+    """A model call failed with a non-retryable error. ``error`` is the provider's typed error."""
+
+    def __init__(self, error: ModelError, *, items: Sequence[Item] = (), agent_name: str | None = None):
+        super().__init__(f"model call failed: {error}", items=items, agent_name=agent_name)
+        self.error = error
+
+
+# --------------------------------------------------------------------------- tools, config, sandboxes
+
+
+class ToolError(AgentcoreError):
+    """Raise inside a tool to send a clear error message back to the model (``is_error=True``)."""
+
+
+class UserError(AgentcoreError):
+    """agentcore was used wrongly (bad tool signature, duplicate tool names, …)."""
+
+
+class ConfigError(AgentcoreError):
+    """A YAML definition is invalid. ``errors`` lists ``(file, line, column, message)``."""
+
+    def __init__(self, errors: Sequence[tuple[str, int, int, str]]) -> None:
+        self.errors = list(errors)
+        lines = [f"{f}:{ln}:{col}: {msg}" for f, ln, col, msg in self.errors]
+        super().__init__("\n".join(lines) if lines else "invalid configuration")
+
+
+class SandboxError(AgentcoreError):
+    """A sandbox operation failed (backend unavailable, sandbox died, path refused)."""
+
+
+class SandboxDied(SandboxError):
+    """The sandbox went away mid-run (container removed, VM killed)."""
+
+
+class PathEscapeError(SandboxError):
+    """A path resolves outside the sandbox workspace (``..`` or a symlink)."""
+
+
+class InterruptedRun(AgentcoreError):
+    """Internal marker: a run paused for human approval (see ``RunResult.interruptions``)."""

@@ -1,0 +1,174 @@
+"""The model protocol: what the runner asks of a provider adapter, and what it gets back.
+
+An adapter implements :meth:`Model.respond` or :meth:`Model.stream` (or both) over the normalized
+protocol. The runner hands it a :class:`ModelRequest` holding the whole transcript plus a mutable
+``cache`` dict that belongs to this adapter for this agent and conversation: that is where server-side
+state (a response id and the watermark it covers) lives. The cache must stay JSON-serializable; the
+runner persists it with the session.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .messages import Item, Usage
+
+ToolChoice = Literal["auto", "required", "none"] | str
+"""``auto``, ``required``, ``none`` or the name of one tool the model must call."""
+
+
+class ModelSettings(BaseModel):
+    """Sampling and behaviour settings. ``None`` means: the vendor's default (the field is not sent)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    reasoning_effort: Literal["minimal", "low", "medium", "high", "xhigh"] | None = None
+    reasoning_summary: bool | None = None
+    stop: tuple[str, ...] | None = None
+    seed: int | None = None
+    extra: dict[str, Any] | None = None
+    """Vendor-specific body fields, merged last into the request."""
+
+    def merged(self, other: ModelSettings | None) -> ModelSettings:
+        """Fields set in ``other`` override ours."""
+        if other is None:
+            return self
+        data = self.model_dump(exclude_none=True)
+        data.update(other.model_dump(exclude_none=True))
+        return ModelSettings(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """What the model sees of a tool."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    strict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSchema:
+    """A structured final output the model must produce (JSON matching ``schema``)."""
+
+    name: str
+    schema: dict[str, Any]
+    strict: bool = True
+
+
+@dataclass(slots=True)
+class ModelRequest:
+    instructions: str | None
+    items: Sequence[Item]
+    tools: Sequence[ToolSpec] = ()
+    output_schema: OutputSchema | None = None
+    settings: ModelSettings = field(default_factory=ModelSettings)
+    cache: dict[str, Any] = field(default_factory=dict)
+    """Adapter-owned, JSON-serializable state for this agent+conversation (server-side ids, watermarks)."""
+    conversation_id: str | None = None
+    agent_name: str | None = None
+
+
+@dataclass(slots=True)
+class ModelResponse:
+    items: list[Item]
+    """Assistant text, tool calls and reasoning, in the order the model produced them."""
+    usage: Usage = field(default_factory=Usage)
+    response_id: str | None = None
+    finish_reason: str | None = None
+    model: str | None = None
+
+    @property
+    def text(self) -> str:
+        from .messages import AssistantMessage
+
+        return "".join(i.text for i in self.items if isinstance(i, AssistantMessage))
+
+
+# --------------------------------------------------------------------------- stream events
+
+
+@dataclass(frozen=True, slots=True)
+class ModelTextDelta:
+    text: str
+    kind: Literal["model_text_delta"] = "model_text_delta"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelReasoningDelta:
+    text: str
+    kind: Literal["model_reasoning_delta"] = "model_reasoning_delta"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelToolCallDelta:
+    """A tool call is being written: ``name`` on the first delta, then argument fragments."""
+
+    index: int
+    call_id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+    kind: Literal["model_tool_call_delta"] = "model_tool_call_delta"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelResponseDone:
+    response: ModelResponse
+    kind: Literal["model_response_done"] = "model_response_done"
+
+
+ModelStreamEvent = ModelTextDelta | ModelReasoningDelta | ModelToolCallDelta | ModelResponseDone
+
+
+class Model(abc.ABC):
+    """A provider adapter bound to one model. Override ``respond``, ``stream`` or both.
+
+    ``provider`` is agentcore's registry name (``openai``, ``anthropic``…); ``system`` is the value of
+    the ``gen_ai.provider.name`` span attribute.
+    """
+
+    provider: str = "unknown"
+    system: str = "unknown"
+    model_name: str = ""
+    server_address: str | None = None
+    server_port: int | None = None
+
+    async def respond(self, request: ModelRequest) -> ModelResponse:
+        if type(self).stream is Model.stream:
+            raise NotImplementedError(f"{type(self).__name__} implements neither respond() nor stream()")
+        done: ModelResponse | None = None
+        async for event in self.stream(request):
+            if isinstance(event, ModelResponseDone):
+                done = event.response
+        if done is None:
+            from .errors import ModelStreamError
+
+            raise ModelStreamError("stream ended without a final response", provider=self.provider)
+        return done
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        if type(self).respond is Model.respond:
+            raise NotImplementedError(f"{type(self).__name__} implements neither respond() nor stream()")
+        yield ModelResponseDone(await self.respond(request))
+
+    @property
+    def cache_key(self) -> str:
+        """Key of this model's entry in a conversation's adapter caches."""
+        return f"{self.provider}:{self.model_name}"
+
+    async def aclose(self) -> None:
+        """Release connections. Optional."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.provider}:{self.model_name}>"

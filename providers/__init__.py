@@ -1,0 +1,1 @@
+"""Provider adapters: one module per vendor API. Import them as ``agentcore.providers.<name>``."""

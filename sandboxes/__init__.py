@@ -1,0 +1,1 @@
+"""Sandbox backends. Import them as ``agentcore.sandboxes.<name>``."""
