@@ -1,0 +1,257 @@
+"""Chat Completions wire encoding: transcript items to ``messages`` bytes, each item encoded once.
+
+Chat Completions has no server-side state, so every turn resends the whole transcript. To keep the
+request path flat, :class:`MessageEncoder` turns each (immutable) item into wire JSON bytes once and
+keeps them in a bounded in-process cache keyed by item id; a request is then a join of cached bytes.
+
+Grouping rules (items are not 1:1 with messages): consecutive assistant-side items of one model step
+(own reasoning, text, tool calls) become one ``assistant`` message; a tool call is followed by one
+``tool`` message per result. Foreign reasoning is dropped, handoffs render as nothing, tool-call ids
+that the API would reject (empty, longer than 40 characters) are remapped deterministically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from agentcore import tracing
+from agentcore.messages import (
+    AssistantMessage,
+    FilePart,
+    ImagePart,
+    Item,
+    ProviderState,
+    Reasoning,
+    TextPart,
+    ToolCall,
+    ToolResult,
+    UserMessage,
+)
+
+ReplayReasoning = Literal["auto", "always", "never"]
+
+MAX_TOOL_CALL_ID = 40
+"""OpenAI rejects longer ``tool_calls[].id`` values (``string_above_max_length``)."""
+
+KIND_REASONING = "reasoning"
+KIND_TOOL_CALL_EXTRA = "tool_call_extra"
+KIND_MESSAGE_EXTRA = "message_extra"
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON bytes (UTF-8, no ASCII escaping)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def wire_call_id(call_id: str) -> str:
+    """``call_id`` if the API accepts it, else a deterministic replacement (same input -> same output)."""
+    if 0 < len(call_id) <= MAX_TOOL_CALL_ID:
+        return call_id
+    return "call_" + hashlib.sha256(call_id.encode()).hexdigest()[:24]
+
+
+def synthesized_call_id(response_id: str | None, index: int) -> str:
+    """A stable id for a tool call the server sent without one."""
+    if response_id:
+        digest = hashlib.sha256(f"{response_id}:{index}".encode()).hexdigest()[:24]
+    else:
+        import os
+
+        digest = os.urandom(12).hex()
+    return f"call_{digest}"
+
+
+def _user_content(item: UserMessage) -> Any:
+    parts = item.content
+    if len(parts) == 1 and isinstance(parts[0], TextPart):
+        return parts[0].text
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, TextPart):
+            out.append({"type": "text", "text": part.text})
+        elif isinstance(part, ImagePart):
+            url = part.url or f"data:{part.media_type};base64,{part.data or ''}"
+            out.append({"type": "image_url", "image_url": {"url": url}})
+        elif isinstance(part, FilePart):
+            file: dict[str, Any] = {"file_data": f"data:{part.media_type};base64,{part.data}"}
+            file["filename"] = part.filename or "document"
+            out.append({"type": "file", "file": file})
+    return out
+
+
+class MessageEncoder:
+    """Encodes transcripts for one adapter (one provider name and model); caches per item."""
+
+    def __init__(
+        self,
+        provider: str,
+        model: str,
+        *,
+        system_role: str = "system",
+        replay_reasoning: ReplayReasoning = "auto",
+        max_cached_items: int = 20_000,
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self.system_role = system_role
+        self.replay_reasoning = replay_reasoning
+        self.max_cached_items = max_cached_items
+        self._cache: dict[str, tuple[Item, Any]] = {}
+        self._instructions: tuple[str, bytes] | None = None
+
+    # ------------------------------------------------------------------ per-item cache
+
+    def _own(self, item: Item, kind: str) -> ProviderState | None:
+        return item.state_for(self.provider, model=self.model, kind=kind)
+
+    def _cached(self, item: Item) -> Any:
+        hit = self._cache.get(item.id)
+        if hit is not None and (hit[0] is item or hit[0] == item):
+            return hit[1]
+        value = self._encode_item(item)
+        if len(self._cache) >= self.max_cached_items:
+            # Drop the oldest half (dicts keep insertion order): cheap and bounded.
+            for key in list(self._cache)[: self.max_cached_items // 2]:
+                del self._cache[key]
+        self._cache[item.id] = (item, value)
+        return value
+
+    def _encode_item(self, item: Item) -> Any:
+        if isinstance(item, UserMessage):
+            return dumps({"role": "user", "content": _user_content(item)})
+        if isinstance(item, AssistantMessage):
+            extra = self._own(item, KIND_MESSAGE_EXTRA)
+            return (dumps(item.text), dumps(extra.payload) if extra is not None else None)
+        if isinstance(item, ToolCall):
+            call: dict[str, Any] = {
+                "id": wire_call_id(item.call_id),
+                "type": "function",
+                "function": {
+                    "name": item.name,
+                    "arguments": item.arguments if item.arguments.strip() else "{}",
+                },
+            }
+            extra = self._own(item, KIND_TOOL_CALL_EXTRA)
+            if extra is not None:
+                call["extra_content"] = extra.payload
+            message_extra = self._own(item, KIND_MESSAGE_EXTRA)
+            return (
+                dumps(call),
+                wire_call_id(item.call_id),
+                dumps(message_extra.payload) if message_extra else None,
+            )
+        if isinstance(item, ToolResult):
+            cid = wire_call_id(item.call_id)
+            return (dumps({"role": "tool", "tool_call_id": cid, "content": item.output}), cid)
+        if isinstance(item, Reasoning):
+            own = self._own(item, KIND_REASONING)
+            if own is None or not item.summary:
+                return None  # foreign or empty reasoning: never replayed, never turned into text
+            field = own.payload.get("field", "reasoning_content") if isinstance(own.payload, dict) else None
+            return (str(field or "reasoning_content"), dumps(item.summary))
+        return None  # Handoff: rendered as nothing
+
+    def _system(self, instructions: str) -> bytes:
+        cached = self._instructions
+        if cached is not None and cached[0] == instructions:
+            return cached[1]
+        data = dumps({"role": self.system_role, "content": instructions})
+        self._instructions = (instructions, data)
+        return data
+
+    # ------------------------------------------------------------------ transcript
+
+    def _turns_with_tool_calls(self, items: Sequence[Item]) -> list[bool]:
+        """For each user turn (segment starting at a user message), whether it holds a tool call."""
+        flags = [False]
+        for item in items:
+            if isinstance(item, UserMessage):
+                flags.append(False)
+            elif isinstance(item, ToolCall):
+                flags[-1] = True
+        return flags
+
+    def encode(self, instructions: str | None, items: Sequence[Item]) -> tuple[bytes, int]:
+        """The ``messages`` array as JSON bytes, and how many messages it holds."""
+        out: list[bytes] = []
+        if instructions:
+            out.append(self._system(instructions))
+        replay = self.replay_reasoning
+        turn_flags = self._turns_with_tool_calls(items) if replay == "auto" else []
+        turn = 0
+
+        # the assistant message being built
+        text: bytes | None = None
+        reasoning: tuple[str, bytes] | None = None
+        calls: list[bytes] = []
+        msg_extra: bytes | None = None
+        open_calls: set[str] = set()  # ids of the last assistant message's calls, awaiting results
+        dropped = 0
+
+        def flush() -> None:
+            nonlocal text, reasoning, calls, msg_extra
+            if text is None and not calls and reasoning is None:
+                return
+            keep_reasoning = reasoning is not None and (
+                replay == "always" or (replay == "auto" and turn_flags[turn])
+            )
+            if text is None and not calls and not keep_reasoning:
+                reasoning = None
+                return
+            buf = bytearray(b'{"role":"assistant"')
+            if text is not None:
+                buf += b',"content":' + text
+            elif not calls:
+                buf += b',"content":""'
+            if keep_reasoning and reasoning is not None:
+                buf += b',"' + reasoning[0].encode() + b'":' + reasoning[1]
+            if calls:
+                buf += b',"tool_calls":[' + b",".join(calls) + b"]"
+            if msg_extra is not None:
+                buf += b',"extra_content":' + msg_extra
+            buf += b"}"
+            out.append(bytes(buf))
+            text, reasoning, calls, msg_extra = None, None, [], None
+
+        for item in items:
+            if isinstance(item, UserMessage):
+                flush()
+                turn += 1
+                open_calls = set()
+                out.append(self._cached(item))
+            elif isinstance(item, ToolResult):
+                flush()
+                data, cid = self._cached(item)
+                if cid in open_calls:
+                    open_calls.discard(cid)
+                    out.append(data)
+                else:
+                    dropped += 1  # a result whose call is not in the transcript (filtered history)
+            elif isinstance(item, AssistantMessage):
+                if text is not None or calls:
+                    flush()
+                text_bytes, extra = self._cached(item)
+                text = text_bytes
+                msg_extra = msg_extra or extra
+            elif isinstance(item, ToolCall):
+                data, cid, extra = self._cached(item)
+                if not calls:
+                    open_calls = set()
+                calls.append(data)
+                open_calls.add(cid)
+                msg_extra = msg_extra or extra
+            elif isinstance(item, Reasoning):
+                value = self._cached(item)
+                if value is None:
+                    continue
+                if text is not None or calls or reasoning is not None:
+                    flush()
+                reasoning = value
+            # Handoff and anything else: nothing on the wire
+        flush()
+        if dropped:
+            tracing.note("openai_chat.dropped_orphan_tool_results", count=dropped)
+        return b"[" + b",".join(out) + b"]", len(out)
