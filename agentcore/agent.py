@@ -15,7 +15,8 @@ from pydantic import TypeAdapter, ValidationError
 from .context import RunContext
 from .errors import UserError
 from .model import Model, ModelSettings, OutputSchema
-from .tools import Tool, as_tool
+from .tools import Tool
+from .tools import as_tool as _to_tool
 
 if TYPE_CHECKING:
     from .guardrails import Guardrail
@@ -49,8 +50,10 @@ class Agent(Generic[OutputT]):
     model_settings: ModelSettings = field(default_factory=ModelSettings)
     description: str = ""
     handoffs: Sequence[Agent[Any] | Handoff] = ()
+    """Agents this one may pass control to (``transfer_to_<name>`` tools)."""
     guardrails: Sequence[Guardrail] = ()
-    verify: Sequence[Verifier] = ()
+    verify: Sequence[Verifier | str | Callable[..., Any]] = ()
+    """Checks run after the agent claims it is done: commands (run in the sandbox) or functions."""
     sandbox: Any = None
     """A sandbox (``agentcore.sandboxes``); its shell and file tools are added to ``tools``."""
     max_corrections: int = 3
@@ -61,10 +64,13 @@ class Agent(Generic[OutputT]):
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
             raise UserError(f"agent name {self.name!r} must be letters, digits, '_' or '-'")
-        object.__setattr__(self, "tools", tuple(as_tool(t) for t in self.tools))
-        object.__setattr__(self, "handoffs", tuple(self.handoffs))
+        object.__setattr__(self, "tools", tuple(_to_tool(t) for t in self.tools))
+        from .handoffs import as_handoff
+        from .verifiers import as_verifier
+
+        object.__setattr__(self, "handoffs", tuple(as_handoff(h) for h in self.handoffs))
         object.__setattr__(self, "guardrails", tuple(self.guardrails))
-        object.__setattr__(self, "verify", tuple(self.verify))
+        object.__setattr__(self, "verify", tuple(as_verifier(v) for v in self.verify))
         names = [t.name for t in self.function_tools]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
@@ -73,6 +79,29 @@ class Agent(Generic[OutputT]):
     @property
     def function_tools(self) -> tuple[Tool, ...]:
         return self.tools  # type: ignore[return-value]  # normalized in __post_init__
+
+    @property
+    def handoff_list(self) -> tuple[Handoff, ...]:
+        return self.handoffs  # type: ignore[return-value]  # normalized in __post_init__
+
+    @property
+    def verifiers(self) -> tuple[Verifier, ...]:
+        return self.verify  # type: ignore[return-value]  # normalized in __post_init__
+
+    def as_tool(
+        self, *, name: str | None = None, description: str | None = None, max_turns: int | None = None
+    ) -> Tool:
+        """This agent as a tool another agent calls; its final output comes back as the tool result."""
+        from .handoffs import AgentTool
+
+        return AgentTool(self, name=name, description=description, max_turns=max_turns)
+
+    @staticmethod
+    def from_yaml(path: str, *, agent: str | None = None) -> Agent[Any]:
+        """Load the entry agent (or the agent named ``agent``) of a YAML definition."""
+        from .config import agent_from_yaml
+
+        return agent_from_yaml(path, agent=agent)
 
     def clone(self, **changes: Any) -> Agent[Any]:
         """A copy with some fields changed."""

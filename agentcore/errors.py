@@ -139,7 +139,9 @@ class GuardrailTripwire(RunError):
         items: Sequence[Item] = (),
         agent_name: str | None = None,
     ) -> None:
-        super().__init__(f"guardrail {guardrail!r} tripped ({stage}): {reason}", items=items, agent_name=agent_name)
+        super().__init__(
+            f"guardrail {guardrail!r} tripped ({stage}): {reason}", items=items, agent_name=agent_name
+        )
         self.guardrail = guardrail
         self.reason = reason
         self.stage = stage
@@ -148,8 +150,12 @@ class GuardrailTripwire(RunError):
 class VerifierFailed(RunError):
     """The agent's verifiers still failed after the feedback budget was spent."""
 
-    def __init__(self, verifier: str, output: str, *, items: Sequence[Item] = (), agent_name: str | None = None):
-        super().__init__(f"verifier {verifier!r} failed: {output[-2000:]}", items=items, agent_name=agent_name)
+    def __init__(
+        self, verifier: str, output: str, *, items: Sequence[Item] = (), agent_name: str | None = None
+    ):
+        super().__init__(
+            f"verifier {verifier!r} failed: {output[-2000:]}", items=items, agent_name=agent_name
+        )
         self.verifier = verifier
         self.output = output
 
@@ -204,3 +210,7 @@ class PathEscapeError(SandboxError):
 
 class InterruptedRun(AgentcoreError):
     """Internal marker: a run paused for human approval (see ``RunResult.interruptions``)."""
+
+
+class ApprovalError(AgentcoreError):
+    """A paused run cannot resume: its state was edited, an approval is forged, missing or already used."""

@@ -75,7 +75,9 @@ class _ItemBase(BaseModel):
     """Name of the agent whose turn produced the item (``None`` for user input)."""
     state: tuple[ProviderState, ...] = ()
 
-    def state_for(self, provider: str, *, model: str | None = None, kind: str | None = None) -> ProviderState | None:
+    def state_for(
+        self, provider: str, *, model: str | None = None, kind: str | None = None
+    ) -> ProviderState | None:
         """The first state entry from ``provider`` (and ``model``/``kind`` when given), else ``None``."""
         for s in self.state:
             if s.provider != provider:

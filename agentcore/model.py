@@ -131,7 +131,7 @@ class ModelResponseDone:
 ModelStreamEvent = ModelTextDelta | ModelReasoningDelta | ModelToolCallDelta | ModelResponseDone
 
 
-class Model(abc.ABC):
+class Model(abc.ABC):  # noqa: B024 - override respond() or stream(), either one
     """A provider adapter bound to one model. Override ``respond``, ``stream`` or both.
 
     ``provider`` is agentcore's registry name (``openai``, ``anthropic``…); ``system`` is the value of
@@ -167,7 +167,7 @@ class Model(abc.ABC):
         """Key of this model's entry in a conversation's adapter caches."""
         return f"{self.provider}:{self.model_name}"
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections. Optional."""
 
     def __repr__(self) -> str:

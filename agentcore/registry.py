@@ -93,7 +93,9 @@ def resolve_model(spec: str | Model, **options: Any) -> Model:
     provider, model, base_url = parse_model_string(spec)
     factory = _lookup(provider, _providers, _BUILTIN_PROVIDERS, "agentcore.providers")
     if factory is None:
-        raise UnknownModelError(f"unknown provider {provider!r} in {spec!r}; known: {', '.join(provider_names())}")
+        raise UnknownModelError(
+            f"unknown provider {provider!r} in {spec!r}; known: {', '.join(provider_names())}"
+        )
     if base_url is not None:
         options.setdefault("base_url", base_url)
     result: Model = factory(model, **options)

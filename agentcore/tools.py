@@ -193,7 +193,9 @@ def function_to_tool(
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", tool_name):
         raise UserError(f"tool name {tool_name!r} must be 1-64 letters, digits, '_' or '-'")
     args_model = create_model(  # type: ignore[call-overload]
-        f"{tool_name}_arguments", __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True), **fields
+        f"{tool_name}_arguments",
+        __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
+        **fields,
     )
     schema = _clean_schema(args_model.model_json_schema())
     schema.setdefault("properties", {})
@@ -235,7 +237,9 @@ def tool(
     """Turn a typed function into a :class:`Tool`. Use as ``@tool`` or ``@tool(needs_approval=True)``."""
 
     def wrap(f: Callable[..., Any]) -> Tool:
-        return function_to_tool(f, name=name, description=description, needs_approval=needs_approval, strict=strict)
+        return function_to_tool(
+            f, name=name, description=description, needs_approval=needs_approval, strict=strict
+        )
 
     return wrap(fn) if fn is not None else wrap
 

@@ -161,15 +161,27 @@ def messages_for_span(items: list[Item] | tuple[Item, ...]) -> list[dict[str, An
             out.append(
                 {
                     "role": "assistant",
-                    "parts": [{"type": "tool_call", "id": item.call_id, "name": item.name, "arguments": item.arguments}],
+                    "parts": [
+                        {
+                            "type": "tool_call",
+                            "id": item.call_id,
+                            "name": item.name,
+                            "arguments": item.arguments,
+                        }
+                    ],
                 }
             )
         elif isinstance(item, ToolResult):
             out.append(
-                {"role": "tool", "parts": [{"type": "tool_call_response", "id": item.call_id, "response": item.output}]}
+                {
+                    "role": "tool",
+                    "parts": [{"type": "tool_call_response", "id": item.call_id, "response": item.output}],
+                }
             )
         elif isinstance(item, Reasoning):
             out.append({"role": "assistant", "parts": [{"type": "reasoning", "content": item.summary}]})
         elif isinstance(item, Handoff):
-            out.append({"role": "system", "parts": [{"type": "text", "content": f"handoff to {item.to_agent}"}]})
+            out.append(
+                {"role": "system", "parts": [{"type": "text", "content": f"handoff to {item.to_agent}"}]}
+            )
     return out
