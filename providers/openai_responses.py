@@ -1,0 +1,438 @@
+"""OpenAI Responses API adapter (registry name ``openai``).
+
+Transport is the official ``openai`` SDK (auth, base URL, headers, pooling, typed errors, SSE decoding)
+with its own retries off; the core owns retries. Request bodies are built here as wire JSON from
+per-item cached bytes (see :mod:`.openai_responses_wire`) and sent raw through the client's low-level
+``post``, so the per-call cost does not grow with the transcript.
+
+Server-side state is a cache (DESIGN decision 2). ``request.cache`` remembers the last response id,
+how many transcript items it covers (the input it was given plus the output it produced) and a
+fingerprint of those items. While the transcript only grew, the adapter sends ``previous_response_id``
+plus the items after that watermark (tool results, new user messages), and ``instructions`` and
+``tools`` every turn. When anything before the watermark changed, or the server no longer knows the
+id, it sends the whole transcript again and notes ``agentcore.server_state.reset`` in the trace.
+With ``store=False`` every call is stateless: full transcript, reasoning replayed in place with its
+``encrypted_content``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import openai
+from openai import AsyncOpenAI, AsyncStream
+
+from agentcore import tracing
+from agentcore.errors import (
+    AuthenticationError,
+    ContextTooLongError,
+    InvalidRequestError,
+    ModelError,
+    ModelStreamError,
+    ModelTimeoutError,
+    OverloadedError,
+    RateLimitError,
+    ServerError,
+    ServerStateLostError,
+    TransportError,
+)
+from agentcore.messages import Item
+from agentcore.model import (
+    Model,
+    ModelReasoningDelta,
+    ModelRequest,
+    ModelResponse,
+    ModelResponseDone,
+    ModelStreamEvent,
+    ModelTextDelta,
+    ModelToolCallDelta,
+)
+
+from .openai_responses_wire import (
+    PROVIDER,
+    ItemEncoder,
+    assemble,
+    dumps,
+    fingerprint,
+    response_from,
+    settings_to_wire,
+    tools_to_wire,
+)
+
+__all__ = ["OpenAIResponsesModel"]
+
+_INCLUDE = ["reasoning.encrypted_content"]
+
+
+class OpenAIResponsesModel(Model):
+    """A model behind ``POST /v1/responses``.
+
+    Options: ``api_key``, ``base_url``, ``client`` (a pre-built ``openai.AsyncOpenAI``), ``timeout``,
+    ``store`` (default ``True``: use ``previous_response_id`` as a cache; ``False``: fully
+    stateless), ``organization``, ``project``, ``default_headers``.
+    """
+
+    provider = PROVIDER
+    system = "openai"
+
+    def __init__(
+        self,
+        model_name: str,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        client: AsyncOpenAI | None = None,
+        timeout: float | None = None,
+        store: bool = True,
+        organization: str | None = None,
+        project: str | None = None,
+        default_headers: dict[str, str] | None = None,
+        max_cached_items: int = 8192,
+    ) -> None:
+        self.model_name = model_name
+        self.store = store
+        self._client_error: str | None = None
+        self._client: AsyncOpenAI | None = None
+        if client is not None:
+            if not isinstance(client, AsyncOpenAI):
+                raise TypeError("client must be an openai.AsyncOpenAI instance")
+            if timeout is not None:
+                client = client.with_options(timeout=timeout)
+            self._client = client.with_options(max_retries=0)
+        else:
+            try:
+                self._client = AsyncOpenAI(
+                    api_key=api_key,
+                    base_url=base_url,
+                    organization=organization,
+                    project=project,
+                    timeout=timeout if timeout is not None else 600.0,
+                    max_retries=0,
+                    default_headers=default_headers,
+                )
+            except openai.OpenAIError as exc:  # no API key anywhere: fail on first call, typed
+                self._client_error = str(exc)
+        if self._client is not None:
+            url = self._client.base_url
+            self.server_address = url.host or None
+            self.server_port = url.port or (443 if url.scheme == "https" else 80)
+        self._timeout = timeout
+        self._encoder = ItemEncoder(model_name, max_items=max_cached_items)
+        self._head_key: tuple[Any, ...] | None = None
+        self._head: tuple[dict[str, Any], list[str]] = ({}, [])
+
+    # ------------------------------------------------------------------ request building
+
+    def _static_head(self, request: ModelRequest) -> dict[str, Any]:
+        """Body fields that do not depend on the transcript, cached while they stay equal."""
+        key = (request.instructions, tuple(request.tools), request.output_schema, request.settings)
+        if key != self._head_key:
+            head: dict[str, Any] = {"model": self.model_name}
+            if request.instructions:
+                head["instructions"] = request.instructions
+            if request.tools:
+                head["tools"] = tools_to_wire(request.tools)
+            head["store"] = self.store
+            head["include"] = list(_INCLUDE)
+            dropped = []
+            s = request.settings
+            if s.stop:
+                dropped.append("stop")
+            if s.seed is not None:
+                dropped.append("seed")
+            head.update(settings_to_wire(s, request.output_schema, [t.name for t in request.tools]))
+            head.pop("input", None)
+            head.pop("stream", None)
+            head.pop("previous_response_id", None)
+            self._head = (head, dropped)
+            self._head_key = key
+        head, dropped = self._head
+        for name in dropped:
+            tracing.note(
+                "agentcore.setting.dropped", setting=name, reason="not supported by the Responses API"
+            )
+        return head
+
+    def _plan(self, request: ModelRequest) -> tuple[str | None, Sequence[Item]]:
+        """``(previous_response_id, items to send)`` under the watermark rule."""
+        items = request.items
+        if not self.store:
+            return None, items
+        cache = request.cache
+        rid = cache.get("response_id")
+        if not rid:
+            return None, items
+        covered = cache.get("covered")
+        reason: str | None = None
+        if cache.get("model") != self.model_name:
+            reason = "model_changed"
+        elif not isinstance(covered, int) or covered > len(items):
+            reason = "transcript_shorter"
+        elif fingerprint(items, covered) != cache.get("fingerprint"):
+            reason = "transcript_changed"
+        if reason is None:
+            assert isinstance(covered, int)
+            return str(rid), items[covered:]
+        tracing.note("agentcore.server_state.reset", reason=reason, previous_response_id=str(rid))
+        return None, items
+
+    def _body(
+        self, request: ModelRequest, previous: str | None, items: Sequence[Item], stream: bool
+    ) -> bytes:
+        head = dict(self._static_head(request))
+        if stream:
+            head["stream"] = True
+        if previous is not None:
+            head["previous_response_id"] = previous
+        inputs, orphans = self._encoder.input_bytes(items)
+        if orphans:
+            tracing.note("agentcore.openai.reasoning_dropped", count=orphans, reason="no following item")
+        return assemble(dumps(head)[:-1], inputs)
+
+    def _remember(self, request: ModelRequest, response: ModelResponse) -> None:
+        if not self.store or not response.response_id:
+            return
+        covered = [*request.items, *response.items]
+        request.cache.update(
+            response_id=response.response_id,
+            covered=len(covered),
+            fingerprint=fingerprint(covered, len(covered)),
+            model=self.model_name,
+        )
+
+    def _forget(self, request: ModelRequest, previous: str) -> None:
+        tracing.note(
+            "agentcore.server_state.reset",
+            reason="previous_response_not_found",
+            previous_response_id=previous,
+        )
+        for key in ("response_id", "covered", "fingerprint", "model"):
+            request.cache.pop(key, None)
+
+    # ------------------------------------------------------------------ transport
+
+    def _require_client(self) -> AsyncOpenAI:
+        if self._client is None:
+            raise AuthenticationError(self._client_error or "no OpenAI client", provider=self.provider)
+        return self._client
+
+    async def _post_json(self, body: bytes) -> dict[str, Any]:
+        client = self._require_client()
+        try:
+            result = await client.post("/responses", cast_to=object, content=body)
+        except openai.APIError as exc:
+            raise map_error(exc) from exc
+        if not isinstance(result, dict):
+            raise ServerError("unexpected response body", provider=self.provider, body=result)
+        return result
+
+    async def _post_stream(self, body: bytes) -> AsyncStream[object]:
+        client = self._require_client()
+        try:
+            return await client.post(
+                "/responses", cast_to=object, content=body, stream=True, stream_cls=AsyncStream[object]
+            )
+        except openai.APIError as exc:
+            raise map_error(exc) from exc
+
+    # ------------------------------------------------------------------ Model API
+
+    async def respond(self, request: ModelRequest) -> ModelResponse:
+        previous, items = self._plan(request)
+        try:
+            data = await self._post_json(self._body(request, previous, items, stream=False))
+        except ServerStateLostError:
+            if previous is None:
+                raise
+            self._forget(request, previous)
+            previous, items = None, request.items
+            data = await self._post_json(self._body(request, None, items, stream=False))
+        status = data.get("status")
+        if status == "failed":
+            raise failed_error(data.get("error"), stream=False)
+        response = response_from(data, self.model_name)
+        self._remember(request, response)
+        return response
+
+    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        previous, items = self._plan(request)
+        body = self._body(request, previous, items, stream=True)
+        for attempt in (0, 1):
+            try:
+                events = await self._post_stream(body)
+            except ServerStateLostError:
+                if previous is None or attempt:
+                    raise
+                self._forget(request, previous)
+                previous = None
+                body = self._body(request, None, request.items, stream=True)
+                continue
+            state = _StreamState()
+            try:
+                async for event in _iterate(events):
+                    for out in state.feed(event):
+                        yield out
+                    if state.lost_state:
+                        break
+            finally:
+                await events.close()
+            if state.lost_state and previous is not None and not state.yielded and not attempt:
+                self._forget(request, previous)
+                previous = None
+                body = self._body(request, None, request.items, stream=True)
+                continue
+            if state.final is None:
+                raise state.error or ModelStreamError(
+                    "stream ended without response.completed", provider=PROVIDER
+                )
+            response = response_from(state.final, self.model_name)
+            self._remember(request, response)
+            yield ModelResponseDone(response)
+            return
+        raise ServerStateLostError("the server lost its stored state twice", provider=PROVIDER)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+async def _iterate(events: AsyncStream[object]) -> AsyncIterator[dict[str, Any]]:
+    """SSE events as dicts. A top-level ``error`` event becomes :class:`ModelStreamError`."""
+    try:
+        async for event in events:
+            if isinstance(event, dict):
+                yield event
+    except openai.APIStatusError as exc:
+        raise map_error(exc) from exc
+    except openai.APIConnectionError as exc:
+        raise map_error(exc) from exc
+    except openai.APIError as exc:  # the SDK raises this for an ``error`` event carrying ``error{...}``
+        yield {"type": "error", "error": exc.body if isinstance(exc.body, dict) else {"message": exc.message}}
+
+
+class _StreamState:
+    """Turns Responses SSE events into agentcore stream events and keeps the final response."""
+
+    def __init__(self) -> None:
+        self.final: dict[str, Any] | None = None
+        self.error: ModelError | None = None
+        self.yielded = False
+        self.lost_state = False
+        self._tool_index: dict[int, int] = {}
+
+    def feed(self, event: dict[str, Any]) -> list[ModelStreamEvent]:
+        kind = event.get("type")
+        if kind == "response.output_text.delta":
+            self.yielded = True
+            return [ModelTextDelta(str(event.get("delta", "")))]
+        if kind == "response.function_call_arguments.delta":
+            index = self._tool_index.get(int(event.get("output_index", -1)), 0)
+            self.yielded = True
+            return [ModelToolCallDelta(index=index, arguments=str(event.get("delta", "")))]
+        if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
+            self.yielded = True
+            return [ModelReasoningDelta(str(event.get("delta", "")))]
+        if kind == "response.output_item.added":
+            item = event.get("item") or {}
+            if item.get("type") == "function_call":
+                index = len(self._tool_index)
+                self._tool_index[int(event.get("output_index", index))] = index
+                self.yielded = True
+                return [ModelToolCallDelta(index=index, call_id=item.get("call_id"), name=item.get("name"))]
+            return []
+        if kind in ("response.completed", "response.incomplete"):
+            self.final = event.get("response") or {}
+            return []
+        if kind == "response.failed":
+            err = (event.get("response") or {}).get("error")
+            self.error = self.error or failed_error(err, stream=True)
+            raise self.error
+        if kind == "error":
+            err = event.get("error") if isinstance(event.get("error"), dict) else event
+            if _is_state_lost(err) and not self.yielded:
+                self.lost_state = True
+                return []
+            self.error = failed_error(err, stream=True)
+            raise self.error
+        return []
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _is_state_lost(err: Any) -> bool:
+    if not isinstance(err, dict):
+        return False
+    if err.get("code") == "previous_response_not_found":
+        return True
+    message = str(err.get("message") or "").lower()
+    return err.get("param") == "previous_response_id" and "not found" in message
+
+
+def failed_error(err: Any, *, stream: bool) -> ModelError:
+    """The error of a failed response (``response.failed`` or an ``error`` event)."""
+    err = err if isinstance(err, dict) else {}
+    message = str(err.get("message") or "response failed")
+    code = err.get("code") or err.get("type")
+    if stream:
+        return ModelStreamError(f"{code}: {message}" if code else message, provider=PROVIDER, body=err)
+    if code == "rate_limit_exceeded":
+        return RateLimitError(message, provider=PROVIDER, body=err)
+    return ServerError(message, provider=PROVIDER, body=err)
+
+
+def retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
+    if headers is None:
+        return None
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return float(value) / 1000.0
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_tz(value)
+        if parsed is None:
+            return None
+        return max(0.0, float(email.utils.mktime_tz(parsed)) - time.time())
+
+
+def map_error(exc: openai.APIError) -> ModelError:
+    """The agentcore error for an ``openai`` SDK error."""
+    if isinstance(exc, openai.APITimeoutError):
+        return ModelTimeoutError(str(exc), provider=PROVIDER)
+    if isinstance(exc, openai.APIConnectionError):
+        return TransportError(str(exc), provider=PROVIDER)
+    body = exc.body
+    err = body if isinstance(body, dict) else {}
+    message = str(err.get("message") or exc.message)
+    if not isinstance(exc, openai.APIStatusError):
+        return ModelStreamError(message, provider=PROVIDER, body=body)
+    status = exc.status_code
+    kw: dict[str, Any] = {"provider": PROVIDER, "status_code": status, "body": body}
+    code = str(err.get("code") or "")
+    if status == 429:
+        return RateLimitError(message, retry_after=retry_after(exc.response.headers), **kw)
+    if status in (503, 529) or code == "overloaded":
+        return OverloadedError(message, retry_after=retry_after(exc.response.headers), **kw)
+    if status >= 500:
+        return ServerError(message, retry_after=retry_after(exc.response.headers), **kw)
+    if status in (401, 403):
+        return AuthenticationError(message, **kw)
+    if _is_state_lost(err):
+        return ServerStateLostError(message, **kw)
+    if code == "context_length_exceeded" or "context window" in message.lower():
+        return ContextTooLongError(message, **kw)
+    return InvalidRequestError(message, **kw)
