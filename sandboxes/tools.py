@@ -1,0 +1,214 @@
+"""Agent tools written once over the :class:`~agentcore.sandboxes.base.Sandbox` contract.
+
+``sandbox_tools(sandbox)`` returns ``shell``, ``read_file``, ``write_file``, ``edit_file`` and
+``list_files`` bound to one sandbox. ``Agent(sandbox=...)`` gets them through ``Sandbox.tools()``.
+Failures the model can fix (missing file, path outside the workspace, an edit whose old text is absent
+or ambiguous) come back as :class:`~agentcore.errors.ToolError`, i.e. as an error tool result.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from agentcore.context import RunContext
+from agentcore.errors import SandboxError, ToolError
+from agentcore.tools import Tool, function_to_tool
+
+if TYPE_CHECKING:
+    from .base import Sandbox, ShellResult
+
+__all__ = ["clean_terminal_output", "format_shell_result", "sandbox_tools"]
+
+MAX_STREAMED_CHARS = 1_000_000
+"""Live output streamed to the run's events per command; the rest is announced once, not streamed."""
+MAX_READ_CHARS = 200_000
+"""``read_file`` returns at most this much text; the model is told to ask for a line range."""
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+
+
+def clean_terminal_output(text: str) -> str:
+    """Remove ANSI escape sequences and collapse carriage-return rewrites (progress bars) per line."""
+    text = _ANSI.sub("", text)
+    if "\r" not in text:
+        return text
+    lines = []
+    for line in text.split("\n"):
+        if "\r" in line:
+            parts = [p for p in line.rstrip("\r").split("\r")]
+            line = parts[-1] if parts else ""
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def format_shell_result(result: ShellResult, timeout: float) -> str:
+    """What the model sees of a shell command: the output, then one status line."""
+    text = clean_terminal_output(result.output)
+    status: list[str] = []
+    if result.timed_out:
+        status.append(f"timed out after {timeout:g}s; the command was killed")
+    if result.exit_code is not None:
+        status.append(f"exit code {result.exit_code}")
+    if result.restarted:
+        status.append(
+            "the shell exited and was restarted (cwd and exported variables kept, functions and jobs lost)"
+        )
+    if result.truncated:
+        status.append(f"output truncated ({result.total_bytes:,} bytes in total)")
+    status.append(f"cwd {result.cwd}")
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return f"{text}[{'; '.join(status)}]"
+
+
+def sandbox_tools(sandbox: Sandbox) -> list[Tool]:
+    """The five agent tools bound to ``sandbox``."""
+
+    async def ready() -> None:
+        if not sandbox.started:
+            await sandbox.start()
+
+    async def shell(ctx: RunContext[Any], command: str, timeout: float | None = None) -> str:  # noqa: ASYNC109
+        """Run a bash command in a persistent shell inside the sandbox (cwd, variables and functions persist
+        between calls, like a terminal). stdin is closed: interactive programs see end of input.
+
+        Args:
+            command: The bash command line(s) to run.
+            timeout: Seconds before the command is killed (default: the sandbox's timeout).
+        """
+        await ready()
+        limit = sandbox.config.timeout_s if timeout is None or timeout <= 0 else timeout
+        streamed = 0
+
+        def forward(delta: str) -> None:
+            nonlocal streamed
+            if streamed >= MAX_STREAMED_CHARS:
+                return
+            piece = delta[: MAX_STREAMED_CHARS - streamed]
+            streamed += len(piece)
+            ctx.emit_output(piece)
+            if streamed >= MAX_STREAMED_CHARS:
+                ctx.emit_output("\n[... live output stopped; the result keeps the head and tail ...]\n")
+
+        try:
+            result = await sandbox.shell(command, timeout=limit, on_output=forward)
+        except SandboxError as exc:
+            raise ToolError(f"shell failed: {exc}") from exc
+        return format_shell_result(result, limit)
+
+    async def read_file(path: str, start_line: int | None = None, end_line: int | None = None) -> str:
+        """Read a text file from the sandbox workspace, optionally only lines start_line..end_line
+        (1-based, inclusive).
+
+        Args:
+            path: File path, relative to the workspace or absolute inside it.
+            start_line: First line to return (1-based).
+            end_line: Last line to return (inclusive).
+        """
+        await ready()
+        try:
+            data = await sandbox.read_file(path, max_bytes=50_000_000)
+        except SandboxError as exc:
+            raise ToolError(str(exc)) from exc
+        if b"\0" in data[:8192]:
+            raise ToolError(
+                f"{path} looks like a binary file ({len(data):,} bytes); use the shell to inspect it"
+            )
+        text = data.decode("utf-8", errors="replace")
+        if start_line is None and end_line is None:
+            if len(text) > MAX_READ_CHARS:
+                n_lines = text.count("\n") + 1
+                raise ToolError(
+                    f"{path} is {len(text):,} characters ({n_lines:,} lines); read it in parts with "
+                    "start_line and end_line"
+                )
+            return text
+        lines = text.splitlines(keepends=True)
+        first = max(1, start_line or 1)
+        last = len(lines) if end_line is None else min(end_line, len(lines))
+        if first > len(lines) and lines:
+            raise ToolError(f"{path} has {len(lines)} lines; start_line {first} is past the end")
+        if end_line is not None and end_line < first:
+            raise ToolError(f"end_line ({end_line}) is before start_line ({first})")
+        chunk = "".join(lines[first - 1 : last])
+        if len(chunk) > MAX_READ_CHARS:
+            raise ToolError(
+                f"lines {first}-{last} of {path} are {len(chunk):,} characters; ask for fewer lines"
+            )
+        return chunk
+
+    async def write_file(path: str, content: str) -> str:
+        """Create or overwrite a file in the sandbox workspace (parent directories are created).
+
+        Args:
+            path: File path, relative to the workspace or absolute inside it.
+            content: The complete new content of the file.
+        """
+        await ready()
+        data = content.encode("utf-8")
+        try:
+            await sandbox.write_file(path, data)
+        except SandboxError as exc:
+            raise ToolError(str(exc)) from exc
+        return f"wrote {len(data):,} bytes to {path}"
+
+    async def edit_file(path: str, old: str, new: str) -> str:
+        """Replace one exact occurrence of `old` with `new` in a file. Fails when `old` is not found or is
+        found more than once (then include more surrounding text to make it unique).
+
+        Args:
+            path: File path, relative to the workspace or absolute inside it.
+            old: The exact text to replace (whitespace and indentation included).
+            new: The replacement text.
+        """
+        await ready()
+        if not old:
+            raise ToolError("old must not be empty; use write_file to create or overwrite a file")
+        try:
+            data = await sandbox.read_file(path, max_bytes=50_000_000)
+        except SandboxError as exc:
+            raise ToolError(str(exc)) from exc
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ToolError(f"{path} is not UTF-8 text; edit it with the shell") from None
+        count = text.count(old)
+        if count == 0:
+            raise ToolError(f"old text not found in {path}; read the file and copy the text exactly")
+        if count > 1:
+            raise ToolError(
+                f"old text occurs {count} times in {path}; include more surrounding lines so it is unique"
+            )
+        try:
+            await sandbox.write_file(path, text.replace(old, new, 1).encode("utf-8"))
+        except SandboxError as exc:
+            raise ToolError(str(exc)) from exc
+        return f"edited {path}: replaced 1 occurrence ({len(old)} -> {len(new)} characters)"
+
+    async def list_files(path: str = ".") -> str:
+        """List a directory in the sandbox workspace (directories end with '/', files show their size).
+
+        Args:
+            path: Directory path, relative to the workspace or absolute inside it.
+        """
+        await ready()
+        try:
+            entries = await sandbox.list_dir(path)
+        except SandboxError as exc:
+            raise ToolError(str(exc)) from exc
+        if not entries:
+            return f"{path}: empty directory"
+        lines = []
+        for entry in entries:
+            if entry.type == "dir":
+                lines.append(f"{entry.name}/")
+            elif entry.type == "symlink":
+                lines.append(f"{entry.name} -> {entry.symlink_target or '?'}")
+            elif entry.type == "file":
+                lines.append(f"{entry.name}  ({entry.size:,} bytes)")
+            else:
+                lines.append(f"{entry.name}  (special file)")
+        return "\n".join(lines)
+
+    return [function_to_tool(fn) for fn in (shell, read_file, write_file, edit_file, list_files)]
