@@ -1,0 +1,497 @@
+"""Normalized items -> Anthropic Messages wire JSON, encoded once per item and reused as bytes.
+
+The request path must not grow with the transcript, and preserved thinking needs an append-only
+history: every earlier message must reach the API exactly as it did the first time. Both follow from
+one rule here: each transcript item is encoded to its content-block bytes once (cached by item id,
+checked against the item itself), and a request body is only the concatenation of those bytes with a
+small header. Grouping items into alternating ``user``/``assistant`` messages, tool_use/tool_result
+pairing and the automatic ``cache_control`` breakpoints are cheap passes over the cached blocks.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentcore import tracing
+from agentcore.messages import (
+    AssistantMessage,
+    FilePart,
+    Handoff,
+    ImagePart,
+    Item,
+    Reasoning,
+    TextPart,
+    ToolCall,
+    ToolResult,
+    UserMessage,
+)
+from agentcore.model import ModelRequest, ToolSpec
+
+PROVIDER = "anthropic"
+TOOL_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_DATE_SUFFIX = re.compile(r"(-\d{8}|-latest|@.*)$")
+_CACHE_MARK = b',"cache_control":{"type":"ephemeral"}}'
+MAX_BREAKPOINTS = 4
+_ITEM_CACHE_MAX = 8192
+_EFFORT = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh"}
+_REPLAY_KINDS = ("thinking", "redacted_thinking")
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON bytes (the one encoding used for everything sent)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def model_family(model: str | None) -> str:
+    """``claude-sonnet-4-5-20250929`` -> ``claude-sonnet-4-5``: the unit thinking signatures are bound to."""
+    return _DATE_SUFFIX.sub("", model or "")
+
+
+def wire_tool_id(call_id: str) -> str:
+    """The id Anthropic accepts for ``call_id``: unchanged when valid, else a deterministic ``toolu_`` hash."""
+    if TOOL_ID_RE.match(call_id):
+        return call_id
+    return "toolu_" + hashlib.sha256(call_id.encode()).hexdigest()[:24]
+
+
+def with_cache_mark(block: bytes) -> bytes:
+    """``block`` (a JSON object's bytes) with an ephemeral ``cache_control`` added."""
+    return block[:-1] + _CACHE_MARK
+
+
+# --------------------------------------------------------------------------- per-item encoding
+
+
+@dataclass(slots=True)
+class Encoded:
+    """One item as wire content blocks. ``role`` None means the item is not sent."""
+
+    item: Item
+    role: str | None
+    blocks: tuple[bytes, ...] = ()
+    tool_use_id: str | None = None
+    """For a ToolCall: its wire id. For a ToolResult: the id it answers."""
+    bound: str | None = None
+    """For replayed thinking: the system+tools fingerprint the block was produced under."""
+    cacheable: bool = True
+    """False for blocks that cannot carry ``cache_control`` (thinking)."""
+
+
+def _text_block(text: str) -> bytes:
+    return b'{"type":"text","text":' + dumps(text) + b"}"
+
+
+def _file_block(part: FilePart) -> bytes:
+    media = part.media_type.lower()
+    if media == "application/pdf":
+        source: dict[str, Any] = {"type": "base64", "media_type": "application/pdf", "data": part.data}
+    elif media.startswith("text/"):
+        try:
+            text = base64.b64decode(part.data, validate=True).decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            text = part.data
+        source = {"type": "text", "media_type": "text/plain", "data": text}
+    else:
+        name = part.filename or "file"
+        return _text_block(f"[attached file {name} ({part.media_type}) cannot be shown to this model]")
+    block: dict[str, Any] = {"type": "document", "source": source}
+    if part.filename:
+        block["title"] = part.filename
+    return dumps(block)
+
+
+def _image_block(part: ImagePart) -> bytes:
+    if part.data is not None:
+        source = {"type": "base64", "media_type": part.media_type, "data": part.data}
+    else:
+        source = {"type": "url", "url": part.url or ""}
+    return dumps({"type": "image", "source": source})
+
+
+def _tool_input(arguments: str) -> bytes:
+    try:
+        parsed = json.loads(arguments) if arguments.strip() else {}
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return arguments.encode() if arguments.strip() else b"{}"
+    return dumps({"arguments": arguments})
+
+
+def encode_item(item: Item, family: str) -> Encoded:
+    """Encode one item for a model of ``family`` (own-vendor state is replayed only for that family)."""
+    if isinstance(item, UserMessage):
+        blocks: list[bytes] = []
+        for part in item.content:
+            if isinstance(part, TextPart):
+                if part.text:
+                    blocks.append(_text_block(part.text))
+            elif isinstance(part, ImagePart):
+                blocks.append(_image_block(part))
+            else:
+                blocks.append(_file_block(part))
+        return Encoded(item, "user" if blocks else None, tuple(blocks))
+    if isinstance(item, AssistantMessage):
+        raw = _own_state(item, family, ("text", "block"))
+        if raw is not None:
+            return Encoded(item, "assistant", (dumps(raw.payload["block"]),))
+        return Encoded(
+            item, "assistant" if item.text else None, (_text_block(item.text),) if item.text else ()
+        )
+    if isinstance(item, ToolCall):
+        wire_id = wire_tool_id(item.call_id)
+        raw = _own_state(item, family, ("tool_use",))
+        if raw is not None and raw.payload["block"].get("id") == wire_id:
+            return Encoded(item, "assistant", (dumps(raw.payload["block"]),), tool_use_id=wire_id)
+        block = (
+            b'{"type":"tool_use","id":'
+            + dumps(wire_id)
+            + b',"name":'
+            + dumps(item.name)
+            + b',"input":'
+            + _tool_input(item.arguments)
+            + b"}"
+        )
+        return Encoded(item, "assistant", (block,), tool_use_id=wire_id)
+    if isinstance(item, ToolResult):
+        wire_id = wire_tool_id(item.call_id)
+        body: dict[str, Any] = {"type": "tool_result", "tool_use_id": wire_id}
+        if item.output:
+            body["content"] = item.output
+        body["is_error"] = item.is_error
+        return Encoded(item, "user", (dumps(body),), tool_use_id=wire_id)
+    if isinstance(item, Reasoning):
+        raw = _own_state(item, family, _REPLAY_KINDS)
+        if raw is None:
+            return Encoded(item, None)  # foreign or stateless reasoning is never turned into text
+        return Encoded(
+            item, "assistant", (dumps(raw.payload["block"]),), bound=raw.payload.get("bound"), cacheable=False
+        )
+    if isinstance(item, Handoff):
+        return Encoded(item, None)  # a handoff is a transition of ours, not something the model said
+    return Encoded(item, None)  # pragma: no cover - exhaustive
+
+
+def _own_state(item: Item, family: str, kinds: tuple[str, ...]) -> Any:
+    for s in item.state:
+        if s.provider == PROVIDER and s.kind in kinds and model_family(s.model) == family:
+            if isinstance(s.payload, dict) and isinstance(s.payload.get("block"), dict):
+                return s
+    return None
+
+
+def orphan_result_block(item: ToolResult) -> bytes:
+    """A tool result whose call is not in the previous assistant turn, as plain context text."""
+    state = "failed" if item.is_error else "returned"
+    return _text_block(f"[tool {item.name} ({item.call_id}) {state}]: {item.output}")
+
+
+def missing_result_block(tool_use_id: str) -> bytes:
+    return dumps(
+        {
+            "type": "tool_result",
+            "tool_use_id": tool_use_id,
+            "content": "no result was recorded",
+            "is_error": True,
+        }
+    )
+
+
+# --------------------------------------------------------------------------- whole request
+
+
+@dataclass(slots=True)
+class _Msg:
+    role: str
+    results: list[bytes] = field(default_factory=list)
+    blocks: list[bytes] = field(default_factory=list)
+    tool_use_ids: list[str] = field(default_factory=list)
+    result_ids: list[str] = field(default_factory=list)
+    last_cacheable: bool = True
+
+
+class RequestEncoder:
+    """Builds request bodies for one model; holds the per-item byte cache."""
+
+    def __init__(
+        self, model: str, *, max_tokens: int, thinking: dict[str, Any] | None, caching: bool, sampling: bool
+    ):
+        self.model = model
+        self.family = model_family(model)
+        self.max_tokens = max_tokens
+        self.thinking = thinking
+        self.caching = caching
+        self.sampling = sampling
+        self._items: dict[str, Encoded] = {}
+        self._tools_key: tuple[ToolSpec, ...] = ()
+        self._tools_bytes: bytes = b""
+        self._system_key: str | None = None
+        self._system_bytes: bytes = b""
+        self._model_bytes = dumps(model)
+
+    # ------------------------------------------------------------------ caches
+
+    def _encoded(self, item: Item) -> Encoded:
+        hit = self._items.get(item.id)
+        if hit is not None and (hit.item is item or hit.item == item):
+            hit.item = item
+            return hit
+        enc = encode_item(item, self.family)
+        if len(self._items) >= _ITEM_CACHE_MAX:
+            for key in list(self._items)[: _ITEM_CACHE_MAX // 4]:
+                del self._items[key]
+        self._items[item.id] = enc
+        return enc
+
+    def _tools(self, tools: Sequence[ToolSpec]) -> bytes:
+        key = tuple(tools)
+        if len(key) == len(self._tools_key) and all(
+            a is b for a, b in zip(key, self._tools_key, strict=True)
+        ):
+            return self._tools_bytes
+        encoded = []
+        for spec in key:
+            schema = dict(spec.parameters) if spec.parameters else {}
+            schema.setdefault("type", "object")
+            tool: dict[str, Any] = {
+                "name": spec.name,
+                "description": spec.description,
+                "input_schema": schema,
+            }
+            if spec.strict:
+                tool["strict"] = True
+            encoded.append(dumps(tool))
+        self._tools_key, self._tools_bytes = key, b",".join(encoded)
+        return self._tools_bytes
+
+    def _system(self, instructions: str | None) -> bytes:
+        if instructions != self._system_key:
+            self._system_key = instructions
+            self._system_bytes = _text_block(instructions) if instructions else b""
+        return self._system_bytes
+
+    # ------------------------------------------------------------------ messages
+
+    def messages(self, items: Sequence[Item], bound: str) -> list[_Msg]:
+        """Group items into alternating messages with every tool_use answered right after it."""
+        msgs: list[_Msg] = []
+        cur: _Msg | None = None
+        invalid_from_here = False
+        for item in items:
+            enc = self._encoded(item)
+            role = enc.role
+            if role is None:
+                continue
+            if enc.bound is not None and (invalid_from_here or enc.bound != bound):
+                # the system prompt or tools changed since this thinking block was produced: the API would
+                # reject it and every later one ("bound to a different conversation"), so drop them all
+                if not invalid_from_here:
+                    tracing.note(
+                        "anthropic.thinking_dropped", reason="system or tools changed since it was produced"
+                    )
+                invalid_from_here = True
+                continue
+            if cur is None or cur.role != role:
+                cur = _Msg(role)
+                msgs.append(cur)
+            if isinstance(item, ToolResult):
+                cur.results.extend(enc.blocks)
+                cur.result_ids.append(enc.tool_use_id or "")
+            else:
+                cur.blocks.extend(enc.blocks)
+                cur.last_cacheable = enc.cacheable
+                if enc.tool_use_id is not None:
+                    cur.tool_use_ids.append(enc.tool_use_id)
+        self._pair(msgs, items)
+        if msgs and msgs[0].role == "assistant":
+            msgs.insert(0, _Msg("user", blocks=[_text_block("(earlier conversation omitted)")]))
+        return msgs
+
+    def _pair(self, msgs: list[_Msg], items: Sequence[Item]) -> None:
+        """Answer every tool_use in the next user message; turn orphan results into text."""
+        results_by_id: dict[str, ToolResult] | None = None
+        i = 0
+        while i < len(msgs):
+            msg = msgs[i]
+            if msg.role == "user" and msg.result_ids:
+                prev = msgs[i - 1].tool_use_ids if i > 0 else []
+                if msg.result_ids != prev or len(set(prev)) != len(prev):
+                    if results_by_id is None:
+                        results_by_id = {}
+                        for it in items:
+                            if isinstance(it, ToolResult):
+                                results_by_id.setdefault(wire_tool_id(it.call_id), it)
+                    self._repair(msg, prev, results_by_id)
+            elif msg.role == "assistant" and msg.tool_use_ids:
+                nxt = msgs[i + 1] if i + 1 < len(msgs) else None
+                if nxt is None or nxt.role != "user":
+                    if nxt is None and i == len(msgs) - 1:
+                        nxt = _Msg("user")
+                        msgs.append(nxt)
+                    else:
+                        nxt = _Msg("user")
+                        msgs.insert(i + 1, nxt)
+                missing = [t for t in msg.tool_use_ids if t not in nxt.result_ids]
+                if missing:
+                    tracing.note("anthropic.tool_result_missing", count=len(missing))
+                    nxt.results.extend(missing_result_block(t) for t in missing)
+                    nxt.result_ids.extend(missing)
+            i += 1
+
+    def _repair(self, msg: _Msg, expected: list[str], results: dict[str, ToolResult]) -> None:
+        keep_blocks: list[bytes] = []
+        keep_ids: list[str] = []
+        orphans: list[bytes] = []
+        for block, rid in zip(msg.results, msg.result_ids, strict=True):
+            if rid in expected and rid not in keep_ids:
+                keep_blocks.append(block)
+                keep_ids.append(rid)
+            else:
+                res = results.get(rid)
+                orphans.append(orphan_result_block(res) if res is not None else block)
+        if orphans:
+            tracing.note("anthropic.orphan_tool_results", count=len(orphans))
+        msg.results, msg.result_ids = keep_blocks, keep_ids
+        msg.blocks = orphans + msg.blocks
+
+    # ------------------------------------------------------------------ body
+
+    def fingerprint(self, request: ModelRequest) -> str:
+        """What thinking signatures are bound to besides the messages: system prompt and tools."""
+        h = hashlib.blake2b(self._system(request.instructions), digest_size=8)
+        h.update(b"\x00")
+        h.update(self._tools(request.tools))
+        return h.hexdigest()
+
+    def body(self, request: ModelRequest, *, stream: bool) -> tuple[bytes, str]:
+        """The request body bytes and the system+tools fingerprint it was built under."""
+        settings = request.settings
+        bound = self.fingerprint(request)
+        msgs = self.messages(request.items, bound)
+        head: dict[str, Any] = {"max_tokens": settings.max_tokens or self.max_tokens}
+        thinking = self.thinking
+        if thinking is not None and thinking.get("type") == "enabled":
+            budget = int(thinking.get("budget_tokens", 0))
+            if head["max_tokens"] <= budget:
+                head["max_tokens"] = budget + 4096
+        if thinking is not None and msgs and msgs[-1].role == "user":
+            last_assistant = msgs[-2] if len(msgs) > 1 else None
+            if (
+                last_assistant is not None
+                and last_assistant.tool_use_ids
+                and thinking.get("type") != "disabled"
+            ):
+                first = last_assistant.blocks[0] if last_assistant.blocks else b""
+                if not first.startswith((b'{"type":"thinking"', b'{"type":"redacted_thinking"')):
+                    # a tool loop started elsewhere (another vendor/model) is in flight: the API requires
+                    # the in-flight assistant turn to start with a thinking block, so think again next turn
+                    tracing.note(
+                        "anthropic.thinking_paused", reason="tool loop in flight without thinking block"
+                    )
+                    thinking = None
+        if thinking is not None:
+            head["thinking"] = thinking
+        self._settings(head, request)
+        if stream:
+            head["stream"] = True
+        if settings.extra:
+            head.update(settings.extra)
+        return self._assemble(head, request, msgs), bound
+
+    def _settings(self, head: dict[str, Any], request: ModelRequest) -> None:
+        s = request.settings
+        dropped = [n for n in ("temperature", "top_p") if getattr(s, n) is not None]
+        if dropped and self.sampling:
+            for n in dropped:
+                head[n] = getattr(s, n)
+        elif dropped:
+            tracing.note(
+                "anthropic.settings_dropped", settings=",".join(dropped), reason="rejected by 2026-10-21"
+            )
+        if s.seed is not None:
+            tracing.note("anthropic.settings_dropped", settings="seed", reason="not supported by Anthropic")
+        if s.stop:
+            head["stop_sequences"] = list(s.stop)
+        output_config: dict[str, Any] = {}
+        if s.reasoning_effort is not None:
+            output_config["effort"] = _EFFORT[s.reasoning_effort]
+        if request.output_schema is not None:
+            output_config["format"] = {"type": "json_schema", "schema": request.output_schema.schema}
+        if output_config:
+            head["output_config"] = output_config
+        if request.tools:
+            choice = _tool_choice(s.tool_choice, s.parallel_tool_calls)
+            if choice is not None:
+                head["tool_choice"] = choice
+
+    def _assemble(self, head: dict[str, Any], request: ModelRequest, msgs: list[_Msg]) -> bytes:
+        overridden = [k for k in ("system", "tools", "messages") if k in head]  # raw settings.extra wins
+        marks = MAX_BREAKPOINTS if self.caching and not overridden else 0
+        model = dumps(head.pop("model")) if "model" in head else self._model_bytes
+        parts: list[bytes] = [b'{"model":', model, b",", dumps(head)[1:-1]]
+        if request.tools and "tools" not in head:
+            tools = self._tools(request.tools)
+            if marks:
+                tools, marks = with_cache_mark(tools), marks - 1
+            parts.append(b',"tools":[' + tools + b"]")
+        if request.instructions and "system" not in head:
+            system = self._system(request.instructions)
+            if marks:
+                system, marks = with_cache_mark(system), marks - 1
+            parts.append(b',"system":[' + system + b"]")
+        if "messages" not in head:
+            marked = _breakpoint_messages(msgs, marks)
+            encoded: list[bytes] = []
+            for n, msg in enumerate(msgs):
+                blocks = msg.results + msg.blocks if msg.results else msg.blocks
+                if n in marked:
+                    blocks = [*blocks[:-1], with_cache_mark(blocks[-1])]
+                encoded.append(
+                    b'{"role":"' + msg.role.encode() + b'","content":[' + b",".join(blocks) + b"]}"
+                )
+            parts.append(b',"messages":[' + b",".join(encoded) + b"]")
+        parts.append(b"}")
+        return b"".join(parts)
+
+
+def _breakpoint_messages(msgs: list[_Msg], marks: int) -> set[int]:
+    """Messages whose last block gets a breakpoint: the newest one and the previous user turn.
+
+    The previous user turn is where the last request put its newest breakpoint, so this request
+    reads that cache entry exactly and writes a new one at its own end.
+    """
+    chosen: set[int] = set()
+    if marks <= 0 or not msgs:
+        return chosen
+    last = len(msgs) - 1
+    if msgs[last].last_cacheable and (msgs[last].blocks or msgs[last].results):
+        chosen.add(last)
+    if marks - len(chosen) >= 1:
+        for n in range(last - 1, -1, -1):
+            if msgs[n].role == "user" and (msgs[n].blocks or msgs[n].results):
+                chosen.add(n)
+                break
+    return chosen
+
+
+def _tool_choice(choice: str | None, parallel: bool | None) -> dict[str, Any] | None:
+    if choice is None:
+        out: dict[str, Any] | None = {"type": "auto"} if parallel is False else None
+    elif choice == "auto":
+        out = {"type": "auto"}
+    elif choice == "required":
+        out = {"type": "any"}
+    elif choice == "none":
+        return {"type": "none"}
+    else:
+        out = {"type": "tool", "name": choice}
+    if out is not None and parallel is False:
+        out["disable_parallel_tool_use"] = True
+    return out

@@ -1,0 +1,364 @@
+"""A local emulator of the Anthropic Messages API (``POST /v1/messages``, JSON and SSE).
+
+Faithful where adapters go wrong: it validates requests like API version 2026-10-21 does (see
+``anthropic_rules``) and answers 400 in Anthropic's error shape; it issues thinking signatures and
+checks them when they come back (unknown or edited block -> ``Invalid `signature```; a block whose
+prefix -- system, tools and everything before it -- changed -> "bound to a different conversation";
+a block from another model family is dropped silently, as the API does); and it simulates prompt
+caching from the request's ``cache_control`` breakpoints, so usage shows cache reads and writes.
+
+Replies, errors, SSE event order and field names follow the recorded exchanges in
+``../shared/cassettes/anthropic`` (message_start, content_block_start/delta/stop with text_delta,
+thinking_delta, signature_delta and input_json_delta, message_delta, message_stop, ping, error).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from tests.emulators.anthropic_rules import (
+    NEW_VERSION,
+    PrefixHasher,
+    Rejected,
+    check_messages,
+    check_system,
+    check_tools,
+    check_top_level,
+)
+from tests.emulators.base import Emulator, HTTPReply, RecordedRequest, Reply
+
+REDACTED = "<redacted>"
+"""``Reply(reasoning=REDACTED)`` makes the model answer with a ``redacted_thinking`` block."""
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "overloaded_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+_DATE_SUFFIX = re.compile(r"(-\d{8}|-latest|@.*)$")
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _rand_id(prefix: str) -> str:
+    raw = os.urandom(22)
+    return prefix + "01" + "".join(_ALNUM[b % 62] for b in raw)
+
+
+def model_family(model: str) -> str:
+    return _DATE_SUFFIX.sub("", model)
+
+
+class AnthropicEmulator(Emulator):
+    vendor = "anthropic"
+
+    def __init__(self, *, min_cacheable_tokens: int = 1024) -> None:
+        super().__init__()
+        self.min_cacheable_tokens = min_cacheable_tokens
+        self.state["signatures"] = {}  # signature/data -> (family, sha of thinking, prefix digest)
+        self.state["cache"] = {}  # prefix digest -> tokens
+        self.state["dropped_blocks"] = []
+        self.handle_seconds: list[float] = []
+        self._secret = os.urandom(16)
+
+    # ------------------------------------------------------------------ entry point
+
+    def handle(self, request: RecordedRequest) -> HTTPReply:
+        started = time.perf_counter()
+        try:
+            return self._handle(request)
+        finally:
+            self.handle_seconds.append(time.perf_counter() - started)
+
+    def _handle(self, request: RecordedRequest) -> HTTPReply:
+        path = request.path.split("?", 1)[0]
+        if request.method != "POST" or path != "/v1/messages":
+            return self.error(404, f"{request.method} {path} not found", "not_found_error")
+        headers = request.headers
+        if not headers.get("x-api-key") and not headers.get("authorization", "").startswith("Bearer "):
+            return self.error(401, "x-api-key header is required", "authentication_error")
+        version = headers.get("anthropic-version")
+        if not version:
+            return self.error(400, "anthropic-version: header is required")
+        body = request.body
+        try:
+            check_top_level(body, version)
+            _, tool_marks = check_tools(body)
+            marks = tool_marks + check_system(body) + check_messages(body, version)
+            marks += 1 if body.get("cache_control") else 0
+            if marks > 4:
+                raise Rejected(f"A maximum of 4 blocks with cache_control may be provided. Found {marks}.")
+            hasher, breakpoints = self._check_thinking(body)
+        except Rejected as exc:
+            return self.error(exc.status, exc.message, exc.kind)
+        reply = self.next_reply()
+        if reply.error is not None:
+            status, message = reply.error
+            return self.error(status, message, reply.error_type, reply.headers)
+        message = self._message(body, reply, hasher, breakpoints)
+        headers_out = {"request-id": _rand_id("req_"), **self._ratelimit_headers(), **reply.headers}
+        if body.get("stream"):
+            return HTTPReply(200, sse=self._events(message, reply), headers=headers_out)
+        return HTTPReply(200, message, headers=headers_out)
+
+    def error(
+        self, status: int, message: str, kind: str | None = None, headers: dict[str, str] | None = None
+    ) -> HTTPReply:
+        kind = kind or _ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+        body = {"type": "error", "error": {"type": kind, "message": message}, "request_id": _rand_id("req_")}
+        out = {"request-id": body["request_id"]}
+        if status == 429:
+            out.update(self._ratelimit_headers(exhausted=True))
+        out.update(headers or {})
+        return HTTPReply(status, body, headers=out)
+
+    @staticmethod
+    def _ratelimit_headers(exhausted: bool = False) -> dict[str, str]:
+        reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + (2 if exhausted else 0)))
+        out = {}
+        for kind, limit in (("requests", 4000), ("tokens", 2000000), ("input-tokens", 1600000)):
+            out[f"anthropic-ratelimit-{kind}-limit"] = str(limit)
+            out[f"anthropic-ratelimit-{kind}-remaining"] = (
+                "0" if exhausted and kind == "requests" else str(limit - 1)
+            )
+            out[f"anthropic-ratelimit-{kind}-reset"] = reset
+        return out
+
+    # ------------------------------------------------------------------ thinking signatures and caching
+
+    def _check_thinking(self, body: dict[str, Any]) -> tuple[PrefixHasher, list[tuple[str, int]]]:
+        """Verify echoed thinking blocks; return the prefix hasher (fed with every message) and the
+        breakpoints as (prefix digest, prefix size in bytes)."""
+        family = model_family(body["model"])
+        hasher = PrefixHasher(body)
+        breakpoints: list[tuple[str, int]] = []
+        system = body.get("system")
+        if isinstance(system, list) and any(b.get("cache_control") for b in system):
+            breakpoints.append((hasher.digest(), hasher.bytes))
+        elif body.get("tools") and any(t.get("cache_control") for t in body["tools"]):
+            breakpoints.append((hasher.digest(), hasher.bytes))
+        signatures: dict[str, tuple[str, str, str]] = self.state["signatures"]
+        for n, msg in enumerate(body["messages"]):
+            hasher.role(msg["role"])
+            content = msg["content"]
+            blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+            for m, block in enumerate(blocks):
+                if block["type"] in ("thinking", "redacted_thinking"):
+                    opaque = block["signature"] if block["type"] == "thinking" else block["data"]
+                    issued = signatures.get(opaque)
+                    where = f"messages.{n}.content.{m}"
+                    if issued is None:
+                        raise Rejected(f"{where}: Invalid `signature` in `{block['type']}` block")
+                    issued_family, text_sha, prefix = issued
+                    if issued_family != family:
+                        self.state["dropped_blocks"].append((n, m, "model_mismatch"))
+                        continue
+                    if block["type"] == "thinking" and _sha(block["thinking"]) != text_sha:
+                        raise Rejected(f"{where}: Invalid `signature` in `thinking` block")
+                    if prefix != hasher.digest():
+                        raise Rejected(
+                            f"{where}: Invalid `signature` in `{block['type']}` block. The block is bound to "
+                            "a different conversation. Its signature was issued for a different prefix "
+                            "(system prompt, tools or earlier messages changed, or a thinking block was "
+                            "omitted or moved). Send the conversation unchanged, or drop this block and "
+                            "every later one."
+                        )
+                hasher.block(block)
+                if isinstance(block, dict) and block.get("cache_control"):
+                    breakpoints.append((hasher.digest(), hasher.bytes))
+        return hasher, breakpoints
+
+    def _usage(
+        self, reply: Reply, hasher: PrefixHasher, breakpoints: list[tuple[str, int]]
+    ) -> dict[str, Any]:
+        total = reply.input_tokens if reply.input_tokens is not None else max(hasher.bytes // 4, 1)
+        read = write = 0
+        if reply.cached_tokens:
+            read = min(reply.cached_tokens, total)
+        elif reply.input_tokens is None and breakpoints:
+            cache: dict[str, int] = self.state["cache"]
+            for digest, size in breakpoints:
+                tokens = size // 4
+                if digest in cache:
+                    read = max(read, tokens)
+            newest = max(size // 4 for _, size in breakpoints)
+            if newest >= self.min_cacheable_tokens:
+                write = max(newest - read, 0)
+            for digest, size in breakpoints:
+                if size // 4 >= self.min_cacheable_tokens:
+                    cache[digest] = size // 4
+            if read < self.min_cacheable_tokens:
+                read = 0
+        return {
+            "input_tokens": max(total - read - write, 0),
+            "cache_creation_input_tokens": write,
+            "cache_read_input_tokens": read,
+            "cache_creation": {"ephemeral_5m_input_tokens": write, "ephemeral_1h_input_tokens": 0},
+            "output_tokens": reply.output_tokens,
+            "service_tier": "standard",
+            "inference_geo": "not_available",
+        }
+
+    def _issue(self, family: str, thinking: str, hasher: PrefixHasher) -> str:
+        mac = hashlib.sha256(self._secret + os.urandom(16) + thinking.encode()).digest()
+        opaque = "Eq" + base64.b64encode(mac * 3).decode()
+        self.state["signatures"][opaque] = (family, _sha(thinking), hasher.digest())
+        return opaque
+
+    # ------------------------------------------------------------------ replies
+
+    def _message(
+        self, body: dict[str, Any], reply: Reply, hasher: PrefixHasher, breakpoints: list[tuple[str, int]]
+    ) -> dict[str, Any]:
+        usage = self._usage(reply, hasher, breakpoints)
+        family = model_family(body["model"])
+        content: list[dict[str, Any]] = []
+        last = body["messages"][-1] if body["messages"] else {"role": "user"}
+        if last["role"] == "user":
+            hasher.role("assistant")
+        if reply.reasoning is not None:
+            if reply.reasoning == REDACTED:
+                block: dict[str, Any] = {"type": "redacted_thinking", "data": self._issue(family, "", hasher)}
+            else:
+                block = {"type": "thinking", "thinking": reply.reasoning, "signature": ""}
+                block["signature"] = self._issue(family, reply.reasoning, hasher)
+            content.append(block)
+            hasher.block(block)
+        if reply.text is not None:
+            content.append({"type": "text", "text": reply.text})
+        for call in reply.tool_calls:
+            arguments = call.arguments if isinstance(call.arguments, dict) else _loads_obj(call.arguments)
+            content.append(
+                {
+                    "type": "tool_use",
+                    "id": call.call_id or _rand_id("toolu_"),
+                    "name": call.name,
+                    "input": arguments,
+                    "caller": {"type": "direct"},
+                }
+            )
+        stop = "tool_use" if reply.tool_calls else "end_turn"
+        return {
+            "model": body["model"],
+            "id": _rand_id("msg_"),
+            "type": "message",
+            "role": "assistant",
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": None,
+            "stop_details": None,
+            "usage": usage,
+        }
+
+    def _events(self, message: dict[str, Any], reply: Reply) -> Iterator[tuple[str | None, Any]]:
+        usage = dict(message["usage"])
+        start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+        yield "message_start", {"type": "message_start", "message": start}
+        for index, block in enumerate(message["content"]):
+            kind = block["type"]
+            if kind == "thinking":
+                yield (
+                    "content_block_start",
+                    _start(index, {"type": "thinking", "thinking": "", "signature": ""}),
+                )
+                for chunk in _chunks(block["thinking"]):
+                    yield "content_block_delta", _delta(index, {"type": "thinking_delta", "thinking": chunk})
+                yield (
+                    "content_block_delta",
+                    _delta(index, {"type": "signature_delta", "signature": block["signature"]}),
+                )
+            elif kind == "text":
+                yield "content_block_start", _start(index, {"type": "text", "text": ""})
+                for n, chunk in enumerate(_chunks(block["text"])):
+                    yield "content_block_delta", _delta(index, {"type": "text_delta", "text": chunk})
+                    if n == 0 and reply.stream_error:
+                        yield (
+                            "error",
+                            {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+                        )
+                        return
+            elif kind == "tool_use":
+                yield "content_block_start", _start(index, {**block, "input": {}})
+                raw = _json_str(block["input"]) if block["input"] else ""
+                yield "content_block_delta", _delta(index, {"type": "input_json_delta", "partial_json": ""})
+                for chunk in _chunks(raw, 12):
+                    yield (
+                        "content_block_delta",
+                        _delta(index, {"type": "input_json_delta", "partial_json": chunk}),
+                    )
+            else:
+                yield "content_block_start", _start(index, block)
+            if index == 0:
+                yield "ping", {"type": "ping"}
+            yield "content_block_stop", {"type": "content_block_stop", "index": index}
+        if reply.stream_error and not any(b["type"] == "text" for b in message["content"]):
+            yield "error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+            return
+        final_usage = {
+            k: usage[k] for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+        }
+        yield (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None, "stop_details": None},
+                "usage": {**final_usage, "output_tokens": usage["output_tokens"]},
+            },
+        )
+        yield "message_stop", {"type": "message_stop"}
+
+
+def _start(index: int, block: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "content_block_start", "index": index, "content_block": block}
+
+
+def _delta(index: int, delta: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "content_block_delta", "index": index, "delta": delta}
+
+
+def _chunks(text: str, size: int = 8) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _json_str(value: Any) -> str:
+    return json.dumps(value)
+
+
+def _loads_obj(raw: str) -> dict[str, Any]:
+    value = json.loads(raw) if raw.strip() else {}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def harness() -> Any:
+    from agentcore.providers.anthropic import AnthropicModel
+    from tests.providers.harness import Harness
+
+    emulator = AnthropicEmulator()
+    return Harness(
+        name="anthropic",
+        emulator=emulator,
+        make_model=lambda **kw: AnthropicModel(
+            "claude-sonnet-4-5", base_url=emulator.base_url, api_key="test-key", **kw
+        ),
+    )
+
+
+__all__ = ["NEW_VERSION", "REDACTED", "AnthropicEmulator", "harness"]

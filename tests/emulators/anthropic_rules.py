@@ -1,0 +1,353 @@
+"""What the Anthropic Messages API (version 2026-10-21) rejects, as the emulator checks it.
+
+Each check raises :class:`Rejected` with the status, error type and a message worded like the real
+API's (``messages.1.content.0: ...``). Modelled on the SDK's request types, the research notes
+(WIRE.md §3) and the recorded exchanges in ``../shared/cassettes/anthropic``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
+TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+NEW_VERSION = "2026-10-21"
+SAMPLING = ("temperature", "top_p", "top_k")
+TOP_LEVEL = {
+    "model",
+    "max_tokens",
+    "messages",
+    "system",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "output_config",
+    "stop_sequences",
+    "metadata",
+    "service_tier",
+    "speed",
+    "container",
+    "cache_control",
+    "inference_geo",
+    "diagnostics",
+    "stream",
+    *SAMPLING,
+}
+BLOCK_KEYS: dict[str, set[str]] = {
+    "text": {"type", "text", "cache_control", "citations"},
+    "image": {"type", "source", "cache_control"},
+    "document": {"type", "source", "cache_control", "title", "context", "citations"},
+    "thinking": {"type", "thinking", "signature"},
+    "redacted_thinking": {"type", "data"},
+    "tool_use": {"type", "id", "name", "input", "cache_control", "caller"},
+    "tool_result": {"type", "tool_use_id", "content", "is_error", "cache_control"},
+}
+USER_ONLY = {"tool_result", "image", "document"}
+ASSISTANT_ONLY = {"thinking", "redacted_thinking", "tool_use"}
+TOOL_KEYS = {"name", "description", "input_schema", "strict", "cache_control", "type", "input_examples"}
+
+
+class Rejected(Exception):
+    def __init__(self, message: str, *, status: int = 400, kind: str = "invalid_request_error") -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.message = message
+
+
+def _extra(where: str, keys: set[str]) -> None:
+    if keys:
+        raise Rejected(f"{where}{sorted(keys)[0]}: Extra inputs are not permitted")
+
+
+def check_cache_control(where: str, value: Any) -> int:
+    if value is None:
+        return 0
+    if not isinstance(value, dict) or value.get("type") != "ephemeral":
+        raise Rejected(f"{where}cache_control.type: Input should be 'ephemeral'")
+    _extra(f"{where}cache_control.", set(value) - {"type", "ttl"})
+    if value.get("ttl", "5m") not in ("5m", "1h"):
+        raise Rejected(f"{where}cache_control.ttl: Input should be '5m' or '1h'")
+    return 1
+
+
+def check_top_level(body: Any, version: str) -> None:
+    if not isinstance(body, dict):
+        raise Rejected("request body must be a JSON object")
+    for key in SAMPLING:
+        if key in body and version >= NEW_VERSION:
+            raise Rejected(f"{key}: Extra inputs are not permitted")
+    _extra("", set(body) - TOP_LEVEL)
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise Rejected("model: Field required")
+    max_tokens = body.get("max_tokens")
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool):
+        raise Rejected("max_tokens: Field required")
+    if max_tokens < 1:
+        raise Rejected("max_tokens: Input should be greater than or equal to 1")
+    if not isinstance(body.get("messages"), list):
+        raise Rejected("messages: Field required")
+    thinking = body.get("thinking")
+    if thinking is not None:
+        kind = thinking.get("type") if isinstance(thinking, dict) else None
+        if kind not in ("enabled", "adaptive", "disabled", "between_tools"):
+            raise Rejected(
+                "thinking.type: Input should be 'enabled', 'adaptive', 'disabled' or 'between_tools'"
+            )
+        if kind == "enabled":
+            budget = thinking.get("budget_tokens")
+            if not isinstance(budget, int) or budget < 1024:
+                raise Rejected(
+                    "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+                )
+            if budget >= max_tokens:
+                raise Rejected("`max_tokens` must be greater than `thinking.budget_tokens`.")
+    output_config = body.get("output_config")
+    if output_config is not None:
+        if not isinstance(output_config, dict):
+            raise Rejected("output_config: Input should be an object")
+        _extra("output_config.", set(output_config) - {"effort", "format"})
+        if output_config.get("effort") not in (None, "low", "medium", "high", "xhigh", "max"):
+            raise Rejected("output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'")
+        fmt = output_config.get("format")
+        if fmt is not None and (
+            not isinstance(fmt, dict)
+            or fmt.get("type") != "json_schema"
+            or not isinstance(fmt.get("schema"), dict)
+        ):
+            raise Rejected("output_config.format: expected {type: 'json_schema', schema: {...}}")
+    stops = body.get("stop_sequences")
+    if stops is not None and (not isinstance(stops, list) or not all(isinstance(s, str) for s in stops)):
+        raise Rejected("stop_sequences: Input should be a valid list of strings")
+
+
+def check_tools(body: dict[str, Any]) -> tuple[set[str], int]:
+    """Tool definitions and tool_choice. Returns the tool names and the number of breakpoints used."""
+    tools = body.get("tools") or []
+    if not isinstance(tools, list):
+        raise Rejected("tools: Input should be a valid list")
+    names: set[str] = set()
+    marks = 0
+    for n, tool in enumerate(tools):
+        where = f"tools.{n}."
+        if not isinstance(tool, dict):
+            raise Rejected(f"tools.{n}: Input should be an object")
+        _extra(where, set(tool) - TOOL_KEYS)
+        name = tool.get("name")
+        if not isinstance(name, str) or not TOOL_NAME.match(name):
+            raise Rejected(f"{where}custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,128}}$'")
+        if name in names:
+            raise Rejected("tools: Tool names must be unique.")
+        names.add(name)
+        schema = tool.get("input_schema")
+        if tool.get("type") in (None, "custom"):
+            if not isinstance(schema, dict) or schema.get("type") != "object":
+                raise Rejected(f"{where}custom.input_schema.type: Input should be 'object'")
+        marks += check_cache_control(where, tool.get("cache_control"))
+    choice = body.get("tool_choice")
+    if choice is not None:
+        kind = choice.get("type") if isinstance(choice, dict) else None
+        if kind not in ("auto", "any", "tool", "none"):
+            raise Rejected("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'")
+        allowed = {"type", "disable_parallel_tool_use"} | ({"name"} if kind == "tool" else set())
+        if kind == "none":
+            allowed = {"type"}
+        _extra(f"tool_choice.{kind}.", set(choice) - allowed)
+        if kind == "tool" and choice.get("name") not in names:
+            raise Rejected(f"tool_choice.tool.name: Tool '{choice.get('name')}' not found in provided tools")
+    return names, marks
+
+
+def check_system(body: dict[str, Any]) -> int:
+    system = body.get("system")
+    if system is None or isinstance(system, str):
+        return 0
+    if not isinstance(system, list):
+        raise Rejected("system: Input should be a valid string or list of text blocks")
+    marks = 0
+    for n, block in enumerate(system):
+        if (
+            not isinstance(block, dict)
+            or block.get("type") != "text"
+            or not isinstance(block.get("text"), str)
+        ):
+            raise Rejected(f"system.{n}: Input should be a text block")
+        _extra(f"system.{n}.", set(block) - BLOCK_KEYS["text"])
+        if not block["text"]:
+            raise Rejected(f"system.{n}: text content blocks must be non-empty")
+        marks += check_cache_control(f"system.{n}.", block.get("cache_control"))
+    return marks
+
+
+def check_messages(body: dict[str, Any], version: str) -> int:
+    """Shapes, roles, block types, tool pairing. Returns the number of breakpoints used."""
+    messages = body["messages"]
+    if not messages:
+        raise Rejected("messages: at least one message is required")
+    marks = 0
+    prev_role: str | None = None
+    pending: list[str] = []
+    for n, msg in enumerate(messages):
+        if not isinstance(msg, dict):
+            raise Rejected(f"messages.{n}: Input should be an object")
+        _extra(f"messages.{n}.", set(msg) - {"role", "content"})
+        role = msg.get("role")
+        if role not in ("user", "assistant"):
+            raise Rejected(f"messages.{n}.role: Input should be 'user' or 'assistant'")
+        if role == prev_role:
+            raise Rejected(
+                f"messages.{n}: roles must alternate between 'user' and 'assistant'; "
+                f"found two consecutive '{role}' messages"
+            )
+        content = msg.get("content")
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        if not isinstance(blocks, list) or not blocks:
+            raise Rejected(f"messages.{n}: all messages must have non-empty content")
+        results: list[str] = []
+        seen_other = False
+        tool_uses: list[str] = []
+        for m, block in enumerate(blocks):
+            where = f"messages.{n}.content.{m}."
+            marks += check_block(where, block, role, version)
+            kind = block["type"]
+            if kind == "tool_result":
+                if seen_other:
+                    raise Rejected(
+                        f"messages.{n}: `tool_result` blocks must come first in the user message content, "
+                        "before any other content"
+                    )
+                results.append(block["tool_use_id"])
+            else:
+                seen_other = True
+            if kind == "tool_use":
+                if block["id"] in tool_uses:
+                    raise Rejected(f"messages.{n}.content.{m}: `tool_use` ids must be unique")
+                tool_uses.append(block["id"])
+        if pending:
+            missing = [t for t in pending if t not in results]
+            if role != "user" or missing:
+                raise Rejected(
+                    f"messages.{n}: `tool_use` ids were found without `tool_result` blocks immediately after: "
+                    f"{', '.join(missing or pending)}. Each `tool_use` block must have a corresponding "
+                    "`tool_result` block in the next message."
+                )
+        for m, rid in enumerate(results):
+            if rid not in pending:
+                raise Rejected(
+                    f"messages.{n}.content.{m}: unexpected `tool_use_id` found in `tool_result` blocks: {rid}. "
+                    "Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
+                )
+            if results.count(rid) > 1:
+                raise Rejected(f"messages.{n}: duplicate `tool_result` blocks for tool_use_id {rid}")
+        pending = tool_uses
+        prev_role = role
+    if pending:
+        raise Rejected(
+            f"messages.{len(messages) - 1}: `tool_use` ids were found without `tool_result` blocks immediately "
+            f"after: {', '.join(pending)}. Each `tool_use` block must have a corresponding `tool_result` block "
+            "in the next message."
+        )
+    return marks
+
+
+def check_block(where: str, block: Any, role: str, version: str) -> int:
+    if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+        raise Rejected(f"{where}type: Field required")
+    kind = block["type"]
+    if kind not in BLOCK_KEYS:
+        raise Rejected(
+            f"{where}type: Input tag '{kind}' found using 'type' does not match any of the expected tags"
+        )
+    _extra(f"{where}{kind}.", set(block) - BLOCK_KEYS[kind])
+    if role == "assistant" and kind in USER_ONLY:
+        if kind == "document" and version >= NEW_VERSION:
+            raise Rejected(f"{where}document: `document` blocks are not allowed in `assistant` messages")
+        raise Rejected(f"{where}{kind}: `{kind}` blocks can only be in `user` messages")
+    if role == "user" and kind in ASSISTANT_ONLY:
+        raise Rejected(f"{where}{kind}: `{kind}` blocks can only be in `assistant` messages")
+    if kind == "text":
+        if not isinstance(block.get("text"), str) or not block["text"]:
+            raise Rejected(f"{where[:-1]}: text content blocks must be non-empty")
+        if role == "user" and block.get("citations") and version >= NEW_VERSION:
+            raise Rejected(f"{where}text.citations: citations are not allowed on `user` text blocks")
+    elif kind == "tool_use":
+        if not isinstance(block.get("id"), str) or not TOOL_ID.match(block["id"]):
+            raise Rejected(f"{where}tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'")
+        if not isinstance(block.get("name"), str) or not block["name"]:
+            raise Rejected(f"{where}tool_use.name: Field required")
+        if not isinstance(block.get("input"), dict):
+            raise Rejected(f"{where}tool_use.input: Input should be a valid dictionary")
+    elif kind == "tool_result":
+        if not isinstance(block.get("tool_use_id"), str) or not TOOL_ID.match(block["tool_use_id"]):
+            raise Rejected(f"{where}tool_result.tool_use_id: String should match pattern '^[a-zA-Z0-9_-]+$'")
+        content = block.get("content")
+        if content is not None and not isinstance(content, str):
+            if not isinstance(content, list):
+                raise Rejected(f"{where}tool_result.content: Input should be a valid string or list")
+            for i, part in enumerate(content):
+                if not isinstance(part, dict) or part.get("type") not in ("text", "image", "document"):
+                    raise Rejected(f"{where}tool_result.content.{i}: unsupported block type")
+        if "is_error" in block and not isinstance(block["is_error"], bool):
+            raise Rejected(f"{where}tool_result.is_error: Input should be a valid boolean")
+    elif kind == "thinking":
+        if not isinstance(block.get("thinking"), str) or not isinstance(block.get("signature"), str):
+            raise Rejected(f"{where}thinking: `thinking` and `signature` are required")
+    elif kind == "redacted_thinking":
+        if not isinstance(block.get("data"), str):
+            raise Rejected(f"{where}redacted_thinking.data: Field required")
+    elif kind in ("image", "document"):
+        source = block.get("source")
+        if not isinstance(source, dict) or source.get("type") not in (
+            "base64",
+            "url",
+            "text",
+            "content",
+            "file",
+        ):
+            raise Rejected(f"{where}{kind}.source: Input should be a valid source")
+    return check_cache_control(where, block.get("cache_control"))
+
+
+# --------------------------------------------------------------------------- prefix binding
+
+
+def _canon(value: Any) -> bytes:
+    if isinstance(value, dict):
+        value = {k: v for k, v in value.items() if k != "cache_control"}
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+class PrefixHasher:
+    """Hashes system + tools + messages block by block; ``digest()`` at any point names the prefix so far.
+
+    ``cache_control`` markers are not part of a prefix (moving a breakpoint changes nothing).
+    """
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self._h = hashlib.sha256()
+        self.bytes = 0
+        system = body.get("system")
+        if isinstance(system, str):
+            system = [{"type": "text", "text": system}]
+        self.feed(b"S", _canon([_canon_block(b) for b in system or []]))
+        self.feed(b"T", _canon([_canon_block(t) for t in body.get("tools") or []]))
+
+    def feed(self, tag: bytes, data: bytes) -> None:
+        self._h.update(tag + len(data).to_bytes(8, "big") + data)
+        self.bytes += len(data)
+
+    def role(self, role: str) -> None:
+        self.feed(b"R", role.encode())
+
+    def block(self, block: dict[str, Any]) -> None:
+        self.feed(b"B", _canon(block))
+
+    def digest(self) -> str:
+        return self._h.copy().hexdigest()
+
+
+def _canon_block(block: Any) -> Any:
+    return {k: v for k, v in block.items() if k != "cache_control"} if isinstance(block, dict) else block
