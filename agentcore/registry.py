@@ -27,7 +27,7 @@ _BUILTIN_PROVIDERS: dict[str, str] = {
     "anthropic": "agentcore.providers.anthropic:AnthropicModel",
     "google": "agentcore.providers.gemini:GeminiModel",
     "google-interactions": "agentcore.providers.gemini:GeminiInteractionsModel",
-    "scripted": "agentcore.testing:ScriptedModel",
+    "scripted": "agentcore.testing:scripted_model",
 }
 _BUILTIN_SANDBOXES: dict[str, str] = {
     "local": "agentcore.sandboxes.local:LocalSandbox",

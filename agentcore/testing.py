@@ -207,3 +207,10 @@ class FunctionModel(Model):
         response = await self.respond(request)
         async for event in stream_response(response):
             yield event
+
+
+def scripted_model(
+    model_name: str = "scripted", *, steps: Sequence[Step | str] = (), **_: Any
+) -> ScriptedModel:
+    """Registry factory: ``scripted:<name>`` builds an empty ScriptedModel (add steps with ``add``)."""
+    return ScriptedModel(steps, model_name=model_name)
