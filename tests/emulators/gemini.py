@@ -1,0 +1,696 @@
+"""A local emulator of the Gemini API: ``generateContent``, ``streamGenerateContent`` and Interactions.
+
+Modelled on the real recordings in ``../shared/cassettes/gemini/`` and WIRE.md §4. It validates the
+way the real service does and answers 400 ``INVALID_ARGUMENT`` in Google's error shape when a request
+would be rejected:
+
+* unknown fields (generateContent accepts proto JSON, so lowerCamel *and* snake_case names; the
+  Interactions API takes snake_case only);
+* ``functionResponse`` parts that do not answer the ``functionCall`` parts of the previous model turn
+  (count, then id when both carry one, else name in order);
+* on Gemini 3 models, a model turn of the current turn whose first ``functionCall`` has no
+  ``thoughtSignature`` (the documented 400), and signatures the emulator never issued for this model
+  (the documented stand-ins ``skip_thought_signature_validator`` / ``context_engineering_is_the_way_to_go``
+  pass);
+* tool schemas with keywords Gemini rejects, bad function names, bad tool_config;
+* Interactions: ``previous_interaction_id`` that was never stored (404 ``NOT_FOUND``), function
+  results that answer no call, pending calls left unanswered.
+
+Function calls come back without ids (as on the Gemini API) unless the scripted reply names one.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from agentcore.messages import new_id
+from tests.emulators.base import Emulator, HTTPReply, RecordedRequest, Reply
+from tests.providers.harness import Harness
+
+MODEL = "gemini-3-pro-preview"
+DUMMY_SIGNATURES = {
+    base64.b64encode(b"skip_thought_signature_validator").decode(),
+    base64.b64encode(b"context_engineering_is_the_way_to_go").decode(),
+}
+_RPC = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+    529: "UNAVAILABLE",
+}
+_FN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-]{0,63}$")
+_REJECTED_SCHEMA_KEYS = {"$schema", "const", "discriminator", "exclusiveMinimum", "exclusiveMaximum"}
+
+
+def _names(*camel: str) -> set[str]:
+    """Each lowerCamel field name plus its snake_case spelling (proto JSON accepts both)."""
+    out = set()
+    for name in camel:
+        out.add(name)
+        out.add(re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name))
+    return out
+
+
+_REQUEST = _names(
+    "contents", "systemInstruction", "tools", "toolConfig", "generationConfig", "safetySettings",
+    "cachedContent", "serviceTier", "store",
+)  # fmt: skip
+_CONTENT = _names("role", "parts")
+_PART_DATA = _names(
+    "text", "functionCall", "functionResponse", "inlineData", "fileData", "executableCode",
+    "codeExecutionResult", "toolCall", "toolResponse",
+)  # fmt: skip
+_PART_META = _names("thought", "thoughtSignature", "videoMetadata", "partMetadata", "mediaResolution")
+_FUNCTION_CALL = _names("id", "name", "args")
+_FUNCTION_RESPONSE = _names("id", "name", "response", "parts", "willContinue", "scheduling")
+_BLOB = _names("mimeType", "data", "displayName")
+_FILE_DATA = _names("mimeType", "fileUri", "displayName")
+_TOOL = _names(
+    "functionDeclarations", "googleSearch", "codeExecution", "urlContext", "fileSearch", "googleMaps"
+)
+_DECL = _names(
+    "name", "description", "parameters", "parametersJsonSchema", "response", "responseJsonSchema", "behavior"
+)
+_TOOL_CONFIG = _names("functionCallingConfig", "includeServerSideToolInvocations")
+_FCC = _names("mode", "allowedFunctionNames")
+_GEN = _names(
+    "temperature", "topP", "topK", "candidateCount", "maxOutputTokens", "stopSequences", "seed",
+    "presencePenalty", "frequencyPenalty", "responseMimeType", "responseSchema", "responseJsonSchema",
+    "responseModalities", "thinkingConfig", "responseLogprobs", "logprobs", "mediaResolution",
+    "speechConfig", "imageConfig",
+)  # fmt: skip
+_THINKING = _names("includeThoughts", "thinkingBudget", "thinkingLevel")
+
+_IA_REQUEST = {
+    "model", "agent", "agent_config", "input", "previous_interaction_id", "system_instruction", "tools",
+    "generation_config", "response_format", "response_mime_type", "response_modalities", "safety_settings",
+    "store", "stream", "background", "cached_content", "labels", "service_tier", "webhook_config",
+    "continuation_token", "environment",
+}  # fmt: skip
+_IA_GEN = {
+    "temperature", "top_p", "max_output_tokens", "stop_sequences", "seed", "thinking_level",
+    "thinking_summaries", "tool_choice", "image_config", "speech_config", "video_config", "transcription_config",
+}  # fmt: skip
+_IA_STEPS: dict[str, set[str]] = {
+    "user_input": {"type", "content"},
+    "model_output": {"type", "content", "error"},
+    "thought": {"type", "signature", "summary"},
+    "function_call": {"type", "id", "name", "arguments"},
+    "function_result": {"type", "call_id", "result", "is_error", "name"},
+}
+_IA_CONTENT: dict[str, set[str]] = {
+    "text": {"type", "text", "annotations"},
+    "image": {"type", "data", "mime_type", "uri", "resolution"},
+    "document": {"type", "data", "mime_type", "uri", "processing", "resolution"},
+}
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _get(obj: dict[str, Any], camel: str) -> Any:
+    if camel in obj:
+        return obj[camel]
+    return obj.get(re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel))
+
+
+def _only(obj: Any, allowed: set[str], where: str) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise BadRequest(f"Invalid value at '{where}', expected an object.")
+    for key in obj:
+        if key not in allowed:
+            raise BadRequest(
+                f"Invalid JSON payload received. Unknown name \"{key}\" at '{where}': Cannot find field."
+            )
+    return obj
+
+
+def error_body(status: int, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    err: dict[str, Any] = {"code": status, "message": message, "status": _RPC.get(status, "UNKNOWN")}
+    if details:
+        err["details"] = details
+    return {"error": err}
+
+
+class GeminiEmulator(Emulator):
+    """Scripted Gemini. ``emulator.interactions`` holds stored interactions by id."""
+
+    vendor = "gemini"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interactions: dict[str, dict[str, Any]] = {}
+        self.signatures: dict[str, str] = {}  # issued signature -> model
+        self._counter = itertools.count(1)
+
+    # ------------------------------------------------------------------ routing
+
+    def handle(self, request: RecordedRequest) -> HTTPReply:
+        url = urlparse(request.path)
+        query = parse_qs(url.query)
+        if not request.headers.get("x-goog-api-key") and "key" not in query:
+            return HTTPReply(403, error_body(403, "Method doesn't allow unregistered callers."))
+        m = re.fullmatch(r"/(v1beta|v1)/models/([^/:]+):(generateContent|streamGenerateContent)", url.path)
+        try:
+            if m and request.method == "POST":
+                return self._generate(request, m.group(2), m.group(3) == "streamGenerateContent", query)
+            m = re.fullmatch(r"/(v1beta|v1)/interactions(?:/([^/]+))?", url.path)
+            if m:
+                if request.method == "POST" and m.group(2) is None:
+                    return self._interact(request)
+                if request.method == "GET" and m.group(2):
+                    stored = self.interactions.get(m.group(2))
+                    if stored is None:
+                        raise BadRequest("Requested entity was not found.", 404)
+                    return HTTPReply(200, stored["resource"])
+                if request.method == "DELETE" and m.group(2):
+                    self.interactions.pop(m.group(2), None)
+                    return HTTPReply(200, {})
+        except BadRequest as exc:
+            return HTTPReply(exc.status, error_body(exc.status, exc.message))
+        return HTTPReply(404, error_body(404, f"Method not found: {request.method} {url.path}"))
+
+    def _scripted_error(self, reply: Reply) -> HTTPReply | None:
+        if reply.error is None:
+            return None
+        status, message = reply.error
+        details: list[dict[str, Any]] = []
+        if status == 429:
+            details.append({"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": []})
+            delay = reply.headers.get("retry-after")
+            if delay:
+                details.append(
+                    {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{delay}s"}
+                )
+        return HTTPReply(status, error_body(status, message, details), headers=dict(reply.headers))
+
+    def _signature(self, model: str) -> str:
+        sig = base64.b64encode(f"emulated-signature-{model}-{next(self._counter)}".encode()).decode()
+        self.signatures[sig] = model
+        return sig
+
+    # ------------------------------------------------------------------ generateContent
+
+    def _generate(
+        self, request: RecordedRequest, model: str, streaming: bool, query: dict[str, Any]
+    ) -> HTTPReply:
+        body = request.body
+        if not isinstance(body, dict):
+            raise BadRequest("Invalid JSON payload received.")
+        self._validate_generate(body, model)
+        reply = self.next_reply()
+        scripted = self._scripted_error(reply)
+        if scripted is not None:
+            return scripted
+        thinking = model.startswith("gemini-3") or reply.reasoning is not None
+        parts: list[dict[str, Any]] = []
+        if reply.reasoning:
+            parts.append({"text": reply.reasoning, "thought": True})
+        if reply.text:
+            parts.append({"text": reply.text})
+        for call in reply.tool_calls:
+            fc: dict[str, Any] = {"name": call.name, "args": json.loads(call.arguments_json)}
+            if call.call_id:
+                fc["id"] = call.call_id
+            parts.append({"functionCall": fc})
+        if thinking and parts:
+            target = next((p for p in parts if "functionCall" in p), parts[-1])
+            target["thoughtSignature"] = self._signature(model)
+        prompt = reply.input_tokens if reply.input_tokens is not None else max(1, len(request.raw) // 4)
+        usage: dict[str, Any] = {
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": reply.output_tokens,
+            "totalTokenCount": prompt + reply.output_tokens + (23 if thinking else 0),
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}],
+        }
+        if thinking:
+            usage["thoughtsTokenCount"] = 23
+        if reply.cached_tokens:
+            usage["cachedContentTokenCount"] = reply.cached_tokens
+        response_id = new_id()
+
+        def chunk(chunk_parts: list[dict[str, Any]], final: bool) -> dict[str, Any]:
+            cand: dict[str, Any] = {"content": {"parts": chunk_parts, "role": "model"}, "index": 0}
+            if final:
+                cand["finishReason"] = "STOP"
+            return {
+                "candidates": [cand],
+                "usageMetadata": usage,
+                "modelVersion": model,
+                "responseId": response_id,
+            }
+
+        if not streaming:
+            return HTTPReply(200, chunk(parts or [{"text": ""}], True), headers=dict(reply.headers))
+        chunks: list[Any] = []
+        for part in parts:
+            if "text" in part and len(part["text"]) > 3:
+                sig = part.pop("thoughtSignature", None)
+                half = len(part["text"]) // 2
+                chunks.append(chunk([{**part, "text": part["text"][:half]}], False))
+                chunks.append(chunk([{**part, "text": part["text"][half:]}], False))
+                if sig:  # as observed: a signature can come on its own empty-text chunk
+                    chunks.append(chunk([{"text": "", "thoughtSignature": sig}], False))
+            else:
+                chunks.append(chunk([part], False))
+        if reply.stream_error:
+            first_text = next(
+                (i for i, c in enumerate(chunks) if "text" in c["candidates"][0]["content"]["parts"][0]), 0
+            )
+            chunks = [*chunks[: first_text + 1], error_body(500, "An internal error has occurred.")]
+        else:
+            chunks.append(chunk([{"text": ""}], True))
+        if query.get("alt") == ["sse"]:
+            return HTTPReply(200, sse=[(None, c) for c in chunks], headers=dict(reply.headers))
+        return HTTPReply(200, chunks, headers=dict(reply.headers))  # without alt=sse: one JSON array
+
+    def _validate_generate(self, body: dict[str, Any], model: str) -> None:
+        _only(body, _REQUEST, "GenerateContentRequest")
+        contents = _get(body, "contents")
+        if not isinstance(contents, list) or not contents:
+            raise BadRequest("* GenerateContentRequest.contents: contents is not specified")
+        sysi = _get(body, "systemInstruction")
+        if sysi is not None:
+            _only(sysi, _CONTENT, "system_instruction")
+            for p in _get(sysi, "parts") or []:
+                self._validate_part(p, "system_instruction.parts")
+        declared = self._validate_tools(body)
+        for i, content in enumerate(contents):
+            where = f"contents[{i}]"
+            _only(content, _CONTENT, where)
+            role = _get(content, "role")
+            if role not in ("user", "model"):
+                raise BadRequest(f"Please use a valid role: user, model. (at {where})")
+            parts = _get(content, "parts")
+            if not isinstance(parts, list) or not parts:
+                raise BadRequest(f"* GenerateContentRequest.{where}.parts: contents.parts must not be empty.")
+            for j, p in enumerate(parts):
+                self._validate_part(p, f"{where}.parts[{j}]")
+                if _get(p, "functionCall") is not None and role != "model":
+                    raise BadRequest(f"functionCall parts are only allowed in model turns ({where}).")
+                if _get(p, "functionResponse") is not None and role != "user":
+                    raise BadRequest(f"functionResponse parts are only allowed in user turns ({where}).")
+                fc = _get(p, "functionCall")
+                if fc is not None and declared is not None and fc.get("name") not in declared:
+                    pass  # history may name tools no longer declared; the real API accepts it
+        self._validate_pairing(contents)
+        if model.startswith("gemini-3"):
+            self._validate_signatures(contents, model)
+
+    def _validate_part(self, part: Any, where: str) -> None:
+        _only(part, _PART_DATA | _PART_META, where)
+        data = [k for k in part if k in _PART_DATA]
+        if len(data) != 1:
+            raise BadRequest(f"* {where}: a part must hold exactly one data field (got {data or 'none'}).")
+        fc = _get(part, "functionCall")
+        if fc is not None:
+            _only(fc, _FUNCTION_CALL, f"{where}.function_call")
+            if not isinstance(fc.get("name"), str) or not isinstance(fc.get("args", {}), dict):
+                raise BadRequest(f"* {where}.function_call: name must be a string and args an object.")
+        fr = _get(part, "functionResponse")
+        if fr is not None:
+            _only(fr, _FUNCTION_RESPONSE, f"{where}.function_response")
+            if not isinstance(fr.get("response"), dict):
+                raise BadRequest(f"* {where}.function_response.response: must be an object.")
+        for key, allowed in (("inlineData", _BLOB), ("fileData", _FILE_DATA)):
+            if _get(part, key) is not None:
+                _only(_get(part, key), allowed, f"{where}.{key}")
+        sig = _get(part, "thoughtSignature")
+        if sig is not None:
+            try:
+                base64.b64decode(sig.replace("-", "+").replace("_", "/"), validate=True)
+            except (ValueError, AttributeError):
+                raise BadRequest(
+                    f"Invalid value at '{where}.thought_signature' (TYPE_BYTES), Base64 decoding failed."
+                ) from None
+
+    def _validate_tools(self, body: dict[str, Any]) -> set[str] | None:
+        tools = _get(body, "tools")
+        names: set[str] | None = None
+        if tools is not None:
+            names = set()
+            for i, tool in enumerate(tools):
+                _only(tool, _TOOL, f"tools[{i}]")
+                for j, decl in enumerate(_get(tool, "functionDeclarations") or []):
+                    where = f"tools[{i}].function_declarations[{j}]"
+                    _only(decl, _DECL, where)
+                    name = decl.get("name")
+                    if not isinstance(name, str) or not _FN_NAME.match(name):
+                        raise BadRequest(
+                            f"* GenerateContentRequest.{where}.name: Invalid function name. Must start with a letter "
+                            "or an underscore. Must be a-z, A-Z, 0-9, or contain underscores, dots, colons and "
+                            "dashes, with a maximum length of 64."
+                        )
+                    if (
+                        _get(decl, "parameters") is not None
+                        and _get(decl, "parametersJsonSchema") is not None
+                    ):
+                        raise BadRequest(
+                            f"* {where}: parameters and parameters_json_schema are mutually exclusive."
+                        )
+                    schema = _get(decl, "parametersJsonSchema")
+                    if schema is not None:
+                        self._validate_schema(schema, f"{where}.parameters_json_schema")
+                    names.add(name)
+        tc = _get(body, "toolConfig")
+        if tc is not None:
+            _only(tc, _TOOL_CONFIG, "tool_config")
+            fcc = _get(tc, "functionCallingConfig")
+            if fcc is not None:
+                _only(fcc, _FCC, "tool_config.function_calling_config")
+                mode = fcc.get("mode")
+                if mode not in ("AUTO", "ANY", "NONE", "VALIDATED", "MODE_UNSPECIFIED"):
+                    raise BadRequest(f"Invalid value at 'tool_config.function_calling_config.mode', {mode!r}")
+                allowed = _get(fcc, "allowedFunctionNames")
+                if allowed:
+                    if mode not in ("ANY", "VALIDATED"):
+                        raise BadRequest(
+                            "allowed_function_names may only be set when mode is ANY or VALIDATED."
+                        )
+                    unknown = [n for n in allowed if names is None or n not in names]
+                    if unknown:
+                        raise BadRequest(f"allowed_function_names names undeclared functions: {unknown}")
+        gc = _get(body, "generationConfig")
+        if gc is not None:
+            _only(gc, _GEN, "generation_config")
+            th = _get(gc, "thinkingConfig")
+            if th is not None:
+                _only(th, _THINKING, "generation_config.thinking_config")
+                if _get(th, "thinkingBudget") is not None and _get(th, "thinkingLevel") is not None:
+                    raise BadRequest("You can only set one of thinking budget and thinking level.")
+            if _get(gc, "responseSchema") is not None and _get(gc, "responseJsonSchema") is not None:
+                raise BadRequest("response_schema and response_json_schema are mutually exclusive.")
+            if _get(gc, "responseJsonSchema") is not None:
+                if _get(gc, "responseMimeType") != "application/json":
+                    raise BadRequest("response_json_schema requires response_mime_type application/json.")
+                self._validate_schema(
+                    _get(gc, "responseJsonSchema"), "generation_config.response_json_schema"
+                )
+        return names
+
+    def _validate_schema(self, schema: Any, where: str) -> None:
+        if isinstance(schema, list):
+            for s in schema:
+                self._validate_schema(s, where)
+            return
+        if not isinstance(schema, dict):
+            return
+        for key, value in schema.items():
+            if key in _REJECTED_SCHEMA_KEYS:
+                raise BadRequest(f"* {where}: JSON schema keyword {key!r} is not supported.")
+            if key == "enum" and any(not isinstance(v, str) for v in value):
+                raise BadRequest(f"* {where}.enum: only string enum values are supported.")
+            if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+                for sub in value.values():
+                    self._validate_schema(sub, where)
+            elif isinstance(value, dict | list):
+                self._validate_schema(value, where)
+
+    def _validate_pairing(self, contents: list[dict[str, Any]]) -> None:
+        for i, content in enumerate(contents):
+            responses = [_get(p, "functionResponse") for p in content["parts"] if _get(p, "functionResponse")]
+            if not responses:
+                continue
+            prev = contents[i - 1] if i > 0 else None
+            calls = [
+                _get(p, "functionCall") for p in (prev or {}).get("parts", []) if _get(p, "functionCall")
+            ]
+            if prev is None or prev.get("role") != "model" or not calls:
+                raise BadRequest(
+                    "Please ensure that function response turn comes immediately after a function call turn."
+                )
+            if len(calls) != len(responses):
+                raise BadRequest(
+                    "Please ensure that the number of function response parts is equal to the number of "
+                    "function call parts of the function call turn."
+                )
+            by_id = {c["id"]: c for c in calls if c.get("id")}
+            unmatched = [c for c in calls if not c.get("id")]
+            for r in responses:
+                rid = r.get("id")
+                if rid and rid in by_id:
+                    if by_id.pop(rid)["name"] != r.get("name"):
+                        raise BadRequest(
+                            f"function response {rid!r} names a different function than its call."
+                        )
+                    continue
+                if rid and by_id and not unmatched:
+                    raise BadRequest(
+                        f"function response id {rid!r} matches no function call of the previous turn."
+                    )
+                match = next((c for c in unmatched if c.get("name") == r.get("name")), None)
+                if match is None:
+                    raise BadRequest(
+                        f"function response {r.get('name')!r} matches no function call of the previous turn."
+                    )
+                unmatched.remove(match)
+
+    def _validate_signatures(self, contents: list[dict[str, Any]], model: str) -> None:
+        start = 0
+        for i, content in enumerate(contents):
+            if content.get("role") == "user" and any(
+                _get(p, "functionResponse") is None for p in content["parts"]
+            ):
+                start = i  # the current turn begins at the last user message with standard content
+        for i in range(start, len(contents)):
+            content = contents[i]
+            if content.get("role") != "model":
+                continue
+            for j, part in enumerate(content["parts"]):
+                sig = _get(part, "thoughtSignature")
+                if (
+                    sig is not None
+                    and _std_b64(sig) not in DUMMY_SIGNATURES
+                    and self.signatures.get(_std_b64(sig)) != model
+                ):
+                    raise BadRequest("Corrupted thought signature.")
+                if _get(part, "functionCall") is not None:
+                    if sig is None:
+                        name = _get(part, "functionCall").get("name")
+                        raise BadRequest(
+                            "Function call is missing a thought_signature in functionCall parts. This is required "
+                            "for tools to work correctly, and missing thought_signature may lead to degraded model "
+                            f"performance. Additional data, function call `default_api:{name}` , position {j + 1}. "
+                            "Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details."
+                        )
+                    break  # only the first call of each step carries (and needs) one
+
+    # ------------------------------------------------------------------ Interactions
+
+    def _interact(self, request: RecordedRequest) -> HTTPReply:
+        body = request.body
+        if not isinstance(body, dict):
+            raise BadRequest("Invalid JSON payload received.")
+        _only(body, _IA_REQUEST, "CreateInteractionRequest")
+        model = body.get("model")
+        if not isinstance(model, str):
+            raise BadRequest("model is required.")
+        history: list[dict[str, Any]] = []
+        pending: list[str] = []
+        prev_id = body.get("previous_interaction_id")
+        if prev_id is not None:
+            stored = self.interactions.get(prev_id)
+            if stored is None:
+                raise BadRequest(f"Interaction {prev_id} not found.", 404)
+            history = list(stored["history"])
+            pending = list(stored["pending"])
+        steps = self._ia_input(body.get("input"))
+        self._ia_validate(body, steps, history, pending)
+        reply = self.next_reply()
+        scripted = self._scripted_error(reply)
+        if scripted is not None:
+            return scripted
+        store = body.get("store", True)
+        out: list[dict[str, Any]] = []
+        thinking = model.startswith("gemini-3") or reply.reasoning is not None
+        if thinking:
+            thought: dict[str, Any] = {"type": "thought", "signature": self._signature(model)}
+            if reply.reasoning:
+                thought["summary"] = [{"type": "text", "text": reply.reasoning}]
+            out.append(thought)
+        if reply.text:
+            out.append({"type": "model_output", "content": [{"type": "text", "text": reply.text}]})
+        for call in reply.tool_calls:
+            cid = call.call_id or new_id()[:8]
+            out.append(
+                {
+                    "type": "function_call",
+                    "id": cid,
+                    "name": call.name,
+                    "arguments": json.loads(call.arguments_json),
+                }
+            )
+        prompt = reply.input_tokens if reply.input_tokens is not None else max(1, len(request.raw) // 4)
+        usage = {
+            "total_tokens": prompt + reply.output_tokens + (23 if thinking else 0),
+            "total_input_tokens": prompt,
+            "input_tokens_by_modality": [{"modality": "text", "tokens": prompt}],
+            "total_cached_tokens": reply.cached_tokens,
+            "total_output_tokens": reply.output_tokens,
+            "total_tool_use_tokens": 0,
+            "total_thought_tokens": 23 if thinking else 0,
+        }
+        calls = [s["id"] for s in out if s["type"] == "function_call"]
+        resource: dict[str, Any] = {
+            "status": "requires_action" if calls else "completed",
+            "usage": usage,
+            "created": "2026-11-27T18:00:00Z",
+            "updated": "2026-11-27T18:00:00Z",
+            "service_tier": "standard",
+            "steps": out,
+            "object": "interaction",
+            "model": model,
+        }
+        if store:
+            iid = "v1_" + base64.urlsafe_b64encode(new_id().encode()).decode().rstrip("=")
+            resource = {"id": iid, **resource}
+            if prev_id:
+                resource["previous_interaction_id"] = prev_id
+            self.interactions[iid] = {
+                "history": [*history, *steps, *out],
+                "pending": calls,
+                "resource": resource,
+            }
+        if not body.get("stream"):
+            return HTTPReply(200, resource, headers=dict(reply.headers))
+        return HTTPReply(200, sse=self._ia_events(resource, out, reply), headers=dict(reply.headers))
+
+    def _ia_events(self, resource: dict[str, Any], out: list[dict[str, Any]], reply: Reply) -> list[Any]:
+        head = {k: v for k, v in resource.items() if k in ("id", "model", "object")}
+        events: list[Any] = [
+            (None, {"event_type": "interaction.created", "interaction": {**head, "status": "in_progress"}})
+        ]
+        for index, step in enumerate(out):
+            kind = step["type"]
+            if kind == "thought":
+                events.append(
+                    (None, {"event_type": "step.start", "index": index, "step": {"type": "thought"}})
+                )
+                for s in step.get("summary", []):
+                    delta = {"type": "thought_summary", "content": s}
+                    events.append((None, {"event_type": "step.delta", "index": index, "delta": delta}))
+                delta = {"type": "thought_signature", "signature": step["signature"]}
+                events.append((None, {"event_type": "step.delta", "index": index, "delta": delta}))
+            elif kind == "model_output":
+                events.append(
+                    (None, {"event_type": "step.start", "index": index, "step": {"type": "model_output"}})
+                )
+                text = step["content"][0]["text"]
+                half = len(text) // 2 or len(text)
+                for piece in (text[:half], text[half:]):
+                    if piece:
+                        delta = {"type": "text", "text": piece}
+                        events.append((None, {"event_type": "step.delta", "index": index, "delta": delta}))
+                    if reply.stream_error:
+                        events.append(
+                            (None, {"event_type": "error", "error": {"code": "internal", "message": "boom"}})
+                        )
+                        return events
+            else:
+                start = {"type": "function_call", "id": step["id"], "name": step["name"], "arguments": {}}
+                events.append((None, {"event_type": "step.start", "index": index, "step": start}))
+                delta = {"type": "arguments_delta", "arguments": json.dumps(step["arguments"])}
+                events.append((None, {"event_type": "step.delta", "index": index, "delta": delta}))
+            events.append((None, {"event_type": "step.stop", "index": index}))
+        done = {k: v for k, v in resource.items() if k != "steps"}
+        events.append((None, {"event_type": "interaction.completed", "interaction": done}))
+        return events
+
+    def _ia_input(self, value: Any) -> list[dict[str, Any]]:
+        if value is None:
+            raise BadRequest("input is required.")
+        if isinstance(value, str):
+            return [{"type": "user_input", "content": [{"type": "text", "text": value}]}]
+        if not isinstance(value, list):
+            raise BadRequest("input must be a string or a list of steps.")
+        return value
+
+    def _ia_validate(
+        self,
+        body: dict[str, Any],
+        steps: list[dict[str, Any]],
+        history: list[dict[str, Any]],
+        pending: list[str],
+    ) -> None:
+        gc = body.get("generation_config")
+        if gc is not None:
+            _only(gc, _IA_GEN, "generation_config")
+        for i, tool in enumerate(body.get("tools") or []):
+            _only(tool, {"type", "name", "description", "parameters"}, f"tools[{i}]")
+            if tool.get("type") != "function" or not _FN_NAME.match(str(tool.get("name", ""))):
+                raise BadRequest(f"tools[{i}]: invalid function tool.")
+            self._validate_schema(tool.get("parameters") or {}, f"tools[{i}].parameters")
+        rf = body.get("response_format")
+        if rf is not None:
+            _only(rf, {"type", "mime_type", "schema"}, "response_format")
+            self._validate_schema(rf.get("schema") or {}, "response_format.schema")
+        known = {s["id"] for s in history if s.get("type") == "function_call"}
+        answered = {s["call_id"] for s in history if s.get("type") == "function_result"}
+        for i, step in enumerate(steps):
+            kind = step.get("type") if isinstance(step, dict) else None
+            if kind not in _IA_STEPS:
+                raise BadRequest(f"input[{i}]: unknown step type {kind!r}.")
+            _only(step, _IA_STEPS[kind], f"input[{i}]")
+            for j, c in enumerate(step.get("content") or []):
+                ctype = c.get("type") if isinstance(c, dict) else None
+                if ctype not in _IA_CONTENT:
+                    raise BadRequest(f"input[{i}].content[{j}]: unknown content type {ctype!r}.")
+                _only(c, _IA_CONTENT[ctype], f"input[{i}].content[{j}]")
+            if kind == "function_call":
+                if not isinstance(step.get("id"), str) or not isinstance(step.get("arguments"), dict):
+                    raise BadRequest(f"input[{i}]: function_call needs an id and an arguments object.")
+                known.add(step["id"])
+            elif kind == "function_result":
+                cid = step.get("call_id")
+                if cid not in known:
+                    raise BadRequest(f"input[{i}]: function_result call_id {cid!r} matches no function call.")
+                answered.add(cid)
+        missing = [c for c in pending if c not in answered]
+        if missing:
+            raise BadRequest(f"function_result missing for pending function call(s): {missing}")
+
+
+def _std_b64(sig: str) -> str:
+    """Signatures may come back URL-safe encoded (as google-genai serializes bytes); compare canonically."""
+    raw = sig.replace("-", "+").replace("_", "/")
+    return raw + "=" * (-len(raw) % 4)
+
+
+def harness() -> Harness:
+    """The ``google`` (generateContent) adapter against this emulator."""
+    from agentcore.providers.gemini import GeminiModel
+
+    emulator = GeminiEmulator()
+    return Harness(
+        name="google",
+        emulator=emulator,
+        make_model=lambda **kw: GeminiModel(MODEL, base_url=emulator.base_url, api_key="test-key", **kw),
+    )
+
+
+def interactions_harness() -> Harness:
+    """The ``google-interactions`` (Interactions API) adapter against this emulator."""
+    from agentcore.providers.gemini import GeminiInteractionsModel
+
+    emulator = GeminiEmulator()
+    return Harness(
+        name="google-interactions",
+        emulator=emulator,
+        make_model=lambda **kw: GeminiInteractionsModel(
+            MODEL, base_url=emulator.base_url, api_key="test-key", **kw
+        ),
+    )
