@@ -1,0 +1,222 @@
+"""Reading YAML with positions: the first step of loading an agent definition.
+
+:func:`parse` turns YAML text into plain Python data plus a :class:`Pos` tree that remembers where
+every key and value came from, so later errors can name ``file:line:column``. On the way it:
+
+* rejects duplicate keys (PyYAML silently keeps the last one);
+* applies environment interpolation to every string value (never to keys):
+  ``${VAR}`` (an error when ``VAR`` is unset), ``${VAR:-default}`` (default when unset or empty),
+  ``${VAR:?message}`` (an error with ``message`` when unset or empty), and ``$${`` for a literal ``${``.
+  Nothing else is special: ``{braces}``, ``{{ templates }}`` and a lone ``$`` in prompts are left alone.
+* re-reads an unquoted value that was entirely built from interpolation as a number, boolean or null,
+  so ``max_turns: ${MAX_TURNS:-12}`` is the integer 12 (never a mapping or a list: values from the
+  environment cannot add structure to the file).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+Problem = tuple[str, int, int, str]
+"""``(file, line, column, message)``; line and column start at 1."""
+
+_ENV = re.compile(r"\$(\$?)\{([^{}]*)\}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+
+
+@dataclass
+class Pos:
+    """Where a value sits in the file, and where its children sit."""
+
+    line: int
+    col: int
+    key_line: int | None = None
+    key_col: int | None = None
+    children: dict[Any, Pos] = field(default_factory=dict)
+
+    def child(self, key: Any) -> Pos | None:
+        return self.children.get(key)
+
+    def at_key(self) -> tuple[int, int]:
+        """The position of the key naming this value (the value itself for list items)."""
+        if self.key_line is not None and self.key_col is not None:
+            return self.key_line, self.key_col
+        return self.line, self.col
+
+    def find(self, path: tuple[Any, ...]) -> tuple[Pos, tuple[Any, ...]]:
+        """Descend ``path`` as far as the file goes; return the deepest node and the unmatched rest.
+
+        Elements that are not keys of the current node (pydantic adds union branch names such as
+        ``'str'`` or ``'docker'`` to error locations) are skipped.
+        """
+        node = self
+        rest: list[Any] = []
+        for part in path:
+            nxt = node.children.get(part)
+            if nxt is None:
+                rest.append(part)
+                continue
+            node = nxt
+            rest = []
+        return node, tuple(rest)
+
+
+class _Reader:
+    def __init__(self, text: str, filename: str, env: Mapping[str, str]) -> None:
+        self.text = text
+        self.filename = filename
+        self.env = env
+        self.problems: list[Problem] = []
+        self._constructor = SafeConstructor()
+        self._resolver = yaml.resolver.Resolver()
+
+    def problem(self, line: int, col: int, message: str) -> None:
+        self.problems.append((self.filename, line, col, message))
+
+    def read(self, node: Node, pos: Pos) -> Any:
+        if isinstance(node, MappingNode):
+            self._constructor.flatten_mapping(node)  # YAML merge keys (<<)
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self._constructor.construct_object(key_node, deep=True)
+                k_line, k_col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                if not isinstance(key, str | int | float | bool) or key is None:
+                    self.problem(k_line, k_col, "mapping keys must be plain strings")
+                    continue
+                if key in out:
+                    first = pos.children[key].at_key()
+                    self.problem(k_line, k_col, f"duplicate key {key!r} (first defined at line {first[0]})")
+                    continue
+                child = Pos(value_node.start_mark.line + 1, value_node.start_mark.column + 1, k_line, k_col)
+                pos.children[key] = child
+                out[key] = self.read(value_node, child)
+            return out
+        if isinstance(node, SequenceNode):
+            items: list[Any] = []
+            for index, item_node in enumerate(node.value):
+                child = Pos(item_node.start_mark.line + 1, item_node.start_mark.column + 1)
+                pos.children[index] = child
+                items.append(self.read(item_node, child))
+            return items
+        assert isinstance(node, ScalarNode)
+        if node.tag != "tag:yaml.org,2002:str":
+            return self._constructor.construct_object(node, deep=True)
+        return self._scalar(node)
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        value: str = node.value
+        if "${" not in value:
+            return value
+        source = self.text[node.start_mark.index : node.end_mark.index]
+        search_from = 0
+        pieces: list[str] = []
+        last = 0
+        substituted = False
+        for match in _ENV.finditer(value):
+            pieces.append(value[last : match.start()])
+            last = match.end()
+            if match.group(1):  # "$${" is a literal "${"
+                pieces.append(match.group(0)[1:])
+                continue
+            at = source.find(match.group(0), search_from)
+            if at >= 0:
+                search_from = at + len(match.group(0))
+                line, col = _line_col(self.text, node.start_mark.index + at)
+            else:  # escapes in a double-quoted scalar moved it; point at the scalar
+                line, col = node.start_mark.line + 1, node.start_mark.column + 1
+            replacement = self._expand(match.group(2), line, col)
+            pieces.append(replacement if replacement is not None else "")
+            substituted = True
+        pieces.append(value[last:])
+        result = "".join(pieces)
+        if substituted and node.style is None and _ENV.fullmatch(value):
+            return self._plain(result)
+        return result
+
+    def _plain(self, text: str) -> Any:
+        tag = self._resolver.resolve(ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+        if tag in _SCALAR_TAGS:
+            return self._constructor.construct_object(ScalarNode(tag, text), deep=True)
+        return text
+
+    def _expand(self, expr: str, line: int, col: int) -> str | None:
+        name_match = _NAME.match(expr)
+        if name_match is None:
+            self.problem(
+                line,
+                col,
+                f"invalid environment reference ${{{expr}}}; expected ${{NAME}}, "
+                "${NAME:-default} or ${NAME:?message} (write $${ for a literal ${)",
+            )
+            return None
+        name = name_match.group(0)
+        op = expr[name_match.end() :]
+        value = self.env.get(name)
+        if op == "":
+            if value is None:
+                self.problem(
+                    line,
+                    col,
+                    f"environment variable {name} is not set (use ${{{name}:-default}} to make it optional)",
+                )
+            return value
+        if op.startswith(":-"):
+            return value if value else op[2:]
+        if op.startswith(":?"):
+            if not value:
+                message = op[2:] or "is required"
+                self.problem(line, col, f"environment variable {name}: {message}")
+            return value
+        self.problem(
+            line,
+            col,
+            f"invalid environment reference ${{{expr}}}; after the name expected "
+            "'}', ':-default}' or ':?message}'",
+        )
+        return None
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    start = text.rfind("\n", 0, index) + 1
+    return line, index - start + 1
+
+
+def parse(text: str, filename: str, env: Mapping[str, str]) -> tuple[Any, Pos, list[Problem]]:
+    """Parse one YAML document; return ``(data, positions, problems)``.
+
+    A syntax error yields ``(None, Pos(1, 1), [problem])``.
+    """
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        return None, Pos(1, 1), [(filename, line, col, f"YAML syntax error: {what}")]
+    except yaml.YAMLError as exc:
+        return None, Pos(1, 1), [(filename, 1, 1, f"YAML error: {exc}")]
+    if node is None:
+        return None, Pos(1, 1), [(filename, 1, 1, "the file is empty; expected a mapping with 'version: 1'")]
+    reader = _Reader(text, filename, env)
+    root = Pos(node.start_mark.line + 1, node.start_mark.column + 1)
+    try:
+        data = reader.read(node, root)
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        return None, root, [(filename, line, col, f"YAML error: {exc.problem}")]
+    return data, root, reader.problems
