@@ -26,6 +26,7 @@ from .errors import (
     ModelBehaviorError,
     ModelCallFailed,
     ModelError,
+    ModelStreamError,
     RetryBudgetExhausted,
     UserError,
     VerifierFailed,
@@ -126,6 +127,8 @@ class _Run:
         self.result: RunResult[Any] | None = None
         self.trace_id: str | None = None
         self._held = ""
+        self._held_parts: list[str] = []
+        self._streamed = False
 
     # ------------------------------------------------------------------ setup
 
@@ -264,18 +267,94 @@ class _Run:
 
     # ------------------------------------------------------------------ model calls
 
+    def _chat_attributes(self, agent: Agent[Any], model: Model, request: ModelRequest) -> dict[str, Any]:
+        attrs: dict[str, Any] = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": model.system,
+            "gen_ai.request.model": model.model_name,
+            "gen_ai.agent.name": agent.name,
+            "gen_ai.conversation.id": self._conversation_id,
+            "gen_ai.request.stream": self.user_streaming,
+        }
+        settings = request.settings
+        for key, value in (
+            ("temperature", settings.temperature),
+            ("top_p", settings.top_p),
+            ("max_tokens", settings.max_tokens),
+        ):
+            if value is not None:
+                attrs[f"gen_ai.request.{key}"] = value
+        if model.server_address:
+            attrs["server.address"] = model.server_address
+            if model.server_port:
+                attrs["server.port"] = model.server_port
+        return attrs
+
+    async def _attempt(
+        self,
+        agent: Agent[Any],
+        model: Model,
+        request: ModelRequest,
+        gate: list[asyncio.Task[Any]],
+        attrs: dict[str, Any],
+        number: int,
+    ) -> AsyncIterator[RunEvent | ModelResponse]:
+        """One model call inside its ``chat`` span. Text reaches the user at once unless it is held."""
+        self._held_parts = []
+        with tracing.span(
+            f"chat {model.model_name}", {**attrs, "agentcore.retry.attempt": number - 1}, kind=SpanKind.CLIENT
+        ) as s:
+            if s.is_recording() and tracing.capture_content():
+                if request.instructions:
+                    s.set_attribute("gen_ai.system_instructions", tracing.content(request.instructions))
+                messages = tracing.messages_for_span(list(request.items))
+                s.set_attribute("gen_ai.input.messages", tracing.content(messages))
+            response: ModelResponse | None = None
+            if not self.user_streaming:
+                response = await model.respond(request)
+            else:
+                async for ev in model.stream(request):
+                    if isinstance(ev, ModelTextDelta):
+                        if self.hold_output or any(not t.done() for t in gate):
+                            self._held_parts.append(ev.text)
+                        else:
+                            self._streamed = True
+                            yield TextDelta(agent.name, ev.text)
+                    elif isinstance(ev, ModelReasoningDelta):
+                        self._streamed = True
+                        yield ReasoningDelta(agent.name, ev.text)
+                    elif isinstance(ev, ModelResponseDone):
+                        response = ev.response
+            if response is None:
+                raise ModelStreamError("stream ended without a response", provider=model.provider)
+            self._record_response(s, response)
+        self._held = "".join(self._held_parts)
+        yield response
+
     async def _call_model(
         self, agent: Agent[Any], model: Model, request: ModelRequest, gate: list[asyncio.Task[Any]]
     ) -> AsyncIterator[RunEvent | ModelResponse]:
+        """Call the model under the retry policy. The first attempt runs without tenacity's machinery
+        (the common case costs nothing); after a retryable failure tenacity takes over: its first
+        attempt re-raises that failure so that it computes the wait (backoff or retry-after) and
+        bounds the attempts, then each further attempt is a real call with its own span."""
         policy = agent.retry or self.policy
-        streamed = False
-        held: list[str] = []
+        attrs = self._chat_attributes(agent, model, request)
+        self._streamed = False
+        try:
+            async for ev in self._attempt(agent, model, request, gate, attrs, 1):
+                yield ev
+            return
+        except ModelError as exc:
+            if not exc.retryable or self._streamed or policy.max_attempts <= 1:
+                raise self._model_failure(agent, exc) from exc
+            first_error = exc
 
         def decide(rs: RetryCallState) -> bool:
             if rs.outcome is None or not rs.outcome.failed:
                 return False
             exc = rs.outcome.exception()
-            if exc is None or not is_retryable(exc) or streamed or rs.attempt_number >= policy.max_attempts:
+            if not is_retryable(exc) or self._streamed or rs.attempt_number >= policy.max_attempts:
                 return False
             return self.budget.take()
 
@@ -293,76 +372,24 @@ class _Run:
             before_sleep=before_sleep,
             sleep=asyncio.sleep,
         )
-        attrs: dict[str, Any] = {
-            "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": model.system,
-            "gen_ai.request.model": model.model_name,
-            "gen_ai.agent.name": agent.name,
-            "gen_ai.conversation.id": self._conversation_id,
-            "gen_ai.request.stream": self.user_streaming,
-        }
-        s_ = request.settings
-        for key, value in (
-            ("temperature", s_.temperature),
-            ("top_p", s_.top_p),
-            ("max_tokens", s_.max_tokens),
-        ):
-            if value is not None:
-                attrs[f"gen_ai.request.{key}"] = value
-        if model.server_address:
-            attrs["server.address"] = model.server_address
-            if model.server_port:
-                attrs["server.port"] = model.server_port
         try:
             async for attempt in retrying:
                 with attempt:
-                    n = attempt.retry_state.attempt_number
-                    if n > 1:
-                        yield RetryScheduled(
-                            agent.name, n, float(last.get("delay", 0.0)), str(last.get("error", ""))
-                        )
-                    held.clear()
-                    with tracing.span(
-                        f"chat {model.model_name}",
-                        {**attrs, "agentcore.retry.attempt": n - 1},
-                        kind=SpanKind.CLIENT,
-                    ) as s:
-                        if s.is_recording() and tracing.capture_content():
-                            if request.instructions:
-                                s.set_attribute(
-                                    "gen_ai.system_instructions", tracing.content(request.instructions)
-                                )
-                            s.set_attribute(
-                                "gen_ai.input.messages",
-                                tracing.content(tracing.messages_for_span(list(request.items))),
-                            )
-                        response: ModelResponse | None = None
-                        if not self.user_streaming:
-                            response = await model.respond(request)
-                        else:
-                            async for ev in model.stream(request):
-                                if isinstance(ev, ModelTextDelta):
-                                    if self.hold_output or any(not t.done() for t in gate):
-                                        held.append(ev.text)
-                                    else:
-                                        streamed = True
-                                        yield TextDelta(agent.name, ev.text)
-                                elif isinstance(ev, ModelReasoningDelta):
-                                    streamed = True
-                                    yield ReasoningDelta(agent.name, ev.text)
-                                elif isinstance(ev, ModelResponseDone):
-                                    response = ev.response
-                        if response is None:
-                            from .errors import ModelStreamError
-
-                            raise ModelStreamError("stream ended without a response", provider=model.provider)
-                        self._record_response(s, response)
-                    yield response
+                    number = attempt.retry_state.attempt_number
+                    if number == 1:
+                        raise first_error
+                    yield RetryScheduled(
+                        agent.name, number, float(last.get("delay", 0.0)), str(last.get("error"))
+                    )
+                    async for ev in self._attempt(agent, model, request, gate, attrs, number):
+                        yield ev
         except ModelError as exc:
-            if exc.retryable and not streamed:
-                raise RetryBudgetExhausted(exc, items=list(self.items), agent_name=agent.name) from exc
-            raise ModelCallFailed(exc, items=list(self.items), agent_name=agent.name) from exc
-        self._held = "".join(held)
+            raise self._model_failure(agent, exc) from exc
+
+    def _model_failure(self, agent: Agent[Any], exc: ModelError) -> Exception:
+        if exc.retryable and not self._streamed:
+            return RetryBudgetExhausted(exc, items=list(self.items), agent_name=agent.name)
+        return ModelCallFailed(exc, items=list(self.items), agent_name=agent.name)
 
     def _record_response(self, s: Span, response: ModelResponse) -> None:
         if not s.is_recording():
@@ -534,6 +561,7 @@ class _Run:
             digest=self._digest,
             items=self._snapshot,
             decisions=decisions,
+            stream=self.user_streaming,
         ):
             yield event
         if phase.pending:

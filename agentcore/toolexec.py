@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import tracing
 from .context import RunContext
@@ -19,6 +19,8 @@ from .tools import Tool, ToolArgumentsError, format_tool_output
 
 if TYPE_CHECKING:
     from .agent import Agent
+
+T = TypeVar("T")
 
 
 async def apply_guardrails(
@@ -64,6 +66,17 @@ async def apply_guardrails(
             check.text = verdict.replacement
             outcome = verdict
     return outcome
+
+
+async def _gather_or_cancel(coros: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run concurrently; on the first exception cancel the rest and raise it (not an ExceptionGroup)."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for t in tasks:
+            if not t.done():
+                t.cancel()
 
 
 @dataclass
@@ -181,6 +194,7 @@ async def run_tool_calls(
     digest: Callable[[ToolCall], str],
     items: Callable[[], list[Item]],
     decisions: dict[str, bool] | None = None,
+    stream: bool = True,
 ) -> AsyncIterator[RunEvent]:
     """Run the calls concurrently (bounded by the agent's ``max_parallel_tools``), yielding events as
     they happen. Handoffs are resolved here: the first wins, later ones get a tool error."""
@@ -206,43 +220,56 @@ async def run_tool_calls(
             continue
         work.append(call)
 
-    async def one(call: ToolCall) -> None:
-        try:
-            async with limit:
-                call_ctx = ctx.for_call(call)
+    async def one(call: ToolCall, live: bool) -> RunEvent | None:
+        async with limit:
+            call_ctx = ctx.for_call(call)
+            if live:
                 call_ctx.on_output = lambda d: queue.put_nowait(ToolOutputDelta(agent.name, call.call_id, d))
-                approved = None if decisions is None else decisions.get(call.call_id)
-                out = await execute_call(
-                    call, tools.get(call.name), call_ctx, phase, digest=digest, items=items, approved=approved
-                )
-            if isinstance(out, PendingApproval):
-                phase.pending.append(out)
-                queue.put_nowait(None)
-            else:
-                phase.results[call.call_id] = out
-                queue.put_nowait(ToolCallFinished(agent.name, call, out))
+            approved = None if decisions is None else decisions.get(call.call_id)
+            out = await execute_call(
+                call, tools.get(call.name), call_ctx, phase, digest=digest, items=items, approved=approved
+            )
+        if isinstance(out, PendingApproval):
+            phase.pending.append(out)
+            return None
+        phase.results[call.call_id] = out
+        return ToolCallFinished(agent.name, call, out)
+
+    async def pump(call: ToolCall) -> None:
+        try:
+            queue.put_nowait(await one(call, True))
         except BaseException as exc:  # surfaced to the loop below
             queue.put_nowait(exc)
 
     for call in work:
         yield ToolCallStarted(agent.name, call)
-    tasks = [asyncio.create_task(one(call)) for call in work]
-    remaining = len(tasks)
-    try:
-        while remaining:
-            event = await queue.get()
-            if isinstance(event, BaseException):
-                raise event
-            if event is None or isinstance(event, ToolCallFinished):
-                remaining -= 1
+    if not stream:
+        # Nobody watches live output: run the calls directly, no event queue.
+        if len(work) == 1:
+            finished: list[RunEvent | None] = [await one(work[0], False)]
+        else:
+            finished = await _gather_or_cancel([one(call, False) for call in work])
+        for event in finished:
             if event is not None:
                 yield event
-    finally:
-        for t in tasks:
-            if not t.done():
-                t.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+    else:
+        tasks = [asyncio.create_task(pump(call)) for call in work]
+        remaining = len(tasks)
+        try:
+            while remaining:
+                event = await queue.get()
+                if isinstance(event, BaseException):
+                    raise event
+                if event is None or isinstance(event, ToolCallFinished):
+                    remaining -= 1
+                if event is not None:
+                    yield event
+        finally:
+            for t in tasks:
+                if not t.done():
+                    t.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
     # Events for handoff calls, in call order, after real tools.
     for call in calls:
         if call.name in handoffs and call.name not in tools:

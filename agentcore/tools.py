@@ -44,6 +44,10 @@ class Tool:
     context_param: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     _spec: ToolSpec | None = field(default=None, init=False, repr=False)
+    is_async: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.is_async = self.fn is not None and inspect.iscoroutinefunction(self.fn)
 
     @property
     def spec(self) -> ToolSpec:
@@ -77,7 +81,7 @@ class Tool:
         kwargs = dict(arguments)
         if self.context_param is not None:
             kwargs[self.context_param] = ctx
-        if inspect.iscoroutinefunction(self.fn):
+        if self.is_async:
             return await self.fn(**kwargs)
         result = await asyncio.to_thread(self.fn, **kwargs)
         if inspect.isawaitable(result):
