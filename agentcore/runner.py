@@ -354,7 +354,7 @@ class _Run:
             if rs.outcome is None or not rs.outcome.failed:
                 return False
             exc = rs.outcome.exception()
-            if not is_retryable(exc) or self._streamed or rs.attempt_number >= policy.max_attempts:
+            if exc is None or not is_retryable(exc) or self._streamed or rs.attempt_number >= policy.max_attempts:
                 return False
             return self.budget.take()
 
@@ -513,7 +513,7 @@ class _Run:
         agent = self.agent
         ctx = self._ctx(agent)
         text = "\n".join(i.text for i in new_input if isinstance(i, UserMessage))
-        items = self._snapshot  # noqa: E731
+        items = self._snapshot
         blocking = [g for g in agent.guardrails if g.applies("input") and g.blocking]
         background = [g for g in agent.guardrails if g.applies("input") and not g.blocking]
         if blocking:

@@ -257,13 +257,13 @@ async def run_tool_calls(
         remaining = len(tasks)
         try:
             while remaining:
-                event = await queue.get()
-                if isinstance(event, BaseException):
-                    raise event
-                if event is None or isinstance(event, ToolCallFinished):
+                got = await queue.get()
+                if isinstance(got, BaseException):
+                    raise got
+                if got is None or isinstance(got, ToolCallFinished):
                     remaining -= 1
-                if event is not None:
-                    yield event
+                if got is not None:
+                    yield got
         finally:
             for t in tasks:
                 if not t.done():
