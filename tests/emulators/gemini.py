@@ -608,7 +608,7 @@ class GeminiEmulator(Emulator):
             events.append((None, {"event_type": "step.stop", "index": index}))
         done = {k: v for k, v in resource.items() if k != "steps"}
         events.append((None, {"event_type": "interaction.completed", "interaction": done}))
-        return events
+        return _named(events)
 
     def _ia_input(self, value: Any) -> list[dict[str, Any]]:
         if value is None:
@@ -662,6 +662,11 @@ class GeminiEmulator(Emulator):
         missing = [c for c in pending if c not in answered]
         if missing:
             raise BadRequest(f"function_result missing for pending function call(s): {missing}")
+
+
+def _named(events: list[Any]) -> list[Any]:
+    """Each SSE event with its ``event:`` line, as the Interactions API sends them."""
+    return [(data["event_type"], data) for _, data in events]
 
 
 def _std_b64(sig: str) -> str:
