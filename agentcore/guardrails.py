@@ -268,7 +268,7 @@ class ShellPolicy(Guardrail):
                 if self._matches(rule, argv):
                     return f"command {' '.join(argv)!r} is denied by rule {rule!r}"
             if self.allow is not None and not any(self._matches(rule, argv) for rule in self.allow):
-                return f"command {argv[0]!r} is not in the allowed list {self.allow}"
+                return f"command {' '.join(argv)!r} is not allowed (allowed: {', '.join(self.allow)})"
         return None
 
     async def check(self, data: Check) -> Verdict:

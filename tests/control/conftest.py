@@ -1,0 +1,3 @@
+from tests.core.conftest import Spans, spans
+
+__all__ = ["Spans", "spans"]
