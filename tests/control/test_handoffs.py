@@ -64,7 +64,7 @@ async def test_handoff_switches_agent_and_records_the_transition(spans: Spans) -
 
 async def test_the_next_user_turn_goes_to_the_active_agent() -> None:
     session = InMemorySession()
-    triage, billing = triage_setup(["It shipped.", "You're welcome."], [tool_call("transfer_to_billing")])
+    triage, _billing = triage_setup(["It shipped.", "You're welcome."], [tool_call("transfer_to_billing")])
     await Runner.run(triage, "order?", session=session)
     second = await Runner.run(triage, "thanks", session=session)
     assert second.last_agent == "billing" and second.final_output == "You're welcome."
