@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -74,6 +75,15 @@ class AnthropicEmulator(Emulator):
         self.state["dropped_blocks"] = []
         self.handle_seconds: list[float] = []
         self._secret = os.urandom(16)
+
+    def start(self) -> AnthropicEmulator:
+        super().start()
+        # answer without Nagle delays (the base handler writes headers and body in two sends; with
+        # Nagle on, the body waits for the client's delayed ACK: ~40 ms per request). Accepted
+        # sockets inherit TCP_NODELAY from the listening socket.
+        assert self._server is not None
+        self._server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self
 
     # ------------------------------------------------------------------ entry point
 
@@ -267,59 +277,56 @@ class AnthropicEmulator(Emulator):
     def _events(self, message: dict[str, Any], reply: Reply) -> Iterator[tuple[str | None, Any]]:
         usage = dict(message["usage"])
         start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+        overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
         yield "message_start", {"type": "message_start", "message": start}
         for index, block in enumerate(message["content"]):
             kind = block["type"]
             if kind == "thinking":
-                yield (
-                    "content_block_start",
-                    _start(index, {"type": "thinking", "thinking": "", "signature": ""}),
-                )
-                for chunk in _chunks(block["thinking"]):
-                    yield "content_block_delta", _delta(index, {"type": "thinking_delta", "thinking": chunk})
-                yield (
-                    "content_block_delta",
-                    _delta(index, {"type": "signature_delta", "signature": block["signature"]}),
-                )
+                first: dict[str, Any] = {"type": "thinking", "thinking": "", "signature": ""}
             elif kind == "text":
-                yield "content_block_start", _start(index, {"type": "text", "text": ""})
-                for n, chunk in enumerate(_chunks(block["text"])):
-                    yield "content_block_delta", _delta(index, {"type": "text_delta", "text": chunk})
-                    if n == 0 and reply.stream_error:
-                        yield (
-                            "error",
-                            {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
-                        )
-                        return
+                first = {"type": "text", "text": ""}
             elif kind == "tool_use":
-                yield "content_block_start", _start(index, {**block, "input": {}})
-                raw = _json_str(block["input"]) if block["input"] else ""
-                yield "content_block_delta", _delta(index, {"type": "input_json_delta", "partial_json": ""})
-                for chunk in _chunks(raw, 12):
-                    yield (
-                        "content_block_delta",
-                        _delta(index, {"type": "input_json_delta", "partial_json": chunk}),
-                    )
+                first = {**block, "input": {}}
             else:
-                yield "content_block_start", _start(index, block)
+                first = block  # redacted thinking and server blocks arrive whole
+            yield "content_block_start", _start(index, first)
             if index == 0:
                 yield "ping", {"type": "ping"}
+            for n, delta in enumerate(_deltas(block)):
+                yield "content_block_delta", _delta(index, delta)
+                if n == 0 and kind == "text" and reply.stream_error:
+                    yield "error", overloaded
+                    return
             yield "content_block_stop", {"type": "content_block_stop", "index": index}
-        if reply.stream_error and not any(b["type"] == "text" for b in message["content"]):
-            yield "error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+        if reply.stream_error:
+            yield "error", overloaded
             return
-        final_usage = {
-            k: usage[k] for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-        }
+        counts = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
         yield (
             "message_delta",
             {
                 "type": "message_delta",
                 "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None, "stop_details": None},
-                "usage": {**final_usage, "output_tokens": usage["output_tokens"]},
+                "usage": {**{k: usage[k] for k in counts}, "output_tokens": usage["output_tokens"]},
             },
         )
         yield "message_stop", {"type": "message_stop"}
+
+
+def _deltas(block: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    kind = block["type"]
+    if kind == "thinking":
+        for chunk in _chunks(block["thinking"]):
+            yield {"type": "thinking_delta", "thinking": chunk}
+        yield {"type": "signature_delta", "signature": block["signature"]}
+    elif kind == "text":
+        for chunk in _chunks(block["text"]):
+            yield {"type": "text_delta", "text": chunk}
+    elif kind == "tool_use":
+        yield {"type": "input_json_delta", "partial_json": ""}
+        if block["input"]:
+            for chunk in _chunks(_json_str(block["input"]), 12):
+                yield {"type": "input_json_delta", "partial_json": chunk}
 
 
 def _start(index: int, block: dict[str, Any]) -> dict[str, Any]:
@@ -349,6 +356,7 @@ def _loads_obj(raw: str) -> dict[str, Any]:
 
 def harness() -> Any:
     from agentcore.providers.anthropic import AnthropicModel
+
     from tests.providers.harness import Harness
 
     emulator = AnthropicEmulator()
