@@ -82,6 +82,9 @@ def _user_content(item: UserMessage) -> Any:
     return out
 
 
+_SHARED_CACHES: dict[tuple[str, str, str], dict[str, tuple[Item, Any]]] = {}
+
+
 class MessageEncoder:
     """Encodes transcripts for one adapter (one provider name and model); caches per item."""
 
@@ -99,7 +102,8 @@ class MessageEncoder:
         self.system_role = system_role
         self.replay_reasoning = replay_reasoning
         self.max_cached_items = max_cached_items
-        self._cache: dict[str, tuple[Item, Any]] = {}
+        # Shared by every adapter instance with the same encoding (runs resolve a fresh adapter each time).
+        self._cache = _SHARED_CACHES.setdefault((provider, model, system_role), {})
         self._instructions: tuple[str, bytes] | None = None
 
     # ------------------------------------------------------------------ per-item cache
@@ -108,15 +112,16 @@ class MessageEncoder:
         return item.state_for(self.provider, model=self.model, kind=kind)
 
     def _cached(self, item: Item) -> Any:
-        hit = self._cache.get(item.id)
+        cache = self._cache
+        hit = cache.get(item.id)
         if hit is not None and (hit[0] is item or hit[0] == item):
             return hit[1]
         value = self._encode_item(item)
-        if len(self._cache) >= self.max_cached_items:
+        if len(cache) >= self.max_cached_items:
             # Drop the oldest half (dicts keep insertion order): cheap and bounded.
-            for key in list(self._cache)[: self.max_cached_items // 2]:
-                del self._cache[key]
-        self._cache[item.id] = (item, value)
+            for key in list(cache)[: self.max_cached_items // 2]:
+                cache.pop(key, None)
+        cache[item.id] = (item, value)
         return value
 
     def _encode_item(self, item: Item) -> Any:
