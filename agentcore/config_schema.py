@@ -70,8 +70,9 @@ class ModelSpec(Strict):
         None, description="Name of the environment variable holding the API key (never the key itself)."
     )
     settings: ModelSettings | None = Field(None, description="Sampling settings sent with every request.")
-    options: dict[str, str | int | float | bool] = Field(
-        default_factory=dict, description="Extra constructor options of the provider adapter."
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra constructor options of the provider adapter (timeout, organization…).",
     )
     fallback: list[Name] = Field(
         default_factory=list,
