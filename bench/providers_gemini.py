@@ -130,9 +130,10 @@ def _client(base_url: str) -> Any:
 
 async def loop_agentcore(base_url: str, turns: int, kind: str) -> tuple[Timer, list[dict[str, Any]]]:
     """``kind``: ``google`` (generateContent), ``interactions`` (state on) or ``interactions-stateless``."""
+    from agentcore.providers.gemini import GeminiInteractionsModel, GeminiModel
+
     from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
     from agentcore.model import ModelRequest, ToolSpec
-    from agentcore.providers.gemini import GeminiInteractionsModel, GeminiModel
 
     model: Any
     bodies: list[dict[str, Any]] = []
@@ -195,7 +196,10 @@ async def loop_sdk(base_url: str, turns: int) -> Timer:
         calls = [p.function_call for p in content.parts or [] if p.function_call]  # type: ignore[union-attr]
         if calls:
             output = "final" if turn == turns - 2 else TOOL_OUTPUT
-            parts = [types.Part.from_function_response(name=c.name or "", response={"output": output}) for c in calls]
+            parts = [
+                types.Part.from_function_response(name=c.name or "", response={"output": output})
+                for c in calls
+            ]
             contents.append(types.Content(role="user", parts=parts))
     await client.aio.aclose()
     return timer
@@ -215,7 +219,9 @@ async def loop_sdk_interactions(base_url: str, turns: int) -> Timer:
             steps.append(step)
             if step.type == "function_call":
                 output = "final" if turn == turns - 2 else TOOL_OUTPUT
-                steps.append({"type": "function_result", "call_id": step.id, "name": step.name, "result": output})
+                steps.append(
+                    {"type": "function_result", "call_id": step.id, "name": step.name, "result": output}
+                )
     await client.aio.aclose()
     return timer
 
@@ -233,7 +239,11 @@ async def loop_httpx(base_url: str, turns: int) -> Timer:
             with timer:
                 r = await client.post(
                     f"/v1beta/models/{MODEL}:generateContent",
-                    json={"contents": contents, "systemInstruction": {"parts": [{"text": INSTRUCTIONS}]}, "tools": tools},
+                    json={
+                        "contents": contents,
+                        "systemInstruction": {"parts": [{"text": INSTRUCTIONS}]},
+                        "tools": tools,
+                    },
                 )
                 data = r.json()
             content = data["candidates"][0]["content"]
@@ -241,7 +251,9 @@ async def loop_httpx(base_url: str, turns: int) -> Timer:
             calls = [p["functionCall"] for p in content["parts"] if "functionCall" in p]
             if calls:
                 output = "final" if turn == turns - 2 else TOOL_OUTPUT
-                responses = [{"functionResponse": {"name": c["name"], "response": {"output": output}}} for c in calls]
+                responses = [
+                    {"functionResponse": {"name": c["name"], "response": {"output": output}}} for c in calls
+                ]
                 contents.append({"role": "user", "parts": responses})
     return timer
 

@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from agentcore.providers.gemini import GeminiModel
+from agentcore.providers.gemini_common import DUMMY_THOUGHT_SIGNATURE, gemini_schema
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -43,8 +45,6 @@ from agentcore.model import (
     OutputSchema,
     ToolSpec,
 )
-from agentcore.providers.gemini import GeminiModel
-from agentcore.providers.gemini_common import DUMMY_THOUGHT_SIGNATURE, gemini_schema
 from agentcore.registry import resolve_model
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.gemini import MODEL, GeminiEmulator
@@ -87,7 +87,9 @@ def req(items: list[Item], **kw: Any) -> ModelRequest:
     return ModelRequest(kw.pop("instructions", "Be brief."), items, **kw)
 
 
-async def tool_turn(model: GeminiModel, emu: GeminiEmulator, *calls: ToolCallReply, **reply: Any) -> list[Item]:
+async def tool_turn(
+    model: GeminiModel, emu: GeminiEmulator, *calls: ToolCallReply, **reply: Any
+) -> list[Item]:
     """A user question, a model turn with ``calls``, and the tool results: the transcript so far."""
     emu.queue(Reply(tool_calls=list(calls), **reply))
     items: list[Item] = [UserMessage.of("What is the weather?")]
@@ -166,7 +168,11 @@ async def test_structured_output_uses_response_json_schema(emulator: GeminiEmula
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
-        "properties": {"city": {"type": "string"}, "kind": {"const": "capital"}, "n": {"exclusiveMinimum": 0}},
+        "properties": {
+            "city": {"type": "string"},
+            "kind": {"const": "capital"},
+            "n": {"exclusiveMinimum": 0},
+        },
         "required": ["city"],
     }
     emulator.queue(Reply(text='{"city": "Paris"}'))
@@ -205,7 +211,9 @@ def test_schema_conversion_keeps_what_gemini_accepts() -> None:
 
 
 async def test_tools_are_function_declarations_with_json_schema(emulator: GeminiEmulator) -> None:
-    tool = ToolSpec("lookup", "Look up.", {"$schema": "x", "type": "object", "properties": {"q": {"type": "string"}}})
+    tool = ToolSpec(
+        "lookup", "Look up.", {"$schema": "x", "type": "object", "properties": {"q": {"type": "string"}}}
+    )
     await model_for(emulator).respond(req([UserMessage.of("hi")], tools=[tool]))
     assert emulator.last_body["tools"] == [
         {
@@ -225,7 +233,9 @@ async def test_tools_are_function_declarations_with_json_schema(emulator: Gemini
 
 async def test_function_calls_without_ids_get_stable_ids_and_pair_by_name(emulator: GeminiEmulator) -> None:
     model = model_for(emulator)
-    items = await tool_turn(model, emulator, ToolCallReply("get_weather", {"city": "Oslo"}), ToolCallReply("get_time", {}))
+    items = await tool_turn(
+        model, emulator, ToolCallReply("get_weather", {"city": "Oslo"}), ToolCallReply("get_time", {})
+    )
     calls = [i for i in items if isinstance(i, ToolCall)]
     assert [c.name for c in calls] == ["get_weather", "get_time"]
     assert len({c.call_id for c in calls}) == 2 and all(c.call_id for c in calls)
@@ -396,7 +406,9 @@ async def test_errors_are_typed(
 
 async def test_retry_info_in_the_error_body_is_the_retry_hint(emulator: GeminiEmulator) -> None:
     retry_info = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "12.5s"}
-    body = {"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED", "details": [retry_info]}}
+    body = {
+        "error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED", "details": [retry_info]}
+    }
 
     class Quota(GeminiEmulator):
         def handle(self, request: Any) -> Any:
@@ -467,7 +479,9 @@ async def test_emulator_rejects_a_missing_signature_on_gemini_3(emulator: Gemini
           "generationConfig": {"responseJsonSchema": {"type": "object"}}}, "response_mime_type"),
     ],
 )  # fmt: skip
-async def test_emulator_rejects_what_the_api_rejects(emulator: GeminiEmulator, body: Any, message: str) -> None:
+async def test_emulator_rejects_what_the_api_rejects(
+    emulator: GeminiEmulator, body: Any, message: str
+) -> None:
     r = await raw_post(emulator, body)
     assert r.status_code == 400 and message in r.json()["error"]["message"]
 
@@ -599,7 +613,9 @@ def shape(value: Any) -> Any:
 async def test_our_tool_loop_request_has_the_recorded_shape(emulator: GeminiEmulator) -> None:
     """Gemini 3 tool loop (llm-gemini recording): the second request carries call + signature + response."""
     recorded = request_body(cassette("test_tools_with_gemini_3_thought_signatures.yaml")[1])
-    multiply = ToolSpec("multiply", "Multiply two numbers.", recorded["tools"][0]["functionDeclarations"][0]["parameters"])
+    multiply = ToolSpec(
+        "multiply", "Multiply two numbers.", recorded["tools"][0]["functionDeclarations"][0]["parameters"]
+    )
     model = model_for(emulator, "gemini-3-flash-preview")
     emulator.queue(Reply(tool_calls=[ToolCallReply("multiply", {"y": 3, "x": 5})]), Reply(text="15"))
     items: list[Item] = [UserMessage.of("What is 5 times 3?")]
@@ -618,8 +634,12 @@ async def test_the_public_sdk_path_parses_the_emulator(emulator: GeminiEmulator)
     from google import genai
     from google.genai import types
 
-    client = genai.Client(api_key="k", http_options=types.HttpOptions(base_url=emulator.base_url, api_version="v1beta"))
-    emulator.queue(Reply(tool_calls=[ToolCallReply("get_time", {})], reasoning="hm"), Reply(text="Streamed text."))
+    client = genai.Client(
+        api_key="k", http_options=types.HttpOptions(base_url=emulator.base_url, api_version="v1beta")
+    )
+    emulator.queue(
+        Reply(tool_calls=[ToolCallReply("get_time", {})], reasoning="hm"), Reply(text="Streamed text.")
+    )
     r = await client.aio.models.generate_content(model=MODEL, contents="hi")
     assert r.function_calls and r.function_calls[0].name == "get_time"
     assert r.candidates[0].content.parts[-1].thought_signature  # type: ignore[index, union-attr]
