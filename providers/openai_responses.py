@@ -53,10 +53,10 @@ from agentcore.model import (
 
 from .openai_responses_wire import (
     PROVIDER,
+    Fingerprint,
     ItemEncoder,
     assemble,
     dumps,
-    fingerprint,
     response_from,
     settings_to_wire,
     tools_to_wire,
@@ -156,28 +156,35 @@ class OpenAIResponsesModel(Model):
             )
         return head
 
-    def _plan(self, request: ModelRequest) -> tuple[str | None, Sequence[Item]]:
-        """``(previous_response_id, items to send)`` under the watermark rule."""
+    def _plan(self, request: ModelRequest) -> tuple[str | None, Sequence[Item], Fingerprint]:
+        """``(previous_response_id, items to send, fingerprint of the whole transcript)``.
+
+        One pass over the item ids both checks the watermark and fingerprints the transcript for the
+        next call, so the cost per call stays a few microseconds per item.
+        """
         items = request.items
-        if not self.store:
-            return None, items
+        fp = Fingerprint()
         cache = request.cache
+        if not self.store:
+            return None, items, fp
         rid = cache.get("response_id")
-        if not rid:
-            return None, items
         covered = cache.get("covered")
+        if not rid:
+            return None, items, fp.add(items)
         reason: str | None = None
         if cache.get("model") != self.model_name:
             reason = "model_changed"
         elif not isinstance(covered, int) or covered > len(items):
             reason = "transcript_shorter"
-        elif fingerprint(items, covered) != cache.get("fingerprint"):
-            reason = "transcript_changed"
-        if reason is None:
-            assert isinstance(covered, int)
-            return str(rid), items[covered:]
+        else:
+            fp.add(items[:covered])
+            if fp.digest() != cache.get("fingerprint"):
+                reason = "transcript_changed"
+            fp.add(items[covered:])
+            if reason is None:
+                return str(rid), items[covered:], fp
         tracing.note("agentcore.server_state.reset", reason=reason, previous_response_id=str(rid))
-        return None, items
+        return None, items, (fp if reason == "transcript_changed" else Fingerprint().add(items))
 
     def _body(
         self, request: ModelRequest, previous: str | None, items: Sequence[Item], stream: bool
@@ -192,14 +199,13 @@ class OpenAIResponsesModel(Model):
             tracing.note("agentcore.openai.reasoning_dropped", count=orphans, reason="no following item")
         return assemble(dumps(head)[:-1], inputs)
 
-    def _remember(self, request: ModelRequest, response: ModelResponse) -> None:
+    def _remember(self, request: ModelRequest, response: ModelResponse, fp: Fingerprint) -> None:
         if not self.store or not response.response_id:
             return
-        covered = [*request.items, *response.items]
         request.cache.update(
             response_id=response.response_id,
-            covered=len(covered),
-            fingerprint=fingerprint(covered, len(covered)),
+            covered=len(request.items) + len(response.items),
+            fingerprint=fp.add(response.items).digest(),
             model=self.model_name,
         )
 
@@ -241,7 +247,7 @@ class OpenAIResponsesModel(Model):
     # ------------------------------------------------------------------ Model API
 
     async def respond(self, request: ModelRequest) -> ModelResponse:
-        previous, items = self._plan(request)
+        previous, items, fp = self._plan(request)
         try:
             data = await self._post_json(self._body(request, previous, items, stream=False))
         except ServerStateLostError:
@@ -254,11 +260,11 @@ class OpenAIResponsesModel(Model):
         if status == "failed":
             raise failed_error(data.get("error"), stream=False)
         response = response_from(data, self.model_name)
-        self._remember(request, response)
+        self._remember(request, response, fp)
         return response
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
-        previous, items = self._plan(request)
+        previous, items, fp = self._plan(request)
         body = self._body(request, previous, items, stream=True)
         for attempt in (0, 1):
             try:
@@ -289,7 +295,7 @@ class OpenAIResponsesModel(Model):
                     "stream ended without response.completed", provider=PROVIDER
                 )
             response = response_from(state.final, self.model_name)
-            self._remember(request, response)
+            self._remember(request, response, fp)
             yield ModelResponseDone(response)
             return
         raise ServerStateLostError("the server lost its stored state twice", provider=PROVIDER)

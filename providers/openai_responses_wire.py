@@ -50,13 +50,28 @@ def wire_call_id(call_id: str | None) -> str:
     return f"call_{digest}"
 
 
+class Fingerprint:
+    """A cheap, incremental fingerprint of a transcript prefix: a hash of the item ids, in order."""
+
+    __slots__ = ("_h",)
+
+    def __init__(self) -> None:
+        self._h = hashlib.blake2b(digest_size=12)
+
+    def add(self, items: Sequence[Item]) -> Fingerprint:
+        update = self._h.update
+        for item in items:
+            update(item.id.encode())
+            update(b"\x1f")
+        return self
+
+    def digest(self) -> str:
+        return self._h.hexdigest()
+
+
 def fingerprint(items: Sequence[Item], count: int) -> str:
-    """A cheap fingerprint of the first ``count`` items: a hash of their ids."""
-    h = hashlib.blake2b(digest_size=12)
-    for item in items[:count]:
-        h.update(item.id.encode())
-        h.update(b"\x1f")
-    return h.hexdigest()
+    """The fingerprint of the first ``count`` items."""
+    return Fingerprint().add(items[:count]).digest()
 
 
 # --------------------------------------------------------------------------- request: items
