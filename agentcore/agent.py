@@ -28,6 +28,24 @@ OutputT = TypeVar("OutputT")
 Instructions = str | Callable[[RunContext[Any]], str | Awaitable[str]]
 
 
+def close_objects(schema: Any) -> bool:
+    """Set ``additionalProperties: false`` on every object schema (in place) and report whether the
+    schema qualifies for vendors' strict structured-output mode (every property required)."""
+    strict = True
+    if isinstance(schema, dict):
+        if schema.get("type") == "object" or "properties" in schema:
+            schema.setdefault("additionalProperties", False)
+            props = schema.get("properties", {})
+            if set(props) != set(schema.get("required", [])) or schema["additionalProperties"] is not False:
+                strict = False
+        for value in schema.values():
+            strict = close_objects(value) and strict
+    elif isinstance(schema, list):
+        for value in schema:
+            strict = close_objects(value) and strict
+    return strict
+
+
 class OutputValidationError(Exception):
     """The model's final text does not match the agent's ``output_type``; the message is feedback."""
 
@@ -142,7 +160,8 @@ class Agent(Generic[OutputT]):
                 "additionalProperties": False,
             }
         name = getattr(self.output_type, "__name__", "final_output")
-        return OutputSchema(name=name if name.isidentifier() else "final_output", schema=schema)
+        strict = close_objects(schema)
+        return OutputSchema(name=name if name.isidentifier() else "final_output", schema=schema, strict=strict)
 
     def parse_output(self, text: str) -> Any:
         """Validate the model's final text; raises :class:`OutputValidationError` with feedback."""

@@ -1,3 +1,0 @@
-from tests.core.conftest import Spans, spans
-
-__all__ = ["Spans", "spans"]
