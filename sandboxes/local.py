@@ -1,0 +1,583 @@
+"""The local backend: bubblewrap, no infrastructure, starts in milliseconds.
+
+Security model (SANDBOX.md §5.3, where bwrap launched as root read the host's ``/etc/shadow`` and the
+Docker socket):
+
+* bwrap is launched as an **unprivileged host user**. When the host process is root, a dedicated uid
+  (``host_uid``, default 60999, no groups, no capabilities, ``no_new_privs``) is used through
+  ``setpriv``; otherwise the current user. Root is refused.
+* ``--unshare-all`` (user, pid, net, ipc, uts, cgroup namespaces), ``--disable-userns``, ``--clearenv``
+  (only :meth:`SandboxConfig.shell_env` is set), ``--die-with-parent``, ``--new-session``.
+* Minimal read-only binds: ``/usr`` (and the host's ``/bin``, ``/lib*`` links), ``/etc/ld.so.cache``,
+  ``/etc/alternatives``, a synthetic ``/etc/passwd``/``/etc/group``; nothing else of the host. The root
+  is read-only; the workspace and ``/tmp`` are size-limited tmpfs (``disk_mb``, ``tmp_mb``).
+* Limits: a cgroup (v1 or v2) with memory, pids and CPU quotas when the host lets us create one
+  (root does); otherwise rlimits (``RLIMIT_AS``, ``RLIMIT_NPROC``), which are weaker — see
+  :mod:`._local_limits`. ``limits_mechanism`` tells which is active.
+* Files: host-side, through ``/proc/<pid>/root``, walked without following links and with the sandbox
+  user's file credentials (:mod:`._local_fs`).
+
+Inside, a small bash supervisor (pid 2) spawns the shells and execs on request, in the sandbox's
+namespaces, talking to the host over FIFOs in a read-only control directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import posixpath
+import shlex
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from agentcore.errors import SandboxDied, SandboxError, UserError
+
+from ._local_fs import ConfinedFiles
+from ._local_limits import Limits, create_limits
+from .base import ExecResult, FileInfo, Sandbox, SandboxConfig, resolve_path
+from .shell import KILL_GROUPS_SCRIPT, BoundedOutput, ShellProcess
+
+__all__ = ["DEFAULT_HOST_UID", "LocalSandbox", "bwrap_path", "state_root"]
+
+DEFAULT_HOST_UID = 60999
+"""Host uid the sandbox runs as when agentcore runs as root (no passwd entry, owns nothing)."""
+CTL = "/run/agentcore"
+
+SUPERVISOR = r"""
+set -m
+exec 2>/dev/null
+C=/run/agentcore
+printf 'ready %s\n' "$$"
+while IFS= read -r -d '' req; do
+  eval "set -- $req" || continue
+  op=$1 id=$2; shift 2
+  case $op in
+  sh)
+    cwd=$1; shift
+    ( ( cd -- "$cwd" || exit 126; [ $# -gt 0 ] && export "$@"; exec bash --noprofile --norc ) \
+        <"$C/$id.in" >"$C/$id.out" 2>&1; printf 'd %s %d\n' "$id" "$?" ) &
+    printf 'p %s %d\n' "$id" "$!" ;;
+  ex)
+    cwd=$1 n=$2; shift 2
+    envs=("${@:1:$n}"); shift "$n"
+    in=/dev/null; [ -f "$C/$id.stdin" ] && in=$C/$id.stdin
+    ( ( cd -- "$cwd" || exit 126; [ ${#envs[@]} -gt 0 ] && export "${envs[@]}"; exec "$@" ) \
+        <"$in" >"$C/$id.out" 2>"$C/$id.err"; printf 'x %s %d\n' "$id" "$?" ) &
+    printf 'p %s %d\n' "$id" "$!" ;;
+  kg)
+    ( bash "$C/kill-groups.sh" "$@" </dev/null >/dev/null 2>&1; printf 'k %s 0\n' "$id" ) & ;;
+  esac
+done
+"""
+
+
+def bwrap_path() -> str | None:
+    """The bubblewrap binary, or None when it is not installed."""
+    return shutil.which("bwrap")
+
+
+def state_root() -> Path:
+    """Host directory holding one control directory per running local sandbox."""
+    uid = os.geteuid()
+    return Path("/tmp") / ("agentcore-local" if uid == 0 else f"agentcore-local-{uid}")
+
+
+class LocalSandbox(Sandbox):
+    """A bubblewrap sandbox on this machine. See the module docstring for the security model.
+
+    ``LocalSandbox()`` uses :class:`SandboxConfig` defaults; keyword arguments override its fields.
+    ``host_uid``/``host_gid`` choose the unprivileged host user when running as root.
+    ``use_cgroups=False`` forces the rlimit fallback.
+    """
+
+    backend = "local"
+
+    def __init__(
+        self,
+        config: SandboxConfig | None = None,
+        *,
+        host_uid: int | None = None,
+        host_gid: int | None = None,
+        use_cgroups: bool = True,
+        **overrides: Any,
+    ) -> None:
+        super().__init__(config, **overrides)
+        if self.config.image is not None:
+            raise UserError("the local backend runs the host's /usr read-only; it takes no image")
+        if os.geteuid() == 0:
+            self.host_uid = DEFAULT_HOST_UID if host_uid is None else host_uid
+            self.host_gid = self.host_uid if host_gid is None else host_gid
+        else:
+            if host_uid not in (None, os.getuid()):
+                raise UserError("only root can run a local sandbox as another host user")
+            self.host_uid, self.host_gid = os.getuid(), os.getgid()
+        if self.host_uid == 0 or self.host_gid == 0:
+            raise UserError("refusing to run bubblewrap as host root (it escapes, SANDBOX.md §5.3)")
+        self._use_cgroups = use_cgroups
+        self._ctl: Path | None = None
+        self._proc: asyncio.subprocess.Process | None = None
+        self._init_pid: int | None = None
+        self._limits: Limits | None = None
+        self._files: ConfinedFiles | None = None
+        self._ids = itertools.count(1)
+        self._waiters: dict[str, asyncio.Future[int]] = {}
+        self._exit_handlers: dict[str, _Pipes] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self._send_lock = asyncio.Lock()
+
+    @property
+    def limits_mechanism(self) -> str:
+        """``cgroup-v1``, ``cgroup-v2`` or ``rlimit`` once started."""
+        return self._limits.mechanism if self._limits else "none"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def _start(self) -> None:
+        bwrap = bwrap_path()
+        if bwrap is None:
+            raise SandboxError("bubblewrap is not installed (apt-get install bubblewrap)")
+        root = state_root()
+        root.mkdir(mode=0o711 if os.geteuid() == 0 else 0o700, exist_ok=True)
+        ctl = root / self.id
+        ctl.mkdir(mode=0o711)
+        self._ctl = ctl
+        try:
+            self._write_ctl_files(ctl)
+            self._limits = create_limits(self.id, self.config, use_cgroups=self._use_cgroups)
+            argv = self._launcher_argv(bwrap, ctl)
+            self._proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+            )
+            assert self._proc.stdout is not None
+            try:
+                line = await asyncio.wait_for(self._proc.stdout.readline(), 30)
+            except TimeoutError:
+                line = b""
+            if not line.startswith(b"ready "):
+                err = b""
+                if self._proc.stderr is not None:
+                    with contextlib.suppress(Exception):
+                        err = await asyncio.wait_for(self._proc.stderr.read(4000), 2)
+                raise SandboxError(f"bubblewrap failed to start: {err.decode(errors='replace').strip()}")
+            self._init_pid = self._find_init_pid(self._proc.pid)
+            self._files = ConfinedFiles(self._root_pid, self.config.workdir, self.host_uid, self.host_gid)
+            self._reader = asyncio.get_running_loop().create_task(self._read_notices())
+            (ctl / "meta.json").write_text(
+                json.dumps(
+                    {"id": self.id, "owner_pid": os.getpid(), "labels": self.labels, "created": time.time()}
+                )
+            )
+        except BaseException:
+            await self._close()
+            raise
+
+    def _write_ctl_files(self, ctl: Path) -> None:
+        cfg = self.config
+        files = {
+            "passwd": f"root:x:0:0::/root:/usr/sbin/nologin\n{cfg.user}:x:{cfg.uid}:{cfg.uid}::{cfg.workdir}:/bin/bash\n"
+            "nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n",
+            "group": f"root:x:0:\n{cfg.user}:x:{cfg.uid}:\nnogroup:x:65534:\n",
+            "kill-groups.sh": KILL_GROUPS_SCRIPT,
+        }
+        for name, text in files.items():
+            (ctl / name).write_text(text)
+            os.chmod(ctl / name, 0o644)
+
+    def _launcher_argv(self, bwrap: str, ctl: Path) -> list[str]:
+        cfg = self.config
+        assert self._limits is not None
+        args: list[str] = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns"]
+        if cfg.network == "open":
+            args.append("--share-net")
+        args += ["--uid", str(cfg.uid), "--gid", str(cfg.uid), "--hostname", "sandbox"]
+        args += ["--die-with-parent", "--new-session", "--clearenv"]
+        for key, value in cfg.shell_env().items():
+            args += ["--setenv", key, value]
+        args += ["--ro-bind", "/usr", "/usr"]
+        for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            host = Path("/") / top
+            if host.is_symlink():
+                args += ["--symlink", os.readlink(host), f"/{top}"]
+            elif host.is_dir():
+                args += ["--ro-bind", str(host), f"/{top}"]
+        etc = ["/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime"]
+        if cfg.network == "open":
+            etc += [
+                "/etc/resolv.conf",
+                "/etc/hosts",
+                "/etc/ssl",
+                "/etc/ca-certificates",
+                "/etc/nsswitch.conf",
+            ]
+        for path in etc:
+            args += ["--ro-bind-try", path, path]
+        args += [
+            "--ro-bind",
+            str(ctl / "passwd"),
+            "/etc/passwd",
+            "--ro-bind",
+            str(ctl / "group"),
+            "/etc/group",
+        ]
+        args += ["--proc", "/proc", "--dev", "/dev"]
+        args += ["--size", str(cfg.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
+        args += ["--size", str(cfg.disk_mb << 20), "--perms", "0755", "--tmpfs", cfg.workdir]
+        args += ["--ro-bind", str(ctl), CTL]
+        if cfg.read_only_root:
+            args += ["--remount-ro", "/"]
+        args += ["--chdir", cfg.workdir, "bash", "--noprofile", "--norc", "-c", SUPERVISOR]
+        prefix: list[str] = []
+        if os.geteuid() == 0:
+            prefix = [
+                "setpriv",
+                f"--reuid={self.host_uid}",
+                f"--regid={self.host_gid}",
+                "--clear-groups",
+                "--inh-caps=-all",
+                "--bounding-set=-all",
+                "--no-new-privs",
+                "--",
+            ]
+        script = self._limits.launcher_snippet() + '\nexec "$@"\n'
+        return ["/bin/sh", "-c", script, "agentcore-launcher", *prefix, *args]
+
+    @staticmethod
+    def _find_init_pid(outer: int) -> int:
+        """Host pid of bwrap's pid-1 child (inside the sandbox's namespaces)."""
+        for _ in range(200):
+            with contextlib.suppress(OSError):
+                children = Path(f"/proc/{outer}/task/{outer}/children").read_text().split()
+                if children:
+                    return int(children[0])
+            time.sleep(0.001)
+        raise SandboxError("could not find the sandbox's init process")
+
+    def _root_pid(self) -> int:
+        if self._init_pid is None or self._proc is None or self._proc.returncode is not None:
+            raise SandboxDied(f"sandbox {self.id} is not running")
+        return self._init_pid
+
+    async def _close(self) -> None:
+        for pipes in list(self._exit_handlers.values()):
+            pipes.finish(None)
+        self._exit_handlers.clear()
+        for fut in self._waiters.values():
+            if not fut.done():
+                fut.set_exception(SandboxDied(f"sandbox {self.id} closed"))
+        self._waiters.clear()
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(proc.wait(), 5)
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(BaseException):
+                await self._reader
+            self._reader = None
+        if self._files is not None:
+            self._files.shutdown()
+        if self._limits is not None:
+            await asyncio.to_thread(self._limits.destroy)
+        if self._ctl is not None:
+            await asyncio.to_thread(shutil.rmtree, self._ctl, True)
+            self._ctl = None
+
+    # ------------------------------------------------------------------ supervisor protocol
+
+    async def _send(self, *words: str) -> None:
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.returncode is not None:
+            raise SandboxDied(f"sandbox {self.id} is not running")
+        data = " ".join(shlex.quote(w) for w in words).encode() + b"\0"
+        async with self._send_lock:
+            try:
+                proc.stdin.write(data)
+                await proc.stdin.drain()
+            except (BrokenPipeError, ConnectionResetError) as exc:
+                raise SandboxDied(f"sandbox {self.id} died") from exc
+
+    async def _request(
+        self, op: str, wait_for: str, *words: str, ident: str | None = None
+    ) -> tuple[str, int]:
+        """Send a request and wait for the notice ``wait_for`` ('p' or 'k') about it."""
+        ident = ident or f"{op}{next(self._ids)}"
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiters[f"{wait_for} {ident}"] = fut
+        try:
+            await self._send(op, ident, *words)
+            return ident, await asyncio.wait_for(fut, 30)
+        except TimeoutError:
+            raise SandboxDied(f"sandbox {self.id} does not answer") from None
+        finally:
+            self._waiters.pop(f"{wait_for} {ident}", None)
+
+    async def _read_notices(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        stdout = self._proc.stdout
+        while True:
+            line = await stdout.readline()
+            if not line:
+                break
+            kind, _, rest = line.decode(errors="replace").strip().partition(" ")
+            ident, _, value = rest.partition(" ")
+            code = int(value) if value.lstrip("-").isdigit() else 0
+            if kind in ("d", "x"):
+                pipes = self._exit_handlers.pop(ident, None)
+                if pipes is not None:
+                    pipes.finish(code)
+            fut = self._waiters.get(f"{kind} {ident}")
+            if fut is not None and not fut.done():
+                fut.set_result(code)
+        # the supervisor is gone: every shell and exec ends
+        for pipes in list(self._exit_handlers.values()):
+            pipes.finish(None)
+        self._exit_handlers.clear()
+        for fut in self._waiters.values():
+            if not fut.done():
+                fut.set_exception(SandboxDied(f"sandbox {self.id} died"))
+
+    def _fifo(self, name: str) -> int:
+        assert self._ctl is not None
+        path = self._ctl / name
+        os.mkfifo(path, 0o600)
+        os.chown(path, self.host_uid, self.host_gid)
+        return os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def _unlink(self, *names: str) -> None:
+        if self._ctl is not None:
+            for name in names:
+                with contextlib.suppress(OSError):
+                    (self._ctl / name).unlink()
+
+    async def _kill_process_groups(self, shell_pid: int, mode: str, keep: Sequence[int]) -> None:
+        await self._request("kg", "k", str(shell_pid), mode, *map(str, keep))
+
+    # ------------------------------------------------------------------ shells
+
+    async def _open_shell(self, env: Mapping[str, str], cwd: str) -> ShellProcess:
+        self._check_running()
+        ident = f"sh{next(self._ids)}"
+        in_fd = self._fifo(f"{ident}.in")
+        out_fd = self._fifo(f"{ident}.out")
+        shell = _LocalShell(self, ident, in_fd, out_fd)
+        self._exit_handlers[ident] = shell.pipes
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiters[f"p {ident}"] = fut
+        try:
+            await self._send("sh", ident, cwd, *(f"{k}={v}" for k, v in env.items()))
+            shell.wrapper_pid = await asyncio.wait_for(fut, 30)
+        except BaseException:
+            shell.pipes.finish(None)
+            raise
+        finally:
+            self._waiters.pop(f"p {ident}", None)
+        return shell
+
+    # ------------------------------------------------------------------ exec
+
+    async def exec(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+        max_output_bytes: int | None = None,
+    ) -> ExecResult:
+        self._check_running()
+        if not argv:
+            raise UserError("exec needs a non-empty argv")
+        if any("\0" in a for a in argv):
+            raise SandboxError("exec argument contains a NUL byte")
+        started = time.monotonic()
+        workdir = self.config.workdir
+        run_cwd = cwd if cwd is not None and posixpath.isabs(cwd) else posixpath.join(workdir, cwd or ".")
+        run_cwd = posixpath.normpath(run_cwd)
+        pairs = [f"{k}={v}" for k, v in (env or {}).items()]
+        for key in env or {}:
+            if not key.replace("_", "a").isalnum() or key[0].isdigit() or "\0" in (env or {})[key]:
+                raise UserError(f"invalid environment variable name {key!r}")
+        limit = max_output_bytes or 10 * self.config.max_output_bytes
+        ident = f"ex{next(self._ids)}"
+        out_fd = self._fifo(f"{ident}.out")
+        err_fd = self._fifo(f"{ident}.err")
+        if stdin is not None:
+            assert self._ctl is not None
+            stdin_path = self._ctl / f"{ident}.stdin"
+            fd = os.open(stdin_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(stdin)
+            os.chown(stdin_path, self.host_uid, self.host_gid)
+        pipes = _Pipes(self, ident, {out_fd: BoundedOutput(limit), err_fd: BoundedOutput(limit)})
+        self._exit_handlers[ident] = pipes
+        deadline = self.config.timeout_s if timeout is None else timeout
+        timed_out = False
+        try:
+            _, wrapper = await self._request("ex", "p", run_cwd, str(len(pairs)), *pairs, *argv, ident=ident)
+            try:
+                await asyncio.wait_for(asyncio.shield(pipes.done.wait()), max(0.0, deadline))
+            except TimeoutError:
+                timed_out = True
+                with contextlib.suppress(Exception):
+                    await self._kill_process_groups(wrapper, "fg", ())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(pipes.done.wait(), 5)
+        finally:
+            pipes.finish(pipes.status)
+            self._exit_handlers.pop(ident, None)
+            self._unlink(f"{ident}.stdin")
+        out, err = pipes.outputs[out_fd], pipes.outputs[err_fd]
+        return ExecResult(
+            stdout=out.getvalue(),
+            stderr=err.getvalue(),
+            exit_code=pipes.status,
+            timed_out=timed_out,
+            truncated=out.truncated or err.truncated,
+            duration_s=time.monotonic() - started,
+        )
+
+    # ------------------------------------------------------------------ files
+
+    def _fs(self) -> ConfinedFiles:
+        self._check_running()
+        assert self._files is not None
+        return self._files
+
+    async def read_file(self, path: str, *, max_bytes: int | None = 10_000_000) -> bytes:
+        return await self._fs().read(path, max_bytes)
+
+    async def write_file(
+        self, path: str, data: bytes | str, *, mode: int = 0o644, make_parents: bool = True
+    ) -> None:
+        payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        await self._fs().write(path, payload, mode, make_parents)
+
+    async def list_dir(self, path: str = ".") -> list[FileInfo]:
+        return await self._fs().list_dir(path)
+
+    async def stat(self, path: str) -> FileInfo | None:
+        return await self._fs().stat(path)
+
+    async def remove(self, path: str, *, recursive: bool = False) -> None:
+        await self._fs().remove(path, recursive)
+
+    async def mkdir(self, path: str, *, parents: bool = True) -> None:
+        resolve_path(self.config.workdir, path)
+        await self._fs().mkdir(path, parents)
+
+
+class _Pipes:
+    """FIFO read ends of one shell or exec, fed into buffers or a queue by the event loop."""
+
+    def __init__(self, sandbox: LocalSandbox, ident: str, outputs: dict[int, BoundedOutput]) -> None:
+        self.sandbox = sandbox
+        self.ident = ident
+        self.outputs = outputs
+        self.queue: asyncio.Queue[bytes] | None = None
+        self.done = asyncio.Event()
+        self.status: int | None = None
+        self._loop = asyncio.get_running_loop()
+        for fd in outputs:
+            self._loop.add_reader(fd, self._readable, fd)
+
+    def _readable(self, fd: int) -> None:
+        try:
+            data = os.read(fd, 1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._loop.remove_reader(fd)
+            return
+        if data:
+            self._deliver(fd, data)
+
+    def _deliver(self, fd: int, data: bytes) -> None:
+        if self.queue is not None:
+            self.queue.put_nowait(data)
+        else:
+            self.outputs[fd].add(data)
+
+    def finish(self, status: int | None) -> None:
+        """The process ended: drain what it wrote, close the FIFOs, signal EOF."""
+        if self.done.is_set():
+            return
+        self.status = status
+        for fd in self.outputs:
+            self._loop.remove_reader(fd)
+            with contextlib.suppress(OSError):
+                while True:
+                    data = os.read(fd, 1 << 16)
+                    if not data:
+                        break
+                    self._deliver(fd, data)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.sandbox._unlink(f"{self.ident}.in", f"{self.ident}.out", f"{self.ident}.err")
+        if self.queue is not None:
+            self.queue.put_nowait(b"")
+        self.done.set()
+
+
+def _set_done(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class _LocalShell(ShellProcess):
+    def __init__(self, sandbox: LocalSandbox, ident: str, in_fd: int, out_fd: int) -> None:
+        self.sandbox = sandbox
+        self.in_fd = in_fd
+        self.wrapper_pid: int | None = None
+        self.pipes = _Pipes(sandbox, ident, {out_fd: BoundedOutput(1)})
+        self.pipes.queue = asyncio.Queue()
+        self._loop = asyncio.get_running_loop()
+
+    async def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            if self.pipes.done.is_set():
+                return
+            try:
+                view = view[os.write(self.in_fd, view) :]
+            except BlockingIOError:
+                ready: asyncio.Future[None] = self._loop.create_future()
+                self._loop.add_writer(self.in_fd, _set_done, ready)
+                try:
+                    await ready
+                finally:
+                    self._loop.remove_writer(self.in_fd)
+            except OSError:
+                return
+
+    async def read(self) -> bytes:
+        assert self.pipes.queue is not None
+        if self.pipes.done.is_set() and self.pipes.queue.empty():
+            return b""
+        return await self.pipes.queue.get()
+
+    async def kill(self) -> None:
+        if not self.pipes.done.is_set() and self.wrapper_pid is not None:
+            with contextlib.suppress(Exception):
+                await self.sandbox._kill_process_groups(self.wrapper_pid, "fg", ())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.pipes.done.wait(), 5)
+        self.pipes.finish(self.pipes.status)
+        with contextlib.suppress(OSError):
+            os.close(self.in_fd)
+
+    async def wait(self) -> int | None:
+        await self.pipes.done.wait()
+        return self.pipes.status
