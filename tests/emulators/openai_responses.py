@@ -631,6 +631,7 @@ class OpenAIResponsesEmulator(Emulator):
             input_tokens = max(1, len(json.dumps(context)) // 4 + len(body.get("instructions") or "") // 4)
         reasoning_tokens = max(1, len(reply.reasoning.split())) if reply.reasoning else 0
         output_tokens = reply.output_tokens + reasoning_tokens
+        cache_write = int(getattr(reply, "cache_write_tokens", 0) or 0)
         now = int(time.time())
         store = body.get("store", True)
         response: dict[str, Any] = {
@@ -668,7 +669,11 @@ class OpenAIResponsesEmulator(Emulator):
             "truncation": "disabled",
             "usage": {
                 "input_tokens": input_tokens,
-                "input_tokens_details": {"cached_tokens": reply.cached_tokens},
+                "input_tokens_details": {
+                    "cached_tokens": reply.cached_tokens,
+                    "cache_write_tokens": cache_write,
+                    "cache_write_tokens_details": {"ttl_30m_tokens": cache_write, "ttl_12h_tokens": 0},
+                },
                 "output_tokens": output_tokens,
                 "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
                 "total_tokens": input_tokens + output_tokens,
