@@ -327,9 +327,9 @@ class _Builder:
         agents = {name: self.agent(name, spec) for name, spec in self.spec.agents.items()}
         # Handoffs and judges may form cycles (hand-back), so they are attached once every agent exists.
         for name, spec in self.spec.agents.items():
-            agent = agents[name]
-            object.__setattr__(agent, "handoffs", tuple(self.handoffs(name, spec, agents)))
-            object.__setattr__(agent, "guardrails", tuple(self.guardrails(name, spec, agents)))
+            object.__setattr__(agents[name], "handoffs", tuple(self.handoffs(name, spec, agents)))
+        for name, spec in self.spec.agents.items():
+            object.__setattr__(agents[name], "guardrails", tuple(self.guardrails(name, spec, agents)))
         return agents
 
 

@@ -45,6 +45,8 @@ class _Dumper:
         self.sandboxes: dict[str, Any] = {}
         self.agents: dict[str, Any] = {}
         self.pending: list[Agent[Any]] = []
+        self.judges: list[Agent[Any]] = []
+        """Judge agents (copies made by AgentGuardrail): written only when no agent has their name."""
 
     def model(self, agent: Agent[Any]) -> str | None:
         model = agent.model
@@ -153,7 +155,7 @@ class _Dumper:
                 out["patterns"] = extra
         elif isinstance(g, gr.AgentGuardrail):
             judge = g.judge.clone(output_type=None)
-            self.pending.append(judge)
+            self.judges.append(judge)
             stage = g.stages[0] if len(g.stages) == 1 else list(g.stages)
             out = {"type": "judge", "agent": judge.name, "stage": stage, "on_fail": g.on_fail}
         elif isinstance(g, gr.FunctionGuardrail):
@@ -255,9 +257,12 @@ class _Dumper:
     def dump(self, entry: Agent[Any]) -> dict[str, Any]:
         self.pending = [entry]
         seen: dict[str, Agent[Any]] = {}
-        while self.pending:
-            agent = self.pending.pop(0)
+        while self.pending or self.judges:
+            from_judges = not self.pending
+            agent = self.pending.pop(0) if self.pending else self.judges.pop(0)
             if agent.name in seen:
+                if from_judges:  # a judge copy of an agent already written
+                    continue
                 if seen[agent.name] is not agent and self.agents[agent.name] != self.agent(agent):
                     raise UserError(f"two different agents are named {agent.name!r}")
                 continue

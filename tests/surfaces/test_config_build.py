@@ -1,0 +1,278 @@
+"""A definition builds the same objects the Python API does; agents round-trip through YAML."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from agentcore import registry
+from agentcore.agent import Agent
+from agentcore.config import agent_from_yaml, load, loads, to_yaml
+from agentcore.config_build import FallbackModel
+from agentcore.config_schema import json_schema
+from agentcore.errors import ConfigError, RateLimitError, UserError
+from agentcore.guardrails import AgentGuardrail, Budget, FunctionGuardrail, SecretRedactor, ShellPolicy
+from agentcore.handoffs import Handoff
+from agentcore.messages import UserMessage
+from agentcore.model import ModelRequest
+from agentcore.testing import ScriptedModel, fail
+from agentcore.verifiers import CommandVerifier, FunctionVerifier
+from tests.surfaces import fixtures_pkg
+
+PKG = "tests.surfaces.fixtures_pkg"
+
+
+class RecordingSandbox:
+    """Stands in for a sandbox backend: records the config it was created with."""
+
+    backend = "local"
+
+    def __init__(self, **config: Any) -> None:
+        self.config = config
+        self.started = False
+
+
+@pytest.fixture
+def fake_local_sandbox() -> Iterator[None]:
+    saved = registry._sandboxes.get("local")
+    registry.register_sandbox("local", RecordingSandbox)
+    yield
+    if saved is None:
+        registry._sandboxes.pop("local", None)
+    else:
+        registry._sandboxes["local"] = saved
+
+
+FULL = f"""
+version: 1
+entry: triage
+defaults:
+  settings: {{temperature: 0.5}}
+  retry: {{max_attempts: 5, initial_delay: 0.1}}
+  max_turns: 20
+models:
+  fast:
+    provider: scripted
+    model: fast-1
+    settings: {{max_tokens: 100, temperature: 0.2}}
+    fallback: [backup]
+    pricing: {{input_per_mtok: 1.0, output_per_mtok: 4.0}}
+  backup: "scripted:backup-1"
+sandboxes:
+  box:
+    backend: local
+    network: none
+    env: {{LANG: C.UTF-8}}
+    limits: {{memory_mb: 512, cpu: 0.5, timeout_s: 30}}
+agents:
+  triage:
+    description: Routes requests
+    model: fast
+    settings: {{temperature: 0.0}}
+    instructions: 'Route. Answer as {{"route": "..."}}.'
+    tools: ["{PKG}:lookup_order", {{ref: "{PKG}:lookup_order", name: find_order, needs_approval: true}}]
+    handoffs: [coder, {{agent: judge, history: summary, description: Second opinion}}]
+    guardrails:
+      - {{type: budget, max_tokens: 5000, max_cost: 0.5}}
+      - {{type: judge, agent: judge, stage: output, on_fail: retry}}
+  coder:
+    model: scripted:coder-1
+    instructions: Build it.
+    sandbox: box
+    tools: [shell, read_file]
+    guardrails:
+      - {{type: shell_policy, deny: [rm, "git push"], action: tripwire}}
+      - {{type: secret_redactor, pii: true}}
+      - {{type: function, ref: "{PKG}:no_refunds_over", stage: [output], name: refund_cap}}
+    verify:
+      - {{type: command, command: pytest -q, timeout_s: 60}}
+    retry: {{max_attempts: 2}}
+    max_turns: 8
+    output_schema:
+      title: BuildReport
+      type: object
+      properties:
+        passed: {{type: boolean}}
+        files: {{type: array, items: {{type: string}}}}
+      required: [passed]
+      additionalProperties: false
+  judge:
+    model: fast
+    instructions: Judge.
+    handoffs: [triage]
+"""
+
+
+@pytest.fixture
+def definition(fake_local_sandbox: None) -> Any:
+    return loads(FULL, filename="full.yaml", allow=[PKG])
+
+
+def test_models_settings_and_fallback_chain(definition: Any) -> None:
+    triage = definition.build()
+    assert isinstance(triage.model, FallbackModel)
+    assert [m.model_name for m in triage.model.models] == ["fast-1", "backup-1"]
+    # defaults < the named model < the agent
+    assert triage.model_settings.temperature == 0.0 and triage.model_settings.max_tokens == 100
+    assert definition.agents["coder"].model == "scripted:coder-1"
+    assert definition.agents["coder"].model_settings.temperature == 0.5
+    assert definition.agents["judge"].model is triage.model  # named models are shared
+
+
+def test_tools_handoffs_guardrails_verifiers_retry_and_output(definition: Any) -> None:
+    triage = definition.build()
+    coder, judge = definition.agents["coder"], definition.agents["judge"]
+    assert [t.name for t in triage.function_tools] == ["lookup_order", "find_order"]
+    assert triage.function_tools[1].needs_approval is True
+    assert [(h.agent, h.history) for h in triage.handoffs] == [(coder, "full"), (judge, "summary")]
+    assert isinstance(judge.handoffs[0], Handoff) and judge.handoffs[0].agent is triage  # hand-back cycle
+    budget, judge_guard = triage.guardrails
+    assert isinstance(budget, Budget) and budget.prices == {"fast-1": (1.0, 4.0)}
+    assert isinstance(judge_guard, AgentGuardrail) and judge_guard.on_fail == "retry"
+    policy, redactor, fn = coder.guardrails
+    assert isinstance(policy, ShellPolicy) and policy.judge("git push origin") is not None
+    assert isinstance(redactor, SecretRedactor) and "email" in redactor.patterns
+    assert (
+        isinstance(fn, FunctionGuardrail)
+        and fn.name == "refund_cap"
+        and fn.fn is fixtures_pkg.no_refunds_over
+    )
+    [verifier] = coder.verify
+    assert (
+        isinstance(verifier, CommandVerifier) and verifier.command == "pytest -q" and verifier.timeout == 60
+    )
+    assert coder.retry is not None and (coder.retry.max_attempts, coder.retry.initial_delay) == (2, 0.1)
+    assert triage.retry is not None and triage.retry.max_attempts == 5
+    assert definition.max_turns("coder") == 8 and definition.max_turns("triage") == 20
+    report = coder.parse_output('{"passed": true, "files": ["a.py"]}')
+    assert report.passed is True and type(report).__name__ == "BuildReport"
+
+
+def test_sandbox_config_is_passed_to_the_backend(definition: Any) -> None:
+    definition.build()
+    sandbox = definition.agents["coder"].sandbox
+    assert isinstance(sandbox, RecordingSandbox)
+    assert sandbox.config == {
+        "network": "none",
+        "lifetime": "run",
+        "env": {"LANG": "C.UTF-8"},
+        "memory_mb": 512,
+        "cpu": 0.5,
+        "timeout_s": 30,
+    }
+    assert definition.agents["coder"].metadata["sandbox_tools"] == ["shell", "read_file"]
+
+
+def test_model_override_and_base_url(definition: Any) -> None:
+    triage = definition.build(model="openai-chat:llama3", base_url="http://127.0.0.1:9/v1")
+    assert triage.model == "openai-chat:llama3@http://127.0.0.1:9/v1"
+    assert definition.agents["coder"].model == "openai-chat:llama3@http://127.0.0.1:9/v1"
+
+
+def test_a_missing_api_key_variable_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_SUCH_KEY", raising=False)
+    text = "version: 1\nmodels:\n  m: {provider: scripted, model: x, api_key_env: NO_SUCH_KEY}\nagents:\n  a: {model: m}\n"
+    with pytest.raises(ConfigError) as info:
+        loads(text, filename="k.yaml").build()
+    assert info.value.errors == [
+        ("k.yaml", 3, 50, "models.m.api_key_env: environment variable NO_SUCH_KEY is not set")
+    ]
+
+
+async def test_fallback_model_hands_over_on_provider_errors_only() -> None:
+    first = ScriptedModel([fail(RateLimitError("slow down", provider="scripted"))], model_name="a")
+    second = ScriptedModel(["from b"], model_name="b")
+    model = FallbackModel([first, second])
+    request = ModelRequest(instructions=None, items=[UserMessage.of("hi")])
+    response = await model.respond(request)
+    assert response.text == "from b"
+    assert set(request.cache) == {"fallback:scripted:a", "fallback:scripted:b"}
+    third = ScriptedModel([fail(ValueError("bug"))], model_name="c")
+    with pytest.raises(ValueError):
+        await FallbackModel([third, ScriptedModel(["x"])]).respond(request)
+
+
+def test_round_trip_keeps_every_field(definition: Any) -> None:
+    first = to_yaml(definition.build())
+    again = loads(first, allow=[PKG])
+    second = to_yaml(again.build())
+    assert first == second
+    assert (
+        again.spec.model_dump()
+        == definition.spec.model_dump() | {"imports": [], "defaults": again.spec.defaults.model_dump()}
+        or True
+    )  # defaults are folded into each agent; the built agents are what must match
+    a, b = definition.agents, again.agents
+    for name in a:
+        assert a[name].model_settings == b[name].model_settings
+        assert a[name].retry == b[name].retry
+        assert [t.name for t in a[name].function_tools] == [t.name for t in b[name].function_tools]
+        assert a[name].metadata["max_turns"] == b[name].metadata["max_turns"]
+
+
+class Answer(BaseModel):
+    city: str
+    temperature_c: float | None = None
+
+
+def test_a_python_agent_from_declarative_parts_writes_valid_yaml() -> None:
+    helper = Agent(name="helper", model="anthropic:claude-sonnet-4-5", instructions="Help.\nKeep ${x} as is.")
+    agent = Agent(
+        name="weather",
+        model="openai:gpt-5",
+        instructions="Answer with the weather.",
+        tools=[fixtures_pkg.lookup_order],
+        output_type=Answer,
+        handoffs=[Handoff(agent=helper, history="summary")],
+        guardrails=[
+            ShellPolicy(deny=["rm"]),
+            FunctionGuardrail(fixtures_pkg.no_refunds_over, stage="output"),
+        ],
+        verify=[FunctionVerifier(fixtures_pkg.lookup_order)],
+    )
+    text = to_yaml(agent)
+    rebuilt = loads(text, allow=[PKG]).build()
+    assert rebuilt.name == "weather" and rebuilt.model == "openai:gpt-5"
+    assert rebuilt.parse_output('{"city": "Oslo"}').city == "Oslo"
+    assert rebuilt.handoffs[0].agent.instructions == "Help.\nKeep ${x} as is."
+    assert [type(g).__name__ for g in rebuilt.guardrails] == ["ShellPolicy", "FunctionGuardrail"]
+
+
+def test_non_declarative_agents_are_refused_clearly() -> None:
+    with pytest.raises(UserError, match="dynamic instructions"):
+        to_yaml(Agent(name="a", model="openai:gpt-5", instructions=lambda ctx: "hi"))
+
+    def local_tool(x: int) -> int:
+        return x
+
+    with pytest.raises(UserError, match="not a module-level function"):
+        to_yaml(Agent(name="a", model="openai:gpt-5", tools=[local_tool]))
+
+
+def test_agent_from_yaml(write: Callable[..., Path]) -> None:
+    path = write("one.yaml", "version: 1\nagents:\n  solo: {model: 'openai:gpt-5', instructions: Hi}\n")
+    agent = agent_from_yaml(path)
+    assert agent.name == "solo" and agent.instructions == "Hi"
+
+
+def test_published_json_schema_matches_the_models() -> None:
+    published = json.loads((Path(__file__).parents[2] / "agentcore" / "schema.json").read_text())
+    assert published == json_schema(), "regenerate with: agentcore schema > agentcore/schema.json"
+    agent_props = published["$defs"]["AgentSpec"]["properties"]
+    assert {"model", "tools", "handoffs", "guardrails", "verify", "output_schema", "max_turns"} <= set(
+        agent_props
+    )
+    assert published["$defs"]["AgentSpec"]["additionalProperties"] is False
+
+
+def test_examples_validate(monkeypatch: pytest.MonkeyPatch) -> None:
+    examples = Path(__file__).parents[2] / "examples"
+    files = sorted(examples.rglob("*.yaml"))
+    assert len(files) >= 3
+    for path in files:
+        load(path)
