@@ -295,7 +295,7 @@ def test_yaml_syntax_errors_point_at_the_problem(write: Callable[..., Path]) -> 
             instructions: [unclosed
     """,
     )
-    [(line, col, msg)] = problems(path)
+    [(line, _col, msg)] = problems(path)
     assert line == 5 and msg.startswith("YAML syntax error:")
 
 
