@@ -1,15 +1,15 @@
-"""A model that moves a conversation from one adapter to another mid-run (used by the cross-vendor tests)."""
+"""A model that moves a conversation between adapters mid-run (used by the cross-vendor tests)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 
 from agentcore.model import Model, ModelRequest, ModelResponse, ModelStreamEvent
 
 
 class SwitchingModel(Model):
-    """Answers the first ``switch_after`` calls with ``first`` and every later call with ``then``.
+    """Call ``n`` goes to ``models[n]`` (the last one answers every later call).
 
     Each inner adapter keeps its own cache entry, exactly as two agents (or two sessions) would.
     """
@@ -17,13 +17,13 @@ class SwitchingModel(Model):
     provider = "switching"
     system = "switching"
 
-    def __init__(self, first: Model, then: Model, *, switch_after: int = 1) -> None:
-        self.first, self.then, self.switch_after = first, then, switch_after
-        self.model_name = f"{first.model_name}->{then.model_name}"
+    def __init__(self, models: Sequence[Model]) -> None:
+        self.models = list(models)
+        self.model_name = "->".join(m.model_name for m in self.models)
         self.calls = 0
 
     def _pick(self, request: ModelRequest) -> tuple[Model, ModelRequest]:
-        model = self.first if self.calls < self.switch_after else self.then
+        model = self.models[min(self.calls, len(self.models) - 1)]
         self.calls += 1
         return model, replace(
             request, cache=request.cache.setdefault(f"{model.provider}:{model.model_name}", {})
