@@ -14,7 +14,7 @@ PROVIDERS = ["openai", "openai-chat", "anthropic", "google"]
 def provider(request: pytest.FixtureRequest) -> Iterator[Harness]:
     """One harness per provider adapter, each with its emulator started on 127.0.0.1."""
     if request.param not in harness_mod.available():
-        pytest.skip(f"no emulator/harness for {request.param} yet")
+        pytest.fail(f"no emulator/harness for {request.param}")
     h = harness_mod.make(request.param)
     h.emulator.start()
     try:
