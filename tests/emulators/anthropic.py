@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -55,6 +56,31 @@ _DATE_SUFFIX = re.compile(r"(-\d{8}|-latest|@.*)$")
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
+_SECRET = os.urandom(32)
+"""Signing key shared by every emulator in the process: like the real API, any server verifies a
+signature another one issued (two emulators = two requests to the same API)."""
+
+
+def seal_signature(family: str, text_sha: str, prefix: str) -> str:
+    """An opaque signature binding a thinking block to its model family, its text and its prefix."""
+    claims = json.dumps([family, text_sha, prefix, os.urandom(6).hex()]).encode()
+    mac = hmac.new(_SECRET, claims, hashlib.sha256).digest()[:24]
+    return "Eq" + base64.b64encode(mac + claims).decode()
+
+
+def open_signature(opaque: str) -> tuple[str, str, str] | None:
+    """The (family, text sha, prefix digest) a signature was issued for, or None if it is not ours or was edited."""
+    try:
+        raw = base64.b64decode(opaque[2:], validate=True) if opaque.startswith("Eq") else b""
+    except ValueError:
+        return None
+    mac, claims = raw[:24], raw[24:]
+    if len(mac) < 24 or not hmac.compare_digest(mac, hmac.new(_SECRET, claims, hashlib.sha256).digest()[:24]):
+        return None
+    family, text_sha, prefix, _ = json.loads(claims)
+    return str(family), str(text_sha), str(prefix)
+
+
 def _rand_id(prefix: str) -> str:
     raw = os.urandom(22)
     return prefix + "01" + "".join(_ALNUM[b % 62] for b in raw)
@@ -70,11 +96,9 @@ class AnthropicEmulator(Emulator):
     def __init__(self, *, min_cacheable_tokens: int = 1024) -> None:
         super().__init__()
         self.min_cacheable_tokens = min_cacheable_tokens
-        self.state["signatures"] = {}  # signature/data -> (family, sha of thinking, prefix digest)
         self.state["cache"] = {}  # prefix digest -> tokens
         self.state["dropped_blocks"] = []
         self.handle_seconds: list[float] = []
-        self._secret = os.urandom(16)
 
     def start(self) -> AnthropicEmulator:
         super().start()
@@ -161,7 +185,6 @@ class AnthropicEmulator(Emulator):
             breakpoints.append((hasher.digest(), hasher.bytes))
         elif body.get("tools") and any(t.get("cache_control") for t in body["tools"]):
             breakpoints.append((hasher.digest(), hasher.bytes))
-        signatures: dict[str, tuple[str, str, str]] = self.state["signatures"]
         for n, msg in enumerate(body["messages"]):
             hasher.role(msg["role"])
             content = msg["content"]
@@ -169,7 +192,7 @@ class AnthropicEmulator(Emulator):
             for m, block in enumerate(blocks):
                 if block["type"] in ("thinking", "redacted_thinking"):
                     opaque = block["signature"] if block["type"] == "thinking" else block["data"]
-                    issued = signatures.get(opaque)
+                    issued = open_signature(opaque)
                     where = f"messages.{n}.content.{m}"
                     if issued is None:
                         raise Rejected(f"{where}: Invalid `signature` in `{block['type']}` block")
@@ -224,10 +247,7 @@ class AnthropicEmulator(Emulator):
         }
 
     def _issue(self, family: str, thinking: str, hasher: PrefixHasher) -> str:
-        mac = hashlib.sha256(self._secret + os.urandom(16) + thinking.encode()).digest()
-        opaque = "Eq" + base64.b64encode(mac * 3).decode()
-        self.state["signatures"][opaque] = (family, _sha(thinking), hasher.digest())
-        return opaque
+        return seal_signature(family, _sha(thinking), hasher.digest())
 
     # ------------------------------------------------------------------ replies
 
