@@ -43,7 +43,7 @@ def build_tree(spans: list[dict[str, Any]]) -> list[Node]:
 
 def _duration(span: dict[str, Any]) -> str:
     start, end = span.get("start"), span.get("end")
-    if not start or not end:
+    if start is None or end is None:
         return "?"
     ms = (end - start) / 1e6
     return f"{ms:.0f}ms" if ms < 10_000 else f"{ms / 1000:.1f}s"
@@ -150,9 +150,17 @@ def render(spans: list[dict[str, Any]], *, color: bool = False) -> str:
 
     lines: list[str] = []
 
-    def walk(node: Node, prefix: str, last: bool, top: bool) -> None:
+    def walk(node: Node, prefix: str, last: bool, top: bool, agent: str | None) -> None:
         span = node.span
         facts, tint = _details(span, color)
+        attrs = span.get("attributes", {})
+        own = attrs.get("gen_ai.agent.name")
+        if attrs.get("gen_ai.operation.name") == "invoke_agent":
+            agent = own
+        elif (
+            own and agent and own != agent and attrs.get("gen_ai.operation.name") in ("chat", "execute_tool")
+        ):
+            facts.insert(0, f"agent={own}")  # after a handoff, spans of the new agent say whose they are
         branch = "" if top else ("└─ " if last else "├─ ")
         head = f"{span['name']}  [{_duration(span)}]"
         tail = "  " + "  ".join(f for f in facts if f) if facts else ""
@@ -161,10 +169,10 @@ def render(spans: list[dict[str, Any]], *, color: bool = False) -> str:
         for note in _events(span):
             lines.append(child_prefix + ("│  " if node.children else "   ") + paint(note, DIM))
         for i, child in enumerate(node.children):
-            walk(child, child_prefix, i == len(node.children) - 1, False)
+            walk(child, child_prefix, i == len(node.children) - 1, False, agent)
 
     for root in build_tree(spans):
-        walk(root, "", True, True)
+        walk(root, "", True, True, None)
     return "\n".join(lines)
 
 
