@@ -231,14 +231,15 @@ class GeminiEmulator(Emulator):
             target = next((p for p in parts if "functionCall" in p), parts[-1])
             target["thoughtSignature"] = self._signature(model)
         prompt = reply.input_tokens if reply.input_tokens is not None else max(1, len(request.raw) // 4)
+        thoughts = _thought_tokens(reply)
         usage: dict[str, Any] = {
             "promptTokenCount": prompt,
-            "candidatesTokenCount": reply.output_tokens,
-            "totalTokenCount": prompt + reply.output_tokens + (23 if thinking else 0),
+            "candidatesTokenCount": reply.output_tokens - thoughts,
+            "totalTokenCount": prompt + reply.output_tokens,
             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}],
         }
-        if thinking:
-            usage["thoughtsTokenCount"] = 23
+        if thoughts:
+            usage["thoughtsTokenCount"] = thoughts
         if reply.cached_tokens:
             usage["cachedContentTokenCount"] = reply.cached_tokens
         response_id = new_id()
@@ -535,14 +536,15 @@ class GeminiEmulator(Emulator):
                 }
             )
         prompt = reply.input_tokens if reply.input_tokens is not None else max(1, len(request.raw) // 4)
+        thoughts = _thought_tokens(reply)
         usage = {
-            "total_tokens": prompt + reply.output_tokens + (23 if thinking else 0),
+            "total_tokens": prompt + reply.output_tokens,
             "total_input_tokens": prompt,
             "input_tokens_by_modality": [{"modality": "text", "tokens": prompt}],
             "total_cached_tokens": reply.cached_tokens,
-            "total_output_tokens": reply.output_tokens,
+            "total_output_tokens": reply.output_tokens - thoughts,
             "total_tool_use_tokens": 0,
-            "total_thought_tokens": 23 if thinking else 0,
+            "total_thought_tokens": thoughts,
         }
         calls = [s["id"] for s in out if s["type"] == "function_call"]
         resource: dict[str, Any] = {
@@ -662,6 +664,11 @@ class GeminiEmulator(Emulator):
         missing = [c for c in pending if c not in answered]
         if missing:
             raise BadRequest(f"function_result missing for pending function call(s): {missing}")
+
+
+def _thought_tokens(reply: Reply) -> int:
+    """Gemini counts thoughts apart from the answer; ``Reply.output_tokens`` is the normalized total."""
+    return reply.output_tokens // 2 if reply.reasoning else 0
 
 
 def _named(events: list[Any]) -> list[Any]:

@@ -116,16 +116,32 @@ async def test_plain_text_request_and_usage(emulator: GeminiEmulator) -> None:
     response = await model_for(emulator).respond(req([UserMessage.of("Capital of France?")]))
     assert response.text == "Paris."
     assert response.finish_reason == "stop"
-    # promptTokenCount already includes the cached tokens; thoughts count as output
+    # promptTokenCount already includes the cached tokens
     assert response.usage.input_tokens == 40
     assert response.usage.cached_input_tokens == 30
-    assert response.usage.reasoning_tokens == 23
-    assert response.usage.output_tokens == 5 + 23
+    assert response.usage.output_tokens == 5 and response.usage.reasoning_tokens == 0
     body = emulator.last_body
     assert body["contents"] == [{"role": "user", "parts": [{"text": "Capital of France?"}]}]
     assert body["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
     assert emulator.requests[-1].path == f"/v1beta/models/{MODEL}:generateContent"
     assert emulator.requests[-1].headers["x-goog-api-key"] == "test-key"
+
+
+def test_usage_metadata_is_normalized() -> None:
+    """Prompt includes cached tokens; thoughts are counted apart from candidates and are output too."""
+    from agentcore.providers.gemini import _usage
+
+    usage = _usage(
+        {
+            "promptTokenCount": 29,
+            "cachedContentTokenCount": 5,
+            "candidatesTokenCount": 10,
+            "thoughtsTokenCount": 202,
+        }
+    )
+    assert (usage.input_tokens, usage.cached_input_tokens) == (29, 5)
+    assert (usage.output_tokens, usage.reasoning_tokens) == (212, 202)
+    assert usage.requests == 1
 
 
 async def test_settings_map_to_generation_config(emulator: GeminiEmulator) -> None:

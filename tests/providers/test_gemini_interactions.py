@@ -121,7 +121,7 @@ async def test_text_reply_usage_and_wire_shape(h: Harness) -> None:
     assert response.text == "Hello." and response.finish_reason == "stop"
     assert response.response_id and response.response_id.startswith("v1_")
     assert response.usage.input_tokens == 12 and response.usage.cached_input_tokens == 8
-    assert response.usage.output_tokens == 4 + 23 and response.usage.reasoning_tokens == 23
+    assert response.usage.output_tokens == 4 and response.usage.reasoning_tokens == 0
     body = h.emulator.last_body
     assert h.emulator.requests[-1].path == "/v1beta/interactions"
     assert body == {
