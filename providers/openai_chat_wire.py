@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from agentcore import tracing
@@ -82,6 +84,16 @@ def _user_content(item: UserMessage) -> Any:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Checkpoint:
+    """Encoded messages for a transcript prefix, and the state needed to continue after it."""
+
+    items: list[Item]
+    out: list[bytes]
+    turn_has_tool: bool
+    open_calls: frozenset[str]
+
+
 _SHARED_CACHES: dict[tuple[str, str, str], dict[str, tuple[Item, Any]]] = {}
 
 
@@ -105,6 +117,8 @@ class MessageEncoder:
         # Shared by every adapter instance with the same encoding (runs resolve a fresh adapter each time).
         self._cache = _SHARED_CACHES.setdefault((provider, model, system_role), {})
         self._instructions: tuple[str, bytes] | None = None
+        self._checkpoints: dict[str, _Checkpoint] = {}  # by the first item's id (one per conversation)
+        self.max_checkpoints = 256
 
     # ------------------------------------------------------------------ per-item cache
 
@@ -169,9 +183,10 @@ class MessageEncoder:
 
     # ------------------------------------------------------------------ transcript
 
-    def _turns_with_tool_calls(self, items: Sequence[Item]) -> list[bool]:
+    @staticmethod
+    def _turns_with_tool_calls(items: Sequence[Item], first: bool) -> list[bool]:
         """For each user turn (segment starting at a user message), whether it holds a tool call."""
-        flags = [False]
+        flags = [first]
         for item in items:
             if isinstance(item, UserMessage):
                 flags.append(False)
@@ -179,21 +194,38 @@ class MessageEncoder:
                 flags[-1] = True
         return flags
 
+    def _resume(self, items: Sequence[Item]) -> _Checkpoint | None:
+        """The checkpoint of an earlier request whose transcript is a prefix of ``items`` (by identity)."""
+        if not items:
+            return None
+        cp = self._checkpoints.get(items[0].id)
+        if cp is None or len(cp.items) > len(items):
+            return None
+        if not all(map(operator.is_, cp.items, items)):
+            return None  # something before the checkpoint changed (edit, filter, reload): start over
+        return cp
+
     def encode(self, instructions: str | None, items: Sequence[Item]) -> tuple[bytes, int]:
-        """The ``messages`` array as JSON bytes, and how many messages it holds."""
-        out: list[bytes] = []
-        if instructions:
-            out.append(self._system(instructions))
+        """The ``messages`` array as JSON bytes, and how many messages it holds.
+
+        Work done per call is proportional to the items added since the previous call of the same
+        conversation: messages up to the last stable point are reused from a checkpoint.
+        """
+        cp = self._resume(items)
+        start = len(cp.items) if cp is not None else 0
+        out: list[bytes] = list(cp.out) if cp is not None else []
+        open_calls: set[str] = set(cp.open_calls) if cp is not None else set()
+        tail = items[start:]
         replay = self.replay_reasoning
-        turn_flags = self._turns_with_tool_calls(items) if replay == "auto" else []
+        turn_flags = self._turns_with_tool_calls(tail, cp.turn_has_tool if cp else False)
         turn = 0
+        mark: tuple[int, int, bool, frozenset[str]] | None = None
 
         # the assistant message being built
         text: bytes | None = None
         reasoning: tuple[str, bytes] | None = None
         calls: list[bytes] = []
         msg_extra: bytes | None = None
-        open_calls: set[str] = set()  # ids of the last assistant message's calls, awaiting results
         dropped = 0
 
         def flush() -> None:
@@ -221,7 +253,7 @@ class MessageEncoder:
             out.append(bytes(buf))
             text, reasoning, calls, msg_extra = None, None, [], None
 
-        for item in items:
+        for n, item in enumerate(tail):
             if isinstance(item, UserMessage):
                 flush()
                 turn += 1
@@ -241,6 +273,7 @@ class MessageEncoder:
                 text_bytes, extra = self._cached(item)
                 text = text_bytes
                 msg_extra = msg_extra or extra
+                continue
             elif isinstance(item, ToolCall):
                 data, cid, extra = self._cached(item)
                 if not calls:
@@ -248,15 +281,32 @@ class MessageEncoder:
                 calls.append(data)
                 open_calls.add(cid)
                 msg_extra = msg_extra or extra
+                continue
             elif isinstance(item, Reasoning):
                 value = self._cached(item)
-                if value is None:
+                if value is not None:
+                    if text is not None or calls or reasoning is not None:
+                        flush()
+                    reasoning = value
                     continue
-                if text is not None or calls or reasoning is not None:
-                    flush()
-                reasoning = value
-            # Handoff and anything else: nothing on the wire
+            # No assistant message is open here. A later call may resume from this point unless a tool
+            # call still to come in this turn could change how this turn's reasoning is rendered.
+            idle = text is None and not calls and reasoning is None
+            if idle and (replay != "auto" or turn_flags[turn] or isinstance(item, UserMessage)):
+                mark = (start + n + 1, len(out), turn_flags[turn], frozenset(open_calls))
         flush()
         if dropped:
             tracing.note("openai_chat.dropped_orphan_tool_results", count=dropped)
+        if mark is not None and mark[0] > start:
+            self._remember(_Checkpoint(list(items[: mark[0]]), out[: mark[1]], mark[2], mark[3]))
+        if instructions:
+            out.insert(0, self._system(instructions))
         return b"[" + b",".join(out) + b"]", len(out)
+
+    def _remember(self, cp: _Checkpoint) -> None:
+        checkpoints = self._checkpoints
+        key = cp.items[0].id
+        checkpoints.pop(key, None)
+        if len(checkpoints) >= self.max_checkpoints:
+            checkpoints.pop(next(iter(checkpoints)), None)
+        checkpoints[key] = cp

@@ -772,3 +772,47 @@ def test_emulator_deepseek_chunks_match_recorded_shape() -> None:
     assert (
         ours[-1]["choices"][0]["finish_reason"] == recorded[-1]["choices"][0]["finish_reason"] == "tool_calls"
     )
+
+
+def _grow(*steps: list[Item]) -> Iterator[list[Item]]:
+    items: list[Item] = []
+    for step in steps:
+        items = [*items, *step]
+        yield items
+
+
+@pytest.mark.parametrize("replay", ["auto", "always", "never"])
+def test_incremental_encoding_matches_a_fresh_encoding(replay: str) -> None:
+    """Resuming from the previous call's checkpoint gives the bytes a from-scratch encoding gives."""
+    from agentcore.providers.openai_chat_wire import MessageEncoder
+
+    def own(text: str) -> Reasoning:
+        state = ProviderState(provider="openai-chat", model="m", kind="reasoning", payload={"field": "reasoning"})
+        return Reasoning(summary=text, state=(state,))
+
+    call = ToolCall(call_id="c1", name="get_time")
+    late = ToolCall(call_id="c2", name="get_time")
+    steps: list[list[Item]] = [
+        [UserMessage.of("one")],
+        [own("plan"), AssistantMessage(text="Let me think.")],  # no tool call in this turn yet...
+        [ToolResult(call_id="gone", name="x", output="orphan")],  # (ends the assistant message)
+        [own("now a tool"), late],  # ...until now: the earlier reasoning must be replayed too
+        [ToolResult(call_id="c2", name="get_time", output="noon")],
+        [Handoff(from_agent="a", to_agent="b"), Reasoning(summary="foreign")],
+        [UserMessage.of("two"), own("again"), call],
+        [ToolResult(call_id="c1", name="get_time", output="one")],
+        [AssistantMessage(text="Done.")],
+        [UserMessage.of("three"), own("no tools"), AssistantMessage(text="Bye.")],
+    ]
+    incremental = MessageEncoder("openai-chat", "m", replay_reasoning=replay)  # type: ignore[arg-type]
+    for items in _grow(*steps):
+        fresh = MessageEncoder("openai-chat", "m", replay_reasoning=replay)  # type: ignore[arg-type]
+        assert incremental.encode("sys", items) == fresh.encode("sys", items)
+    assert incremental._checkpoints, "later calls resumed from a checkpoint"
+
+    # an edit before the checkpoint is noticed (items are compared by identity)
+    edited = list(items)
+    edited[0] = UserMessage.of("ONE")
+    fresh = MessageEncoder("openai-chat", "m", replay_reasoning=replay)  # type: ignore[arg-type]
+    assert incremental.encode("sys", edited) == fresh.encode("sys", edited)
+    assert b"ONE" in incremental.encode(None, edited)[0]
