@@ -787,7 +787,9 @@ def test_incremental_encoding_matches_a_fresh_encoding(replay: str) -> None:
     from agentcore.providers.openai_chat_wire import MessageEncoder
 
     def own(text: str) -> Reasoning:
-        state = ProviderState(provider="openai-chat", model="m", kind="reasoning", payload={"field": "reasoning"})
+        state = ProviderState(
+            provider="openai-chat", model="m", kind="reasoning", payload={"field": "reasoning"}
+        )
         return Reasoning(summary=text, state=(state,))
 
     call = ToolCall(call_id="c1", name="get_time")
