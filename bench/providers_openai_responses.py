@@ -45,7 +45,8 @@ TOOL = {
 INSTRUCTIONS = "You are a careful assistant. Use the lookup tool until you have the answer."
 
 _SERVER = r"""
-import sys, threading
+import socketserver, sys
+socketserver.StreamRequestHandler.disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_responses import OpenAIResponsesEmulator
 

@@ -122,12 +122,16 @@ class OpenAIResponsesModel(Model):
         self._timeout = timeout
         self._encoder = ItemEncoder(model_name, max_items=max_cached_items)
         self._head_key: tuple[Any, ...] | None = None
-        self._head: tuple[dict[str, Any], list[str]] = ({}, [])
+        self._head: tuple[bytes, list[str]] = (b"", [])
 
     # ------------------------------------------------------------------ request building
 
-    def _static_head(self, request: ModelRequest) -> dict[str, Any]:
-        """Body fields that do not depend on the transcript, cached while they stay equal."""
+    def _static_head(self, request: ModelRequest) -> bytes:
+        """Body fields that do not depend on the transcript, as JSON without the closing brace.
+
+        Cached while instructions, tools, output schema and settings stay equal (the runner passes the
+        same objects every turn, so the check is mostly identity comparisons).
+        """
         key = (request.instructions, tuple(request.tools), request.output_schema, request.settings)
         if key != self._head_key:
             head: dict[str, Any] = {"model": self.model_name}
@@ -147,14 +151,14 @@ class OpenAIResponsesModel(Model):
             head.pop("input", None)
             head.pop("stream", None)
             head.pop("previous_response_id", None)
-            self._head = (head, dropped)
+            self._head = (dumps(head)[:-1], dropped)
             self._head_key = key
-        head, dropped = self._head
+        encoded, dropped = self._head
         for name in dropped:
             tracing.note(
                 "agentcore.setting.dropped", setting=name, reason="not supported by the Responses API"
             )
-        return head
+        return encoded
 
     def _plan(self, request: ModelRequest) -> tuple[str | None, Sequence[Item], Fingerprint]:
         """``(previous_response_id, items to send, fingerprint of the whole transcript)``.
@@ -189,15 +193,15 @@ class OpenAIResponsesModel(Model):
     def _body(
         self, request: ModelRequest, previous: str | None, items: Sequence[Item], stream: bool
     ) -> bytes:
-        head = dict(self._static_head(request))
+        head = self._static_head(request)
         if stream:
-            head["stream"] = True
+            head += b',"stream":true'
         if previous is not None:
-            head["previous_response_id"] = previous
+            head += b',"previous_response_id":' + dumps(previous)
         inputs, orphans = self._encoder.input_bytes(items)
         if orphans:
             tracing.note("agentcore.openai.reasoning_dropped", count=orphans, reason="no following item")
-        return assemble(dumps(head)[:-1], inputs)
+        return assemble(head, inputs)
 
     def _remember(self, request: ModelRequest, response: ModelResponse, fp: Fingerprint) -> None:
         if not self.store or not response.response_id:

@@ -77,17 +77,22 @@ def fingerprint(items: Sequence[Item], count: int) -> str:
 # --------------------------------------------------------------------------- request: items
 
 
+_SHARED_CACHES: dict[str, dict[str, tuple[Item, bytes | None]]] = {}
+
+
 class ItemEncoder:
     """Encodes transcript items to wire JSON once per item and caches the bytes.
 
     ``None`` in the cache means "this item is not sent" (a handoff, foreign reasoning). The cache is
+    shared by all adapters for the same model (encoding depends only on the item and the model) and
     bounded: when it is full the oldest half is dropped.
     """
 
     def __init__(self, model: str, *, max_items: int = 8192) -> None:
         self.model = model
         self.max_items = max_items
-        self._cache: dict[str, tuple[Item, bytes | None]] = {}
+        # Shared by every adapter for the same model: a runner may build a fresh adapter per run.
+        self._cache = _SHARED_CACHES.setdefault(model, {})
 
     def encode(self, item: Item) -> bytes | None:
         hit = self._cache.get(item.id)
@@ -205,7 +210,8 @@ def tools_to_wire(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
 def settings_to_wire(
     settings: ModelSettings, output_schema: OutputSchema | None, tool_names: Sequence[str]
 ) -> dict[str, Any]:
-    """Body fields for ``settings`` and structured output. Settings the API lacks are dropped and noted."""
+    """Body fields for ``settings`` and structured output. ``stop`` and ``seed`` have no Responses API
+    field and are left out (the adapter notes that in the trace)."""
     body: dict[str, Any] = {}
     if settings.temperature is not None:
         body["temperature"] = settings.temperature
@@ -227,10 +233,6 @@ def settings_to_wire(
         reasoning["summary"] = "auto"
     if reasoning:
         body["reasoning"] = reasoning
-    if settings.stop:
-        tracing.note("agentcore.setting.dropped", setting="stop", reason="not supported by the Responses API")
-    if settings.seed is not None:
-        tracing.note("agentcore.setting.dropped", setting="seed", reason="not supported by the Responses API")
     if output_schema is not None:
         body["text"] = {
             "format": {
