@@ -24,3 +24,13 @@ def keep_last_two(items: list) -> list:  # type: ignore[type-arg]
 
 
 NOT_A_FUNCTION = 42
+
+
+def block_secrets(check: Check) -> Verdict:
+    """An input guardrail: trips when the user pastes a password."""
+    return tripwire("the input contains a password") if "password" in (check.text or "") else allow()
+
+
+def never_satisfied(ctx: object, output: object) -> str:
+    """A verifier that always fails (a string is the feedback)."""
+    return "tests failed: 1 failed, 0 passed"
