@@ -58,6 +58,7 @@ from .gemini_common import (
     gemini_schema,
     make_client,
     map_exception,
+    request_options,
     server_of,
     synth_call_id,
     wire_call_id,
@@ -232,6 +233,7 @@ class GeminiModel(Model):
             api_key=api_key, base_url=base_url, timeout=timeout, client=client, api_version=api_version
         )
         self._api = self._client.aio._api_client
+        self._options = request_options(self._client, client is None, api_version)
         self.server_address, self.server_port = server_of(self._client, base_url)
         path_model = model_name if "/" in model_name else f"models/{model_name}"
         self._path = f"{path_model}:generateContent"
@@ -397,7 +399,7 @@ class GeminiModel(Model):
     async def respond(self, request: ModelRequest) -> ModelResponse:
         body = self.build_body(request)
         try:
-            raw = await self._api.async_request("post", self._path, body)
+            raw = await self._api.async_request("post", self._path, body, self._options)
         except Exception as exc:
             raise map_exception(exc, provider=self.provider) from exc
         data = json.loads(raw.body) if raw.body else {}
@@ -410,7 +412,7 @@ class GeminiModel(Model):
         asm = _Assembler(self.provider, self.model_name)
         started = False
         try:
-            chunks = await self._api.async_request_streamed("post", self._stream_path, body)
+            chunks = await self._api.async_request_streamed("post", self._stream_path, body, self._options)
             async for chunk in chunks:
                 data = json.loads(chunk.body) if chunk.body else {}
                 for event in asm.feed(data):

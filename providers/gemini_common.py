@@ -72,6 +72,16 @@ def make_client(
     return genai.Client(api_key=api_key or "missing-api-key", http_options=http_options)
 
 
+def request_options(client: Any, built_here: bool, api_version: str) -> dict[str, Any] | None:
+    """Per-request HTTP options for a client the caller built: pin the API version, SDK retries off.
+
+    ``None`` for a client built here (already configured, and per-request options cost a validation).
+    """
+    if built_here:
+        return None
+    return {"api_version": api_version, "retry_options": {"attempts": 1}}
+
+
 def server_of(client: Any, base_url: str | None) -> tuple[str | None, int | None]:
     url = base_url
     if url is None:

@@ -51,7 +51,15 @@ from agentcore.model import (
     ModelToolCallDelta,
 )
 
-from .gemini_common import EncodedCache, fingerprint, gemini_schema, make_client, map_exception, server_of
+from .gemini_common import (
+    EncodedCache,
+    fingerprint,
+    gemini_schema,
+    make_client,
+    map_exception,
+    request_options,
+    server_of,
+)
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _STATUS_FINISH = {"completed": "stop", "requires_action": "tool_calls", "incomplete": "length"}
@@ -114,6 +122,7 @@ class GeminiInteractionsModel(Model):
             api_key=api_key, base_url=base_url, timeout=timeout, client=client, api_version=api_version
         )
         self._api = self._client.aio._api_client
+        self._options = request_options(self._client, client is None, api_version)
         self.server_address, self.server_port = server_of(self._client, base_url)
         self._encoded = EncodedCache(cache_size)
 
@@ -363,7 +372,7 @@ class GeminiInteractionsModel(Model):
             return await self._client.aio.interactions.create(**body)
         # Same endpoint, auth and headers through the SDK's API client; the public ``create`` spends
         # ~20 ms per call building pydantic model classes for the body (bench/providers_gemini.py).
-        raw = await self._api.async_request("post", "interactions", body)
+        raw = await self._api.async_request("post", "interactions", body, self._options)
         return json.loads(raw.body) if raw.body else {}
 
     async def respond(self, request: ModelRequest) -> ModelResponse:

@@ -682,3 +682,24 @@ async def test_note_when_parallel_tool_calls_cannot_be_turned_off(
     (span,) = spans.get_finished_spans()
     assert [e.name for e in span.events] == ["gen_ai.setting_dropped"]
     assert "parallelToolCalls" not in json.dumps(emulator.last_body)
+
+
+async def test_a_client_the_caller_built_is_pinned_to_v1beta_with_sdk_retries_off(
+    emulator: GeminiEmulator,
+) -> None:
+    from google import genai
+    from google.genai import types
+
+    retrying = types.HttpRetryOptions(attempts=5, initial_delay=0.01, max_delay=0.01)
+    client = genai.Client(
+        api_key="k", http_options=types.HttpOptions(base_url=emulator.base_url, retry_options=retrying)
+    )
+    model = GeminiModel(MODEL, client=client)
+    emulator.queue(Reply(text="ok"))
+    assert (await model.respond(req([UserMessage.of("hi")]))).text == "ok"
+    assert emulator.requests[-1].path.startswith("/v1beta/models/")  # the SDK's default would be /v1/
+    emulator.queue(Reply(error=(503, "overloaded")), Reply(text="not reached"))
+    before = len(emulator.requests)
+    with pytest.raises(errors.OverloadedError):
+        await model.respond(req([UserMessage.of("hi")]))
+    assert len(emulator.requests) == before + 1  # the core's retry policy decides, not the SDK
