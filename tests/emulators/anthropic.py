@@ -31,6 +31,7 @@ from tests.emulators.anthropic_rules import (
     Rejected,
     check_messages,
     check_system,
+    check_thinking_turn,
     check_tools,
     check_top_level,
 )
@@ -133,6 +134,7 @@ class AnthropicEmulator(Emulator):
             check_top_level(body, version)
             _, tool_marks = check_tools(body)
             marks = tool_marks + check_system(body) + check_messages(body, version)
+            check_thinking_turn(body)
             marks += 1 if body.get("cache_control") else 0
             if marks > 4:
                 raise Rejected(f"A maximum of 4 blocks with cache_control may be provided. Found {marks}.")

@@ -1,5 +1,7 @@
 """What the Anthropic Messages API (version 2026-10-21) rejects, as the emulator checks it.
 
+Allowed fields follow the installed SDK's request types (``anthropic/types/*_param.py``, 2.14.0).
+
 Each check raises :class:`Rejected` with the status, error type and a message worded like the real
 API's (``messages.1.content.0: ...``). Modelled on the SDK's request types, the research notes
 (WIRE.md §3) and the recorded exchanges in ``../shared/cassettes/anthropic``.
@@ -38,16 +40,27 @@ TOP_LEVEL = {
 }
 BLOCK_KEYS: dict[str, set[str]] = {
     "text": {"type", "text", "cache_control", "citations"},
-    "image": {"type", "source", "cache_control"},
+    "image": {"type", "source", "cache_control", "transformations"},
     "document": {"type", "source", "cache_control", "title", "context", "citations"},
     "thinking": {"type", "thinking", "signature"},
     "redacted_thinking": {"type", "data"},
-    "tool_use": {"type", "id", "name", "input", "cache_control", "caller"},
-    "tool_result": {"type", "tool_use_id", "content", "is_error", "cache_control"},
+    "tool_use": {"type", "id", "name", "input", "cache_control", "caller", "toolset_name"},
+    "tool_result": {"type", "tool_use_id", "content", "is_error", "cache_control", "toolset_name"},
 }
 USER_ONLY = {"tool_result", "image", "document"}
 ASSISTANT_ONLY = {"thinking", "redacted_thinking", "tool_use"}
-TOOL_KEYS = {"name", "description", "input_schema", "strict", "cache_control", "type", "input_examples"}
+TOOL_KEYS = {
+    "name",
+    "description",
+    "input_schema",
+    "strict",
+    "cache_control",
+    "type",
+    "input_examples",
+    "allowed_callers",
+    "defer_loading",
+    "eager_input_streaming",
+}
 
 
 class Rejected(Exception):
@@ -351,3 +364,26 @@ class PrefixHasher:
 
 def _canon_block(block: Any) -> Any:
     return {k: v for k, v in block.items() if k != "cache_control"} if isinstance(block, dict) else block
+
+
+def check_thinking_turn(body: dict[str, Any]) -> None:
+    """With extended thinking on, a tool loop in flight must continue from an assistant turn that
+    starts with its thinking block (the API cannot resume thinking mid-loop otherwise)."""
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
+        return
+    messages = body["messages"]
+    last = messages[-1]
+    content = last["content"] if isinstance(last["content"], list) else []
+    if last["role"] != "user" or not content or content[0].get("type") != "tool_result":
+        return
+    n = len(messages) - 2
+    blocks = messages[n]["content"] if n >= 0 and isinstance(messages[n]["content"], list) else []
+    if blocks and blocks[0].get("type") not in ("thinking", "redacted_thinking"):
+        raise Rejected(
+            f"messages.{n}.content.0.type: Expected `thinking` or `redacted_thinking`, but found "
+            f"`{blocks[0].get('type')}`. When `thinking` is enabled, a final `assistant` message must start "
+            "with a thinking block (preceding the lastmost set of `tool_use` and `tool_result` blocks). "
+            "We recommend you include thinking blocks from previous turns. To avoid this requirement, "
+            "disable `thinking`."
+        )

@@ -552,3 +552,22 @@ def test_registry_builds_the_adapter(emu: AnthropicEmulator) -> None:
         "127.0.0.1",
     )
     assert m.client.max_retries == 0
+
+
+async def test_a_foreign_tool_loop_in_flight_pauses_extended_thinking(
+    emu: AnthropicEmulator, spans: InMemorySpanExporter
+) -> None:
+    m = AnthropicModel("claude-sonnet-4-5", base_url=emu.base_url, api_key="k", thinking=2048)
+    items: list[Item] = [
+        UserMessage.of("Weather?"),
+        ToolCall(call_id="call_abc", name="get_weather", arguments="{}"),  # made by another vendor
+        ToolResult(call_id="call_abc", name="get_weather", output="sunny"),
+    ]
+    with tracing.span("chat"):
+        await m.respond(req(items))  # the API would reject thinking here: the turn has no thinking block
+    assert "thinking" not in wire(emu)
+    assert "anthropic.thinking_paused" in {e.name for e in spans.get_finished_spans()[0].events}
+    items += [AssistantMessage(text="Sunny."), UserMessage.of("And tomorrow?")]
+    await m.respond(req(items))  # a new user turn: thinking is back
+    assert wire(emu)["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    await m.aclose()
