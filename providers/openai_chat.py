@@ -16,6 +16,8 @@ Compatibility choices (each one an option):
   they need it. ``"auto"`` echoes it on assistant messages of user turns that contain tool calls (DeepSeek's
   thinking mode answers 400 "Missing `reasoning_content` field" otherwise; gpt-oss/Qwen chat templates
   read it there too), in the field the server used, and only for reasoning this provider+model produced.
+* ``system_role``: instructions go in a ``system`` message; ``"developer"`` for OpenAI reasoning models
+  that prefer it, ``"user"`` for models that accept neither (o1-mini).
 * ``structured_output``: ``"json_schema"`` (native ``response_format``) or ``"json_object"`` for servers
   without schema support (the schema then goes into the system message).
 """
@@ -87,7 +89,7 @@ class OpenAIChatModel(Model):
         client: openai.AsyncOpenAI | None = None,
         timeout: float | None = None,
         max_tokens_param: MaxTokensParam = "auto",
-        system_role: Literal["system", "developer"] = "system",
+        system_role: Literal["system", "developer", "user"] = "system",
         replay_reasoning: ReplayReasoning = "auto",
         reasoning_field: str | None = None,
         structured_output: Literal["json_schema", "json_object"] = "json_schema",

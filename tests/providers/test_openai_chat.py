@@ -818,3 +818,79 @@ def test_incremental_encoding_matches_a_fresh_encoding(replay: str) -> None:
     fresh = MessageEncoder("openai-chat", "m", replay_reasoning=replay)  # type: ignore[arg-type]
     assert incremental.encode("sys", edited) == fresh.encode("sys", edited)
     assert b"ONE" in incremental.encode(None, edited)[0]
+
+
+# --------------------------------------------------------------------------- transport failures
+
+
+async def test_a_server_that_never_answers_times_out() -> None:
+    import socket
+
+    with socket.socket() as listener:  # accepts connections (kernel backlog) but never reads or answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        model = OpenAIChatModel("m", base_url=f"http://127.0.0.1:{port}/v1", timeout=0.2)
+        with pytest.raises(errors.ModelTimeoutError) as info:
+            await model.respond(request([UserMessage.of("Hi")]))
+        assert info.value.retryable
+        await model.aclose()
+
+
+async def test_a_stream_cut_before_finish_reason_is_a_stream_error() -> None:
+    import asyncio
+
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+             "choices": [{"index": 0, "delta": {"content": "Hal"}, "finish_reason": None}]}  # fmt: skip
+
+    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n")
+        writer.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+        await writer.drain()
+        writer.close()  # no finish_reason, no [DONE]
+
+    server = await asyncio.start_server(cut, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    model = OpenAIChatModel("m", base_url=f"http://127.0.0.1:{port}/v1")
+    seen: list[Any] = []
+    with pytest.raises(errors.ModelStreamError, match="finish_reason"):
+        async for event in model.stream(request([UserMessage.of("Hi")])):
+            seen.append(event)
+    assert seen == [ModelTextDelta("Hal")]
+    server.close()
+    await model.aclose()
+
+
+def test_instructions_as_a_user_message_for_models_without_system_role() -> None:
+    model = OpenAIChatModel("o1-mini", base_url="http://127.0.0.1:1/v1", system_role="user")
+    body = json.loads(model.build_body(request([UserMessage.of("Hi")]), stream=False))
+    assert body["messages"] == [{"role": "user", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+
+
+# --------------------------------------------------------------------------- live (only with credentials)
+
+LIVE_KEY = "OPENAI_API_KEY"
+
+
+@pytest.mark.live
+@pytest.mark.skipif(not __import__("os").environ.get(LIVE_KEY), reason=f"{LIVE_KEY} not set")
+async def test_live_tool_loop() -> None:
+    """Against a real server: OpenAI by default, or OPENAI_CHAT_BASE_URL / OPENAI_CHAT_MODEL."""
+    import os
+
+    model = OpenAIChatModel(
+        os.environ.get("OPENAI_CHAT_MODEL", "gpt-4o-mini"),
+        base_url=os.environ.get("OPENAI_CHAT_BASE_URL"),
+        api_key=os.environ[LIVE_KEY],
+    )
+    settings = ModelSettings(tool_choice="get_weather")
+    resp = await model.respond(
+        request([UserMessage.of("Weather in Paris?")], tools=[WEATHER], settings=settings)
+    )
+    calls = [i for i in resp.items if isinstance(i, ToolCall)]
+    assert calls and calls[0].name == "get_weather"
+    items = [UserMessage.of("Weather in Paris?"), *resp.items, *answer_calls(resp.items)]
+    _, final = await collect(model.stream(request(items, tools=[WEATHER])))
+    assert final.text and final.usage.input_tokens > 0
+    await model.aclose()
