@@ -352,10 +352,10 @@ class Sandbox(ABC):
     async def start(self) -> None:
         """Create the sandbox. Idempotent; raises :class:`SandboxError` after :meth:`close`."""
         async with self._start_lock:
-            if self.started:
-                return
             if self.closed:
                 raise SandboxError(f"sandbox {self.id} is closed")
+            if self.started:
+                return
             await self._start()
             self.started = True
             ttl = self.config.max_lifetime_s

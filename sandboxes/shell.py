@@ -15,8 +15,10 @@ drives it with this protocol (SANDBOX.md §4.1, §7):
 * reading: bytes, never text, until the trailer; a rolling window keeps the last few bytes so a token
   split across chunks is still found; output goes to a head+tail buffer and to the live callback.
 * timeout: kill the process groups of the shell's children except the background jobs that existed
-  before the command, wait ``grace_s`` for the trailer; if none comes (a builtin busy loop), kill the
-  shell and restart it. Shell death (EOF: ``exit``, ``exec``, OOM) → ``restarted=True``, the exit
+  before the command, and keep doing so every 0.1 s for ``grace_s`` (bash goes on with the rest of a
+  command list after its running job dies, so ``a; b`` kills ``a``, then ``b``); when the trailer does
+  not come within the grace (a builtin busy loop), kill the shell and restart it. Builtins that run
+  after the killed job (``sleep 100; echo done``) still run: their output may appear. Shell death (EOF: ``exit``, ``exec``, OOM) → ``restarted=True``, the exit
   status is the result's exit code, and the next command gets a new shell with cwd and exported
   variables restored from the state file.
 """
@@ -166,6 +168,19 @@ class BoundedOutput:
 
 
 _EOF = b""
+_REKILL_INTERVAL_S = 0.1
+
+# Requests are NUL-terminated and run by this loop rather than by bash's own reader: a parse error
+# such as an unterminated quote inside ``eval`` sets bash's global EOF flag, which makes the *main*
+# reader exit after the current line. The three nested loops and the pending-trailer check make a
+# stray ``break``/``continue`` (up to two levels) in a user command skip nothing but its own rest.
+_READ_LOOP = (
+    "while :; do while :; do while :; do "
+    '[ -n "$__ac_post" ] && eval "$__ac_post"; __ac_post=; '
+    "IFS= read -r -d '' __ac_line || exit 0; "
+    'eval "$__ac_line"; '
+    "done; done; done\n"
+)
 
 
 class ShellSession:
@@ -219,9 +234,9 @@ class ShellSession:
         self._pump = asyncio.get_running_loop().create_task(self._pump_output(proc, self._queue))
         token = secrets.token_hex(8)
         sf = ansi_c_quote(self._state_file.encode()).decode()
-        script = "set -m; exec 2>/dev/null; set +o histexpand 2>/dev/null; "
+        script = "set -m; exec 2>/dev/null; set +o histexpand 2>/dev/null; __ac_post=; "
         script += f"[ -r {sf} ] && . {sf}; " if self._has_state else f": > {sf}; "
-        script += f"printf '%s%s%s\\n' H{token} $$ H{token}\n"
+        script += f"printf '%s%s%s\\n' H{token} $$ H{token}; " + _READ_LOOP
         await proc.write(script.encode())
         marker = f"H{token}".encode()
         deadline = time.monotonic() + 30.0
@@ -333,15 +348,22 @@ class ShellSession:
         keep = list(self._bg_jobs)
         token = secrets.token_hex(10)
         s_tok, m_tok, e_tok = f"__AC{token}S_".encode(), f"_{token}M__".encode(), f"__AC{token}E__".encode()
-        trailer = f'printf \'\\n%s%d:%s%s\\n\' {s_tok.decode()} "$?" "$PWD" {m_tok.decode()}; jobs -p; '
+        trailer = "__ac_rc=$?; __ac_post=; "
+        trailer += (
+            f'printf \'\\n%s%d:%s%s\\n\' {s_tok.decode()} "$__ac_rc" "$PWD" {m_tok.decode()}; jobs -p; '
+        )
         if self._persist:
             sf = ansi_c_quote(self._state_file.encode()).decode()
             trailer += f"{{ declare -px; printf 'cd -- %q\\n' \"$PWD\"; }} > {sf}; "
-        trailer += f"printf '%s\\n' {e_tok.decode()}\n"
-        line = (
-            b"{ eval " + ansi_c_quote(command.encode("utf-8", "surrogateescape")) + b"\n} </dev/null 2>&1; "
+        trailer += f"printf '%s\\n' {e_tok.decode()}"
+        request = (
+            b"__ac_post="
+            + ansi_c_quote(trailer.encode())
+            + b"; { eval "
+            + ansi_c_quote(command.encode("utf-8", "surrogateescape"))
+            + b'\n} </dev/null 2>&1; eval "$__ac_post"\0'
         )
-        await proc.write(line + trailer.encode())
+        await proc.write(request)
 
         out = BoundedOutput(max_output_bytes)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace") if on_output else None
@@ -350,6 +372,7 @@ class ShellSession:
         deadline = started + timeout
         timed_out = False
         killed_at: float | None = None
+        last_kill = 0.0
         trailer_bytes: bytearray | None = None
 
         def emit(data: bytes) -> None:
@@ -383,11 +406,18 @@ class ShellSession:
                         if rest:
                             on_output(rest)
                     return self._result(out, exit_code, timed_out, cwd, restarted, started)
-            chunk = await self._next_chunk(killed_at + self._grace_s if killed_at is not None else deadline)
+            if killed_at is None:
+                wake = deadline
+            else:
+                wake = min(killed_at + self._grace_s, last_kill + _REKILL_INTERVAL_S)
+            chunk = await self._next_chunk(wake)
             if chunk is None:
-                if killed_at is None:
-                    timed_out = True
-                    killed_at = time.monotonic()
+                now = time.monotonic()
+                if killed_at is None or now < killed_at + self._grace_s:
+                    # kill the foreground job; keep killing what the rest of the command line starts
+                    if killed_at is None:
+                        timed_out, killed_at = True, now
+                    last_kill = now
                     with contextlib.suppress(Exception):
                         await self._kill_groups(self.shell_pid, "fg", keep)
                     continue
