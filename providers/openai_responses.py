@@ -18,10 +18,12 @@ With ``store=False`` every call is stateless: full transcript, reasoning replaye
 from __future__ import annotations
 
 import email.utils
+import ssl
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import httpx2
 import openai
 from openai import AsyncOpenAI, AsyncStream
 
@@ -65,6 +67,14 @@ from .openai_responses_wire import (
 __all__ = ["OpenAIResponsesModel"]
 
 _INCLUDE = ["reasoning.encrypted_content"]
+_SSL: list[ssl.SSLContext] = []
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context per process: building one costs ~20 ms, and runners may build an adapter per run."""
+    if not _SSL:
+        _SSL.append(httpx2.create_ssl_context())
+    return _SSL[0]
 
 
 class OpenAIResponsesModel(Model):
@@ -96,6 +106,7 @@ class OpenAIResponsesModel(Model):
         self.store = store
         self._client_error: str | None = None
         self._client: AsyncOpenAI | None = None
+        self._owns_client = False
         if client is not None:
             if not isinstance(client, AsyncOpenAI):
                 raise TypeError("client must be an openai.AsyncOpenAI instance")
@@ -112,7 +123,9 @@ class OpenAIResponsesModel(Model):
                     timeout=timeout if timeout is not None else 600.0,
                     max_retries=0,
                     default_headers=default_headers,
+                    http_client=openai.DefaultAsyncHttpxClient(verify=_ssl_context()),
                 )
+                self._owns_client = True
             except openai.OpenAIError as exc:  # no API key anywhere: fail on first call, typed
                 self._client_error = str(exc)
         if self._client is not None:
@@ -305,7 +318,8 @@ class OpenAIResponsesModel(Model):
         raise ServerStateLostError("the server lost its stored state twice", provider=PROVIDER)
 
     async def aclose(self) -> None:
-        if self._client is not None:
+        """Close the HTTP client this adapter created (a client passed in stays open)."""
+        if self._client is not None and self._owns_client:
             await self._client.close()
 
 

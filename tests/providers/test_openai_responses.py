@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -708,5 +708,12 @@ async def test_a_prebuilt_client_is_used_with_sdk_retries_off(emu: OpenAIRespons
     assert len(emu.requests) == 1  # the SDK did not retry on its own
 
 
-async def _collect(stream: AsyncIterator[Any]) -> list[Any]:
-    return [e async for e in stream]
+async def test_closing_the_adapter_leaves_a_client_passed_in_open(emu: OpenAIResponsesEmulator) -> None:
+    client = openai.AsyncOpenAI(base_url=emu.base_url + "/v1", api_key="k")
+    model = OpenAIResponsesModel(MODEL, client=client)
+    await model.aclose()
+    emu.queue(Reply(text="still open"))
+    assert (await client.responses.create(model=MODEL, input="hi")).output_text == "still open"
+    own = make(emu)
+    await own.aclose()
+    assert own._client is not None and own._client.is_closed()
