@@ -55,6 +55,7 @@ from agentcore.model import (
 from .gemini_common import (
     DUMMY_THOUGHT_SIGNATURE,
     EncodedCache,
+    close_client,
     gemini_schema,
     make_client,
     map_exception,
@@ -431,10 +432,7 @@ class GeminiModel(Model):
         yield ModelResponseDone(asm.response())
 
     async def aclose(self) -> None:
-        try:
-            await self._client.aio.aclose()
-        except Exception:  # closing is best effort
-            pass
+        await close_client(self._client, self._options is None)
 
 
 def _merge(target: dict[str, Any], extra: dict[str, Any]) -> None:

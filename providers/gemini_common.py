@@ -82,6 +82,18 @@ def request_options(client: Any, built_here: bool, api_version: str) -> dict[str
     return {"api_version": api_version, "retry_options": {"attempts": 1}}
 
 
+async def close_client(client: Any, built_here: bool) -> None:
+    """Close what we opened (the SDK leaves an httpx client it was handed open); a caller's client stays open."""
+    if not built_here:
+        return
+    try:
+        await client.aio.aclose()
+        client.close()
+        await client._api_client._async_httpx_client.aclose()
+    except Exception:  # closing is best effort
+        pass
+
+
 def server_of(client: Any, base_url: str | None) -> tuple[str | None, int | None]:
     url = base_url
     if url is None:

@@ -53,6 +53,7 @@ from agentcore.model import (
 
 from .gemini_common import (
     EncodedCache,
+    close_client,
     fingerprint,
     gemini_schema,
     make_client,
@@ -485,7 +486,4 @@ class GeminiInteractionsModel(Model):
         yield ModelResponseDone(response)
 
     async def aclose(self) -> None:
-        try:
-            await self._client.aio.aclose()
-        except Exception:  # closing is best effort
-            pass
+        await close_client(self._client, self._options is None)

@@ -703,3 +703,31 @@ async def test_a_client_the_caller_built_is_pinned_to_v1beta_with_sdk_retries_of
     with pytest.raises(errors.OverloadedError):
         await model.respond(req([UserMessage.of("hi")]))
     assert len(emulator.requests) == before + 1  # the core's retry policy decides, not the SDK
+
+
+async def test_a_slow_answer_is_a_timeout_error() -> None:
+    import threading
+
+    release = threading.Event()
+
+    class Slow(GeminiEmulator):
+        def handle(self, request: Any) -> Any:
+            release.wait(5)
+            return super().handle(request)
+
+    emu = Slow().start()
+    try:
+        with pytest.raises(errors.ModelTimeoutError):
+            await model_for(emu, timeout=0.2).respond(req([UserMessage.of("hi")]))
+    finally:
+        release.set()
+        emu.stop()
+
+
+async def test_aclose_closes_the_connection_pool_it_opened(emulator: GeminiEmulator) -> None:
+    model = model_for(emulator)
+    await model.respond(req([UserMessage.of("hi")]))
+    pool = model._api._async_httpx_client
+    assert not pool.is_closed
+    await model.aclose()
+    assert pool.is_closed
