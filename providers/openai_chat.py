@@ -16,6 +16,9 @@ Compatibility choices (each one an option):
   they need it. ``"auto"`` echoes it on assistant messages of user turns that contain tool calls (DeepSeek's
   thinking mode answers 400 "Missing `reasoning_content` field" otherwise; gpt-oss/Qwen chat templates
   read it there too), in the field the server used, and only for reasoning this provider+model produced.
+* ``thinking_toggle`` (default: on for DeepSeek's host): when the transcript holds tool-call turns without
+  reasoning this model can replay (another vendor's, or another model's), send ``thinking: disabled`` so
+  DeepSeek's thinking-mode rule cannot reject the request.
 * ``system_role``: instructions go in a ``system`` message; ``"developer"`` for OpenAI reasoning models
   that prefer it, ``"user"`` for models that accept neither (o1-mini).
 * ``structured_output``: ``"json_schema"`` (native ``response_format``) or ``"json_object"`` for servers
@@ -94,6 +97,7 @@ class OpenAIChatModel(Model):
         reasoning_field: str | None = None,
         structured_output: Literal["json_schema", "json_object"] = "json_schema",
         stream_usage: bool = True,
+        thinking_toggle: bool | None = None,
         extra_body: dict[str, Any] | None = None,
         default_headers: dict[str, str] | None = None,
     ) -> None:
@@ -130,6 +134,7 @@ class OpenAIChatModel(Model):
         self.max_tokens_param = max_tokens_param
         self.structured_output = structured_output
         self.stream_usage = stream_usage
+        self.thinking_toggle = self.system == "deepseek" if thinking_toggle is None else thinking_toggle
         self.extra_body = dict(extra_body or {})
         self.reasoning_fields = (
             (reasoning_field, *DEFAULT_REASONING_FIELDS) if reasoning_field else DEFAULT_REASONING_FIELDS
@@ -225,6 +230,13 @@ class OpenAIChatModel(Model):
             fields["stream"] = True
             if self.stream_usage:
                 fields["stream_options"] = {"include_usage": True}
+        if self.thinking_toggle and self._encoder.bare_tool_turns and "thinking" not in fields:
+            # DeepSeek's thinking mode answers 400 unless every tool-call turn carries its reasoning_content;
+            # a turn from another vendor (or model) has none to give, so this request runs without thinking.
+            fields["thinking"] = {"type": "disabled"}
+            tracing.note(
+                "openai_chat.thinking_disabled", tool_turns_without_reasoning=self._encoder.bare_tool_turns
+            )
         if request.settings.extra:
             fields.update(request.settings.extra)
         for reserved in ("model", "messages"):

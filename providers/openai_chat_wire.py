@@ -92,6 +92,7 @@ class _Checkpoint:
     out: list[bytes]
     turn_has_tool: bool
     open_calls: frozenset[str]
+    bare_tool_turns: int
 
 
 _SHARED_CACHES: dict[tuple[str, str, str], dict[str, tuple[Item, Any]]] = {}
@@ -119,6 +120,8 @@ class MessageEncoder:
         self._instructions: tuple[str, bytes] | None = None
         self._checkpoints: dict[str, _Checkpoint] = {}  # by the first item's id (one per conversation)
         self.max_checkpoints = 256
+        self.bare_tool_turns = 0
+        """How many assistant ``tool_calls`` messages the last :meth:`encode` sent without reasoning."""
 
     # ------------------------------------------------------------------ per-item cache
 
@@ -218,8 +221,11 @@ class MessageEncoder:
         tail = items[start:]
         replay = self.replay_reasoning
         turn_flags = self._turns_with_tool_calls(tail, cp.turn_has_tool if cp else False)
+        bare = (
+            cp.bare_tool_turns if cp is not None else 0
+        )  # assistant tool_calls messages sent without reasoning
         turn = 0
-        mark: tuple[int, int, bool, frozenset[str]] | None = None
+        mark: tuple[int, int, bool, frozenset[str], int] | None = None
 
         # the assistant message being built
         text: bytes | None = None
@@ -229,7 +235,7 @@ class MessageEncoder:
         dropped = 0
 
         def flush() -> None:
-            nonlocal text, reasoning, calls, msg_extra
+            nonlocal text, reasoning, calls, msg_extra, bare
             if text is None and not calls and reasoning is None:
                 return
             keep_reasoning = reasoning is not None and (
@@ -247,6 +253,7 @@ class MessageEncoder:
                 buf += b',"' + reasoning[0].encode() + b'":' + reasoning[1]
             if calls:
                 buf += b',"tool_calls":[' + b",".join(calls) + b"]"
+                bare += not keep_reasoning
             if msg_extra is not None:
                 buf += b',"extra_content":' + msg_extra
             buf += b"}"
@@ -293,12 +300,13 @@ class MessageEncoder:
             # call still to come in this turn could change how this turn's reasoning is rendered.
             idle = text is None and not calls and reasoning is None
             if idle and (replay != "auto" or turn_flags[turn] or isinstance(item, UserMessage)):
-                mark = (start + n + 1, len(out), turn_flags[turn], frozenset(open_calls))
+                mark = (start + n + 1, len(out), turn_flags[turn], frozenset(open_calls), bare)
         flush()
         if dropped:
             tracing.note("openai_chat.dropped_orphan_tool_results", count=dropped)
         if mark is not None and mark[0] > start:
-            self._remember(_Checkpoint(list(items[: mark[0]]), out[: mark[1]], mark[2], mark[3]))
+            self._remember(_Checkpoint(list(items[: mark[0]]), out[: mark[1]], mark[2], mark[3], mark[4]))
+        self.bare_tool_turns = bare
         if instructions:
             out.insert(0, self._system(instructions))
         return b"[" + b",".join(out) + b"]", len(out)

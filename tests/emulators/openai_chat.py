@@ -62,7 +62,8 @@ class ChatQuirks:
     tool_call_extras: frozenset[str] = frozenset({"extra_content"})
     extra_top_level: frozenset[str] = frozenset()
     require_reasoning_replay: bool = False
-    """DeepSeek thinking mode: assistant messages with tool_calls must carry ``reasoning_content``."""
+    """DeepSeek thinking mode: assistant messages with tool_calls must carry ``reasoning_content`` (unless
+    the request sends ``thinking: {"type": "disabled"}``)."""
     reject_max_tokens: bool = False
     """OpenAI reasoning models: ``max_tokens`` is rejected, ``max_completion_tokens`` required."""
     repeat_ids_in_chunks: bool = False
@@ -204,7 +205,10 @@ class ChatCompletionsEmulator(Emulator):
             raise BadRequest("[] is too short - 'messages'", "messages", "empty_array")
         tools = body.get("tools")
         names = self._validate_tools(tools)
-        self._validate_messages(messages)
+        thinking_off = (body.get("thinking") or {}).get("type") == "disabled"
+        self._validate_messages(
+            messages, reasoning_required=self.quirks.require_reasoning_replay and not thinking_off
+        )
         if "tool_choice" in body:
             if not tools:
                 raise BadRequest(
@@ -275,7 +279,7 @@ class ChatCompletionsEmulator(Emulator):
             names.add(fn["name"])
         return names
 
-    def _validate_messages(self, messages: list[Any]) -> None:
+    def _validate_messages(self, messages: list[Any], *, reasoning_required: bool) -> None:
         q = self.quirks
         pending: list[str] = []
         for i, msg in enumerate(messages):
@@ -330,7 +334,7 @@ class ChatCompletionsEmulator(Emulator):
                     )
                 if calls:
                     pending = self._validate_tool_calls(i, calls)
-                    if q.require_reasoning_replay and "reasoning_content" not in msg:
+                    if reasoning_required and "reasoning_content" not in msg:
                         raise BadRequest(
                             f"Missing `reasoning_content` field in the assistant message at message index {i}. "
                             "For more information, please refer to the thinking mode guide (tool calls).",

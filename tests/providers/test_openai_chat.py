@@ -357,6 +357,38 @@ async def test_deepseek_rejects_tool_turns_without_reasoning(serve) -> None:
     assert info.value.status_code == 400 and info.value.provider == "openai-chat"
 
 
+@pytest.mark.parametrize("toggle", [True, False])
+async def test_deepseek_continues_a_foreign_tool_turn_without_thinking(serve, toggle: bool) -> None:
+    """A tool call made by another vendor has no reasoning_content DeepSeek would accept: thinking goes off."""
+    emulator, model = serve(ChatQuirks.deepseek(), model="deepseek-reasoner", thinking_toggle=toggle)
+    foreign = ProviderState(provider="anthropic", model="claude", kind="thinking", payload={"signature": "s"})
+    items: list[Item] = [
+        UserMessage.of("Weather?"),
+        Reasoning(summary="their plan", state=(foreign,)),
+        ToolCall(call_id="toolu_01A09q90qw90lq917835lq9", name="get_weather", arguments='{"city":"Rome"}'),
+        ToolResult(call_id="toolu_01A09q90qw90lq917835lq9", name="get_weather", output="rain"),
+    ]
+    emulator.queue(Reply(text="Rain in Rome."))
+    if not toggle:
+        with pytest.raises(errors.InvalidRequestError, match="Missing `reasoning_content`"):
+            await model.respond(request(items, tools=[WEATHER]))
+        return
+    resp = await model.respond(request(items, tools=[WEATHER]))
+    assert resp.text == "Rain in Rome."
+    assert emulator.last_body["thinking"] == {"type": "disabled"}
+    assert "their plan" not in emulator.requests[-1].raw.decode()
+
+    # its own tool turns with reasoning need no such thing
+    emulator.queue(Reply(reasoning="Look.", tool_calls=[ToolCallReply("get_weather", {"city": "Oslo"})]))
+    own = await model.respond(request([UserMessage.of("Oslo?")], tools=[WEATHER]))
+    emulator.queue(Reply(text="Snow."))
+    await model.respond(
+        request([UserMessage.of("Oslo?"), *own.items, *answer_calls(own.items)], tools=[WEATHER])
+    )
+    assert "thinking" not in emulator.last_body
+    assert OpenAIChatModel("deepseek-chat", base_url="https://api.deepseek.com", api_key="k").thinking_toggle
+
+
 async def test_reasoning_from_another_model_or_vendor_is_dropped(serve) -> None:
     emulator, model = serve(ChatQuirks.openai(), model="gpt-4o")
     other_model = ProviderState(
