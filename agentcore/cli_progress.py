@@ -60,6 +60,8 @@ class Progress:
     cost_known: bool = True
     agent: str | None = None
     trace_id: str | None = None
+    _partial: dict[str, str] = field(default_factory=dict)
+    """Streamed tool output not yet ended by a newline, by call id."""
     _line_open: bool = False
     _text_streamed: bool = False
 
@@ -97,9 +99,15 @@ class Progress:
             if self.quiet:
                 return
             self._close_line()
-            for line in ev.delta.splitlines():
+            pending = self._partial.get(ev.call_id, "") + ev.delta
+            *lines, rest = pending.split("\n")
+            self._partial[ev.call_id] = rest
+            for line in lines:
                 print(self.paint(f"  │ {line}", DIM), file=self.out, flush=True)
         elif isinstance(ev, ToolCallFinished):
+            rest = self._partial.pop(ev.call.call_id, "")
+            if rest and not self.quiet:
+                print(self.paint(f"  │ {rest}", DIM), file=self.out, flush=True)
             if ev.result.is_error:
                 self.say(f"  ✗ {ev.call.name}: {_short(ev.result.output)}", RED)
             else:

@@ -224,9 +224,11 @@ async def _main(args: argparse.Namespace) -> int:
         await transfers.before(progress)
         if chat:
             code = await _chat(agent, session, session_name, max_turns, progress, decide, args, color)
+            await transfers.after(progress)
         else:
-            code = await _single(agent, prompt, session, session_name, max_turns, progress, decide, args)
-        await transfers.after(progress)
+            code = await _single(
+                agent, prompt, session, session_name, max_turns, progress, decide, args, transfers
+            )
     finally:
         await transfers.close()
         traces.flush()
@@ -242,13 +244,16 @@ async def _single(
     progress: Progress,
     decide: Any,
     args: argparse.Namespace,
+    transfers: _Transfers,
 ) -> int:
     try:
         result, trace_id = await _one_run(
             agent, prompt, session=session, max_turns=max_turns, progress=progress, decide=decide
         )
     except (Exception, KeyboardInterrupt) as exc:
+        await transfers.after(progress)
         return _failed(exc, progress, session_name, args)
+    await transfers.after(progress)
     if not args.json:
         _emit_output(result, progress, chat=False)
     info = progress.summary(

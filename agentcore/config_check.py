@@ -201,6 +201,14 @@ class _Checker:
             self.model_ref(("defaults", "model"), default_model)
         for name, spec in _mapping(data.get("models")).items():
             self.check_model(name, spec)
+        for name, spec in _mapping(data.get("sandboxes")).items():
+            if isinstance(spec, dict) and spec.get("backend") == "local" and spec.get("image") is not None:
+                self.report(
+                    ("sandboxes", name, "image"),
+                    f"sandboxes.{name}.image: the local backend runs the "
+                    "host's /usr read-only and takes no image; remove it or use backend: docker",
+                    at_key=True,
+                )
         for name, spec in _mapping(data.get("agents")).items():
             if isinstance(spec, dict):
                 self.check_agent(name, spec, has_default_model=isinstance(default_model, str))
