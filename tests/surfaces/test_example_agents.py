@@ -151,3 +151,31 @@ def test_data_analysis_uploads_the_csv_and_returns_the_report(
     }
     assert "⇡ uploaded" in err and "│ 9 west 50.0" in err and "⇣ downloaded /workspace/report.md" in err
     assert "| west | 50.0% |" in (tmp_path / "report.md").read_text()
+
+
+def test_quickstart_py_runs_against_the_openai_responses_emulator(home: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.emulators.openai_responses import OpenAIResponsesEmulator
+
+    with OpenAIResponsesEmulator() as server:
+        server.queue(
+            Reply(tool_calls=[ToolCallReply("add", {"a": 3, "b": 4})]),
+            Reply(tool_calls=[ToolCallReply("multiply", {"a": 7, "b": 6})]),
+            Reply(text='{"value": 42, "explanation": "(3 + 4) * 6"}'),
+        )
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")} | {
+            "OPENAI_BASE_URL": f"{server.base_url}/v1",
+            "OPENAI_API_KEY": "test-key",
+            "AGENTCORE_HOME": str(home),
+        }
+        proc = subprocess.run(
+            [sys.executable, str(EXAMPLES / "quickstart.py")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "value=42.0 explanation='(3 + 4) * 6'"
