@@ -49,7 +49,7 @@ TEST_CONFIG = SandboxConfig(
 """Small limits so abuse tests stay cheap on a shared machine."""
 
 
-def test_config(**overrides: object) -> SandboxConfig:
+def sandbox_config(**overrides: object) -> SandboxConfig:
     return replace(TEST_CONFIG, **overrides)  # type: ignore[arg-type]
 
 

@@ -12,10 +12,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-
 from agentcore.sandboxes.base import Sandbox
 
-from .backends import BACKENDS, Backend, test_config
+from .backends import BACKENDS, Backend, sandbox_config
 
 MakeSandbox = Callable[..., Awaitable[Sandbox]]
 
@@ -50,7 +49,7 @@ async def make_sandbox(backend: Backend) -> AsyncIterator[MakeSandbox]:
     made: list[Sandbox] = []
 
     async def make(**overrides: Any) -> Sandbox:
-        sb = await backend.factory(test_config(**overrides))
+        sb = await backend.factory(sandbox_config(**overrides))
         made.append(sb)
         await sb.start()
         return sb

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentcore.sandboxes.base import Sandbox, SandboxFileNotFound
 
 from agentcore.context import RunContext
 from agentcore.errors import PathEscapeError, SandboxDied, SandboxError, ToolError
 from agentcore.messages import Usage
-from agentcore.sandboxes.base import Sandbox, SandboxFileNotFound
 from agentcore.tools import Tool
 
 from .conftest import MakeSandbox
@@ -313,9 +313,9 @@ async def test_close_is_idempotent_and_ends_everything(make_sandbox: MakeSandbox
 
 
 async def test_async_context_manager_starts_and_closes(backend: Any) -> None:
-    from .backends import test_config
+    from .backends import sandbox_config
 
-    sandbox = await backend.factory(test_config())
+    sandbox = await backend.factory(sandbox_config())
     async with sandbox as sb:
         assert sb.started
         assert (await sb.shell("echo ok")).output == "ok\n"
