@@ -71,6 +71,7 @@ _CONTEXT_RE = re.compile(
     re.IGNORECASE,
 )
 _NAME_RE = re.compile(r"[^a-zA-Z0-9_-]")
+_REGISTERED_SECRETS: set[str] = set()
 
 
 def _is_openai_host(host: str) -> bool:
@@ -105,6 +106,9 @@ class OpenAIChatModel(Model):
         if client is not None:
             self._client = client.with_options(max_retries=0)
         else:
+            if api_key is not None and api_key not in _REGISTERED_SECRETS:
+                _REGISTERED_SECRETS.add(api_key)
+                tracing.add_secret(api_key)  # never in a trace
             if (
                 api_key is None
                 and base_url is not None
@@ -112,8 +116,6 @@ class OpenAIChatModel(Model):
             ):
                 # Local servers rarely check keys; never send the user's OpenAI key to another host.
                 api_key = "not-needed"
-            if api_key is not None:
-                tracing.add_secret(api_key)
             try:
                 self._client = openai.AsyncOpenAI(
                     api_key=api_key,

@@ -489,8 +489,10 @@ class ChatCompletionsEmulator(Emulator):
     ) -> tuple[list[dict[str, Any]], bool]:
         q = self.quirks
         head = self._header(body, "chat.completion.chunk")
-        if q.usage_on_final_chunk:
-            head["usage"] = None
+        if q.reasoning_field is None or q.name == "compatible":
+            head = {**head, "service_tier": "default"}  # as OpenAI sends it
+        if q.usage_on_final_chunk or include_usage:
+            head["usage"] = None  # OpenAI and DeepSeek put ``usage: null`` on every chunk
 
         def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
@@ -502,7 +504,11 @@ class ChatCompletionsEmulator(Emulator):
             first[field_name] = ""
         else:
             first["refusal"] = None
-        out = [chunk(first)]
+        calls = self._tool_calls(reply)
+        only_calls = (
+            calls and not reply.text and not (reply.reasoning and field_name) and not reply.stream_error
+        )
+        out = [] if only_calls and not q.whole_tool_calls_in_stream else [chunk(first)]
         if reply.reasoning and field_name:
             for piece in _pieces(reply.reasoning):
                 out.append(chunk({"content": None, field_name: piece}))
@@ -515,14 +521,19 @@ class ChatCompletionsEmulator(Emulator):
                 out.append(chunk({"content": "…"}))
             err = error_body("The server had an error while processing your request.", "server_error")
             return [*out, err], False
-        for call in self._tool_calls(reply):
+        for call in calls:
             args = call["function"]["arguments"]
             opening = {k: v for k, v in call.items() if k != "function"}
             if q.whole_tool_calls_in_stream:
                 out.append(chunk({"tool_calls": [call]}))
                 continue
             opening["function"] = {"name": call["function"]["name"], "arguments": ""}
-            out.append(chunk({"tool_calls": [opening]}))
+            if not out:  # OpenAI opens a tool-call-only answer with role and the first call together
+                out.append(
+                    chunk({"role": "assistant", "content": None, "tool_calls": [opening], "refusal": None})
+                )
+            else:
+                out.append(chunk({"tool_calls": [opening]}))
             for piece in _pieces(args, size=4):
                 if q.repeat_ids_in_chunks:
                     again = {**opening, "function": {"name": call["function"]["name"], "arguments": piece}}

@@ -926,3 +926,33 @@ async def test_live_tool_loop() -> None:
     _, final = await collect(model.stream(request(items, tools=[WEATHER])))
     assert final.text and final.usage.input_tokens > 0
     await model.aclose()
+
+
+@needs_cassettes
+async def test_streamed_exchange_matches_the_recorded_one(serve) -> None:
+    """gpt-4o-mini streaming tool round trip (simonw/llm cassette): our request and the emulator's chunks."""
+    recorded = _cassette("test_tool_use_basic.yaml")
+    real_request = json.loads(recorded[0]["request"]["body"])
+    real_chunks = _sse_payloads(recorded[0]["response"]["body"]["string"])
+
+    emulator, model = serve(ChatQuirks.openai(), model="gpt-4o-mini")
+    emulator.queue(Reply(tool_calls=[ToolCallReply("multiply", {"a": 1231, "b": 2331})]))
+    spec = ToolSpec("multiply", "Multiply two numbers.", real_request["tools"][0]["function"]["parameters"])
+    await collect(model.stream(ModelRequest(instructions=None, items=[UserMessage.of("What is 1231 * 2331?")],
+                                            tools=[spec])))  # fmt: skip
+    ours = emulator.last_body
+    assert _shape(ours) == _shape(real_request)
+    assert ours["tools"] == real_request["tools"]
+
+    body = dict(ours)
+    chunks, _ = emulator._chunks(
+        body, Reply(tool_calls=[ToolCallReply("multiply", {"a": 1})]), None, True, 300
+    )
+    for chunk in chunks:
+        ChatCompletionChunk.model_validate(chunk)
+    assert [set(c) for c in chunks] == [set(c) for c in real_chunks[: len(chunks) - 2]] + [
+        set(real_chunks[-2]),
+        set(real_chunks[-1]),
+    ]
+    assert set(chunks[0]["choices"][0]["delta"]) == set(real_chunks[0]["choices"][0]["delta"])
+    assert _shape(chunks[-1]["usage"]) == _shape(real_chunks[-1]["usage"])
