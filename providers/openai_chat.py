@@ -302,9 +302,11 @@ class OpenAIChatModel(Model):
         finally:
             await chunks.close()
         if builder.finish is None:
-            raise errors.ModelStreamError(
-                "the stream ended before a finish_reason (connection cut?)", provider=self.provider
-            )
+            if builder.usage is None:  # neither a finish_reason nor the closing usage chunk arrived
+                raise errors.ModelStreamError(
+                    "the stream ended before a finish_reason (connection cut?)", provider=self.provider
+                )
+            builder.finish = "tool_calls" if builder.calls else "stop"  # lenient servers omit it
         yield ModelResponseDone(builder.build())
 
     async def aclose(self) -> None:

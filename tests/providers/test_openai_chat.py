@@ -956,3 +956,30 @@ async def test_streamed_exchange_matches_the_recorded_one(serve) -> None:
     ]
     assert set(chunks[0]["choices"][0]["delta"]) == set(real_chunks[0]["choices"][0]["delta"])
     assert _shape(chunks[-1]["usage"]) == _shape(real_chunks[-1]["usage"])
+
+
+# --------------------------------------------------------------------------- through the runner
+
+
+async def test_runner_tool_loop_and_handoff_on_a_strict_server(serve) -> None:
+    from agentcore import Agent, Runner, tool
+
+    @tool
+    def get_weather(city: str) -> str:
+        """Weather for a city."""
+        return f"rain in {city}"
+
+    emulator, model = serve(ChatQuirks.openai(), model="gpt-4o")
+    specialist = Agent(name="weather", instructions="You know the weather.", model=model, tools=[get_weather])
+    triage = Agent(name="triage", instructions="Route the user.", model=model, handoffs=[specialist])
+    emulator.queue(
+        Reply(tool_calls=[ToolCallReply("transfer_to_weather", {})]),
+        Reply(tool_calls=[ToolCallReply("get_weather", {"city": "Rome"})]),
+        Reply(text="It rains in Rome."),
+    )
+    result = await Runner.run(triage, "Weather in Rome?")
+    assert result.final_output == "It rains in Rome." and result.last_agent == "weather"
+    last = emulator.last_body["messages"]
+    assert last[0] == {"role": "system", "content": "You know the weather."}
+    assert [m["role"] for m in last[1:]] == ["user", "assistant", "tool", "assistant", "tool"]
+    assert last[-1]["content"] == "rain in Rome"
