@@ -103,11 +103,17 @@ def _args_object(arguments: str) -> dict[str, Any]:
 
 
 class _Assembler:
-    """Folds generateContent chunks (one for ``respond``, many for ``stream``) into items and deltas."""
+    """Folds generateContent chunks (one for ``respond``, many for ``stream``) into items and deltas.
 
-    def __init__(self, provider: str, model: str) -> None:
+    A non-streamed answer keeps each part as its own item, so a signature stays on exactly the part
+    it came on. A stream splits one part over many chunks: consecutive text is joined again, and a
+    signature that arrives on its own empty chunk goes to the part before it.
+    """
+
+    def __init__(self, provider: str, model: str, *, streamed: bool = False) -> None:
         self.provider = provider
         self.model = model
+        self.streamed = streamed
         self.parts: list[dict[str, Any]] = []
         self.calls = 0
         self.response_id: str | None = None
@@ -153,7 +159,10 @@ class _Assembler:
         if "text" in part:
             text = part.get("text") or ""
             kind = "thought" if part.get("thought") else "text"
-            if last is not None and last["kind"] == kind and (not sig or not last.get("sig")):
+            if not self.streamed:
+                if text or sig:
+                    self.parts.append({"kind": kind, "text": text, **({"sig": sig} if sig else {})})
+            elif last is not None and last["kind"] == kind and (not sig or not last.get("sig")):
                 last["text"] += text
                 if sig:
                     last["sig"] = sig
@@ -410,7 +419,7 @@ class GeminiModel(Model):
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         body = self.build_body(request)
-        asm = _Assembler(self.provider, self.model_name)
+        asm = _Assembler(self.provider, self.model_name, streamed=True)
         started = False
         try:
             chunks = await self._api.async_request_streamed("post", self._stream_path, body, self._options)

@@ -589,7 +589,7 @@ def test_our_parser_reads_every_recorded_response(name: str) -> None:
     from agentcore.providers.gemini import _Assembler
 
     for interaction in cassette(name):
-        asm = _Assembler("google", "m")
+        asm = _Assembler("google", "m", streamed=len(response_bodies(interaction)) > 1)
         for body in response_bodies(interaction):
             asm.feed(body)
         response = asm.response()
@@ -731,3 +731,15 @@ async def test_aclose_closes_the_connection_pool_it_opened(emulator: GeminiEmula
     assert not pool.is_closed
     await model.aclose()
     assert pool.is_closed
+
+
+def test_a_non_streamed_answer_keeps_each_signed_part_apart() -> None:
+    from agentcore.providers.gemini import _Assembler
+
+    asm = _Assembler("google", MODEL)
+    parts = [{"text": "First part."}, {"text": "Second part.", "thoughtSignature": "c2ln"}]
+    asm.feed({"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}]})
+    first, second = asm.response().items
+    assert isinstance(first, AssistantMessage) and first.state == ()
+    assert isinstance(second, AssistantMessage) and second.text == "Second part."
+    assert second.state[0].payload == {"signature": "c2ln"}
