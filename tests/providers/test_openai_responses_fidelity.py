@@ -22,11 +22,12 @@ import httpx
 import pytest
 import yaml
 from agentcore.providers.openai_responses import OpenAIResponsesModel
+from agentcore.providers.openai_responses_wire import item_to_wire, response_from
 from openai._models import construct_type
 from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import BaseModel, TypeAdapter
 
-from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
+from agentcore.messages import AssistantMessage, Item, Reasoning, ToolCall, ToolResult, UserMessage
 from agentcore.model import ModelRequest, ToolSpec
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
@@ -307,3 +308,37 @@ async def test_adapter_requests_have_the_recorded_shape(
             "function_call_output",
         ]
         assert ours[1]["include"] == ["reasoning.encrypted_content"] and ours[1]["store"] is False
+
+
+# --------------------------------------------------------------------------- the adapter reads the recordings
+
+
+RESPONSES = [row for row in ALL if row[2] == 200]
+
+
+@pytest.mark.parametrize("row", RESPONSES, ids=_ids(RESPONSES))
+def test_adapter_reads_every_recorded_response(row: tuple[str, Any, int, Any]) -> None:
+    _, _, _, body = row
+    if isinstance(body, list):
+        body = next(e["response"] for e in body if e["type"] == "response.completed")
+    response = response_from(body, "gpt-x")
+    assert response.response_id == body["id"]
+    assert response.usage.input_tokens == body["usage"]["input_tokens"]
+    kinds = {"reasoning": Reasoning, "message": AssistantMessage, "function_call": ToolCall}
+    expected = [kinds[o["type"]] for o in body["output"] if o["type"] in kinds]
+    assert [type(i) for i in response.items] == expected
+    for out, item in zip([o for o in body["output"] if o["type"] in kinds], response.items, strict=True):
+        if isinstance(item, ToolCall):
+            assert (item.call_id, item.name, item.arguments) == (
+                out["call_id"],
+                out["name"],
+                out["arguments"],
+            )
+        elif isinstance(item, Reasoning) and out.get("encrypted_content"):
+            state = item.state_for("openai", model="gpt-x", kind="reasoning")
+            assert state is not None and state.payload["encrypted_content"] == out["encrypted_content"]
+            # ...and it is replayed exactly as received, in place.
+            wire = item_to_wire(item, "gpt-x")
+            assert wire == {k: out[k] for k in ("type", "id", "summary", "encrypted_content")}
+        elif isinstance(item, AssistantMessage):
+            assert item.text == "".join(p["text"] for p in out["content"] if p["type"] == "output_text")
