@@ -1,0 +1,212 @@
+"""File operations performed *inside* the sandbox, over one-shot ``exec`` — for remote backends.
+
+Docker (read-only root and tmpfs workspaces, which ``put_archive``/``get_archive`` cannot see), E2B
+and Modal all run commands inside the isolated environment, so the safest way to touch a file is to
+let a small bash script there resolve the path (symlinks included, with ``realpath``) and refuse it
+unless it stays inside the workspace, then do the operation — in the same process, so the check and
+the use see the same file system. Nothing on the host ever opens a path the sandbox controls.
+
+Every operation is one exec: ``read`` streams the file to stdout, ``write`` takes it on stdin,
+``list``/``stat`` print NUL-separated records. Exit codes of the script map to typed errors.
+Backends whose command output is not binary safe (E2B decodes it as text) move the bytes with their
+own file API after asking for the resolved path (``resolve_for_read``/``resolve_for_write``).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+
+from agentcore.errors import PathEscapeError, SandboxError
+
+from .base import (
+    ExecResult,
+    FileInfo,
+    FileKind,
+    Sandbox,
+    SandboxFileExists,
+    SandboxFileNotFound,
+    SandboxIsADirectory,
+    SandboxNotADirectory,
+    resolve_path,
+)
+
+# Arguments: op root path [arg]. Paths arrive lexically normalized (base.resolve_path), so the only
+# way out of the workspace left is a symlink: every component is resolved with realpath here.
+FILES_SCRIPT = r"""
+set -u
+op=$1 root=$2 p=$3 arg=${4:-}
+die() { printf '%s\n' "$2" >&2; exit "$1"; }
+inside() { case "$1" in "$root" | "$root"/*) return 0 ;; *) return 1 ;; esac; }
+# Resolve every component except the last (ops that must not follow a final symlink use $lex).
+if [ "$p" = "$root" ]; then
+    lex=$root
+else
+    parent=$(realpath -m -- "${p%/*}/") || die 9 "cannot resolve $p"
+    inside "$parent" || die 3 "$p is outside the workspace (through a symlink)"
+    lex=$parent/${p##*/}
+fi
+follow() {  # the final target of $lex, which must stay inside too
+    real=$(realpath -m -- "$lex") || die 9 "cannot resolve $p"
+    inside "$real" || die 3 "$p is outside the workspace (through a symlink)"
+}
+fmt='%y/%s/%m/%T@\0%l\0%f\0'
+case $op in
+resolve-read)
+    follow
+    [ -e "$real" ] || die 4 "$p: no such file"
+    [ -d "$real" ] && die 5 "$p is a directory"
+    [ -f "$real" ] || die 9 "$p is not a regular file"
+    if [ -n "$arg" ] && [ "$(stat -c %s -- "$real")" -gt "$arg" ]; then die 8 "$p is larger than $arg bytes"; fi
+    printf '%s' "$real" ;;
+read)
+    follow
+    [ -e "$real" ] || die 4 "$p: no such file"
+    [ -d "$real" ] && die 5 "$p is a directory"
+    [ -f "$real" ] || die 9 "$p is not a regular file"
+    if [ -n "$arg" ] && [ "$(stat -c %s -- "$real")" -gt "$arg" ]; then die 8 "$p is larger than $arg bytes"; fi
+    exec cat -- "$real" ;;
+resolve-write | write)
+    follow
+    dir=${real%/*}; [ -n "$dir" ] || dir=/
+    if [ ! -d "$dir" ]; then
+        [ -e "$dir" ] && die 6 "${p%/*} is not a directory"
+        [ "${arg#*:}" = parents ] || die 4 "${p%/*}: no such directory"
+        mkdir -p -- "$dir" || die 9 "cannot create ${p%/*}"
+    fi
+    [ -d "$real" ] && die 5 "$p is a directory"
+    if [ "$op" = resolve-write ]; then printf '%s' "$real"; exit 0; fi
+    cat > "$real" || die 9 "cannot write $p"
+    chmod "${arg%%:*}" -- "$real" || die 9 "cannot chmod $p" ;;
+stat)
+    [ -e "$lex" ] || [ -L "$lex" ] || exit 4
+    exec find "$lex" -maxdepth 0 -printf "$fmt" ;;
+list)
+    follow
+    [ -e "$real" ] || die 4 "$p: no such directory"
+    [ -d "$real" ] || die 6 "$p is not a directory"
+    exec find "$real" -mindepth 1 -maxdepth 1 -printf "$fmt" ;;
+remove)
+    [ "$lex" = "$root" ] && die 3 "refusing to remove the workspace itself"
+    [ -e "$lex" ] || [ -L "$lex" ] || die 4 "$p: no such file or directory"
+    if [ -d "$lex" ] && [ ! -L "$lex" ]; then
+        if [ "$arg" = recursive ]; then rm -rf -- "$lex" || die 9 "cannot remove $p"
+        else rmdir -- "$lex" 2>/dev/null || die 7 "$p is a non-empty directory (use recursive)"; fi
+    else
+        rm -f -- "$lex" || die 9 "cannot remove $p"
+    fi ;;
+mkdir)
+    follow
+    [ -d "$real" ] && exit 0
+    [ -e "$real" ] && die 7 "$p exists and is not a directory"
+    if [ "$arg" = parents ]; then mkdir -p -- "$real" || die 9 "cannot create $p"
+    else
+        [ -d "${real%/*}" ] || die 4 "${p%/*}: no such directory"
+        mkdir -- "$real" || die 9 "cannot create $p"
+    fi ;;
+*) die 9 "unknown op $op" ;;
+esac
+"""
+
+EXIT_ERRORS: dict[int, type[SandboxError]] = {
+    3: PathEscapeError,
+    4: SandboxFileNotFound,
+    5: SandboxIsADirectory,
+    6: SandboxNotADirectory,
+    7: SandboxFileExists,
+}
+_KINDS: dict[str, FileKind] = {"f": "file", "d": "dir", "l": "symlink"}
+
+
+def parse_entries(raw: bytes, directory: str | None) -> list[FileInfo]:
+    """Parse ``find -printf '%y/%s/%m/%T@\\0%l\\0%f\\0'`` records into :class:`FileInfo`."""
+    fields = raw.split(b"\0")
+    entries: list[FileInfo] = []
+    for i in range(0, len(fields) - 2, 3):
+        head, link, name_b = fields[i], fields[i + 1], fields[i + 2]
+        kind, size, mode, mtime = head.decode().split("/", 3)
+        name = name_b.decode("utf-8", errors="surrogateescape")
+        path = posixpath.join(directory, name) if directory is not None else name
+        entries.append(
+            FileInfo(
+                path=path,
+                name=posixpath.basename(path) or path,
+                type=_KINDS.get(kind, "other"),
+                size=int(size),
+                mode=int(mode, 8),
+                mtime=float(mtime),
+                symlink_target=link.decode("utf-8", errors="surrogateescape") if kind == "l" else None,
+            )
+        )
+    return sorted(entries, key=lambda e: e.name)
+
+
+class ExecFilesSandbox(Sandbox):
+    """A :class:`Sandbox` whose file API runs :data:`FILES_SCRIPT` through :meth:`exec`."""
+
+    async def _files(self, op: str, path: str, arg: str = "", *, stdin: bytes | None = None) -> ExecResult:
+        self._check_running()
+        resolved = resolve_path(self.config.workdir, path)
+        root = posixpath.normpath(self.config.workdir)
+        argv: Sequence[str] = ["bash", "-c", FILES_SCRIPT, "files", op, root, resolved, arg]
+        result = await self.exec(
+            argv, stdin=stdin, timeout=max(self.config.timeout_s, 60.0), max_output_bytes=1 << 62
+        )
+        if result.timed_out:
+            raise SandboxError(f"{op} {path!r} timed out")
+        if result.exit_code not in (0, None):
+            message = result.stderr.decode("utf-8", errors="replace").strip() or f"{op} {path!r} failed"
+            raise EXIT_ERRORS.get(result.exit_code, SandboxError)(message)
+        if result.exit_code is None:
+            raise SandboxError(f"{op} {path!r} failed: the sandbox did not report an exit status")
+        return result
+
+    async def resolve_for_read(self, path: str, *, max_bytes: int | None = None) -> str:
+        """The real path of an existing regular file inside the workspace."""
+        return (await self._files("resolve-read", path, "" if max_bytes is None else str(max_bytes))).text
+
+    async def resolve_for_write(self, path: str, *, mode: int = 0o644, make_parents: bool = True) -> str:
+        """The real path a write to ``path`` lands on (parents created when asked)."""
+        arg = f"{mode:o}:{'parents' if make_parents else ''}"
+        return (await self._files("resolve-write", path, arg)).text
+
+    async def read_file(self, path: str, *, max_bytes: int | None = 10_000_000) -> bytes:
+        return (await self._files("read", path, "" if max_bytes is None else str(max_bytes))).stdout
+
+    async def write_file(
+        self, path: str, data: bytes | str, *, mode: int = 0o644, make_parents: bool = True
+    ) -> None:
+        payload = data.encode() if isinstance(data, str) else bytes(data)
+        await self._files("write", path, f"{mode:o}:{'parents' if make_parents else ''}", stdin=payload)
+
+    async def list_dir(self, path: str = ".") -> list[FileInfo]:
+        resolved = resolve_path(self.config.workdir, path)
+        result = await self._files("list", path)
+        # find prints the real directory's entries; report them under the path the caller used.
+        return parse_entries(result.stdout, resolved)
+
+    async def stat(self, path: str) -> FileInfo | None:
+        resolved = resolve_path(self.config.workdir, path)
+        try:
+            result = await self._files("stat", path)
+        except SandboxFileNotFound:
+            return None
+        entries = parse_entries(result.stdout, None)
+        if not entries:
+            return None
+        found = entries[0]
+        return FileInfo(
+            path=resolved,
+            name=posixpath.basename(resolved) or resolved,
+            type=found.type,
+            size=found.size,
+            mode=found.mode,
+            mtime=found.mtime,
+            symlink_target=found.symlink_target,
+        )
+
+    async def remove(self, path: str, *, recursive: bool = False) -> None:
+        await self._files("remove", path, "recursive" if recursive else "")
+
+    async def mkdir(self, path: str, *, parents: bool = True) -> None:
+        await self._files("mkdir", path, "parents" if parents else "")
