@@ -231,8 +231,28 @@ async def _main(args: argparse.Namespace) -> int:
             )
     finally:
         await transfers.close()
+        await _close_resources(definition)
         traces.flush()
     return code
+
+
+async def _close_resources(definition: Any) -> None:
+    """Close sandboxes still open (``lifetime: session``) and the models' HTTP clients."""
+    from .model import Model
+
+    seen: set[int] = set()
+    for agent in definition.agents.values():
+        for resource in (agent.sandbox, agent.model):
+            if resource is None or id(resource) in seen:
+                continue
+            seen.add(id(resource))
+            try:
+                if isinstance(resource, Model):
+                    await resource.aclose()
+                elif getattr(resource, "started", False) and not getattr(resource, "closed", True):
+                    await resource.close()
+            except Exception as exc:  # closing must not hide the run's outcome
+                print(f"warning: could not close {resource!r}: {exc}", file=sys.stderr)
 
 
 async def _single(

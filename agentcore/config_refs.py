@@ -58,7 +58,7 @@ def register_tool(value: F | Tool, *, name: str | None = None) -> F | Tool:
     target = tool.fn if tool.fn is not None else value
     module, qualname = getattr(target, "__module__", None), getattr(target, "__qualname__", None)
     if module and qualname:
-        _objects[f"{module}:{qualname}"] = value
+        _objects[f"{module}:{qualname}"] = tool
     return value
 
 

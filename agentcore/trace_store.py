@@ -222,6 +222,9 @@ class TraceSetup:
 
 
 def user_provider_installed() -> bool:
+    """A global provider is set, or agentcore was given one with ``tracing.configure``."""
+    if tracing._provider is not None:
+        return True
     return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 

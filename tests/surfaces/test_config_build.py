@@ -276,3 +276,18 @@ def test_examples_validate(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(files) >= 3
     for path in files:
         load(path)
+
+
+def test_agent_from_yaml_is_attached_to_agent(write: Callable[..., Path]) -> None:
+    path = write(
+        "two.yaml",
+        """
+        version: 1
+        entry: a
+        agents:
+          a: {model: 'openai:gpt-5', handoffs: [b]}
+          b: {model: 'openai:gpt-5', instructions: I am b}
+    """,
+    )
+    assert Agent.from_yaml(str(path)).name == "a"
+    assert Agent.from_yaml(str(path), agent="b").instructions == "I am b"
