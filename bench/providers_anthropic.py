@@ -7,9 +7,10 @@ a final text) against the emulator, each in its own server process:
 * ``sdk``: the bare official SDK, ``client.messages.create(messages=<whole transcript>)``;
 * ``httpx``: raw ``httpx`` posting ``json.dumps`` of the whole transcript.
 
-Client time = wall time of the call minus the time the emulator spent handling the request (measured
-inside the server process), so it is what the caller pays on its own CPU: building and encoding the
-request, HTTP, SSE/JSON decoding and parsing. Anthropic keeps no server-side conversation state, so
+Client time = wall time of the call minus the time the emulator spent serving the request (measured
+inside the server process, from the parsed request line to the last byte of the reply), so it is what
+the caller pays: building and encoding the request, HTTP, JSON decoding and parsing. Each loop runs
+``repeats`` times, interleaved; per call the minimum is kept (the machine is shared and noisy). Anthropic keeps no server-side conversation state, so
 request bytes grow with the transcript on every loop; they are reported for reference.
 
 ``python bench/providers_anthropic.py`` prints a table for turns 10 and 50.
@@ -44,6 +45,20 @@ def _serve(turns: int, conn: Any) -> None:
 
     emulator = AnthropicEmulator()
     emulator.start()
+    serve_seconds: list[float] = []
+    handler = emulator._server.RequestHandlerClass  # type: ignore[union-attr]
+    serve = handler.do_POST  # type: ignore[attr-defined]
+
+    def timed_serve(self: Any) -> None:
+        # server time = from the parsed request line to the last byte of the reply written
+        # (reading and decoding the body, validating, rendering), measured in the server process
+        started = time.perf_counter()
+        try:
+            serve(self)
+        finally:
+            serve_seconds.append(time.perf_counter() - started)
+
+    handler.do_POST = timed_serve  # type: ignore[attr-defined]
     for n in range(turns - 1):
         emulator.queue(
             Reply(tool_calls=[ToolCallReply("read_file", {"path": f"src/module_{n}.py"})], output_tokens=20)
@@ -51,8 +66,11 @@ def _serve(turns: int, conn: Any) -> None:
     emulator.queue(Reply(text="All files read; the answer is 42.", output_tokens=12))
     conn.send(emulator.base_url)
     conn.recv()
+    deadline = time.monotonic() + 5
+    while len(serve_seconds) < len(emulator.requests) and time.monotonic() < deadline:
+        time.sleep(0.001)  # the last reply's timer stops just after its bytes went out
     conn.send([len(r.raw) for r in emulator.requests])
-    conn.send(list(emulator.handle_seconds))
+    conn.send(serve_seconds)
     emulator.stop()
 
 
@@ -72,7 +90,7 @@ class _Server:
         return sizes, handle
 
 
-async def _agentcore_loop(base_url: str, turns: int) -> list[float]:
+async def _agentcore_loop(base_url: str, turns: int) -> list[tuple[float, float]]:
     from agentcore.providers.anthropic import AnthropicModel
 
     from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
@@ -81,11 +99,11 @@ async def _agentcore_loop(base_url: str, turns: int) -> list[float]:
     model = AnthropicModel(MODEL, base_url=base_url, api_key="bench-key")
     tools = (ToolSpec("read_file", "Read a file from the workspace.", TOOL_SCHEMA),)
     items: list[Item] = [UserMessage.of("Read every module and tell me the answer.")]
-    walls = []
+    walls: list[tuple[float, float]] = []
     for _ in range(turns):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         response = await model.respond(ModelRequest(INSTRUCTIONS, items, tools))
-        walls.append(time.perf_counter() - start)
+        walls.append((time.perf_counter() - start, time.process_time() - cpu))
         items.extend(response.items)
         for item in response.items:
             if isinstance(item, ToolCall):
@@ -94,7 +112,7 @@ async def _agentcore_loop(base_url: str, turns: int) -> list[float]:
     return walls
 
 
-async def _sdk_loop(base_url: str, turns: int) -> list[float]:
+async def _sdk_loop(base_url: str, turns: int) -> list[tuple[float, float]]:
     from anthropic import AsyncAnthropic
 
     client = AsyncAnthropic(base_url=base_url, api_key="bench-key", max_retries=0)
@@ -102,14 +120,14 @@ async def _sdk_loop(base_url: str, turns: int) -> list[float]:
         {"name": "read_file", "description": "Read a file from the workspace.", "input_schema": TOOL_SCHEMA}
     ]
     messages: list[Any] = [{"role": "user", "content": "Read every module and tell me the answer."}]
-    walls = []
+    walls: list[tuple[float, float]] = []
     for _ in range(turns):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         response = await client.messages.create(
             model=MODEL, max_tokens=8192, system=INSTRUCTIONS, tools=tools, messages=messages
         )
         content = [b.model_dump(exclude_none=True) for b in response.content]
-        walls.append(time.perf_counter() - start)
+        walls.append((time.perf_counter() - start, time.process_time() - cpu))
         messages.append({"role": "assistant", "content": content})
         results = [
             {"type": "tool_result", "tool_use_id": b["id"], "content": TOOL_OUTPUT}
@@ -122,7 +140,7 @@ async def _sdk_loop(base_url: str, turns: int) -> list[float]:
     return walls
 
 
-async def _httpx_loop(base_url: str, turns: int) -> list[float]:
+async def _httpx_loop(base_url: str, turns: int) -> list[tuple[float, float]]:
     import httpx
 
     headers = {
@@ -134,10 +152,10 @@ async def _httpx_loop(base_url: str, turns: int) -> list[float]:
         {"name": "read_file", "description": "Read a file from the workspace.", "input_schema": TOOL_SCHEMA}
     ]
     messages: list[Any] = [{"role": "user", "content": "Read every module and tell me the answer."}]
-    walls = []
+    walls: list[tuple[float, float]] = []
     async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
         for _ in range(turns):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             body = {
                 "model": MODEL,
                 "max_tokens": 8192,
@@ -147,7 +165,7 @@ async def _httpx_loop(base_url: str, turns: int) -> list[float]:
             }
             reply = await client.post("/v1/messages", content=json.dumps(body))
             message = json.loads(reply.content)
-            walls.append(time.perf_counter() - start)
+            walls.append((time.perf_counter() - start, time.process_time() - cpu))
             messages.append({"role": "assistant", "content": message["content"]})
             results = [
                 {"type": "tool_result", "tool_use_id": b["id"], "content": TOOL_OUTPUT}
@@ -162,46 +180,63 @@ async def _httpx_loop(base_url: str, turns: int) -> list[float]:
 _LOOPS = {"agentcore": _agentcore_loop, "sdk": _sdk_loop, "httpx": _httpx_loop}
 
 
-def _measure(name: str, turns: int, repeats: int) -> tuple[list[float], list[int]]:
-    """Per-call client seconds (median over ``repeats`` loops) and request bytes per call."""
-    per_call: list[list[float]] = [[] for _ in range(turns)]
-    sizes: list[int] = []
+def _measure(turns: int, repeats: int) -> dict[str, dict[str, list[float]]]:
+    """Per loop and call: client CPU seconds, wall seconds minus server seconds, request bytes.
+
+    Each value is the minimum over ``repeats`` runs (the machine is shared: a descheduled client or
+    server only ever adds time). The loops are interleaved run by run."""
+    runs: dict[str, list[tuple[list[tuple[float, float]], list[float], list[int]]]] = {n: [] for n in _LOOPS}
     for _ in range(repeats):
-        server = _Server(turns)
-        walls = asyncio.run(_LOOPS[name](server.base_url, turns))
-        sizes, handle = server.finish()
-        for n, (wall, served) in enumerate(zip(walls, handle, strict=True)):
-            per_call[n].append(max(wall - served, 0.0))
-    return [statistics.median(c) for c in per_call], sizes
+        for name, loop in _LOOPS.items():
+            server = _Server(turns)
+            timings = asyncio.run(loop(server.base_url, turns))
+            sizes, served = server.finish()
+            runs[name].append((timings, served, sizes))
+    out: dict[str, dict[str, list[float]]] = {}
+    for name, results in runs.items():
+        cpu = [min(r[0][n][1] for r in results) for n in range(turns)]
+        wall = [min(r[0][n][0] for r in results) - min(r[1][n] for r in results) for n in range(turns)]
+        out[name] = {
+            "cpu": cpu,
+            "wall": [max(w, 0.0) for w in wall],
+            "bytes": [float(b) for b in results[0][2]],
+        }
+    return out
 
 
-def run(turns: int, repeats: int = 3) -> dict[str, float]:
-    """Numbers at turn ``turns`` (median of the last three calls of the loop, each a median over loops)."""
+def run(turns: int, repeats: int = 5) -> dict[str, float]:
+    """Numbers at turn ``turns`` (median of the loop's last three calls).
+
+    ``<loop>_client_ms`` is the client process's CPU time per call (adapter + SDK + HTTP client:
+    insensitive to other load on the machine); ``<loop>_wall_ms`` is wall time minus server time."""
     out: dict[str, float] = {"turns": float(turns)}
-    for name in _LOOPS:
-        client, sizes = _measure(name, turns, repeats)
-        window = client[max(turns - 3, 0) : turns]
-        out[f"{name}_client_ms"] = statistics.median(window) * 1000
-        out[f"{name}_first_calls_ms"] = (
-            statistics.median(client[1:4]) * 1000 if turns > 4 else out[f"{name}_client_ms"]
-        )
-        out[f"{name}_request_bytes"] = float(sizes[turns - 1])
+    for name, series in _measure(turns, repeats).items():
+        window = slice(max(turns - 3, 0), turns)
+        out[f"{name}_client_ms"] = statistics.median(series["cpu"][window]) * 1000
+        out[f"{name}_wall_ms"] = statistics.median(series["wall"][window]) * 1000
+        out[f"{name}_request_bytes"] = series["bytes"][turns - 1]
     out["items_per_call"] = float(2 * turns - 1)
     return out
 
 
 def main() -> None:
     rows = [run(10), run(50)]
+    print("Anthropic adapter, per model call against a zero-latency local emulator (ms)")
+    print("client = CPU time of the calling process; wall = wall time minus the emulator's serving time")
     print(
-        "Anthropic adapter: client time per model call (ms), zero-latency local emulator, server time excluded"
+        f"{'turn':>5} {'agentcore':>10} {'bare SDK':>10} {'raw httpx':>10} | "
+        f"{'wall: ac':>9} {'SDK':>6} {'httpx':>6} | {'req bytes':>9} {'items':>6}"
     )
-    print(f"{'turn':>5} {'agentcore':>10} {'bare SDK':>10} {'raw httpx':>10} {'req bytes':>10} {'items':>6}")
     for r in rows:
         print(
             f"{int(r['turns']):>5} {r['agentcore_client_ms']:>10.2f} {r['sdk_client_ms']:>10.2f} "
-            f"{r['httpx_client_ms']:>10.2f} {int(r['agentcore_request_bytes']):>10} {int(r['items_per_call']):>6}"
+            f"{r['httpx_client_ms']:>10.2f} | {r['agentcore_wall_ms']:>9.2f} {r['sdk_wall_ms']:>6.2f} "
+            f"{r['httpx_wall_ms']:>6.2f} | {int(r['agentcore_request_bytes']):>9} {int(r['items_per_call']):>6}"
         )
-    print("(no server-side conversation state on Anthropic: the whole transcript is sent on every call)")
+    print("(Anthropic keeps no server-side conversation state: the whole transcript is sent on every call;")
+    print(
+        " agentcore sends each earlier message as the bytes it sent before, so its encoding cost stays flat)"
+    )
 
 
 if __name__ == "__main__":

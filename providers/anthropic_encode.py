@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import json
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -209,12 +210,45 @@ def missing_result_block(tool_use_id: str) -> bytes:
 
 @dataclass(slots=True)
 class _Msg:
+    """One wire message being assembled. Never mutated once a later message exists (builds share them)."""
+
     role: str
     results: list[bytes] = field(default_factory=list)
     blocks: list[bytes] = field(default_factory=list)
     tool_use_ids: list[str] = field(default_factory=list)
     result_ids: list[str] = field(default_factory=list)
+    result_items: list[ToolResult] = field(default_factory=list)
     last_cacheable: bool = True
+    wire: bytes | None = None
+
+    def content(self) -> list[bytes]:
+        return self.results + self.blocks if self.results else self.blocks
+
+    def encode(self, mark: bool = False) -> bytes:
+        """The message's bytes (cached), or with a cache breakpoint on its last block."""
+        if not mark and self.wire is not None:
+            return self.wire
+        blocks = self.content()
+        if mark:
+            blocks = [*blocks[:-1], with_cache_mark(blocks[-1])]
+        out = b'{"role":"' + self.role.encode() + b'","content":[' + b",".join(blocks) + b"]}"
+        if not mark:
+            self.wire = out
+        return out
+
+
+@dataclass(slots=True)
+class _Build:
+    """What the last request of a conversation was built from, so the next one only adds to it."""
+
+    items: list[Item]
+    bound: str
+    groups: list[_Msg]
+    starts: list[int]
+    """Index of the item each group starts at."""
+    dropping: list[bool]
+    """Whether thinking blocks were being dropped when each group started."""
+    paired: list[_Msg]
 
 
 class RequestEncoder:
@@ -230,6 +264,7 @@ class RequestEncoder:
         self.caching = caching
         self.sampling = sampling
         self._items: dict[str, Encoded] = {}
+        self._builds: dict[tuple[str | None, str | None], _Build] = {}
         self._tools_key: tuple[ToolSpec, ...] = ()
         self._tools_bytes: bytes = b""
         self._system_key: str | None = None
@@ -252,9 +287,7 @@ class RequestEncoder:
 
     def _tools(self, tools: Sequence[ToolSpec]) -> bytes:
         key = tuple(tools)
-        if len(key) == len(self._tools_key) and all(
-            a is b for a, b in zip(key, self._tools_key, strict=True)
-        ):
+        if len(key) == len(self._tools_key) and all(map(operator.is_, key, self._tools_key)):
             return self._tools_bytes
         encoded = []
         for spec in key:
@@ -279,87 +312,69 @@ class RequestEncoder:
 
     # ------------------------------------------------------------------ messages
 
-    def messages(self, items: Sequence[Item], bound: str) -> list[_Msg]:
-        """Group items into alternating messages with every tool_use answered right after it."""
-        msgs: list[_Msg] = []
-        cur: _Msg | None = None
-        invalid_from_here = False
-        for item in items:
+    def messages(
+        self, items: Sequence[Item], bound: str, key: tuple[str | None, str | None] = (None, None)
+    ) -> list[_Msg]:
+        """Group items into alternating messages with every tool_use answered right after it.
+
+        When the transcript only grew since the last request of this conversation, the messages
+        before the last one are reused as they were (objects and bytes): the cost of a request
+        depends on what was added, not on how long the conversation is.
+        """
+        items = list(items)
+        prev = self._builds.get(key)
+        if (
+            prev is not None
+            and prev.bound == bound
+            and prev.groups
+            and len(items) >= len(prev.items)
+            and all(map(operator.is_, prev.items, items))
+        ):
+            g = len(prev.groups) - 1  # the last message may merge with new items: rebuild it
+            groups, starts, dropping = prev.groups[:g], prev.starts[:g], prev.dropping[:g]
+            begin, drop = prev.starts[g], prev.dropping[g]
+            keep = max(g - 1, 0)  # pairing of a message depends on the one after it
+            paired = prev.paired[:keep]
+        else:
+            groups, starts, dropping, paired = [], [], [], []
+            begin, drop, keep = 0, False, 0
+        cur = groups[-1] if groups else None
+        for index in range(begin, len(items)):
+            item = items[index]
             enc = self._encoded(item)
             role = enc.role
             if role is None:
                 continue
-            if enc.bound is not None and (invalid_from_here or enc.bound != bound):
+            if enc.bound is not None and (drop or enc.bound != bound):
                 # the system prompt or tools changed since this thinking block was produced: the API would
                 # reject it and every later one ("bound to a different conversation"), so drop them all
-                if not invalid_from_here:
+                if not drop:
                     tracing.note(
                         "anthropic.thinking_dropped", reason="system or tools changed since it was produced"
                     )
-                invalid_from_here = True
+                drop = True
                 continue
             if cur is None or cur.role != role:
                 cur = _Msg(role)
-                msgs.append(cur)
+                groups.append(cur)
+                starts.append(index)
+                dropping.append(drop)
             if isinstance(item, ToolResult):
                 cur.results.extend(enc.blocks)
                 cur.result_ids.append(enc.tool_use_id or "")
+                cur.result_items.append(item)
             else:
                 cur.blocks.extend(enc.blocks)
                 cur.last_cacheable = enc.cacheable
                 if enc.tool_use_id is not None:
                     cur.tool_use_ids.append(enc.tool_use_id)
-        self._pair(msgs, items)
-        if msgs and msgs[0].role == "assistant":
-            msgs.insert(0, _Msg("user", blocks=[_text_block("(earlier conversation omitted)")]))
-        return msgs
-
-    def _pair(self, msgs: list[_Msg], items: Sequence[Item]) -> None:
-        """Answer every tool_use in the next user message; turn orphan results into text."""
-        results_by_id: dict[str, ToolResult] | None = None
-        i = 0
-        while i < len(msgs):
-            msg = msgs[i]
-            if msg.role == "user" and msg.result_ids:
-                prev = msgs[i - 1].tool_use_ids if i > 0 else []
-                if msg.result_ids != prev or len(set(prev)) != len(prev):
-                    if results_by_id is None:
-                        results_by_id = {}
-                        for it in items:
-                            if isinstance(it, ToolResult):
-                                results_by_id.setdefault(wire_tool_id(it.call_id), it)
-                    self._repair(msg, prev, results_by_id)
-            elif msg.role == "assistant" and msg.tool_use_ids:
-                nxt = msgs[i + 1] if i + 1 < len(msgs) else None
-                if nxt is None or nxt.role != "user":
-                    if nxt is None and i == len(msgs) - 1:
-                        nxt = _Msg("user")
-                        msgs.append(nxt)
-                    else:
-                        nxt = _Msg("user")
-                        msgs.insert(i + 1, nxt)
-                missing = [t for t in msg.tool_use_ids if t not in nxt.result_ids]
-                if missing:
-                    tracing.note("anthropic.tool_result_missing", count=len(missing))
-                    nxt.results.extend(missing_result_block(t) for t in missing)
-                    nxt.result_ids.extend(missing)
-            i += 1
-
-    def _repair(self, msg: _Msg, expected: list[str], results: dict[str, ToolResult]) -> None:
-        keep_blocks: list[bytes] = []
-        keep_ids: list[str] = []
-        orphans: list[bytes] = []
-        for block, rid in zip(msg.results, msg.result_ids, strict=True):
-            if rid in expected and rid not in keep_ids:
-                keep_blocks.append(block)
-                keep_ids.append(rid)
-            else:
-                res = results.get(rid)
-                orphans.append(orphan_result_block(res) if res is not None else block)
-        if orphans:
-            tracing.note("anthropic.orphan_tool_results", count=len(orphans))
-        msg.results, msg.result_ids = keep_blocks, keep_ids
-        msg.blocks = orphans + msg.blocks
+        paired.extend(_paired(groups, keep))
+        if len(self._builds) >= 256:
+            del self._builds[next(iter(self._builds))]
+        self._builds[key] = _Build(items, bound, groups, starts, dropping, paired)
+        if paired and paired[0].role == "assistant":
+            return [_Msg("user", blocks=[_text_block("(earlier conversation omitted)")]), *paired]
+        return list(paired)
 
     # ------------------------------------------------------------------ body
 
@@ -374,7 +389,7 @@ class RequestEncoder:
         """The request body bytes and the system+tools fingerprint it was built under."""
         settings = request.settings
         bound = self.fingerprint(request)
-        msgs = self.messages(request.items, bound)
+        msgs = self.messages(request.items, bound, (request.conversation_id, request.agent_name))
         head: dict[str, Any] = {"max_tokens": settings.max_tokens or self.max_tokens}
         thinking = self.thinking
         if thinking is not None and thinking.get("type") == "enabled":
@@ -448,17 +463,48 @@ class RequestEncoder:
             parts.append(b',"system":[' + system + b"]")
         if "messages" not in head:
             marked = _breakpoint_messages(msgs, marks)
-            encoded: list[bytes] = []
-            for n, msg in enumerate(msgs):
-                blocks = msg.results + msg.blocks if msg.results else msg.blocks
-                if n in marked:
-                    blocks = [*blocks[:-1], with_cache_mark(blocks[-1])]
-                encoded.append(
-                    b'{"role":"' + msg.role.encode() + b'","content":[' + b",".join(blocks) + b"]}"
-                )
+            encoded = [msg.encode(n in marked) for n, msg in enumerate(msgs)]
             parts.append(b',"messages":[' + b",".join(encoded) + b"]")
         parts.append(b"}")
         return b"".join(parts)
+
+
+def _paired(groups: list[_Msg], start: int) -> list[_Msg]:
+    """``groups[start:]`` with every tool_use answered in the next user message: results of calls
+    that are not in the previous assistant turn become text, missing results are filled in as errors.
+    Messages that need no change are returned as they are; changed ones are copies."""
+    out: list[_Msg] = []
+    for i in range(start, len(groups)):
+        msg = groups[i]
+        expected = groups[i - 1].tool_use_ids if i > 0 else []
+        if msg.role == "user" and msg.result_ids != expected:
+            msg = _repaired(msg, expected)
+        out.append(msg)
+    last = groups[-1] if groups else None
+    if last is not None and last.role == "assistant" and last.tool_use_ids:
+        out.append(_repaired(_Msg("user"), last.tool_use_ids))
+    return out
+
+
+def _repaired(msg: _Msg, expected: list[str]) -> _Msg:
+    fixed = _Msg(msg.role, blocks=list(msg.blocks), last_cacheable=msg.last_cacheable)
+    orphans: list[bytes] = []
+    for block, rid, item in zip(msg.results, msg.result_ids, msg.result_items, strict=True):
+        if rid in expected and rid not in fixed.result_ids:
+            fixed.results.append(block)
+            fixed.result_ids.append(rid)
+            fixed.result_items.append(item)
+        else:
+            orphans.append(orphan_result_block(item))
+    if orphans:
+        tracing.note("anthropic.orphan_tool_results", count=len(orphans))
+        fixed.blocks = orphans + fixed.blocks
+    missing = [t for t in expected if t not in fixed.result_ids]
+    if missing:
+        tracing.note("anthropic.tool_result_missing", count=len(missing))
+        fixed.results.extend(missing_result_block(t) for t in missing)
+        fixed.result_ids.extend(missing)
+    return fixed
 
 
 def _breakpoint_messages(msgs: list[_Msg], marks: int) -> set[int]:
@@ -471,11 +517,11 @@ def _breakpoint_messages(msgs: list[_Msg], marks: int) -> set[int]:
     if marks <= 0 or not msgs:
         return chosen
     last = len(msgs) - 1
-    if msgs[last].last_cacheable and (msgs[last].blocks or msgs[last].results):
+    if msgs[last].last_cacheable and msgs[last].content():
         chosen.add(last)
     if marks - len(chosen) >= 1:
         for n in range(last - 1, -1, -1):
-            if msgs[n].role == "user" and (msgs[n].blocks or msgs[n].results):
+            if msgs[n].role == "user" and msgs[n].content():
                 chosen.add(n)
                 break
     return chosen

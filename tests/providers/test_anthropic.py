@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from agentcore import errors, tracing
 from agentcore.messages import (
     AssistantMessage,
+    Handoff,
     Item,
     ProviderState,
     Reasoning,
@@ -571,3 +572,50 @@ async def test_a_foreign_tool_loop_in_flight_pauses_extended_thinking(
     await m.respond(req(items))  # a new user turn: thinking is back
     assert wire(emu)["thinking"] == {"type": "enabled", "budget_tokens": 2048}
     await m.aclose()
+
+
+def test_incremental_requests_equal_requests_built_from_scratch() -> None:
+    """The encoder reuses the previous request's messages when the transcript only grew; whatever the
+    transcript looks like (merged turns, orphans, missing results, dropped thinking), the bytes are the
+    ones a fresh encoder would produce."""
+    import random
+
+    from agentcore.providers.anthropic_encode import RequestEncoder
+
+    def fresh() -> RequestEncoder:
+        return RequestEncoder(
+            "claude-sonnet-4-5", max_tokens=100, thinking=None, caching=True, sampling=False
+        )
+
+    rng = random.Random(7)
+    bound = fresh().fingerprint(req([]))
+    think = ProviderState(
+        provider="anthropic",
+        model="claude-sonnet-4-5",
+        kind="thinking",
+        payload={"block": {"type": "thinking", "thinking": "t", "signature": "s"}, "bound": bound},
+    )
+    stale = think.model_copy(update={"payload": {**think.payload, "bound": "other"}})
+    incremental = fresh()
+    items: list[Item] = [UserMessage.of("start")]
+    for step in range(120):
+        kind = rng.choice(["user", "text", "call", "result", "orphan", "think", "stale", "handoff"])
+        if kind == "user":
+            items.append(UserMessage.of(f"u{step}"))
+        elif kind == "text":
+            items.append(AssistantMessage(text=f"a{step}"))
+        elif kind == "call":
+            items.append(ToolCall(call_id=f"c{step}", name="get_weather", arguments="{}"))
+        elif kind == "result":
+            calls = [i for i in items if isinstance(i, ToolCall)]
+            if calls:
+                items.append(ToolResult(call_id=calls[-1].call_id, name="get_weather", output="r"))
+        elif kind == "orphan":
+            items.append(ToolResult(call_id=f"gone{step}", name="get_weather", output="r"))
+        elif kind in ("think", "stale"):
+            items.append(Reasoning(summary="t", state=(think if kind == "think" else stale,)))
+        else:
+            items.append(Handoff(from_agent="a", to_agent="b"))
+        if rng.random() < 0.5:
+            request = req(list(items))
+            assert incremental.body(request, stream=False) == fresh().body(request, stream=False), step
