@@ -104,11 +104,13 @@ class Timer:
 # --------------------------------------------------------------------------- the three loops
 
 
-async def loop_agentcore(base_url: str, turns: int, store: bool) -> tuple[Timer, list[bytes]]:
+async def loop_agentcore(
+    base_url: str, turns: int, store: bool, stream: bool = False
+) -> tuple[Timer, list[bytes]]:
     from agentcore.providers.openai_responses import OpenAIResponsesModel
 
     from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
-    from agentcore.model import ModelRequest, ToolSpec
+    from agentcore.model import ModelRequest, ModelResponseDone, ToolSpec
 
     model = OpenAIResponsesModel(MODEL, base_url=base_url + "/v1", api_key="bench-key", store=store)
     bodies: list[bytes] = []
@@ -127,7 +129,12 @@ async def loop_agentcore(base_url: str, turns: int, store: bool) -> tuple[Timer,
     for turn in range(turns):
         request = ModelRequest(INSTRUCTIONS, items, tools=[spec], cache=cache)
         with timer:
-            response = await model.respond(request)
+            if stream:
+                async for event in model.stream(request):
+                    if isinstance(event, ModelResponseDone):
+                        response = event.response
+            else:
+                response = await model.respond(request)
         items = [*items, *response.items]
         for call in response.items:
             if isinstance(call, ToolCall):
@@ -202,7 +209,7 @@ async def _run(turns: int, repeats: int) -> dict[str, float]:
         await loop_agentcore(base_url, 3, True)  # warm up imports, pools, caches
         await loop_sdk(base_url, 3)
         await loop_httpx(base_url, 3)
-        on_cpu, on_wall, off_cpu, sdk_cpu, sdk_wall, hx_cpu, hx_wall = [], [], [], [], [], [], []
+        on_cpu, on_wall, off_cpu, st_cpu, sdk_cpu, sdk_wall, hx_cpu, hx_wall = [], [], [], [], [], [], [], []
         on_bodies: list[bytes] = []
         off_bodies: list[bytes] = []
         for _ in range(repeats):
@@ -211,6 +218,8 @@ async def _run(turns: int, repeats: int) -> dict[str, float]:
             on_wall.append(t.wall)
             t, off_bodies = await loop_agentcore(base_url, turns, False)
             off_cpu.append(t.cpu)
+            t, _ = await loop_agentcore(base_url, turns, True, stream=True)
+            st_cpu.append(t.cpu)
             t = await loop_sdk(base_url, turns)
             sdk_cpu.append(t.cpu)
             sdk_wall.append(t.wall)
@@ -226,6 +235,7 @@ async def _run(turns: int, repeats: int) -> dict[str, float]:
         "agentcore_ms": _at_end(on_cpu),
         "agentcore_wall_ms": _at_end(on_wall),
         "agentcore_stateless_ms": _at_end(off_cpu),
+        "agentcore_stream_ms": _at_end(st_cpu),
         "sdk_ms": _at_end(sdk_cpu),
         "sdk_wall_ms": _at_end(sdk_wall),
         "httpx_ms": _at_end(hx_cpu),
@@ -248,6 +258,7 @@ def main() -> None:
     cols = [
         ("agentcore_ms", "agentcore ms/call (state on)"),
         ("agentcore_stateless_ms", "agentcore ms/call (store=False)"),
+        ("agentcore_stream_ms", "agentcore ms/call (streaming, state on)"),
         ("sdk_ms", "bare SDK ms/call"),
         ("httpx_ms", "raw httpx ms/call"),
         ("agentcore_wall_ms", "agentcore wall ms/call (incl. server)"),
