@@ -8,6 +8,7 @@ retry attempts, sandbox commands and exit codes. Errors are red; guardrail feedb
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,21 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_STATUS = re.compile(r"\[([^\[\]]*\bcwd [^\[\]]*)\]\s*$")
+"""The status line the sandbox shell tool appends: ``[exit code 1; cwd /workspace]``."""
+
+
+def _shell_command(attrs: dict[str, Any]) -> str | None:
+    if attrs.get("gen_ai.tool.name") != "shell" or "gen_ai.tool.call.arguments" not in attrs:
+        return None
+    try:
+        args = json.loads(str(attrs["gen_ai.tool.call.arguments"]))
+    except ValueError:
+        return None
+    command = args.get("command") if isinstance(args, dict) else None
+    return command if isinstance(command, str) else None
+
+
 def _details(span: dict[str, Any], color: bool) -> tuple[list[str], str | None]:
     """The facts shown after the span name, and the color of the line (None: default)."""
     a: dict[str, Any] = span.get("attributes", {})
@@ -93,10 +109,27 @@ def _details(span: dict[str, Any], color: bool) -> tuple[list[str], str | None]:
             tint = CYAN
         if a.get("gen_ai.tool.call.id"):
             facts.append(f"id={a['gen_ai.tool.call.id']}")
-        if "gen_ai.tool.call.arguments" in a:
-            facts.append(f"args={_short(a['gen_ai.tool.call.arguments'], 100)}")
-        if "gen_ai.tool.call.result" in a:
-            facts.append(f"result={_short(a['gen_ai.tool.call.result'], 100)}")
+        command = _shell_command(a)
+        if command is not None:  # the sandbox shell: show the command line and its exit code
+            facts.append(f"$ {_short(command, 120)}")
+            result = str(a.get("gen_ai.tool.call.result", ""))
+            status = _STATUS.search(result)
+            if status:
+                code = re.search(r"exit code (-?\d+)", status.group(1))
+                if code:
+                    facts.append(f"exit={code.group(1)}")
+                if "timed out" in status.group(1):
+                    facts.append("timed out")
+                if (code and code.group(1) != "0") or "timed out" in status.group(1):
+                    tint = RED
+                result = result[: status.start()]
+            if "gen_ai.tool.call.result" in a:
+                facts.append(f"output={_short(result, 80)}")
+        else:
+            if "gen_ai.tool.call.arguments" in a:
+                facts.append(f"args={_short(a['gen_ai.tool.call.arguments'], 100)}")
+            if "gen_ai.tool.call.result" in a:
+                facts.append(f"result={_short(a['gen_ai.tool.call.result'], 100)}")
         if a.get("agentcore.approval"):
             facts.append(f"approval={a['agentcore.approval']}")
         if a.get("agentcore.tool.is_error"):

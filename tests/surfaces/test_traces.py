@@ -341,3 +341,39 @@ def test_guardrail_tripwire_is_red_in_the_tree(home: Path) -> None:
     assert found is not None
     colored = trace_view.render(found[1], color=True)
     assert "\033[31mapply_guardrail shell_policy" in colored and "tripwire" in colored
+
+
+def test_shell_calls_show_the_command_and_its_exit_code() -> None:
+    spans = [
+        span(
+            "execute_tool shell",
+            "a",
+            None,
+            0,
+            40,
+            **{
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": "shell",
+                "gen_ai.tool.call.arguments": '{"command": "python3 -m unittest -q"}',
+                "gen_ai.tool.call.result": "FAILED (failures=1)\n[exit code 1; cwd /workspace]",
+            },
+        ),
+        span(
+            "execute_tool shell",
+            "b",
+            None,
+            50,
+            60,
+            **{
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": "shell",
+                "gen_ai.tool.call.arguments": '{"command": "ls"}',
+                "gen_ai.tool.call.result": "a.py\n[exit code 0; cwd /workspace]",
+            },
+        ),
+    ]
+    assert trace_view.render(spans).splitlines() == [
+        "execute_tool shell  [40ms]  $ python3 -m unittest -q  exit=1  output=FAILED (failures=1)",
+        "execute_tool shell  [10ms]  $ ls  exit=0  output=a.py",
+    ]
+    assert trace_view.render(spans, color=True).startswith("\033[31m")
