@@ -67,6 +67,8 @@ from .openai_responses_wire import (
 __all__ = ["OpenAIResponsesModel"]
 
 _INCLUDE = ["reasoning.encrypted_content"]
+_MAX_LOST = 2
+"""Consecutive ``previous_response_not_found`` fallbacks after which a conversation stops chaining."""
 _SSL: list[ssl.SSLContext] = []
 
 
@@ -182,7 +184,7 @@ class OpenAIResponsesModel(Model):
         items = request.items
         fp = Fingerprint()
         cache = request.cache
-        if not self.store:
+        if not self.store or cache.get("lost", 0) >= _MAX_LOST:
             return None, items, fp
         rid = cache.get("response_id")
         covered = cache.get("covered")
@@ -216,10 +218,15 @@ class OpenAIResponsesModel(Model):
             tracing.note("agentcore.openai.reasoning_dropped", count=orphans, reason="no following item")
         return assemble(head, inputs)
 
-    def _remember(self, request: ModelRequest, response: ModelResponse, fp: Fingerprint) -> None:
-        if not self.store or not response.response_id:
+    def _remember(
+        self, request: ModelRequest, response: ModelResponse, fp: Fingerprint, chained: bool
+    ) -> None:
+        cache = request.cache
+        if not self.store or not response.response_id or cache.get("lost", 0) >= _MAX_LOST:
             return
-        request.cache.update(
+        if chained:
+            cache.pop("lost", None)
+        cache.update(
             response_id=response.response_id,
             covered=len(request.items) + len(response.items),
             fingerprint=fp.add(response.items).digest(),
@@ -232,8 +239,14 @@ class OpenAIResponsesModel(Model):
             reason="previous_response_not_found",
             previous_response_id=previous,
         )
+        cache = request.cache
         for key in ("response_id", "covered", "fingerprint", "model"):
-            request.cache.pop(key, None)
+            cache.pop(key, None)
+        # A server that never finds what it just stored (zero data retention, a proxy that does not
+        # keep responses) would cost a failed request per call: stop chaining for this conversation.
+        cache["lost"] = cache.get("lost", 0) + 1
+        if cache["lost"] >= _MAX_LOST:
+            tracing.note("agentcore.server_state.disabled", reason="previous_response_not_found repeatedly")
 
     # ------------------------------------------------------------------ transport
 
@@ -265,19 +278,20 @@ class OpenAIResponsesModel(Model):
 
     async def respond(self, request: ModelRequest) -> ModelResponse:
         previous, items, fp = self._plan(request)
+        chained = previous is not None
         try:
             data = await self._post_json(self._body(request, previous, items, stream=False))
         except ServerStateLostError:
             if previous is None:
                 raise
             self._forget(request, previous)
-            previous, items = None, request.items
+            previous, items, chained = None, request.items, False
             data = await self._post_json(self._body(request, None, items, stream=False))
         status = data.get("status")
         if status == "failed":
             raise failed_error(data.get("error"), stream=False)
         response = response_from(data, self.model_name)
-        self._remember(request, response, fp)
+        self._remember(request, response, fp, chained)
         return response
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
@@ -312,7 +326,7 @@ class OpenAIResponsesModel(Model):
                     "stream ended without response.completed", provider=PROVIDER
                 )
             response = response_from(state.final, self.model_name)
-            self._remember(request, response, fp)
+            self._remember(request, response, fp, previous is not None)
             yield ModelResponseDone(response)
             return
         raise ServerStateLostError("the server lost its stored state twice", provider=PROVIDER)

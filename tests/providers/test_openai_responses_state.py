@@ -347,3 +347,18 @@ async def test_stored_responses_can_be_retrieved(emu: OpenAIResponsesEmulator) -
     created = await client.responses.create(model=MODEL, input="hi")
     fetched = await client.responses.retrieve(created.id)
     assert fetched.output_text == "stored"
+
+
+async def test_a_server_that_keeps_nothing_stops_the_chaining(
+    emu: OpenAIResponsesEmulator, spans: InMemorySpanExporter
+) -> None:
+    # Zero data retention (or a proxy that stores nothing): every previous_response_id is unknown.
+    emu.queue(*[Reply(tool_calls=[call()]) for _ in range(4)])
+    conv = Conversation(make(emu))
+    with tracing.span("chat"):
+        for _ in range(4):
+            await conv.turn()
+            emu.expire()
+    chained = ["previous_response_id" in r.body for r in emu.requests]
+    assert chained == [False, True, False, True, False, False]
+    assert len(events(spans, "agentcore.server_state.disabled")) == 1
