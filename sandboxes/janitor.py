@@ -120,9 +120,11 @@ def _reap_local_sync(labels: Mapping[str, str], older_than_s: float) -> list[str
         sandbox_id = cg.name[len(PREFIX) :]
         if sandbox_id in live_ids:
             continue
-        if sandbox_id not in removed and labels:
-            continue  # cannot check labels of a cgroup without its control directory
-        Limits("cgroup-v1", [cg]).destroy()
+        leftover = Limits("cgroup-v1", [cg])
+        if sandbox_id not in removed and (labels or leftover.pids()):
+            # no control directory of ours: without labels to check, only an empty cgroup is surely dead
+            continue
+        leftover.destroy()
         if sandbox_id not in removed:
             removed.append(sandbox_id)
     return removed

@@ -149,7 +149,9 @@ class LocalSandbox(Sandbox):
         self._ctl = ctl
         try:
             self._write_ctl_files(ctl)
-            self._limits = create_limits(self.id, self.config, use_cgroups=self._use_cgroups)
+            self._limits = create_limits(
+                self.id, self.config, use_cgroups=self._use_cgroups, owner=(self.host_uid, self.host_gid)
+            )
             argv = self._launcher_argv(bwrap, ctl)
             self._proc = await asyncio.create_subprocess_exec(
                 *argv,
@@ -157,6 +159,7 @@ class LocalSandbox(Sandbox):
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+                **self._launcher_credentials(),
             )
             assert self._proc.stdout is not None
             try:
@@ -237,7 +240,8 @@ class LocalSandbox(Sandbox):
             args += ["--remount-ro", "/"]
         args += ["--chdir", cfg.workdir, "bash", "--noprofile", "--norc", "-c", SUPERVISOR]
         prefix: list[str] = []
-        if os.geteuid() == 0:
+        if os.geteuid() == 0 and self._limits.mechanism == "cgroup-v2":
+            # v2 only lets root move the launcher into the new cgroup: drop to the uid afterwards
             prefix = [
                 "setpriv",
                 f"--reuid={self.host_uid}",
@@ -248,8 +252,17 @@ class LocalSandbox(Sandbox):
                 "--no-new-privs",
                 "--",
             ]
+        # dash's ulimit has no -u: use bash when rlimits are the mechanism
+        launcher_shell = (shutil.which("bash") or "/bin/bash") if self._limits.rlimits else "/bin/sh"
         script = self._limits.launcher_snippet() + '\nexec "$@"\n'
-        return ["/bin/sh", "-c", script, "agentcore-launcher", *prefix, *args]
+        return [launcher_shell, "-c", script, "agentcore-launcher", *prefix, *args]
+
+    def _launcher_credentials(self) -> dict[str, Any]:
+        """Popen arguments that start the launcher as the unprivileged host user (root only)."""
+        assert self._limits is not None
+        if os.geteuid() != 0 or self._limits.mechanism == "cgroup-v2":
+            return {}
+        return {"user": self.host_uid, "group": self.host_gid, "extra_groups": []}
 
     @staticmethod
     def _find_init_pid(outer: int) -> int:

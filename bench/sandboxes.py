@@ -1,0 +1,172 @@
+"""Sandbox benchmarks: start-to-ready, shell round trip, 1 MB file write+read, next to the raw floor.
+
+    .venv/bin/python bench/sandboxes.py [--runs 100] [--json]
+
+Local part (bubblewrap): the floor is ``bwrap … true`` with the same namespaces, launched the same way
+(as the unprivileged host user when running as root), measured in the same run.
+
+Other backends plug in through ``REMOTE_BENCHES``: a list of ``async def bench(runs) -> list[Row]``.
+``bench/sandboxes_remote.py`` (owned by the docker/e2b/modal engineer) is imported when it exists and
+appends to that list (e.g. docker: ``docker run --rm … true`` and ``docker exec … true`` floors next to
+``DockerSandbox`` start and round trip).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from agentcore.sandboxes.base import SandboxConfig
+from agentcore.sandboxes.local import DEFAULT_HOST_UID, LocalSandbox, bwrap_path
+
+
+@dataclass
+class Row:
+    backend: str
+    metric: str
+    median_ms: float
+    p90_ms: float
+    runs: int
+    note: str = ""
+
+
+BenchFn = Callable[[int], Awaitable[list[Row]]]
+REMOTE_BENCHES: list[BenchFn] = []
+"""Plug-in point for other backends (see module docstring)."""
+
+
+def _row(backend: str, metric: str, samples: list[float], note: str = "") -> Row:
+    ordered = sorted(samples)
+    p90 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
+    return Row(backend, metric, statistics.median(ordered) * 1000, p90 * 1000, len(ordered), note)
+
+
+def _bwrap_floor_argv() -> list[str]:
+    bwrap = bwrap_path()
+    assert bwrap is not None
+    args = [
+        bwrap,
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
+        "--die-with-parent",
+        "--new-session",
+    ]
+    args += ["--clearenv", "--ro-bind", "/usr", "/usr"]
+    for top in ("bin", "sbin", "lib", "lib64"):
+        host = Path("/") / top
+        if host.is_symlink():
+            args += ["--symlink", os.readlink(host), f"/{top}"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/workspace", "true"]
+    if os.geteuid() == 0:
+        uid = str(DEFAULT_HOST_UID)
+        args = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *args]
+    return args
+
+
+async def bench_local(runs: int) -> list[Row]:
+    rows: list[Row] = []
+    if bwrap_path() is None:
+        print("bubblewrap not installed: local benchmarks skipped", file=sys.stderr)
+        return rows
+    argv = _bwrap_floor_argv()
+    floor = []
+    for _ in range(max(10, runs // 5)):
+        t = time.perf_counter()
+        subprocess.run(argv, check=True)  # noqa: ASYNC221 (timing the floor, nothing else runs)
+        floor.append(time.perf_counter() - t)
+    rows.append(_row("local", "raw floor: bwrap ... true", floor, "subprocess.run, as the sandbox uid"))
+
+    config = SandboxConfig()
+    starts, ready = [], []
+    for _ in range(max(10, runs // 5)):
+        sb = LocalSandbox(config)
+        t = time.perf_counter()
+        await sb.start()
+        starts.append(time.perf_counter() - t)
+        await sb.shell("true")
+        ready.append(time.perf_counter() - t)
+        await sb.close()
+    mechanism = "cgroups" if os.geteuid() == 0 else "rlimits/cgroups"
+    rows.append(_row("local", "start() (sandbox up, limits applied)", starts, mechanism))
+    rows.append(_row("local", "start() + first shell ready", ready))
+
+    async with LocalSandbox(config) as sb:
+        await sb.shell("true")
+        rtt = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            result = await sb.shell("echo hi")
+            rtt.append(time.perf_counter() - t)
+            assert result.output == "hi\n"
+        rows.append(_row("local", 'shell("echo hi") round trip', rtt))
+
+        unsaved = LocalSandbox(config, persist_shell_state=False)
+        async with unsaved:
+            await unsaved.shell("true")
+            rtt2 = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                await unsaved.shell("echo hi")
+                rtt2.append(time.perf_counter() - t)
+            rows.append(_row("local", 'shell("echo hi"), persist_shell_state=False', rtt2))
+
+        execs = []
+        for _ in range(max(10, runs // 5)):
+            t = time.perf_counter()
+            await sb.exec(["true"])
+            execs.append(time.perf_counter() - t)
+        rows.append(_row("local", 'exec(["true"])', execs))
+
+        payload = os.urandom(1 << 20)
+        files = []
+        for i in range(max(10, runs // 5)):
+            t = time.perf_counter()
+            await sb.write_file(f"bench/{i}.bin", payload)
+            back = await sb.read_file(f"bench/{i}.bin")
+            files.append(time.perf_counter() - t)
+            assert back == payload
+        rows.append(_row("local", "1 MB write_file + read_file", files))
+    return rows
+
+
+def _print(rows: list[Row]) -> None:
+    print(f"| {'backend':8} | {'metric':48} | {'median ms':>9} | {'p90 ms':>8} | runs | note")
+    print(f"|{'-' * 10}|{'-' * 50}|{'-' * 11}|{'-' * 10}|------|------")
+    for r in rows:
+        print(
+            f"| {r.backend:8} | {r.metric:48} | {r.median_ms:9.3f} | {r.p90_ms:8.3f} | {r.runs:4} | {r.note}"
+        )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with contextlib.suppress(ModuleNotFoundError):
+        importlib.import_module("bench.sandboxes_remote")
+    rows = await bench_local(args.runs)
+    for bench in REMOTE_BENCHES:
+        rows += await bench(args.runs)
+    if args.json:
+        print(json.dumps([asdict(r) for r in rows], indent=2))
+    else:
+        _print(rows)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

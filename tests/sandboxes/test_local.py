@@ -1,0 +1,187 @@
+"""The local (bubblewrap) backend's own promises, beyond the shared contract."""
+
+# ruff: noqa: ASYNC240  (host-side checks in tests may block briefly)
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from agentcore.sandboxes import janitor
+from agentcore.sandboxes.local import DEFAULT_HOST_UID, LocalSandbox, bwrap_path, state_root
+
+from agentcore.errors import PathEscapeError, SandboxError, UserError
+
+from .backends import sandbox_config
+
+IS_ROOT = os.geteuid() == 0
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+if bwrap_path() is None:
+    if IN_CI:
+        pytest.fail("bubblewrap is required in CI", pytrace=False)
+    pytest.skip("bubblewrap is not installed", allow_module_level=True)
+
+root_only = pytest.mark.skipif(not IS_ROOT, reason="needs a root host process")
+
+
+@pytest.fixture
+async def local() -> AsyncIterator[LocalSandbox]:
+    sb = LocalSandbox(sandbox_config())
+    await sb.start()
+    yield sb
+    await sb.close()
+
+
+def _status(pid: int) -> dict[str, str]:
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        out[key] = value.strip()
+    return out
+
+
+@root_only
+async def test_root_host_launches_bwrap_as_the_dedicated_unprivileged_uid(local: LocalSandbox) -> None:
+    assert local._init_pid is not None
+    status = _status(local._init_pid)
+    assert status["Uid"].split() == [str(DEFAULT_HOST_UID)] * 4
+    assert status["CapEff"] == "0000000000000000" and status["NoNewPrivs"] == "1"
+    inside = await local.shell("id -u; id -un")
+    assert inside.output == f"{local.config.uid}\n{local.config.user}\n"
+
+
+def test_bwrap_as_host_root_is_refused() -> None:
+    with pytest.raises(UserError, match="root"):
+        LocalSandbox(host_uid=0) if IS_ROOT else LocalSandbox(host_uid=0, host_gid=0)
+
+
+def test_the_local_backend_takes_no_image() -> None:
+    with pytest.raises(UserError, match="image"):
+        LocalSandbox(image="debian:12")
+
+
+@root_only
+async def test_cgroups_carry_the_configured_limits(local: LocalSandbox) -> None:
+    assert local.limits_mechanism in ("cgroup-v1", "cgroup-v2")
+    assert local._limits is not None
+    values = {}
+    for d in local._limits.dirs:
+        for name in ("memory.limit_in_bytes", "memory.max", "pids.max"):
+            if (d / name).exists():
+                values[name] = (d / name).read_text().strip()
+    assert values.get("memory.limit_in_bytes", values.get("memory.max")) == str(local.config.memory_mb << 20)
+    assert values["pids.max"] == str(local.config.pids)
+    assert local._init_pid in local._limits.pids()
+
+
+async def test_rlimits_are_the_fallback_without_cgroups() -> None:
+    async with LocalSandbox(sandbox_config(), use_cgroups=False) as sb:
+        assert sb.limits_mechanism == "rlimit"
+        result = await sb.shell("ulimit -u; ulimit -v")
+        assert result.output == f"{sb.config.pids}\n{sb.config.memory_mb << 10}\n"
+
+
+async def test_workspace_and_tmp_are_size_limited_tmpfs(local: LocalSandbox) -> None:
+    result = await local.shell("df -k --output=size /workspace /tmp | tail -n 2")
+    workspace_kb, tmp_kb = (int(x) for x in result.output.split())
+    assert workspace_kb == local.config.disk_mb << 10
+    assert tmp_kb == local.config.tmp_mb << 10
+
+
+async def test_files_written_through_the_api_belong_to_the_sandbox_user(local: LocalSandbox) -> None:
+    await local.write_file("made/by/api.txt", "x")
+    result = await local.shell(
+        "stat -c '%u %a' made/by/api.txt made/by; echo more >> made/by/api.txt && echo ok"
+    )
+    assert result.output == f"{local.config.uid} 644\n{local.config.uid} 755\nok\n"
+
+
+async def test_special_files_are_refused_without_hanging(local: LocalSandbox) -> None:
+    await local.shell("mkfifo pipe; ln -s /dev/zero zeros")
+    with pytest.raises(SandboxError, match="regular file"):
+        await asyncio.wait_for(local.read_file("pipe"), 10)
+    with pytest.raises(SandboxError):
+        await asyncio.wait_for(local.write_file("pipe", b"x"), 10)
+    with pytest.raises(PathEscapeError):
+        await local.read_file("zeros")
+
+
+async def test_a_symlink_swapped_in_for_a_directory_is_not_followed(local: LocalSandbox) -> None:
+    await local.shell("mkdir -p real && echo inside > real/f && mv real real.bak && ln -s /etc real")
+    with pytest.raises(PathEscapeError):
+        await local.read_file("real/hostname")
+    await local.shell("rm real && mv real.bak real")
+    assert await local.read_file("real/f") == b"inside\n"
+
+
+async def test_exec_reports_missing_programs(local: LocalSandbox) -> None:
+    result = await local.exec(["definitely-not-a-program"])
+    assert result.exit_code == 127 and b"not found" in result.stderr
+
+
+async def test_close_removes_processes_cgroups_and_control_files(local: LocalSandbox) -> None:
+    await local.shell("setsid sleep 600 >/dev/null 2>&1 & sleep 600 >/dev/null 2>&1 &")
+    init, ctl = local._init_pid, local._ctl
+    cgroups = list(local._limits.dirs) if local._limits else []
+    assert init is not None and ctl is not None and ctl.exists()
+    await local.close()
+    assert not ctl.exists()
+    assert all(not d.exists() for d in cgroups)
+    assert not Path(f"/proc/{init}").exists() or _status(init).get("State", "").startswith("Z")
+
+
+async def test_lifetime_expiry_closes_the_sandbox() -> None:
+    sb = LocalSandbox(sandbox_config(max_lifetime_s=0.5))
+    await sb.start()
+    try:
+        for _ in range(100):
+            if sb.closed:
+                break
+            await asyncio.sleep(0.05)
+        assert sb.closed
+    finally:
+        await sb.close()
+
+
+async def test_missing_bubblewrap_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import agentcore.sandboxes.local as local_module
+
+    monkeypatch.setattr(local_module, "bwrap_path", lambda: None)
+    with pytest.raises(SandboxError, match="bubblewrap is not installed"):
+        await LocalSandbox(sandbox_config()).start()
+
+
+async def test_janitor_removes_what_a_crashed_process_left(tmp_path: Path) -> None:
+    crash = textwrap.dedent(
+        """
+        import asyncio, json, os, sys
+        from agentcore.sandboxes.local import LocalSandbox
+        async def main():
+            sb = LocalSandbox(labels={"agentcore.test": "janitor"})
+            await sb.start()
+            await sb.shell("sleep 600 >/dev/null 2>&1 &")
+            print(json.dumps({"id": sb.id}), flush=True)
+            os._exit(1)  # crash: no close()
+        asyncio.run(main())
+        """
+    )
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", crash, stdout=subprocess.PIPE)
+    out, _ = await proc.communicate()
+    leaked = json.loads(out.decode().strip().splitlines()[-1])["id"]
+    assert (state_root() / leaked).exists()
+    removed = await janitor.reap({"agentcore.test": "janitor"}, backends=["local"])
+    assert leaked in removed["local"]
+    assert not (state_root() / leaked).exists()
+
+
+async def test_janitor_leaves_live_sandboxes_alone(local: LocalSandbox) -> None:
+    removed = await janitor.reap(backends=["local"])
+    assert local.id not in removed["local"]
+    assert (await local.shell("echo alive")).output == "alive\n"
