@@ -66,6 +66,11 @@ def synthesized_call_id(response_id: str | None, index: int) -> str:
     return f"call_{digest}"
 
 
+def _join_json_text(first: bytes, second: bytes) -> bytes:
+    """Two JSON-encoded strings as one (rare: text that arrived after a step's tool calls)."""
+    return dumps(json.loads(first) + "\n" + json.loads(second))
+
+
 def _user_content(item: UserMessage) -> Any:
     parts = item.content
     if len(parts) == 1 and isinstance(parts[0], TextPart):
@@ -275,10 +280,13 @@ class MessageEncoder:
                 else:
                     dropped += 1  # a result whose call is not in the transcript (filtered history)
             elif isinstance(item, AssistantMessage):
-                if text is not None or calls:
-                    flush()
                 text_bytes, extra = self._cached(item)
-                text = text_bytes
+                if calls:  # text after the step's tool calls stays in their message (results must follow it)
+                    text = text_bytes if text is None else _join_json_text(text, text_bytes)
+                else:
+                    if text is not None:
+                        flush()
+                    text = text_bytes
                 msg_extra = msg_extra or extra
                 continue
             elif isinstance(item, ToolCall):
@@ -292,7 +300,14 @@ class MessageEncoder:
             elif isinstance(item, Reasoning):
                 value = self._cached(item)
                 if value is not None:
-                    if text is not None or calls or reasoning is not None:
+                    if calls:  # reasoning after the step's tool calls: same message, as for text
+                        reasoning = (
+                            value
+                            if reasoning is None
+                            else (value[0], _join_json_text(reasoning[1], value[1]))
+                        )
+                        continue
+                    if text is not None or reasoning is not None:
                         flush()
                     reasoning = value
                     continue

@@ -435,6 +435,22 @@ async def test_foreign_overlong_tool_ids_are_remapped_consistently(serve) -> Non
     assert emulator.last_body["messages"][2]["tool_calls"][0]["id"] == new_id, "same input, same id"
 
 
+async def test_text_after_tool_calls_stays_in_their_message(serve) -> None:
+    """Some vendors put text after a function call in one step; the tool messages must still follow it."""
+    emulator, model = serve(ChatQuirks.openai())
+    items: list[Item] = [
+        UserMessage.of("Weather?"),
+        AssistantMessage(text="Checking."),
+        ToolCall(call_id="c1", name="get_weather", arguments='{"city":"Rome"}'),
+        AssistantMessage(text="One moment."),
+        ToolResult(call_id="c1", name="get_weather", output="rain"),
+    ]
+    await model.respond(request(items, tools=[WEATHER]))
+    msgs = emulator.last_body["messages"]
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "tool"]
+    assert msgs[2]["content"] == "Checking.\nOne moment."
+
+
 async def test_orphan_tool_results_are_not_sent(serve) -> None:
     emulator, model = serve(ChatQuirks.openai())
     items: list[Item] = [
@@ -831,7 +847,7 @@ def test_incremental_encoding_matches_a_fresh_encoding(replay: str) -> None:
         [own("plan"), AssistantMessage(text="Let me think.")],  # no tool call in this turn yet...
         [ToolResult(call_id="gone", name="x", output="orphan")],  # (ends the assistant message)
         [own("now a tool"), late],  # ...until now: the earlier reasoning must be replayed too
-        [ToolResult(call_id="c2", name="get_time", output="noon")],
+        [AssistantMessage(text="after the call"), ToolResult(call_id="c2", name="get_time", output="noon")],
         [Handoff(from_agent="a", to_agent="b"), Reasoning(summary="foreign")],
         [UserMessage.of("two"), own("again"), call],
         [ToolResult(call_id="c1", name="get_time", output="one")],
