@@ -34,6 +34,7 @@ from agentcore.model import ModelResponse, ModelSettings, OutputSchema, ToolSpec
 PROVIDER = "openai"
 
 _CALL_ID_OK = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+_FORMAT_NAME_BAD = re.compile(r"[^A-Za-z0-9_\-]")
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -237,7 +238,7 @@ def settings_to_wire(
         body["text"] = {
             "format": {
                 "type": "json_schema",
-                "name": output_schema.name,
+                "name": _FORMAT_NAME_BAD.sub("_", output_schema.name)[:64] or "output",
                 "schema": output_schema.schema,
                 "strict": output_schema.strict,
             }

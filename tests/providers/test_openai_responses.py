@@ -416,3 +416,10 @@ async def test_live_tool_loop(store: bool) -> None:
     final = await conv.turn(settings=ModelSettings(reasoning_effort="low"))
     assert final.text and final.usage.input_tokens > 0
     await model.aclose()
+
+
+async def test_output_schema_names_are_made_acceptable(emu: OpenAIResponsesEmulator) -> None:
+    schema = {"type": "object", "properties": {}, "required": [], "additionalProperties": False}
+    emu.queue(Reply(text="{}"))
+    await Conversation(make(emu)).turn(output_schema=OutputSchema("my.module.Answer v2", schema))
+    assert emu.last_body["text"]["format"]["name"] == "my_module_Answer_v2"
