@@ -1,0 +1,96 @@
+"""Shared fixtures and helpers of the Anthropic adapter tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from agentcore.providers.anthropic import AnthropicModel
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from agentcore import tracing
+from agentcore.messages import (
+    Item,
+    ToolCall,
+    ToolResult,
+)
+from agentcore.model import (
+    ModelRequest,
+    ModelResponse,
+    ToolSpec,
+)
+from tests.emulators.anthropic import AnthropicEmulator
+from tests.emulators.base import Reply
+
+WEATHER = ToolSpec(
+    "get_weather", "Weather for a city.", {"type": "object", "properties": {"city": {"type": "string"}}}
+)
+TIME = ToolSpec(
+    "get_time", "Local time in a city.", {"type": "object", "properties": {"city": {"type": "string"}}}
+)
+
+
+@pytest.fixture
+def emu() -> Iterator[AnthropicEmulator]:
+    emulator = AnthropicEmulator(min_cacheable_tokens=50)
+    emulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+async def model(emu: AnthropicEmulator) -> AsyncIterator[AnthropicModel]:
+    m = AnthropicModel("claude-sonnet-4-5", base_url=emu.base_url, api_key="test-key")
+    yield m
+    await m.aclose()
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    old = tracing._provider
+    tracing.configure(tracer_provider=provider)
+    try:
+        yield exporter
+    finally:
+        tracing._provider = old
+        tracing._tracer = None
+
+
+def req(items: list[Item], tools: tuple[ToolSpec, ...] = (WEATHER,), **kw: Any) -> ModelRequest:
+    return ModelRequest("You are terse.", list(items), tools, **kw)
+
+
+def wire(emu: AnthropicEmulator, n: int = -1) -> dict[str, Any]:
+    body: dict[str, Any] = emu.requests[n].body
+    return body
+
+
+def strip_cache(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: strip_cache(v) for k, v in value.items() if k != "cache_control"}
+    if isinstance(value, list):
+        return [strip_cache(v) for v in value]
+    return value
+
+
+async def tool_turn(
+    model: AnthropicModel, emu: AnthropicEmulator, items: list[Item], reply: Reply
+) -> ModelResponse:
+    """One model call; every tool call it makes gets a result appended to ``items``."""
+    emu.queue(reply)
+    response = await model.respond(req(items))
+    items.extend(response.items)
+    for item in response.items:
+        if isinstance(item, ToolCall):
+            items.append(
+                ToolResult(call_id=item.call_id, name=item.name, output=f"result of {item.arguments}")
+            )
+    return response
