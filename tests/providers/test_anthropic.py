@@ -369,3 +369,46 @@ def test_registry_builds_the_adapter(emu: AnthropicEmulator) -> None:
         "127.0.0.1",
     )
     assert m.client.max_retries == 0
+
+
+async def test_a_server_that_never_answers_is_a_timeout() -> None:
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()  # accepts connections (kernel backlog) but never replies
+    try:
+        port = listener.getsockname()[1]
+        m = AnthropicModel("claude-sonnet-4-5", base_url=f"http://127.0.0.1:{port}", api_key="k", timeout=0.2)
+        with pytest.raises(errors.ModelTimeoutError) as info:
+            await m.respond(req([UserMessage.of("Hi")]))
+        assert info.value.retryable
+    finally:
+        listener.close()
+
+
+async def test_documents_images_and_odd_tool_arguments_are_sent_in_accepted_shapes(
+    model: AnthropicModel, emu: AnthropicEmulator
+) -> None:
+    import base64
+
+    from agentcore.messages import FilePart, ImagePart, TextPart
+
+    pdf = FilePart(
+        data=base64.b64encode(b"%PDF-1.4").decode(), media_type="application/pdf", filename="a.pdf"
+    )
+    text = FilePart(data=base64.b64encode(b"hello notes").decode(), media_type="text/plain")
+    image = ImagePart(url="https://example.invalid/cat.png")
+    items: list[Item] = [
+        UserMessage(content=(TextPart(text="Read these."), pdf, text, image)),
+        ToolCall(call_id="call_1", name="get_weather", arguments="not json"),  # another vendor's broken call
+        ToolResult(call_id="call_1", name="get_weather", output=""),
+    ]
+    await model.respond(req(items))  # the strict emulator accepts every block
+    user, call, result = (strip_cache(m["content"]) for m in wire(emu)["messages"])
+    assert [b["type"] for b in user] == ["text", "document", "document", "image"]
+    assert user[1]["source"]["type"] == "base64" and user[1]["title"] == "a.pdf"
+    assert user[2]["source"] == {"type": "text", "media_type": "text/plain", "data": "hello notes"}
+    assert user[3]["source"] == {"type": "url", "url": "https://example.invalid/cat.png"}
+    assert call[0]["input"] == {"arguments": "not json"}
+    assert result[0] == {"type": "tool_result", "tool_use_id": "call_1", "is_error": False}

@@ -22,6 +22,7 @@ from agentcore.messages import (
     ToolResult,
     UserMessage,
 )
+from agentcore.model import ModelResponseDone
 from tests.emulators.anthropic import REDACTED, AnthropicEmulator
 from tests.emulators.base import Reply, ToolCallReply
 from tests.providers.anthropic_support import (  # noqa: F401  (fixtures)
@@ -216,3 +217,28 @@ def test_incremental_requests_equal_requests_built_from_scratch() -> None:
         if rng.random() < 0.5:
             request = req(list(items))
             assert incremental.body(request, stream=False) == fresh().body(request, stream=False), step
+
+
+async def test_a_transcript_reloaded_from_a_session_is_sent_byte_for_byte(emu: AnthropicEmulator) -> None:
+    from agentcore.messages import dump_items, load_items
+
+    first = AnthropicModel("claude-sonnet-4-5", base_url=emu.base_url, api_key="k")
+    items: list[Item] = [UserMessage.of("Hi")]
+    await tool_turn(first, emu, items, Reply(reasoning="hmm", tool_calls=[ToolCallReply("get_weather", {})]))
+    await first.respond(req(items))
+    reloaded = load_items(json.loads(json.dumps(dump_items(items))))  # a new process resuming the session
+    second = AnthropicModel("claude-sonnet-4-5", base_url=emu.base_url, api_key="k")
+    await second.respond(req(reloaded))
+    assert emu.requests[-1].raw == emu.requests[-2].raw
+
+
+async def test_streamed_redacted_thinking_round_trips(model: AnthropicModel, emu: AnthropicEmulator) -> None:
+    emu.queue(Reply(reasoning=REDACTED, tool_calls=[ToolCallReply("get_weather", {})]))
+    events = [e async for e in model.stream(req([UserMessage.of("Hi")]))]
+    done = events[-1]
+    assert isinstance(done, ModelResponseDone)
+    items: list[Item] = [UserMessage.of("Hi"), *done.response.items]
+    assert isinstance(items[1], Reasoning) and items[1].state[0].kind == "redacted_thinking"
+    items.append(ToolResult(call_id=items[2].call_id, name="get_weather", output="ok"))  # type: ignore[union-attr]
+    await model.respond(req(items))
+    assert wire(emu)["messages"][1]["content"][0]["type"] == "redacted_thinking"
