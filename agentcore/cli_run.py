@@ -194,8 +194,16 @@ async def _main(args: argparse.Namespace) -> int:
     max_turns = args.max_turns or definition.max_turns(agent.name) or 30
     prompt: str | None = args.prompt
     chat = prompt is None and sys.stdin.isatty()
+    if chat and args.json:
+        print("--json needs a PROMPT (or one on stdin); it is for one-shot runs", file=sys.stderr)
+        return EXIT_USAGE
     if prompt == "-" or (prompt is None and not chat):
         prompt = sys.stdin.read()
+    if not chat and not (prompt or "").strip():
+        if args.session is None:
+            print("no input: pass a PROMPT, pipe one on stdin, or run in a terminal to chat", file=sys.stderr)
+            return EXIT_USAGE
+        prompt = None  # continue the session where it stopped (a crashed run resumes from its last turn)
     session: Any = None
     session_name = args.session
     if chat and session_name is None:

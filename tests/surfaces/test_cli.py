@@ -34,6 +34,8 @@ def agent_file(write: Callable[..., Path], llm: ChatCompletionsEmulator) -> Path
         "support.yaml",
         f"""
         version: 1
+        defaults:
+          retry: {{max_attempts: 1}}
         models:
           local:
             provider: openai-chat
@@ -251,3 +253,25 @@ def test_interactive_chat_in_a_terminal(tmp_path: Path, llm: ChatCompletionsEmul
     assert "session saved: agentcore run" in err.decode()
     sent = [m.get("content") for m in llm.last_body["messages"]]
     assert sent[-3:] == ["I am Ada", "Hi Ada!", "Who am I?"]
+
+
+def test_no_input_is_a_usage_error_but_a_session_resumes(
+    capsys: pytest.CaptureFixture[str],
+    agent_file: Path,
+    llm: ChatCompletionsEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, _, err = run(capsys, "run", str(agent_file), "--allow", PKG)
+    assert code == 2 and "no input" in err
+    llm.queue(Reply(error=(500, "overloaded")))
+    monkeypatch.setattr("sys.stdin", io.StringIO("Where is A1?"))
+    code, _, _ = run(capsys, "run", str(agent_file), "--session", "r1", "--allow", PKG, "--quiet")
+    assert code == 7  # the provider kept failing; the input was saved
+    llm.queue(Reply(text="A1 has shipped."))
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, out, _ = run(capsys, "run", str(agent_file), "--session", "r1", "--allow", PKG)
+    assert code == 0 and out == "A1 has shipped.\n"
+    assert [m.get("content") for m in llm.last_body["messages"]][-1] == "Where is A1?"
