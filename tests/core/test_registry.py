@@ -32,7 +32,7 @@ def test_builtin_providers_resolve_lazily() -> None:
 
 
 def test_unknown_provider_names_the_known_ones() -> None:
-    with pytest.raises(UnknownModelError, match="known: .*anthropic.*openai"):
+    with pytest.raises(UnknownModelError, match=r"known: .*anthropic.*openai"):
         registry.resolve_model("nope:x")
 
 

@@ -119,3 +119,32 @@ async def test_one_run_hops_across_every_adapter(started: Any) -> None:
     assert [i.output for i in result.items if isinstance(i, ToolResult)] == [
         str(s + 1) for s in range(len(order))
     ]
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [("openai", "anthropic"), ("anthropic", "google"), ("google", "openai-chat"), ("openai-chat", "openai")],
+)
+async def test_handoff_across_providers(source: str, target: str, started: Any) -> None:
+    from agentcore import Handoff, InMemorySession
+    from agentcore.messages import Handoff as HandoffItem
+
+    src: Harness = started(source)
+    dst: Harness = started(target)
+    src.emulator.queue(
+        Reply(reasoning=f"{MARKER} route it", tool_calls=[ToolCallReply("transfer_to_specialist", {})])
+    )
+    dst.emulator.queue(
+        Reply(reasoning="specialist plan", tool_calls=[ToolCallReply("add", {"a": 40, "b": 2})]),
+        Reply(text="The specialist says 42."),
+        Reply(text="Still here."),
+    )
+    specialist = Agent(name="specialist", model=dst.model(), tools=[add])
+    triage = Agent(name="triage", model=src.model(), handoffs=[Handoff(specialist)])
+    session = InMemorySession()
+    result = await Runner.run(triage, "hard sum", session=session)
+    assert result.final_output == "The specialist says 42." and result.last_agent == "specialist"
+    assert any(isinstance(i, HandoffItem) for i in result.items)
+    assert MARKER not in dst.emulator.requests[0].raw.decode()
+    follow_up = await Runner.run(triage, "and now?", session=session)  # goes straight to the specialist
+    assert follow_up.final_output == "Still here." and len(src.emulator.requests) == 1
