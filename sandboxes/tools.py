@@ -211,4 +211,7 @@ def sandbox_tools(sandbox: Sandbox) -> list[Tool]:
                 lines.append(f"{entry.name}  (special file)")
         return "\n".join(lines)
 
-    return [function_to_tool(fn) for fn in (shell, read_file, write_file, edit_file, list_files)]
+    tools = [function_to_tool(fn) for fn in (shell, read_file, write_file, edit_file, list_files)]
+    for t in tools:
+        t.metadata.update({"sandbox": True, "sandbox_backend": sandbox.backend, "sandbox_id": sandbox.id})
+    return tools
