@@ -291,3 +291,44 @@ def test_agent_from_yaml_is_attached_to_agent(write: Callable[..., Path]) -> Non
     )
     assert Agent.from_yaml(str(path)).name == "a"
     assert Agent.from_yaml(str(path), agent="b").instructions == "I am b"
+
+
+def test_instructions_file_and_defaults_model(write: Callable[..., Path]) -> None:
+    write("prompts/helper.md", 'You help.\nJSON: {"ok": true} and ${NOT_INTERPOLATED}\n')
+    path = write(
+        "agent.yaml",
+        """
+        version: 1
+        defaults: {model: 'openai:gpt-5', max_turns: 7}
+        agents:
+          helper: {instructions_file: prompts/helper.md}
+    """,
+    )
+    definition = load(path)
+    agent = definition.build()
+    assert (
+        agent.instructions == 'You help.\nJSON: {"ok": true} and ${NOT_INTERPOLATED}\n'
+    )  # prompt files are verbatim
+    assert agent.model == "openai:gpt-5" and definition.max_turns() == 7
+
+
+def test_a_typo_inside_model_settings_lists_the_settings() -> None:
+    with pytest.raises(ConfigError) as info:
+        loads(
+            "version: 1\nagents:\n  a:\n    model: 'openai:gpt-5'\n    settings: {temprature: 0.2}\n",
+            filename="s.yaml",
+        )
+    [(_, line, col, msg)] = info.value.errors
+    assert (line, col) == (5, 16) and "unknown field 'temprature' (did you mean 'temperature'?)" in msg
+    assert "reasoning_effort" in msg
+
+
+def test_a_python_sandbox_round_trips() -> None:
+    from agentcore.sandboxes.local import LocalSandbox
+
+    agent = Agent(name="builder", model="openai:gpt-5", sandbox=LocalSandbox(memory_mb=512, network="open"))
+    text = to_yaml(agent)
+    assert "backend: local" in text and "memory_mb: 512" in text and "network: open" in text
+    rebuilt = loads(text).build()
+    assert isinstance(rebuilt.sandbox, LocalSandbox)
+    assert (rebuilt.sandbox.config.memory_mb, rebuilt.sandbox.config.network) == (512, "open")
