@@ -177,6 +177,12 @@ class _Run:
         if data and data.get("agent") == self.agent.name:
             self.view = (load_items(data["base"]), int(data["from_index"]))
 
+    def _view_state(self) -> dict[str, Any] | None:
+        """The active agent's filtered history (after a non-"full" handoff), as JSON for persistence."""
+        if self.view is None:
+            return None
+        return {"agent": self.agent.name, "base": dump_items(self.view[0]), "from_index": self.view[1]}
+
     def _view_items(self) -> list[Item]:
         if self.view is None:
             return list(self.items)
@@ -233,14 +239,8 @@ class _Run:
     async def _save(self) -> None:
         if self.session is None:
             return
-        meta: dict[str, Any] = {}
-        if self.view is not None:
-            meta["view"] = {
-                "agent": self.agent.name,
-                "base": dump_items(self.view[0]),
-                "from_index": self.view[1],
-            }
-        self.caches[_META] = meta
+        view = self._view_state()
+        self.caches[_META] = {"view": view} if view is not None else {}
         delta = self.usage.model_copy()
         for name in Usage.model_fields:
             setattr(delta, name, getattr(self.usage, name) - getattr(self.saved_usage, name))
@@ -354,7 +354,12 @@ class _Run:
             if rs.outcome is None or not rs.outcome.failed:
                 return False
             exc = rs.outcome.exception()
-            if exc is None or not is_retryable(exc) or self._streamed or rs.attempt_number >= policy.max_attempts:
+            if (
+                exc is None
+                or not is_retryable(exc)
+                or self._streamed
+                or rs.attempt_number >= policy.max_attempts
+            ):
                 return False
             return self.budget.take()
 
@@ -618,9 +623,6 @@ class _Run:
 
     def _pause(self, agent: Agent[Any], calls: list[ToolCall], phase: ToolPhase) -> None:
         pending_ids = {p.call.call_id for p in phase.pending}
-        view = None
-        if self.view is not None:
-            view = {"agent": agent.name, "base": dump_items(self.view[0]), "from_index": self.view[1]}
         state = RunState(
             run_id=self.run_id,
             agent=agent.name,
@@ -631,20 +633,23 @@ class _Run:
             caches=self.caches,
             pending=sorted(phase.pending, key=lambda p: [c.call_id for c in calls].index(p.call.call_id)),
             completed=[r for cid, r in phase.results.items() if cid not in pending_ids],
-            view=view,
+            view=self._view_state(),
             session_id=self.session.session_id if self.session else None,
         ).seal()
-        self.result = RunResult(
-            final_output=None,
+        self.result = self._result(None, state)
+
+    def _result(self, output: Any, paused: RunState | None = None) -> RunResult[Any]:
+        return RunResult(
+            final_output=output,
             new_items=self.items[self.history_len :],
             items=list(self.items),
             usage=self.usage,
-            last_agent=agent.name,
+            last_agent=self.agent.name,
             run_id=self.run_id,
             trace_id=self.trace_id,
             turns=self.turns,
-            interruptions=list(state.pending),
-            state=state,
+            interruptions=list(paused.pending) if paused is not None else [],
+            state=paused,
         )
 
     async def _resume_tools(self) -> AsyncIterator[RunEvent]:
@@ -703,16 +708,7 @@ class _Run:
         if self._held:
             yield TextDelta(agent.name, self._held)
         await self._save()
-        self.result = RunResult(
-            final_output=output,
-            new_items=self.items[self.history_len :],
-            items=list(self.items),
-            usage=self.usage,
-            last_agent=agent.name,
-            run_id=self.run_id,
-            trace_id=self.trace_id,
-            turns=self.turns,
-        )
+        self.result = self._result(output)
         yield FinalOutput(agent.name, output)
         yield RunCompleted(self.result)
 
