@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 
 import pytest
 from agentcore.providers.anthropic import AnthropicModel
@@ -22,7 +23,7 @@ from agentcore.messages import (
     ToolResult,
     UserMessage,
 )
-from agentcore.model import ModelResponseDone
+from agentcore.model import ModelResponseDone, ModelSettings
 from tests.emulators.anthropic import REDACTED, AnthropicEmulator
 from tests.emulators.base import Reply, ToolCallReply
 from tests.providers.anthropic_support import (  # noqa: F401  (fixtures)
@@ -242,3 +243,22 @@ async def test_streamed_redacted_thinking_round_trips(model: AnthropicModel, emu
     items.append(ToolResult(call_id=items[2].call_id, name="get_weather", output="ok"))  # type: ignore[union-attr]
     await model.respond(req(items))
     assert wire(emu)["messages"][1]["content"][0]["type"] == "redacted_thinking"
+
+
+# --------------------------------------------------------------------------- live (only with a real key)
+
+
+@pytest.mark.live
+@pytest.mark.skipif(not os.environ.get("ANTHROPIC_API_KEY"), reason="needs ANTHROPIC_API_KEY")
+async def test_live_tool_loop_with_thinking() -> None:
+    """Against the real API: a thinking tool loop whose signed blocks the API accepts back."""
+    model = AnthropicModel(os.environ.get("AGENTCORE_ANTHROPIC_MODEL", "claude-sonnet-4-5"), thinking=1024)
+    items: list[Item] = [UserMessage.of("Use get_weather for Paris, then answer in one sentence.")]
+    first = await model.respond(req(items, settings=ModelSettings(tool_choice="auto")))
+    items += first.items
+    for item in first.items:
+        if isinstance(item, ToolCall):
+            items.append(ToolResult(call_id=item.call_id, name=item.name, output="18°C and sunny"))
+    final = await model.respond(req(items))
+    assert final.text and final.usage.input_tokens > 0
+    await model.aclose()
