@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tests.emulators.base import Emulator, HTTPReply, RecordedRequest, Reply
-from tests.emulators.openai_responses_rules import APIFailure, RequestRules, error_body
+from tests.emulators.openai_responses_rules import APIFailure, RequestRules, error_body, follower_key
 from tests.providers.harness import Harness
 
 MODEL = "gpt-5.5"
@@ -39,8 +39,9 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
         super().__init__()
         self.stored: dict[str, dict[str, Any]] = {}
         """Stored responses: id -> {"context": all items up to and including its output, "response"}."""
-        self.issued_reasoning: dict[str, tuple[str, str]] = {}
-        """encrypted_content -> (reasoning item id, model) for every reasoning item this server produced."""
+        self.issued_reasoning: dict[str, tuple[str, str, str | None]] = {}
+        """encrypted_content -> (reasoning item id, model, key of the item it produced) for every
+        reasoning item this server issued (see :func:`follower_key`)."""
         self._ids = itertools.count(1)
 
     # ------------------------------------------------------------------ server tuning
@@ -168,13 +169,6 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
 
     def _output(self, reply: Reply, model: str) -> list[dict[str, Any]]:
         output: list[dict[str, Any]] = []
-        if reply.reasoning is not None:
-            rid = self._id("rs")
-            enc = "gAAAAAB" + os.urandom(48).hex()
-            with self._lock:
-                self.issued_reasoning[enc] = (rid, model)
-            summary = [{"type": "summary_text", "text": reply.reasoning}] if reply.reasoning else []
-            output.append({"id": rid, "type": "reasoning", "encrypted_content": enc, "summary": summary})
         if reply.text is not None:
             output.append(
                 {
@@ -199,6 +193,13 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
                     "name": call.name,
                 }
             )
+        if reply.reasoning is not None:
+            rid = self._id("rs")
+            enc = "gAAAAAB" + os.urandom(48).hex()
+            with self._lock:
+                self.issued_reasoning[enc] = (rid, model, follower_key(output[0]) if output else None)
+            summary = [{"type": "summary_text", "text": reply.reasoning}] if reply.reasoning else []
+            output.insert(0, {"id": rid, "type": "reasoning", "encrypted_content": enc, "summary": summary})
         return output
 
     def _response(

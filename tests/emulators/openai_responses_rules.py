@@ -96,11 +96,25 @@ def _strict_schema_problem(schema: Any, path: str = "") -> str | None:
     return None
 
 
+def follower_key(item: dict[str, Any]) -> str | None:
+    """What identifies the item a reasoning item produced: a function call's ``call_id``, or an
+    assistant message's text (replays may drop item ids, so ids cannot be used)."""
+    kind = item.get("type", "message")
+    if kind == "function_call":
+        return f"call:{item.get('call_id')}"
+    if kind == "message" and item.get("role") == "assistant":
+        content = item.get("content")
+        if isinstance(content, list):
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return f"message:{content}"
+    return None
+
+
 class RequestRules:
     """Validation of ``POST /v1/responses`` bodies (mixed into the emulator)."""
 
     stored: dict[str, dict[str, Any]]
-    issued_reasoning: dict[str, tuple[str, str]]
+    issued_reasoning: dict[str, tuple[str, str, str | None]]
     _lock: threading.Lock
 
     # ------------------------------------------------------------------ validation
@@ -443,11 +457,7 @@ class RequestRules:
                 code="invalid_encrypted_content",
             )
         following = raw[i + 1] if i + 1 < len(raw) else None
-        ok = isinstance(following, dict) and (
-            following.get("type") == "function_call"
-            or (following.get("type", "message") == "message" and following.get("role") == "assistant")
-        )
-        if not ok:
+        if not isinstance(following, dict) or follower_key(following) != issued[2]:
             raise APIFailure(
                 f"Item '{rid}' of type 'reasoning' was provided without its required following item.",
                 param="input",

@@ -362,3 +362,22 @@ async def test_a_server_that_keeps_nothing_stops_the_chaining(
     chained = ["previous_response_id" in r.body for r in emu.requests]
     assert chained == [False, True, False, True, False, False]
     assert len(events(spans, "agentcore.server_state.disabled")) == 1
+
+
+async def test_emulator_rejects_reasoning_followed_by_another_item_than_its_own(
+    emu: OpenAIResponsesEmulator,
+) -> None:
+    client = openai.AsyncOpenAI(base_url=emu.base_url + "/v1", api_key="k", max_retries=0)
+    emu.queue(Reply(reasoning="r", tool_calls=[call("Paris", "call_a"), call("Oslo", "call_b")]))
+    first = await client.responses.create(model=MODEL, input="hi", store=False)
+    rs, fc_a, fc_b = (o.model_dump(exclude_none=True) for o in first.output)
+    outputs = [{"type": "function_call_output", "call_id": c, "output": "x"} for c in ("call_a", "call_b")]
+    with pytest.raises(openai.BadRequestError, match="without its required following item"):
+        await client.responses.create(
+            model=MODEL, input=[{"role": "user", "content": "hi"}, rs, fc_b, fc_a, *outputs], store=False
+        )
+    emu.queue(Reply(text="ok"))
+    ok = await client.responses.create(
+        model=MODEL, input=[{"role": "user", "content": "hi"}, rs, fc_a, fc_b, *outputs], store=False
+    )
+    assert ok.output_text == "ok"
