@@ -363,6 +363,7 @@ class _StreamState:
         self.yielded = False
         self.lost_state = False
         self._tool_index: dict[int, int] = {}
+        self._done: dict[int, Any] = {}
 
     def feed(self, event: dict[str, Any]) -> list[ModelStreamEvent]:
         kind = event.get("type")
@@ -384,8 +385,15 @@ class _StreamState:
                 self.yielded = True
                 return [ModelToolCallDelta(index=index, call_id=item.get("call_id"), name=item.get("name"))]
             return []
+        if kind == "response.output_item.done":
+            self._done[int(event.get("output_index", len(self._done)))] = event.get("item")
+            return []
         if kind in ("response.completed", "response.incomplete"):
-            self.final = event.get("response") or {}
+            final = event.get("response") or {}
+            if not final.get("output") and self._done:
+                # Some proxies send the final response without its output; the items were streamed.
+                final = {**final, "output": [self._done[k] for k in sorted(self._done)]}
+            self.final = final
             return []
         if kind == "response.failed":
             err = (event.get("response") or {}).get("error")

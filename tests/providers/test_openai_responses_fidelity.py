@@ -21,14 +21,14 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from agentcore.providers.openai_responses import OpenAIResponsesModel
+from agentcore.providers.openai_responses import OpenAIResponsesModel, _StreamState
 from agentcore.providers.openai_responses_wire import item_to_wire, response_from
 from openai._models import construct_type
 from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import BaseModel, TypeAdapter
 
 from agentcore.messages import AssistantMessage, Item, Reasoning, ToolCall, ToolResult, UserMessage
-from agentcore.model import ModelRequest, ToolSpec
+from agentcore.model import ModelRequest, ModelTextDelta, ModelToolCallDelta, ToolSpec
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
 
@@ -342,3 +342,27 @@ def test_adapter_reads_every_recorded_response(row: tuple[str, Any, int, Any]) -
             assert wire == {k: out[k] for k in ("type", "id", "summary", "encrypted_content")}
         elif isinstance(item, AssistantMessage):
             assert item.text == "".join(p["text"] for p in out["content"] if p["type"] == "output_text")
+
+
+STREAMS = [row for row in RESPONSES if isinstance(row[3], list)]
+
+
+@pytest.mark.parametrize("bare_completed", [False, True], ids=["full", "completed-without-output"])
+@pytest.mark.parametrize("row", STREAMS, ids=_ids(STREAMS))
+def test_adapter_reads_every_recorded_stream(row: tuple[str, Any, int, Any], bare_completed: bool) -> None:
+    events = [dict(e) for e in row[3]]
+    completed = events[-1]["response"]
+    if bare_completed:
+        events[-1] = {**events[-1], "response": {**completed, "output": []}}
+    state = _StreamState()
+    out = [o for e in events for o in state.feed(e)]
+    assert state.final is not None
+    response = response_from(state.final, "gpt-x")
+    text = "".join(o.text for o in out if isinstance(o, ModelTextDelta))
+    assert text == response.text
+    args = "".join(o.arguments for o in out if isinstance(o, ModelToolCallDelta))
+    assert args == "".join(i.arguments for i in response.items if isinstance(i, ToolCall))
+    assert [type(i) for i in response.items] == [
+        {"message": AssistantMessage, "function_call": ToolCall, "reasoning": Reasoning}[o["type"]]
+        for o in completed["output"]
+    ]
