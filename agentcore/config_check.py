@@ -22,6 +22,7 @@ from .config_refs import SANDBOX_TOOLS, RefError, Resolver, lookup_tool_name
 from .config_schema import NAME_PATTERN, REF_PATTERN, ConfigFile
 from .config_yaml import Pos, Problem
 
+_SECRET_KEY = re.compile(r"(key|token|secret|password|passwd|credential)", re.IGNORECASE)
 _NAME_HINT = "names may contain only letters, digits, '_' and '-'"
 
 
@@ -249,6 +250,14 @@ class _Checker:
                 self.provider(path, spec.split(":", 1)[0])
             return
         spec = _mapping(spec)
+        for key in _mapping(spec.get("options")):
+            if isinstance(key, str) and _SECRET_KEY.search(key):
+                self.report(
+                    (*path, "options", key),
+                    f"models.{name}.options.{key}: do not put credentials in the "
+                    "file; name the environment variable that holds them with api_key_env",
+                    at_key=True,
+                )
         if isinstance(spec.get("provider"), str):
             self.provider((*path, "provider"), spec["provider"])
         for i, target in enumerate(_items(spec.get("fallback"))):

@@ -39,6 +39,33 @@ def _ref_of(fn: Any, what: str) -> str:
     return f"{module}:{qualname}"
 
 
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)", re.IGNORECASE)
+
+
+def _env_refs(env: dict[str, str]) -> dict[str, str]:
+    """Secret-looking sandbox variables are written as ``${NAME}`` references, never as values."""
+    return {k: (_EnvRef(f"${{{k}}}") if _SECRET_NAME.search(k) else v) for k, v in env.items()}
+
+
+class _EnvRef(str):
+    """A ``${NAME}`` written on purpose (not escaped)."""
+
+    __slots__ = ()
+
+
+def _escape(value: Any) -> Any:
+    """The file must read back as written: escape what would look like ``${ENV}`` interpolation."""
+    if isinstance(value, _EnvRef):
+        return str(value)
+    if isinstance(value, str):
+        return re.sub(r"\$(?=\{[^{}]*\})", "$$", value)
+    if isinstance(value, dict):
+        return {k: _escape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escape(v) for v in value]
+    return value
+
+
 class _Dumper:
     def __init__(self) -> None:
         self.models: dict[str, Any] = {}
@@ -75,6 +102,8 @@ class _Dumper:
             name, sandbox_spec = spec
             self.sandboxes[name] = sandbox_spec.model_dump(mode="json", exclude_defaults=True)
             self.sandboxes[name]["backend"] = sandbox_spec.backend
+            if "env" in self.sandboxes[name]:
+                self.sandboxes[name]["env"] = _env_refs(self.sandboxes[name]["env"])
             return str(name)
         config = getattr(agent.sandbox, "config", None)
         backend = getattr(agent.sandbox, "backend", None)
@@ -104,6 +133,8 @@ class _Dumper:
         for key in ("env", "labels"):
             if key in values:
                 out[key] = dict(values.pop(key))
+        if "env" in out:
+            out["env"] = _env_refs(out["env"])
         if limits:
             out["limits"] = limits
         name = f"{agent.name}_sandbox"
@@ -290,10 +321,8 @@ _BlockDumper.add_representer(str, _str)
 
 
 def dump_agent(agent: Agent[Any]) -> str:
-    doc = _Dumper().dump(agent)
+    doc = _escape(_Dumper().dump(agent))
     text = yaml.dump(doc, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=110)
-    # The file must read back as written: escape what would look like ${ENV} interpolation.
-    text = re.sub(r"\$(?=\{[^{}]*\})", "$$", text)
     return (
         "# Editors: `agentcore schema > agentcore.schema.json` and add\n"
         "# yaml-language-server: $schema=./agentcore.schema.json\n" + text

@@ -37,6 +37,16 @@ _SCALAR_TAGS = {
 }
 
 
+MAX_VALUES = 200_000
+"""More values than this (aliases expand) is refused: a definition file is small; a YAML alias bomb is not."""
+MAX_DEPTH = 64
+
+
+class _TooBig(Exception):
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+
 @dataclass
 class Pos:
     """Where a value sits in the file, and where its children sit."""
@@ -80,13 +90,17 @@ class _Reader:
         self.filename = filename
         self.env = env
         self.problems: list[Problem] = []
+        self.visited = 0
         self._constructor = SafeConstructor()
         self._resolver = yaml.resolver.Resolver()
 
     def problem(self, line: int, col: int, message: str) -> None:
         self.problems.append((self.filename, line, col, message))
 
-    def read(self, node: Node, pos: Pos) -> Any:
+    def read(self, node: Node, pos: Pos, depth: int = 0) -> Any:
+        self.visited += 1
+        if self.visited > MAX_VALUES or depth > MAX_DEPTH:
+            raise _TooBig(node)
         if isinstance(node, MappingNode):
             self._constructor.flatten_mapping(node)  # YAML merge keys (<<)
             out: dict[Any, Any] = {}
@@ -102,14 +116,14 @@ class _Reader:
                     continue
                 child = Pos(value_node.start_mark.line + 1, value_node.start_mark.column + 1, k_line, k_col)
                 pos.children[key] = child
-                out[key] = self.read(value_node, child)
+                out[key] = self.read(value_node, child, depth + 1)
             return out
         if isinstance(node, SequenceNode):
             items: list[Any] = []
             for index, item_node in enumerate(node.value):
                 child = Pos(item_node.start_mark.line + 1, item_node.start_mark.column + 1)
                 pos.children[index] = child
-                items.append(self.read(item_node, child))
+                items.append(self.read(item_node, child, depth + 1))
             return items
         assert isinstance(node, ScalarNode)
         if node.tag != "tag:yaml.org,2002:str":
@@ -215,6 +229,21 @@ def parse(text: str, filename: str, env: Mapping[str, str]) -> tuple[Any, Pos, l
     root = Pos(node.start_mark.line + 1, node.start_mark.column + 1)
     try:
         data = reader.read(node, root)
+    except _TooBig as exc:
+        mark = exc.node.start_mark
+        return (
+            None,
+            root,
+            [
+                (
+                    filename,
+                    mark.line + 1,
+                    mark.column + 1,
+                    f"the document nests deeper than {MAX_DEPTH} levels or expands (through aliases) to "
+                    f"more than {MAX_VALUES:,} values",
+                )
+            ],
+        )
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

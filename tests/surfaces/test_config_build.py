@@ -332,3 +332,31 @@ def test_a_python_sandbox_round_trips() -> None:
     rebuilt = loads(text).build()
     assert isinstance(rebuilt.sandbox, LocalSandbox)
     assert (rebuilt.sandbox.config.memory_mb, rebuilt.sandbox.config.network) == (512, "open")
+
+
+def test_secrets_are_never_written_into_the_file(
+    fake_local_sandbox: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEPLOY_TOKEN", "tok-123456789")
+    text = (
+        "version: 1\nsandboxes:\n  box: {backend: local, env: {DEPLOY_TOKEN: '${DEPLOY_TOKEN}', MODE: '$${literal}'}}\n"
+        "agents:\n  a: {model: 'openai:gpt-5', sandbox: box}\n"
+    )
+    agent = loads(text).build()
+    dumped = to_yaml(agent)
+    assert "tok-123456789" not in dumped and "DEPLOY_TOKEN: ${DEPLOY_TOKEN}" in dumped
+    assert "MODE: $${literal}" in dumped
+    assert loads(dumped).spec.sandboxes["box"].env == {"DEPLOY_TOKEN": "tok-123456789", "MODE": "${literal}"}
+    with pytest.raises(ConfigError) as info:
+        loads(
+            "version: 1\nmodels:\n  m: {provider: openai, model: x, options: {api_key: sk-1}}\nagents:\n  a: {model: m}\n"
+        )
+    assert "do not put credentials in the file" in info.value.errors[0][3]
+
+
+def test_alias_bombs_are_refused() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
+    with pytest.raises(ConfigError) as info:
+        loads("\n".join(lines) + "\nversion: 1\n")
+    assert "more than 200,000 values" in info.value.errors[0][3]
