@@ -134,7 +134,6 @@ class OpenAIResponsesModel(Model):
             url = self._client.base_url
             self.server_address = url.host or None
             self.server_port = url.port or (443 if url.scheme == "https" else 80)
-        self._timeout = timeout
         self._encoder = ItemEncoder(model_name, max_items=max_cached_items)
         self._head_key: tuple[Any, ...] | None = None
         self._head: tuple[bytes, list[str]] = (b"", [])
