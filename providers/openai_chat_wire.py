@@ -38,6 +38,7 @@ ReplayReasoning = Literal["auto", "always", "never"]
 MAX_TOOL_CALL_ID = 40
 """OpenAI rejects longer ``tool_calls[].id`` values (``string_above_max_length``)."""
 
+MISSING_RESULT = "(no result was recorded for this tool call)"
 KIND_REASONING = "reasoning"
 KIND_TOOL_CALL_EXTRA = "tool_call_extra"
 KIND_MESSAGE_EXTRA = "message_extra"
@@ -96,7 +97,7 @@ class _Checkpoint:
     items: list[Item]
     out: list[bytes]
     turn_has_tool: bool
-    open_calls: frozenset[str]
+    open_calls: tuple[str, ...]
     bare_tool_turns: int
 
 
@@ -222,7 +223,8 @@ class MessageEncoder:
         cp = self._resume(items)
         start = len(cp.items) if cp is not None else 0
         out: list[bytes] = list(cp.out) if cp is not None else []
-        open_calls: set[str] = set(cp.open_calls) if cp is not None else set()
+        # ids of the last assistant message's calls still awaiting a tool message, in order
+        open_calls: dict[str, None] = dict.fromkeys(cp.open_calls) if cp is not None else {}
         tail = items[start:]
         replay = self.replay_reasoning
         turn_flags = self._turns_with_tool_calls(tail, cp.turn_has_tool if cp else False)
@@ -230,17 +232,26 @@ class MessageEncoder:
             cp.bare_tool_turns if cp is not None else 0
         )  # assistant tool_calls messages sent without reasoning
         turn = 0
-        mark: tuple[int, int, bool, frozenset[str], int] | None = None
+        mark: tuple[int, int, bool, tuple[str, ...], int] | None = None
 
         # the assistant message being built
         text: bytes | None = None
         reasoning: tuple[str, bytes] | None = None
         calls: list[bytes] = []
+        call_ids: list[str] = []
         msg_extra: bytes | None = None
-        dropped = 0
+        dropped = missing = 0
+
+        def settle() -> None:
+            """Answer calls left without a result before anything else is sent (the API requires it)."""
+            nonlocal open_calls, missing
+            for cid in open_calls:
+                out.append(dumps({"role": "tool", "tool_call_id": cid, "content": MISSING_RESULT}))
+            missing += len(open_calls)
+            open_calls = {}
 
         def flush() -> None:
-            nonlocal text, reasoning, calls, msg_extra, bare
+            nonlocal text, reasoning, calls, call_ids, msg_extra, bare, open_calls
             if text is None and not calls and reasoning is None:
                 return
             keep_reasoning = reasoning is not None and (
@@ -262,20 +273,22 @@ class MessageEncoder:
             if msg_extra is not None:
                 buf += b',"extra_content":' + msg_extra
             buf += b"}"
+            settle()
             out.append(bytes(buf))
-            text, reasoning, calls, msg_extra = None, None, [], None
+            open_calls = dict.fromkeys(call_ids)
+            text, reasoning, calls, call_ids, msg_extra = None, None, [], [], None
 
         for n, item in enumerate(tail):
             if isinstance(item, UserMessage):
                 flush()
+                settle()
                 turn += 1
-                open_calls = set()
                 out.append(self._cached(item))
             elif isinstance(item, ToolResult):
                 flush()
                 data, cid = self._cached(item)
                 if cid in open_calls:
-                    open_calls.discard(cid)
+                    del open_calls[cid]
                     out.append(data)
                 else:
                     dropped += 1  # a result whose call is not in the transcript (filtered history)
@@ -291,10 +304,8 @@ class MessageEncoder:
                 continue
             elif isinstance(item, ToolCall):
                 data, cid, extra = self._cached(item)
-                if not calls:
-                    open_calls = set()
                 calls.append(data)
-                open_calls.add(cid)
+                call_ids.append(cid)
                 msg_extra = msg_extra or extra
                 continue
             elif isinstance(item, Reasoning):
@@ -315,10 +326,13 @@ class MessageEncoder:
             # call still to come in this turn could change how this turn's reasoning is rendered.
             idle = text is None and not calls and reasoning is None
             if idle and (replay != "auto" or turn_flags[turn] or isinstance(item, UserMessage)):
-                mark = (start + n + 1, len(out), turn_flags[turn], frozenset(open_calls), bare)
+                mark = (start + n + 1, len(out), turn_flags[turn], tuple(open_calls), bare)
         flush()
+        settle()
         if dropped:
             tracing.note("openai_chat.dropped_orphan_tool_results", count=dropped)
+        if missing:
+            tracing.note("openai_chat.answered_calls_without_results", count=missing)
         if mark is not None and mark[0] > start:
             self._remember(_Checkpoint(list(items[: mark[0]]), out[: mark[1]], mark[2], mark[3], mark[4]))
         self.bare_tool_turns = bare

@@ -451,6 +451,23 @@ async def test_text_after_tool_calls_stays_in_their_message(serve) -> None:
     assert msgs[2]["content"] == "Checking.\nOne moment."
 
 
+async def test_calls_left_without_results_are_answered_with_a_placeholder(serve) -> None:
+    emulator, model = serve(ChatQuirks.openai())
+    items: list[Item] = [
+        UserMessage.of("Weather?"),
+        ToolCall(call_id="c1", name="get_weather", arguments='{"city":"Rome"}'),
+        ToolCall(call_id="c2", name="get_weather", arguments='{"city":"Oslo"}'),
+        ToolResult(call_id="c2", name="get_weather", output="snow"),
+        UserMessage.of("Never mind."),
+    ]
+    await model.respond(request(items, tools=[WEATHER]))  # the strict emulator accepts it
+    msgs = emulator.last_body["messages"]
+    assert [(m["role"], m.get("tool_call_id")) for m in msgs[2:]] == [
+        ("assistant", None), ("tool", "c2"), ("tool", "c1"), ("user", None)
+    ]  # fmt: skip
+    assert msgs[4]["content"] == "(no result was recorded for this tool call)"
+
+
 async def test_orphan_tool_results_are_not_sent(serve) -> None:
     emulator, model = serve(ChatQuirks.openai())
     items: list[Item] = [
@@ -853,6 +870,13 @@ def test_incremental_encoding_matches_a_fresh_encoding(replay: str) -> None:
         [ToolResult(call_id="c1", name="get_time", output="one")],
         [AssistantMessage(text="Done.")],
         [UserMessage.of("three"), own("no tools"), AssistantMessage(text="Bye.")],
+        [
+            UserMessage.of("four"),
+            ToolCall(call_id="c3", name="get_time"),
+            ToolCall(call_id="c4", name="get_time"),
+        ],
+        [ToolResult(call_id="c4", name="get_time", output="four")],
+        [UserMessage.of("five")],  # c3 never got a result
     ]
     incremental = MessageEncoder("openai-chat", "m", replay_reasoning=replay)  # type: ignore[arg-type]
     for items in _grow(*steps):
