@@ -158,6 +158,8 @@ class QueueShellProcess(ShellProcess):
         self._status = status
         self._eof = False
         self._killed = False
+        self.tasks: list[asyncio.Task[None]] = []
+        """Background tasks feeding this process (kept referenced; cancelled by :meth:`kill`)."""
 
     def push(self, data: bytes) -> None:
         if self._eof:
@@ -201,6 +203,8 @@ class QueueShellProcess(ShellProcess):
         if self._closer is not None:
             with contextlib.suppress(Exception):
                 await self._closer()
+        for task in self.tasks:
+            task.cancel()
         self.push_eof()
 
     async def wait(self) -> int | None:

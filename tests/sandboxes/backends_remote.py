@@ -14,10 +14,14 @@ a test config and why it may be unavailable here.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import pwd
 import shutil
 import tempfile
+from dataclasses import replace
 from functools import cache
+from pathlib import Path
 
 from agentcore.sandboxes.base import Sandbox, SandboxConfig
 
@@ -50,8 +54,6 @@ def docker_unavailable() -> str | None:
 
 
 async def docker_factory(config: SandboxConfig) -> Sandbox:
-    from dataclasses import replace
-
     from agentcore.sandboxes.docker import DockerSandbox
 
     return DockerSandbox(replace(config, image=DOCKER_TEST_IMAGE))
@@ -66,3 +68,55 @@ register(
         security=True,
     )
 )
+
+
+# --------------------------------------------------------------------------- e2b (offline stand-in)
+
+
+def e2b_unavailable() -> str | None:
+    try:
+        import e2b  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        return f"the e2b SDK or uvicorn is not installed ({exc.name})"
+    return None
+
+
+def fake_workspace() -> Path:
+    """A fresh directory the stand-in's processes (``nobody`` when root) can write: the workspace."""
+    path = Path(tempfile.mkdtemp(prefix="agentcore-remote-ws-"))
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    return path
+
+
+async def e2b_factory(config: SandboxConfig) -> Sandbox:
+    """An :class:`E2BSandbox` in debug mode whose envd is a fresh ``FakeEnvd`` (its own "VM"),
+    stopped and cleaned up when the sandbox closes."""
+    from agentcore.sandboxes.e2b import E2BSandbox
+
+    from .fake_envd import FakeEnvd
+
+    workspace = fake_workspace()
+
+    class OfflineE2BSandbox(E2BSandbox):
+        envd: FakeEnvd | None = None
+
+        async def _start(self) -> None:
+            self.envd = await asyncio.to_thread(lambda: FakeEnvd(workspace).start())
+            self._api["sandbox_url"] = self.envd.url
+            await super()._start()
+
+        async def _close(self) -> None:
+            await super()._close()
+            if self.envd is not None:
+                await asyncio.to_thread(self.envd.stop)
+            await asyncio.to_thread(shutil.rmtree, workspace, True)
+
+    return OfflineE2BSandbox(
+        replace(config, workdir=str(workspace)), debug=True, shell_state_dir=str(workspace)
+    )
+
+
+register(Backend(name="e2b", factory=e2b_factory, unavailable=e2b_unavailable))
