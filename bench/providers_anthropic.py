@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-MODEL = "claude-sonnet-4-5"
+MODEL = "claude-sonnet-5-5"
 INSTRUCTIONS = "You are a careful assistant. Use the tools when they help. " * 4
 TOOL_SCHEMA = {
     "type": "object",
@@ -90,11 +90,11 @@ class _Server:
         return sizes, handle
 
 
-async def _agentcore_loop(base_url: str, turns: int) -> list[tuple[float, float]]:
+async def _agentcore_loop(base_url: str, turns: int, stream: bool = False) -> list[tuple[float, float]]:
     from agentcore.providers.anthropic import AnthropicModel
 
     from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
-    from agentcore.model import ModelRequest, ToolSpec
+    from agentcore.model import ModelRequest, ModelResponse, ModelResponseDone, ToolSpec
 
     model = AnthropicModel(MODEL, base_url=base_url, api_key="bench-key")
     tools = (ToolSpec("read_file", "Read a file from the workspace.", TOOL_SCHEMA),)
@@ -102,7 +102,16 @@ async def _agentcore_loop(base_url: str, turns: int) -> list[tuple[float, float]
     walls: list[tuple[float, float]] = []
     for _ in range(turns):
         start, cpu = time.perf_counter(), time.process_time()
-        response = await model.respond(ModelRequest(INSTRUCTIONS, items, tools))
+        request = ModelRequest(INSTRUCTIONS, items, tools)
+        if stream:
+            done: ModelResponse | None = None
+            async for event in model.stream(request):
+                if isinstance(event, ModelResponseDone):
+                    done = event.response
+            assert done is not None
+            response = done
+        else:
+            response = await model.respond(request)
         walls.append((time.perf_counter() - start, time.process_time() - cpu))
         items.extend(response.items)
         for item in response.items:
@@ -112,7 +121,7 @@ async def _agentcore_loop(base_url: str, turns: int) -> list[tuple[float, float]
     return walls
 
 
-async def _sdk_loop(base_url: str, turns: int) -> list[tuple[float, float]]:
+async def _sdk_loop(base_url: str, turns: int, stream: bool = False) -> list[tuple[float, float]]:
     from anthropic import AsyncAnthropic
 
     client = AsyncAnthropic(base_url=base_url, api_key="bench-key", max_retries=0)
@@ -123,9 +132,15 @@ async def _sdk_loop(base_url: str, turns: int) -> list[tuple[float, float]]:
     walls: list[tuple[float, float]] = []
     for _ in range(turns):
         start, cpu = time.perf_counter(), time.process_time()
-        response = await client.messages.create(
-            model=MODEL, max_tokens=8192, system=INSTRUCTIONS, tools=tools, messages=messages
-        )
+        if stream:
+            async with client.messages.stream(
+                model=MODEL, max_tokens=8192, system=INSTRUCTIONS, tools=tools, messages=messages
+            ) as events:
+                response = await events.get_final_message()
+        else:
+            response = await client.messages.create(
+                model=MODEL, max_tokens=8192, system=INSTRUCTIONS, tools=tools, messages=messages
+            )
         content = [b.model_dump(exclude_none=True) for b in response.content]
         walls.append((time.perf_counter() - start, time.process_time() - cpu))
         messages.append({"role": "assistant", "content": content})
@@ -177,7 +192,21 @@ async def _httpx_loop(base_url: str, turns: int) -> list[tuple[float, float]]:
     return walls
 
 
-_LOOPS = {"agentcore": _agentcore_loop, "sdk": _sdk_loop, "httpx": _httpx_loop}
+async def _agentcore_stream_loop(base_url: str, turns: int) -> list[tuple[float, float]]:
+    return await _agentcore_loop(base_url, turns, stream=True)
+
+
+async def _sdk_stream_loop(base_url: str, turns: int) -> list[tuple[float, float]]:
+    return await _sdk_loop(base_url, turns, stream=True)
+
+
+_LOOPS = {
+    "agentcore": _agentcore_loop,
+    "sdk": _sdk_loop,
+    "httpx": _httpx_loop,
+    "agentcore_stream": _agentcore_stream_loop,
+    "sdk_stream": _sdk_stream_loop,
+}
 
 
 def _measure(turns: int, repeats: int) -> dict[str, dict[str, list[float]]]:
@@ -233,6 +262,12 @@ def main() -> None:
             f"{r['httpx_client_ms']:>10.2f} | {r['agentcore_wall_ms']:>9.2f} {r['sdk_wall_ms']:>6.2f} "
             f"{r['httpx_wall_ms']:>6.2f} | {int(r['agentcore_request_bytes']):>9} {int(r['items_per_call']):>6}"
         )
+    print("streaming (SSE), client CPU ms: agentcore / bare SDK messages.stream():")
+    for r in rows:
+        print(
+            f"{int(r['turns']):>5} {r['agentcore_stream_client_ms']:>10.2f} {r['sdk_stream_client_ms']:>10.2f}"
+        )
+    print("(the emulator closes the connection after every SSE reply, so each streamed call also reconnects)")
     print("(Anthropic keeps no server-side conversation state: the whole transcript is sent on every call;")
     print(
         " agentcore sends each earlier message as the bytes it sent before, so its encoding cost stays flat)"

@@ -386,7 +386,7 @@ def harness() -> Any:
         name="anthropic",
         emulator=emulator,
         make_model=lambda **kw: AnthropicModel(
-            "claude-sonnet-4-5", base_url=emulator.base_url, api_key="test-key", **kw
+            "claude-sonnet-5-5", base_url=emulator.base_url, api_key="test-key", **kw
         ),
     )
 
