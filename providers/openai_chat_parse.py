@@ -82,6 +82,12 @@ def _arguments(value: Any) -> str:
     return json.dumps(value)
 
 
+def _legacy_call(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The deprecated ``function_call`` (older servers) as one tool call without an id."""
+    fn = message.get("function_call")
+    return [{"index": 0, "function": fn}] if isinstance(fn, dict) else []
+
+
 @dataclass
 class _Call:
     call_id: str
@@ -155,7 +161,7 @@ class ResponseBuilder:
             self.refusal.append(message["refusal"])
         if message.get("extra_content") is not None:
             self.message_extra = message["extra_content"]
-        for position, raw in enumerate(message.get("tool_calls") or []):
+        for position, raw in enumerate(message.get("tool_calls") or _legacy_call(message)):
             index = raw.get("index") if isinstance(raw.get("index"), int) else position
             call, _ = self._call_at(index, raw.get("id"))
             fn = raw.get("function") or {}
@@ -185,7 +191,7 @@ class ResponseBuilder:
                 self.refusal.append(delta["refusal"])
             if delta.get("extra_content") is not None:
                 self.message_extra = delta["extra_content"]
-            for position, raw in enumerate(delta.get("tool_calls") or []):
+            for position, raw in enumerate(delta.get("tool_calls") or _legacy_call(delta)):
                 index = raw.get("index") if isinstance(raw.get("index"), int) else position
                 call, first = self._call_at(index, raw.get("id"))
                 fn = raw.get("function") or {}

@@ -1023,3 +1023,13 @@ async def test_runner_tool_loop_and_handoff_on_a_strict_server(serve) -> None:
     assert last[0] == {"role": "system", "content": "You know the weather."}
     assert [m["role"] for m in last[1:]] == ["user", "assistant", "tool", "assistant", "tool"]
     assert last[-1]["content"] == "rain in Rome"
+
+
+def test_legacy_function_call_answers_become_tool_calls() -> None:
+    b = ResponseBuilder("openai-chat", "m")
+    message = {"role": "assistant", "content": None, "function_call": {"name": "f", "arguments": '{"x": 1}'}}
+    b.add_completion({"id": "r1", "choices": [{"message": message, "finish_reason": "function_call"}]})
+    resp = b.build()
+    (call,) = resp.items
+    assert isinstance(call, ToolCall) and (call.name, call.arguments) == ("f", '{"x": 1}') and call.call_id
+    assert resp.finish_reason == "tool_calls"
