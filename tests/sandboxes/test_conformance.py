@@ -6,6 +6,7 @@ Each test is one promise of ``agentcore.sandboxes.base.Sandbox``: what an agent 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +83,14 @@ async def test_output_without_trailing_newline_is_exact(sandbox: Sandbox) -> Non
 
 
 async def test_timeout_kills_the_process_group_and_keeps_the_session(sandbox: Sandbox) -> None:
-    await sandbox.shell("export KEPT=yes; mkdir -p t && cd t; sleep 302 >/dev/null 2>&1 &")
-    result = await sandbox.shell("sleep 301 | sleep 301; sleep 303", timeout=1)
+    n = 3000 + secrets.randbelow(6000)  # unique durations: some stand-ins share the host's process table
+    await sandbox.shell(f"export KEPT=yes; mkdir -p t && cd t; sleep {n}2 >/dev/null 2>&1 &")
+    result = await sandbox.shell(f"sleep {n}1 | sleep {n}1; sleep {n}3", timeout=1)
     assert result.timed_out and not result.restarted
     assert result.exit_code == 137
     after = await sandbox.shell(
-        "echo $KEPT; pwd; for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f 2>/dev/null; echo; done | grep -c '^sleep 30[123]'"
+        "echo $KEPT; pwd; for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f 2>/dev/null; echo; done"
+        f" | grep -c '^sleep {n}[123]'"
     )
     kept, cwd, sleepers = after.output.split()
     assert kept == "yes" and cwd.endswith("/t")
