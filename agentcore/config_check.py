@@ -176,6 +176,7 @@ class _Checker:
         self.agents = {k for k in _mapping(data.get("agents")) if isinstance(k, str)}
         self.models = {k for k in _mapping(data.get("models")) if isinstance(k, str)}
         self.sandboxes = {k for k in _mapping(data.get("sandboxes")) if isinstance(k, str)}
+        self._providers: list[str] | None = None
 
     def report(self, path: tuple[Any, ...], message: str, *, at_key: bool = False) -> None:
         node, _ = self.pos.find(path)
@@ -218,9 +219,15 @@ class _Checker:
     # ------------------------------------------------------------------ models
 
     def provider(self, path: tuple[Any, ...], provider: str) -> None:
-        from .registry import provider_names
+        from . import registry
 
-        known = provider_names()
+        if provider in registry._BUILTIN_PROVIDERS or provider in registry._providers:
+            return  # known without scanning the installed packages' entry points
+        if self._providers is None:
+            from .registry import provider_names
+
+            self._providers = provider_names()  # scans entry points: once per file
+        known = self._providers
         if provider not in known:
             self.report(
                 path,

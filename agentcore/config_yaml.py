@@ -37,6 +37,8 @@ _SCALAR_TAGS = {
 }
 
 
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml when PyYAML was built with it (its marks count characters, like the pure-Python parser)."""
 MAX_VALUES = 200_000
 """More values than this (aliases expand) is refused: a definition file is small; a YAML alias bomb is not."""
 MAX_DEPTH = 64
@@ -156,7 +158,7 @@ class _Reader:
             substituted = True
         pieces.append(value[last:])
         result = "".join(pieces)
-        if substituted and node.style is None and _ENV.fullmatch(value):
+        if substituted and not node.style and _ENV.fullmatch(value):  # plain (unquoted) style
             return self._plain(result)
         return result
 
@@ -215,7 +217,7 @@ def parse(text: str, filename: str, env: Mapping[str, str]) -> tuple[Any, Pos, l
     A syntax error yields ``(None, Pos(1, 1), [problem])``.
     """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

@@ -372,3 +372,29 @@ def test_errors_come_sorted_and_the_message_is_one_line_each() -> None:
         "description, instructions, instructions_file, model, settings, tools, sandbox, output_schema, handoffs, "
         "guardrails, verify, retry, max_turns, max_corrections, max_parallel_tools",
     ]
+
+
+def test_libyaml_and_the_pure_python_parser_report_the_same_positions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import yaml
+
+    from agentcore import config_yaml
+
+    text = (
+        "version: 1\nentry: a\nagents:\n  a:\n    model: nope\n    instructions: 'héllo ${MISSING}'\n"
+        "    max_turns: ${T:-x}\n    handoffs: [zz]\n  a: {}\n"
+    )
+    results = []
+    for loader in (yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        monkeypatch.setattr(config_yaml, "_LOADER", loader)
+        with pytest.raises(ConfigError) as info:
+            loads(text, filename="p.yaml", env={})
+        results.append(info.value.errors)
+    assert results[0] == results[1]
+    assert (
+        "p.yaml",
+        6,
+        26,
+        "environment variable MISSING is not set (use ${MISSING:-default} to make it optional)",
+    ) in results[0]
