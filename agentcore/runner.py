@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -69,6 +70,21 @@ from .tools import Tool
 T = TypeVar("T")
 DEFAULT_MAX_TURNS = 30
 _META = "__agentcore__"
+
+
+_shared_models: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Model]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_model(spec: str) -> Model:
+    """The adapter for a ``provider:model`` string, shared by every run on this event loop, so
+    connection pools and encoding caches are reused instead of rebuilt per run."""
+    models = _shared_models.setdefault(asyncio.get_running_loop(), {})
+    model = models.get(spec)
+    if model is None:
+        model = models[spec] = resolve_model(spec)
+    return model
 
 
 def _agents_reachable(entry: Agent[Any]) -> dict[str, Agent[Any]]:
@@ -194,7 +210,8 @@ class _Run:
         if model is None:
             if agent.model is None:
                 raise UserError(f"agent {agent.name!r} has no model")
-            model = self.models[agent.name] = resolve_model(agent.model)
+            spec = agent.model
+            model = self.models[agent.name] = shared_model(spec) if isinstance(spec, str) else spec
         return model
 
     async def _tools(self, agent: Agent[Any]) -> tuple[dict[str, Tool], dict[str, Handoff]]:
