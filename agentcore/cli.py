@@ -146,9 +146,11 @@ def cmd_trace(args: argparse.Namespace) -> int:
         for t in traces:
             when = datetime.fromtimestamp(t.start / 1e9).strftime("%Y-%m-%d %H:%M:%S")
             errors = f"  {t.errors} errors" if t.errors else ""
+            shown = " ".join((t.input or "").split())
+            shown = f"  {shown[:50]!r}" if shown else ""
             print(
                 f"{t.trace_id[:12]}  {when}  {t.duration_s:7.2f}s  {t.spans:3d} spans  "
-                f"{t.input_tokens + t.output_tokens:7d} tok  {t.name}{errors}"
+                f"{t.input_tokens + t.output_tokens:7d} tok  {t.name}{shown}{errors}"
             )
         return EXIT_OK
     found = trace_store.find_trace(args.id)

@@ -140,7 +140,10 @@ async def _one_run(
     from .runner import Runner
 
     run_input: Any = prompt
-    with tracing.span("agentcore run", {"agentcore.agent": agent.name}) as root:
+    attrs: dict[str, Any] = {"agentcore.agent": agent.name}
+    if prompt and tracing.capture_content():
+        attrs["agentcore.input"] = tracing.content(prompt[:500])
+    with tracing.span(f"agentcore run {agent.name}", attrs) as root:
         trace_id = tracing.trace_id_of(root)
         progress.trace_id = trace_id
         while True:

@@ -45,6 +45,7 @@ CONTENT_KEYS = frozenset(
         "process.command_line",
         "agentcore.sandbox.output",
         "agentcore.output",
+        "agentcore.input",
     }
 )
 """Attributes holding message content: kept in the local store, removed before OTLP export."""
@@ -296,6 +297,8 @@ class TraceSummary:
     output_tokens: int
     run_id: str | None
     conversation_id: str | None
+    input: str | None = None
+    """The run's input, when the local store captured it."""
 
     @property
     def duration_s(self) -> float:
@@ -329,9 +332,18 @@ def summarize(trace_id: str, spans: list[dict[str, Any]]) -> TraceSummary:
         errors=sum(1 for s in spans if s.get("status") == "ERROR"),
         input_tokens=input_tokens,
         output_tokens=output_tokens,
-        run_id=root.get("attributes", {}).get("agentcore.run.id"),
-        conversation_id=root.get("attributes", {}).get("gen_ai.conversation.id"),
+        run_id=_first(spans, "agentcore.run.id"),
+        conversation_id=_first(spans, "gen_ai.conversation.id"),
+        input=root.get("attributes", {}).get("agentcore.input"),
     )
+
+
+def _first(spans: list[dict[str, Any]], key: str) -> Any:
+    for s in sorted(spans, key=lambda s: s["start"] or 0):
+        value = s.get("attributes", {}).get(key)
+        if value is not None:
+            return value
+    return None
 
 
 def list_traces(directory: str | Path | None = None, *, limit: int | None = None) -> list[TraceSummary]:

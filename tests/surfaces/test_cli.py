@@ -132,9 +132,9 @@ def test_trace_list_and_show_after_a_run(
     _, out, _ = run(capsys, "run", str(agent_file), "Where is B2?", "--json", "--allow", PKG)
     trace_id = json.loads(out)["trace_id"]
     code, out, _ = run(capsys, "trace", "list")
-    assert code == 0 and out.startswith(trace_id[:12]) and "agentcore run" in out
+    assert code == 0 and out.startswith(trace_id[:12]) and "agentcore run support  'Where is B2?'" in out
     code, out, _ = run(capsys, "trace", "show", trace_id[:10], "--no-color")
-    assert code == 0 and out.startswith(f"trace {trace_id}\nagentcore run")
+    assert code == 0 and out.startswith(f"trace {trace_id}\nagentcore run support")
     assert "invoke_agent support" in out and "chat llama3" in out and "execute_tool lookup_order" in out
     assert 'args={"order_id": "B2"}  result=order B2: shipped' in out
     assert run(capsys, "trace", "show", "ffff")[0] == 1
