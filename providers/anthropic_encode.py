@@ -210,7 +210,7 @@ def missing_result_block(tool_use_id: str) -> bytes:
 
 @dataclass(slots=True)
 class _Msg:
-    """One wire message being assembled. Never mutated once a later message exists (builds share them)."""
+    """One wire message. Once final (``chain`` set) it is never changed: later builds share it."""
 
     role: str
     results: list[bytes] = field(default_factory=list)
@@ -220,21 +220,36 @@ class _Msg:
     result_items: list[ToolResult] = field(default_factory=list)
     last_cacheable: bool = True
     wire: bytes | None = None
+    chain: bytes = b""
+    """Digest of every message up to and including this one (what later thinking blocks are bound to)."""
 
     def content(self) -> list[bytes]:
         return self.results + self.blocks if self.results else self.blocks
 
     def encode(self, mark: bool = False) -> bytes:
-        """The message's bytes (cached), or with a cache breakpoint on its last block."""
+        """The message's bytes, or with a cache breakpoint on its last block."""
         if not mark and self.wire is not None:
             return self.wire
         blocks = self.content()
         if mark:
             blocks = [*blocks[:-1], with_cache_mark(blocks[-1])]
-        out = b'{"role":"' + self.role.encode() + b'","content":[' + b",".join(blocks) + b"]}"
-        if not mark:
-            self.wire = out
-        return out
+        return b'{"role":"' + self.role.encode() + b'","content":[' + b",".join(blocks) + b"]}"
+
+    def finalize(self, previous: bytes) -> _Msg:
+        self.wire = self.encode()
+        self.chain = _chain(previous, self.wire)
+        return self
+
+
+def _chain(previous: bytes, wire: bytes) -> bytes:
+    h = hashlib.blake2b(previous, digest_size=16)
+    h.update(wire)
+    return h.digest()
+
+
+def _binding(fingerprint: str, chain: bytes) -> str:
+    """What a thinking block produced after ``chain`` under system+tools ``fingerprint`` is bound to."""
+    return hashlib.blake2b(fingerprint.encode() + chain, digest_size=12).hexdigest()
 
 
 @dataclass(slots=True)
@@ -242,13 +257,15 @@ class _Build:
     """What the last request of a conversation was built from, so the next one only adds to it."""
 
     items: list[Item]
-    bound: str
+    fingerprint: str
     groups: list[_Msg]
+    """Messages as grouped from the items (before pairing repairs)."""
     starts: list[int]
     """Index of the item each group starts at."""
     dropping: list[bool]
     """Whether thinking blocks were being dropped when each group started."""
-    paired: list[_Msg]
+    final: list[_Msg]
+    """The sent form of every group but the last (paired, encoded, chained)."""
 
 
 class RequestEncoder:
@@ -313,48 +330,65 @@ class RequestEncoder:
     # ------------------------------------------------------------------ messages
 
     def messages(
-        self, items: Sequence[Item], bound: str, key: tuple[str | None, str | None] = (None, None)
-    ) -> list[_Msg]:
+        self, items: Sequence[Item], fingerprint: str, key: tuple[str | None, str | None] = (None, None)
+    ) -> tuple[list[_Msg], str]:
         """Group items into alternating messages with every tool_use answered right after it.
 
+        Returns the messages and the binding of the blocks the model will answer with. A replayed
+        thinking block is kept only if the conversation before it (system, tools and every earlier
+        message, byte for byte) is what it was produced after; otherwise the API would reject it and
+        every later one ("bound to a different conversation"), so from there on they are dropped.
+
         When the transcript only grew since the last request of this conversation, the messages
-        before the last one are reused as they were (objects and bytes): the cost of a request
-        depends on what was added, not on how long the conversation is.
+        before the last one are reused as they were (objects, bytes and digests): the cost of a
+        request depends on what was added, not on how long the conversation is.
         """
         items = list(items)
         prev = self._builds.get(key)
         if (
             prev is not None
-            and prev.bound == bound
+            and prev.fingerprint == fingerprint
             and prev.groups
             and len(items) >= len(prev.items)
             and all(map(operator.is_, prev.items, items))
         ):
             g = len(prev.groups) - 1  # the last message may merge with new items: rebuild it
             groups, starts, dropping = prev.groups[:g], prev.starts[:g], prev.dropping[:g]
+            final = prev.final[:g]
             begin, drop = prev.starts[g], prev.dropping[g]
-            keep = max(g - 1, 0)  # pairing of a message depends on the one after it
-            paired = prev.paired[:keep]
         else:
-            groups, starts, dropping, paired = [], [], [], []
-            begin, drop, keep = 0, False, 0
-        cur = groups[-1] if groups else None
+            groups, starts, dropping, final = [], [], [], []
+            begin, drop = 0, False
+        cur: _Msg | None = None
         for index in range(begin, len(items)):
             item = items[index]
             enc = self._encoded(item)
             role = enc.role
             if role is None:
                 continue
-            if enc.bound is not None and (drop or enc.bound != bound):
-                # the system prompt or tools changed since this thinking block was produced: the API would
-                # reject it and every later one ("bound to a different conversation"), so drop them all
-                if not drop:
-                    tracing.note(
-                        "anthropic.thinking_dropped", reason="system or tools changed since it was produced"
+            if enc.bound is not None:
+                if cur is not None and cur.role == "assistant":
+                    before = final[-1].chain if final else b""
+                elif cur is not None:
+                    before = _chain(
+                        final[-1].chain if final else b"", _pair(groups, len(groups) - 1).encode()
                     )
-                drop = True
-                continue
+                else:
+                    before = final[-1].chain if final else b""
+                if drop or enc.bound != _binding(fingerprint, before):
+                    if not drop:
+                        tracing.note(
+                            "anthropic.thinking_dropped",
+                            reason="the conversation before it changed (system, tools or earlier messages)",
+                        )
+                    drop = True
+                    continue
             if cur is None or cur.role != role:
+                if cur is not None:
+                    final.append(_pair(groups, len(groups) - 1).finalize(final[-1].chain if final else b""))
+                elif groups and groups[-1].role == role:  # cannot happen for an unchanged prefix; be safe
+                    self._builds.pop(key, None)
+                    return self.messages(items, fingerprint, key)
                 cur = _Msg(role)
                 groups.append(cur)
                 starts.append(index)
@@ -368,13 +402,19 @@ class RequestEncoder:
                 cur.last_cacheable = enc.cacheable
                 if enc.tool_use_id is not None:
                     cur.tool_use_ids.append(enc.tool_use_id)
-        paired.extend(_paired(groups, keep))
         if len(self._builds) >= 256:
             del self._builds[next(iter(self._builds))]
-        self._builds[key] = _Build(items, bound, groups, starts, dropping, paired)
-        if paired and paired[0].role == "assistant":
-            return [_Msg("user", blocks=[_text_block("(earlier conversation omitted)")]), *paired]
-        return list(paired)
+        self._builds[key] = _Build(items, fingerprint, groups, starts, dropping, list(final))
+        msgs = list(final)
+        if len(groups) > len(final):
+            msgs.append(_pair(groups, len(groups) - 1).finalize(final[-1].chain if final else b""))
+        last = groups[-1] if groups else None
+        if last is not None and last.role == "assistant" and last.tool_use_ids:
+            msgs.append(_repaired(_Msg("user"), last.tool_use_ids).finalize(msgs[-1].chain))
+        binding = _binding(fingerprint, msgs[-1].chain if msgs else b"")
+        if msgs and msgs[0].role == "assistant":
+            msgs.insert(0, _Msg("user", blocks=[_text_block("(earlier conversation omitted)")]))
+        return msgs, binding
 
     # ------------------------------------------------------------------ body
 
@@ -386,10 +426,11 @@ class RequestEncoder:
         return h.hexdigest()
 
     def body(self, request: ModelRequest, *, stream: bool) -> tuple[bytes, str]:
-        """The request body bytes and the system+tools fingerprint it was built under."""
+        """The request body bytes and the binding of the thinking blocks the model will answer with."""
         settings = request.settings
-        bound = self.fingerprint(request)
-        msgs = self.messages(request.items, bound, (request.conversation_id, request.agent_name))
+        msgs, bound = self.messages(
+            request.items, self.fingerprint(request), (request.conversation_id, request.agent_name)
+        )
         head: dict[str, Any] = {"max_tokens": settings.max_tokens or self.max_tokens}
         thinking = self.thinking
         if thinking is not None and thinking.get("type") == "enabled":
@@ -469,21 +510,15 @@ class RequestEncoder:
         return b"".join(parts)
 
 
-def _paired(groups: list[_Msg], start: int) -> list[_Msg]:
-    """``groups[start:]`` with every tool_use answered in the next user message: results of calls
-    that are not in the previous assistant turn become text, missing results are filled in as errors.
-    Messages that need no change are returned as they are; changed ones are copies."""
-    out: list[_Msg] = []
-    for i in range(start, len(groups)):
-        msg = groups[i]
-        expected = groups[i - 1].tool_use_ids if i > 0 else []
-        if msg.role == "user" and msg.result_ids != expected:
-            msg = _repaired(msg, expected)
-        out.append(msg)
-    last = groups[-1] if groups else None
-    if last is not None and last.role == "assistant" and last.tool_use_ids:
-        out.append(_repaired(_Msg("user"), last.tool_use_ids))
-    return out
+def _pair(groups: list[_Msg], i: int) -> _Msg:
+    """``groups[i]`` as sent: a user turn answers every tool_use of the assistant turn before it (results
+    of calls not in that turn become text, missing results are filled in as errors). An unchanged
+    message is returned as it is; a changed one is a copy."""
+    msg = groups[i]
+    expected = groups[i - 1].tool_use_ids if i > 0 and groups[i - 1].role == "assistant" else []
+    if msg.role == "user" and msg.result_ids != expected:
+        return _repaired(msg, expected)
+    return msg
 
 
 def _repaired(msg: _Msg, expected: list[str]) -> _Msg:

@@ -94,15 +94,27 @@ async def test_tampered_signature_is_rejected_by_the_api(
         await model.respond(req(items))
 
 
-async def test_editing_history_before_a_thinking_block_breaks_its_binding(
-    model: AnthropicModel, emu: AnthropicEmulator
+async def test_thinking_after_an_edited_history_is_dropped_not_rejected(
+    model: AnthropicModel, emu: AnthropicEmulator, spans: InMemorySpanExporter
 ) -> None:
+    """A handoff filter or a compaction rewrote what came before a thinking block: the API would
+    answer 400 "bound to a different conversation", so the adapter drops that block and every later one."""
     items: list[Item] = [UserMessage.of("Hi")]
-    await tool_turn(model, emu, items, Reply(reasoning="hmm", tool_calls=[ToolCallReply("get_weather", {})]))
-    items[0] = UserMessage.of("Hello")  # rewriting history is what preserved thinking forbids
-    with pytest.raises(errors.InvalidRequestError, match="bound to a different conversation") as info:
-        await model.respond(req(items))
-    assert info.value.status_code == 400 and not info.value.retryable
+    await tool_turn(model, emu, items, Reply(reasoning="one", tool_calls=[ToolCallReply("get_weather", {})]))
+    await tool_turn(model, emu, items, Reply(reasoning="two", tool_calls=[ToolCallReply("get_time", {})]))
+    unchanged = await model.respond(req(items))
+    assert [m["content"][0]["type"] for m in wire(emu)["messages"][1::2]] == ["thinking", "thinking"]
+    assert unchanged.text == "ok"
+    edited = [UserMessage.of("Hello"), *items[1:]]  # the first user turn was rewritten
+    with tracing.span("chat"):
+        await model.respond(req(edited))  # no 400
+    sent = wire(emu)["messages"]
+    assert [b["type"] for m in sent[1::2] for b in m["content"]] == ["tool_use", "tool_use"]
+    assert "anthropic.thinking_dropped" in {e.name for e in spans.get_finished_spans()[0].events}
+    await model.respond(req([*items[:5], AssistantMessage(text="x"), UserMessage.of("y")]))
+    assert (
+        wire(emu)["messages"][3]["content"][0]["type"] == "thinking"
+    )  # the unedited prefix keeps its blocks
 
 
 async def test_thinking_under_other_tools_is_dropped_not_rejected(
