@@ -128,12 +128,14 @@ def _client(base_url: str) -> Any:
 # --------------------------------------------------------------------------- loops
 
 
-async def loop_agentcore(base_url: str, turns: int, kind: str) -> tuple[Timer, list[dict[str, Any]]]:
+async def loop_agentcore(
+    base_url: str, turns: int, kind: str, stream: bool = False
+) -> tuple[Timer, list[dict[str, Any]]]:
     """``kind``: ``google`` (generateContent), ``interactions`` (state on) or ``interactions-stateless``."""
     from agentcore.providers.gemini import GeminiInteractionsModel, GeminiModel
 
     from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
-    from agentcore.model import ModelRequest, ToolSpec
+    from agentcore.model import ModelRequest, ModelResponseDone, ToolSpec
 
     model: Any
     bodies: list[dict[str, Any]] = []
@@ -165,7 +167,12 @@ async def loop_agentcore(base_url: str, turns: int, kind: str) -> tuple[Timer, l
     for turn in range(turns):
         request = ModelRequest(INSTRUCTIONS, items, tools=[spec], cache=cache)
         with timer:
-            response = await model.respond(request)
+            if stream:
+                async for event in model.stream(request):
+                    if isinstance(event, ModelResponseDone):
+                        response = event.response
+            else:
+                response = await model.respond(request)
         items = [*items, *response.items]
         for call in response.items:
             if isinstance(call, ToolCall):
@@ -285,6 +292,9 @@ async def _run(turns: int, repeats: int) -> dict[str, float]:
             for kind in ("google", "interactions", "interactions-stateless"):
                 t, bodies[kind] = await loop_agentcore(base_url, turns, kind)
                 add(kind, t)
+                if kind != "interactions-stateless":
+                    t, _ = await loop_agentcore(base_url, turns, kind, stream=True)
+                    add(f"{kind}-stream", t)
             add("sdk", await loop_sdk(base_url, turns))
             add("sdk-interactions", await loop_sdk_interactions(base_url, turns))
             add("httpx", await loop_httpx(base_url, turns))
@@ -315,9 +325,11 @@ def main() -> None:
     rows = [run(10), run(50)]
     cols = [
         ("google_ms", "agentcore google ms/call"),
+        ("google-stream_ms", "agentcore google ms/call (streamed)"),
         ("sdk_ms", "bare SDK generate_content ms/call"),
         ("httpx_ms", "raw httpx ms/call"),
         ("interactions_ms", "agentcore interactions ms/call (state on)"),
+        ("interactions-stream_ms", "agentcore interactions ms/call (state on, streamed)"),
         ("interactions-stateless_ms", "agentcore interactions ms/call (store=False)"),
         ("sdk-interactions_ms", "bare SDK interactions.create ms/call (full)"),
         ("google_wall_ms", "agentcore google wall ms/call"),
@@ -330,9 +342,9 @@ def main() -> None:
         ("items_state_on", "interactions input steps/call (state on)"),
         ("items_state_off", "interactions input steps/call (state off)"),
     ]
-    print(f"{'Gemini, client CPU time per model call':<46} {'turn 10':>10} {'turn 50':>10}")
+    print(f"{'Gemini, client CPU time per model call':<52} {'turn 10':>10} {'turn 50':>10}")
     for key, label in cols:
-        print(f"{label:<46} {rows[0][key]:>10.2f} {rows[1][key]:>10.2f}")
+        print(f"{label:<52} {rows[0][key]:>10.2f} {rows[1][key]:>10.2f}")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import re
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlparse
 
@@ -194,6 +196,50 @@ def map_exception(exc: BaseException, *, provider: str) -> ModelError:
     if name.startswith("aiohttp"):
         return TransportError(str(exc) or type(exc).__name__, provider=provider)
     return ModelError(f"{type(exc).__name__}: {exc}", provider=provider)
+
+
+# --------------------------------------------------------------------------- SSE
+
+
+async def _byte_chunks(raw: Any) -> AsyncIterator[bytes]:
+    if hasattr(raw, "aiter_bytes"):  # httpx.Response
+        async for chunk in raw.aiter_bytes():
+            yield chunk
+    else:  # aiohttp.ClientResponse
+        async for chunk in raw.content.iter_any():
+            yield chunk
+
+
+async def sse_json(raw: Any) -> AsyncIterator[Any]:
+    """The JSON ``data`` of each server-sent event of a streamed HTTP response, ``event:`` lines allowed.
+
+    Lines end at LF (or CRLF) only: U+2028 and friends may sit unescaped inside JSON strings.
+    """
+    buffer = b""
+    data: list[bytes] = []
+    try:
+        async for chunk in _byte_chunks(raw):
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                line = line.rstrip(b"\r")
+                if not line:
+                    if data:
+                        yield json.loads(b"\n".join(data))
+                        data = []
+                elif line.startswith(b"data:"):
+                    data.append(line[5:].lstrip(b" "))
+                # "event:", "id:", "retry:" and comments carry nothing the JSON does not
+        if buffer.strip().startswith(b"data:"):
+            data.append(buffer.strip()[5:].lstrip(b" "))
+        if data:
+            yield json.loads(b"\n".join(data))
+    finally:
+        close = getattr(raw, "aclose", None)
+        if close is not None:
+            await close()
+        else:
+            raw.release()
 
 
 # --------------------------------------------------------------------------- schemas

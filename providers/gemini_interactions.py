@@ -10,11 +10,10 @@ adapter sends ``previous_interaction_id`` plus the new items; when anything befo
 changed (handoff filter, provider switch, edit) or the server no longer knows the id, it sends the
 full transcript and says so in the trace with ``tracing.note``. ``store=False`` runs fully stateless.
 
-Transport: non-streaming calls go through the google-genai API client's ``async_request`` (the
-request path the SDK's own generateContent uses: URL, key, headers, pooling, typed errors) with a body
-built from per-item steps encoded once; the public ``client.aio.interactions.create`` costs ~20 ms of
-CPU per call whatever the body (it builds pydantic model classes per request). Streaming calls use
-that public ``create(stream=True)``, whose typed stream parses this API's ``event:``/``data:`` SSE.
+Transport: the google-genai API client (the request path the SDK's own generateContent uses: URL,
+key, headers, pooling, typed errors) with a body built from per-item steps encoded once; the public
+``client.aio.interactions.create`` costs ~20-30 ms of CPU per call whatever the body (it builds
+pydantic model classes per request). See ``_create`` for how streams are read.
 """
 
 from __future__ import annotations
@@ -60,6 +59,7 @@ from .gemini_common import (
     map_exception,
     request_options,
     server_of,
+    sse_json,
 )
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
@@ -368,13 +368,26 @@ class GeminiInteractionsModel(Model):
     # ------------------------------------------------------------------ calls
 
     async def _create(self, body: dict[str, Any]) -> Any:
-        if body.get("stream"):
-            # The SDK's typed stream copes with the ``event:`` lines of this API's SSE.
+        """POST the body; a dict for a plain call, an async iterator of event dicts for a stream.
+
+        Both go through the google-genai API client (URL, key or ADC token, headers, pooling, typed
+        HTTP errors). The public ``client.aio.interactions.create`` spends ~20 ms of CPU per call
+        building pydantic model classes for the body (bench/providers_gemini.py). For streams the API
+        client's own SSE reader cannot take this API's ``event:`` lines, so the adapter sends the
+        request with the client's ``_build_request``/``_async_request`` (what its public
+        ``async_request_streamed`` does) and reads the SSE itself; if a future SDK drops those, it
+        falls back to the public typed stream.
+        """
+        if not body.get("stream"):
+            raw = await self._api.async_request("post", "interactions", body, self._options)
+            return json.loads(raw.body) if raw.body else {}
+        build = getattr(self._api, "_build_request", None)
+        send = getattr(self._api, "_async_request", None)
+        if build is None or send is None:  # pragma: no cover - depends on the SDK version
             return await self._client.aio.interactions.create(**body)
-        # Same endpoint, auth and headers through the SDK's API client; the public ``create`` spends
-        # ~20 ms per call building pydantic model classes for the body (bench/providers_gemini.py).
-        raw = await self._api.async_request("post", "interactions", body, self._options)
-        return json.loads(raw.body) if raw.body else {}
+        http_request = build("post", "interactions", body, self._options)
+        response = await send(http_request=http_request, http_options=self._options, stream=True)
+        return sse_json(response.response_stream)
 
     async def respond(self, request: ModelRequest) -> ModelResponse:
         body, continued = self._plan(request)

@@ -429,3 +429,45 @@ async def test_contract_basics_through_the_harness(h: Harness) -> None:
         if isinstance(e, ModelTextDelta)
     ]
     assert "".join(deltas) == "streamed text"
+
+
+async def test_a_client_the_caller_built_works_for_both_call_kinds(h: Harness) -> None:
+    """A default google-genai client talks aiohttp for async calls; both paths read it, SDK retries off."""
+    from google import genai
+    from google.genai import types
+
+    client = genai.Client(api_key="k", http_options=types.HttpOptions(base_url=h.emulator.base_url))
+    conv = Conversation(GeminiInteractionsModel(MODEL, client=client))
+    h.emulator.queue(Reply(tool_calls=[ToolCallReply("get_weather", {"city": "Oslo"})]), Reply(text="Sunny."))
+    first = await conv.send(UserMessage.of("Oslo?"), stream=True)
+    second = await conv.send(*conv.results(first))
+    assert second.text == "Sunny." and h.emulator.last_body["previous_interaction_id"] == first.response_id
+    assert h.emulator.requests[-1].path == "/v1beta/interactions"
+    h.emulator.queue(Reply(error=(503, "overloaded")), Reply(text="not reached"))
+    before = len(h.emulator.requests)
+    with pytest.raises(errors.OverloadedError):
+        await conv.send(UserMessage.of("again?"), stream=True)
+    assert len(h.emulator.requests) == before + 1
+    await client.aio.aclose()
+
+
+async def test_the_sse_reader_takes_event_lines_crlf_and_split_chunks() -> None:
+    from agentcore.providers.gemini_common import sse_json
+
+    class Raw:
+        closed = False
+
+        async def aiter_bytes(self) -> Any:
+            payload = (
+                'event: step.delta\r\ndata: {"text": "a\u2028b"}\r\n\r\n'
+                ': a comment\n\nevent: interaction.completed\ndata: {"n":\ndata: 1}\n\n'
+            ).encode()
+            for i in range(0, len(payload), 7):  # chunk boundaries fall anywhere
+                yield payload[i : i + 7]
+
+        async def aclose(self) -> None:
+            self.closed = True
+
+    raw = Raw()
+    assert [e async for e in sse_json(raw)] == [{"text": "a\u2028b"}, {"n": 1}]
+    assert raw.closed
