@@ -10,8 +10,13 @@ What it takes care of:
 * tool_use/tool_result pairing: every result of a turn in the next user message, results first;
   consecutive same-role items merged into one message; ``is_error`` on failed tools.
 * ``thinking``/``redacted_thinking`` blocks echoed unchanged, in order, with their signatures, only to
-  the same model family; history is append-only (earlier messages are re-sent byte for byte), and
-  blocks produced under a different system prompt or tool set are dropped rather than rejected.
+  the same model family (``claude-x-1-20260101`` and ``claude-x-1`` are one family); history is
+  append-only (earlier messages are re-sent byte for byte). Each block remembers a digest of the
+  conversation it was produced after (system, tools, every earlier message as sent); when that changed
+  (handoff filter, compaction, other tools) the API would answer 400 "bound to a different
+  conversation", so the block and every later one are dropped instead, and the trace says so.
+* a tool loop started by another vendor that is still in flight pauses extended thinking for that call
+  (the API requires the in-flight assistant turn to start with a thinking block).
 * automatic ``cache_control`` breakpoints on the stable prefix (last tool, system, previous user turn,
   newest message), so long runs pay cached-input prices.
 * API version 2026-10-21 rules: ``temperature``/``top_p``/``top_k`` are never sent (noted in the trace);

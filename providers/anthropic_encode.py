@@ -80,7 +80,7 @@ class Encoded:
     tool_use_id: str | None = None
     """For a ToolCall: its wire id. For a ToolResult: the id it answers."""
     bound: str | None = None
-    """For replayed thinking: the system+tools fingerprint the block was produced under."""
+    """For replayed thinking: the binding (system, tools, earlier messages) it was produced after."""
     cacheable: bool = True
     """False for blocks that cannot carry ``cache_control`` (thinking)."""
 
