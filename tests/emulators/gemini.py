@@ -119,6 +119,18 @@ class GeminiEmulator(InteractionsAPI, Emulator):
         self.signatures[sig] = model
         return sig
 
+    def _valid_signature(self, sig: str, model: str) -> bool:
+        """A documented stand-in, or a signature issued for ``model`` (by any emulator instance: a
+        conversation may move between harnesses), or one registered in ``signatures`` (recordings)."""
+        canonical = _std_b64(sig)
+        if canonical in DUMMY_SIGNATURES or self.signatures.get(canonical) == model:
+            return True
+        try:
+            raw = base64.b64decode(canonical)
+        except ValueError:
+            return False
+        return raw.startswith(f"emulated-signature-{model}-".encode())
+
     # ------------------------------------------------------------------ generateContent
 
     def _generate(
@@ -389,11 +401,7 @@ class GeminiEmulator(InteractionsAPI, Emulator):
                 continue
             for j, part in enumerate(content["parts"]):
                 sig = _get(part, "thoughtSignature")
-                if (
-                    sig is not None
-                    and _std_b64(sig) not in DUMMY_SIGNATURES
-                    and self.signatures.get(_std_b64(sig)) != model
-                ):
+                if sig is not None and not self._valid_signature(sig, model):
                     raise BadRequest("Corrupted thought signature.")
                 if _get(part, "functionCall") is not None:
                     if sig is None:

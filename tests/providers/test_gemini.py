@@ -608,3 +608,12 @@ def test_a_non_streamed_answer_keeps_each_signed_part_apart() -> None:
     assert isinstance(first, AssistantMessage) and first.state == ()
     assert isinstance(second, AssistantMessage) and second.text == "Second part."
     assert second.state[0].payload == {"signature": "c2ln"}
+
+
+async def test_emulator_rejects_signatures_of_another_model_or_made_up() -> None:
+    emu = GeminiEmulator()
+    good = emu._signature(MODEL)
+    assert GeminiEmulator()._valid_signature(good, MODEL)  # issued by another emulator instance: fine
+    assert not emu._valid_signature(good, "gemini-3-flash-preview")
+    assert not emu._valid_signature(base64.b64encode(b"made up").decode(), MODEL)
+    assert emu._valid_signature(DUMMY_THOUGHT_SIGNATURE, MODEL)
