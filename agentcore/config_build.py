@@ -12,6 +12,7 @@ import os
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .config_refs import SANDBOX_TOOLS
 from .errors import ConfigError, ModelError
 from .model import Model, ModelRequest, ModelResponse, ModelSettings, ModelStreamEvent
 from .retry import RetryPolicy
@@ -192,7 +193,7 @@ class _Builder:
         tools = []
         for i, entry in enumerate(spec.tools):
             tool = self.d.objects.get((*path, "tools", i))
-            if tool is None:  # a sandbox tool: it comes with the sandbox
+            if tool is None:  # a sandbox tool (comes with the sandbox) or an agent tool (added in build())
                 continue
             if entry.name or entry.description or entry.needs_approval:
                 changes: dict[str, Any] = {"needs_approval": entry.needs_approval or tool.needs_approval}
@@ -204,9 +205,7 @@ class _Builder:
             tools.append(tool)
         metadata: dict[str, Any] = {
             "max_turns": spec.max_turns or self.spec.defaults.max_turns,
-            "sandbox_tools": [
-                t.ref for i, t in enumerate(spec.tools) if (*path, "tools", i) not in self.d.objects
-            ],
+            "sandbox_tools": [t.ref for t in spec.tools if t.ref in SANDBOX_TOOLS],
             "source": f"{self.d.filename}#{name}",
         }
         kwargs: dict[str, Any] = {}
@@ -310,6 +309,22 @@ class _Builder:
                 )
         return out
 
+    def with_agent_tools(self, name: str, spec: AgentSpec, agents: dict[str, Agent[Any]]) -> list[Any]:
+        """The agent's tools in file order, sub-agents (``{agent: …}``) included."""
+        built = iter(agents[name].function_tools)
+        out: list[Any] = []
+        for i, entry in enumerate(spec.tools):
+            if entry.agent is not None:
+                tool = agents[entry.agent].as_tool(
+                    name=entry.name, description=entry.description, max_turns=entry.max_turns
+                )
+                if entry.needs_approval:
+                    tool.needs_approval = True
+                out.append(tool)
+            elif ("agents", name, "tools", i) in self.d.objects:
+                out.append(next(built))
+        return out
+
     def handoffs(self, name: str, spec: AgentSpec, agents: dict[str, Agent[Any]]) -> list[Any]:
         from .handoffs import Handoff
 
@@ -328,6 +343,8 @@ class _Builder:
         # Handoffs and judges may form cycles (hand-back), so they are attached once every agent exists.
         for name, spec in self.spec.agents.items():
             object.__setattr__(agents[name], "handoffs", tuple(self.handoffs(name, spec, agents)))
+            if any(t.agent for t in spec.tools):
+                object.__setattr__(agents[name], "tools", tuple(self.with_agent_tools(name, spec, agents)))
         for name, spec in self.spec.agents.items():
             object.__setattr__(agents[name], "guardrails", tuple(self.guardrails(name, spec, agents)))
         return agents

@@ -389,6 +389,24 @@ class _Checker:
         where = f"agents.{path[-1]}"
         names: dict[str, int] = {}
         for i, entry in enumerate(_items(spec.get("tools"))):
+            target = _mapping(entry).get("agent")
+            if isinstance(target, str):
+                tpath = (*path, "tools", i, "agent")
+                if target == path[-1]:
+                    self.report(tpath, f"{where}.tools[{i}]: an agent cannot call itself as a tool")
+                elif target not in self.agents:
+                    self.report(
+                        tpath,
+                        f"{where}.tools[{i}]: unknown agent {target!r}"
+                        f"{_did_you_mean(target, self.agents)}; defined: {', '.join(sorted(self.agents))}",
+                    )
+                shown = _mapping(entry).get("name") or target
+                if shown in names:
+                    self.report(
+                        tpath, f"{where}.tools[{i}]: a second tool named {shown!r}; rename one with 'name:'"
+                    )
+                names.setdefault(str(shown), i)
+                continue
             ref = entry if isinstance(entry, str) else _mapping(entry).get("ref")
             tpath = (*path, "tools", i) if isinstance(entry, str) else (*path, "tools", i, "ref")
             if not isinstance(ref, str):

@@ -142,6 +142,20 @@ class _Dumper:
         return name
 
     def tool(self, agent: Agent[Any], tool: Tool) -> Any:
+        from .handoffs import AgentTool
+
+        if isinstance(tool, AgentTool):
+            self.pending.append(tool.agent)
+            sub: dict[str, Any] = {"agent": tool.agent.name}
+            if tool.name != tool.agent.name:
+                sub["name"] = tool.name
+            if tool.description != AgentTool(tool.agent).description:
+                sub["description"] = tool.description
+            if tool.max_turns is not None:
+                sub["max_turns"] = tool.max_turns
+            if tool.needs_approval is True:
+                sub["needs_approval"] = True
+            return sub
         if _tools.get(tool.name) is tool:
             return tool.name
         if tool.fn is None:

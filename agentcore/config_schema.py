@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from .model import ModelSettings
 
@@ -161,14 +161,29 @@ def _tool_shorthand(value: Any) -> Any:
 
 
 class ToolSpec(Strict):
-    """A tool: a registered name (``shell``, ``read_file``, a name from ``register_tool``) or
-    ``package.module:function`` from a registered or allowed module. Write a string, or an object to
+    """A tool: a registered name (``shell``, ``read_file``, a name from ``register_tool``),
+    ``package.module:function`` from a registered or allowed module, or ``{agent: name}`` (another agent
+    of this file as a tool: it runs and its final output comes back). Write a string, or an object to
     rename it or require approval."""
 
-    ref: str = Field(pattern=TOOL_PATTERN, description="Registered tool name or package.module:function.")
+    ref: str | None = Field(
+        None, pattern=TOOL_PATTERN, description="Registered tool name or package.module:function."
+    )
+    agent: Name | None = Field(None, description="Another agent of this file, called as a tool.")
     name: Name | None = None
     description: str | None = None
     needs_approval: bool = False
+    max_turns: PositiveInt | None = Field(None, description="For agent tools: the sub-run's max_turns.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ToolSpec:
+        if (self.ref is None) == (self.agent is None):
+            raise ValueError(
+                "a tool has either 'ref' (a function) or 'agent' (a sub-agent), not both or neither"
+            )
+        if self.max_turns is not None and self.agent is None:
+            raise ValueError("max_turns applies to agent tools only")
+        return self
 
 
 ToolEntry = Annotated[ToolSpec, BeforeValidator(_tool_shorthand, json_schema_input_type=str | ToolSpec)]

@@ -360,3 +360,35 @@ def test_alias_bombs_are_refused() -> None:
     with pytest.raises(ConfigError) as info:
         loads("\n".join(lines) + "\nversion: 1\n")
     assert "more than 200,000 values" in info.value.errors[0][3]
+
+
+def test_sub_agents_as_tools(write: Callable[..., Path]) -> None:
+    from agentcore.handoffs import AgentTool
+
+    text = f"""
+version: 1
+entry: lead
+agents:
+  lead:
+    model: 'openai:gpt-5'
+    tools: ["{PKG}:lookup_order", {{agent: researcher, max_turns: 5}}, {{agent: writer, name: draft}}]
+  researcher: {{model: 'openai:gpt-5', description: Finds facts}}
+  writer: {{model: 'openai:gpt-5', tools: [{{agent: researcher}}]}}
+"""
+    definition = loads(text, allow=[PKG])
+    lead = definition.build()
+    names = [t.name for t in lead.function_tools]
+    assert names == ["lookup_order", "researcher", "draft"]
+    researcher_tool = lead.function_tools[1]
+    assert isinstance(researcher_tool, AgentTool) and researcher_tool.agent is definition.agents["researcher"]
+    assert researcher_tool.max_turns == 5 and researcher_tool.description == "Finds facts"
+    again = to_yaml(lead)
+    assert to_yaml(loads(again, allow=[PKG]).build()) == again
+    with pytest.raises(ConfigError) as info:
+        loads(
+            "version: 1\nagents:\n  a: {model: 'openai:gpt-5', tools: [{agent: b}, {agent: a}, {ref: x, agent: a}]}\n"
+        )
+    messages = [m for *_, m in info.value.errors]
+    assert any("unknown agent 'b'" in m for m in messages)
+    assert any("cannot call itself as a tool" in m for m in messages)
+    assert any("either 'ref' (a function) or 'agent'" in m for m in messages)
