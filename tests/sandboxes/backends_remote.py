@@ -120,3 +120,31 @@ async def e2b_factory(config: SandboxConfig) -> Sandbox:
 
 
 register(Backend(name="e2b", factory=e2b_factory, unavailable=e2b_unavailable))
+
+
+# --------------------------------------------------------------------------- modal (narrow SDK stand-in)
+
+
+def modal_unavailable() -> str | None:
+    return None  # the stand-in needs nothing beyond this repository
+
+
+async def modal_factory(config: SandboxConfig) -> Sandbox:
+    """A :class:`ModalSandbox` driving ``FakeModal`` (local processes in their own PID namespace)."""
+    from agentcore.sandboxes.modal import ModalSandbox
+
+    from .fake_modal import FakeModal
+
+    workspace = fake_workspace()
+
+    class OfflineModalSandbox(ModalSandbox):
+        async def _close(self) -> None:
+            await super()._close()
+            await asyncio.to_thread(shutil.rmtree, workspace, True)
+
+    return OfflineModalSandbox(
+        replace(config, workdir=str(workspace)), sdk=FakeModal(), shell_state_dir=str(workspace)
+    )
+
+
+register(Backend(name="modal", factory=modal_factory, unavailable=modal_unavailable))

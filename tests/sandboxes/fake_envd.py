@@ -27,12 +27,9 @@ import asyncio
 import contextlib
 import json
 import os
-import pwd
 import signal
 import socket
-import subprocess
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -45,6 +42,8 @@ from connectrpc.request import RequestContext
 from e2b.envd.process import process_pb
 from e2b.envd.process.process_connect import Process, ProcessASGIApplication
 from protobuf import Oneof
+
+from .fake_vm import FakeVM
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -60,12 +59,9 @@ class _Proc:
 class FakeProcessService(Process):
     """The ``process.Process`` service, backed by local subprocesses (unlisted methods: UNIMPLEMENTED)."""
 
-    def __init__(self, home: Path, uid: int | None, gid: int | None, vm_init: int | None = None) -> None:
+    def __init__(self, home: Path, vm: FakeVM) -> None:
         self.home = home
-        self.uid = uid
-        self.gid = gid
-        self.vm_init = vm_init
-        """Host pid of the fake VM's init: processes enter its namespaces (None: plain local processes)."""
+        self.vm = vm
         self.procs: dict[int, _Proc] = {}
         self.started: list[process_pb.ProcessConfig] = []
 
@@ -89,17 +85,9 @@ class FakeProcessService(Process):
         cwd = config.cwd or str(self.home)
         if not os.path.isabs(cwd):
             cwd = str(self.home / cwd)
-        extra: dict[str, Any] = {}
-        prefix: list[str] = []
-        if self.vm_init is not None:
-            # enter the VM (entering a mount namespace resets the cwd: --wd sets it), drop to nobody
-            prefix = ["nsenter", "-t", str(self.vm_init), "--pid", "--mount", f"--wd={cwd}", "--"]
-            prefix += ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups", "--"]
-        elif self.uid is not None:
-            extra = {"user": self.uid, "group": self.gid, "extra_groups": []}
         try:
             proc = await asyncio.create_subprocess_exec(
-                *prefix,
+                *self.vm.argv(cwd),
                 config.cmd,
                 *config.args,
                 cwd=cwd,
@@ -108,7 +96,6 @@ class FakeProcessService(Process):
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
-                **extra,
             )
         except OSError as exc:
             raise ConnectError(Code.INVALID_ARGUMENT, f"error starting process: {exc}") from exc
@@ -226,16 +213,9 @@ class FakeEnvd:
 
     def __init__(self, home: Path) -> None:
         self.home = home
-        uid = gid = None
-        init = None
-        self._vm: subprocess.Popen[bytes] | None = None
-        if os.geteuid() == 0:
-            nobody = pwd.getpwnam("nobody")
-            uid, gid = nobody.pw_uid, nobody.pw_gid
-            os.chown(home, uid, gid)
-            init = self._start_vm()
-        self.process = FakeProcessService(home, uid, gid, init)
-        self._uid, self._gid = uid, gid
+        self.vm = FakeVM()
+        self.vm.give(home)
+        self.process = FakeProcessService(home, self.vm)
         self._rpc = ProcessASGIApplication(self.process)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -248,24 +228,6 @@ class FakeEnvd:
             )
         )
         self._thread: threading.Thread | None = None
-
-    def _start_vm(self) -> int:
-        """Like a VM's own kernel, give this envd's processes a private PID namespace (and /proc):
-        they see only each other, and ``kill -1`` or a /proc walk cannot reach the host. Returns the
-        host pid of the namespace's init (the target for ``nsenter``)."""
-        self._vm = subprocess.Popen(
-            ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "--", "sleep", "infinity"],
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                children = Path(f"/proc/{self._vm.pid}/task/{self._vm.pid}/children").read_text().split()
-                if children:
-                    return int(children[0])
-            time.sleep(0.005)
-        raise RuntimeError("could not start the fake envd's PID namespace")
 
     def start(self) -> FakeEnvd:
         self._thread = threading.Thread(
@@ -283,10 +245,7 @@ class FakeEnvd:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.process.kill_all()
-        if self._vm is not None:  # the namespace's init dies: the kernel kills everything inside
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._vm.pid, signal.SIGKILL)
-            self._vm.wait()
+        self.vm.stop()
         self._sock.close()
 
     # ------------------------------------------------------------------ ASGI
@@ -366,9 +325,8 @@ class FakeEnvd:
             parent = parent.parent
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        if self._uid is not None:
-            for p in [path, *created]:
-                os.chown(p, self._uid, self._gid or 0)
+        for p in [path, *created]:
+            self.vm.give(p)
 
 
 def _multipart(content_type: str, body: bytes) -> list[tuple[str, bytes]]:
