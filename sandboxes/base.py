@@ -457,6 +457,7 @@ class Sandbox(ABC):
             state_dir=self._shell_state_dir(),
             grace_s=self.config.kill_grace_s,
             persist_state=self.config.persist_shell_state,
+            state_key=self.id,
         )
         self._sessions[name] = created
         return created

@@ -197,13 +197,16 @@ class ShellSession:
         state_dir: str = "/tmp",
         grace_s: float = 2.0,
         persist_state: bool = True,
+        state_key: str = "",
     ) -> None:
         self.name = name
         self._open_process = open_process
         self._kill_groups = kill_groups
         self._workdir = workdir
         self._env = dict(env)
-        self._state_file = f"{state_dir.rstrip('/')}/.agentcore-shell-{name}.state"
+        # the sandbox id in the name keeps sandboxes that share a /tmp (host stand-ins) apart
+        key = f"{state_key}-" if state_key else ""
+        self._state_file = f"{state_dir.rstrip('/')}/.agentcore-shell-{key}{name}.state"
         self._grace_s = grace_s
         self._persist = persist_state
         self._lock = asyncio.Lock()
@@ -330,7 +333,15 @@ class ShellSession:
         if "\0" in command:
             raise SandboxError("shell command contains a NUL byte")
         async with self._lock:
-            return await self._run_locked(command, timeout, on_output, max_output_bytes)
+            try:
+                return await self._run_locked(command, timeout, on_output, max_output_bytes)
+            except BaseException:
+                # cancelled (or a transport failure) mid-command: the shell may still be running it and
+                # the stream is out of step. Replace the shell; the next call restores cwd and env.
+                if self._proc is not None:
+                    self._died_unreported = True
+                    await asyncio.shield(self._discard_process())
+                raise
 
     async def _run_locked(
         self,
@@ -340,6 +351,7 @@ class ShellSession:
         max_output_bytes: int,
     ) -> ShellResult:
         started = time.monotonic()
+        self._drain_idle_output()
         restarted = self._died_unreported
         self._died_unreported = False
         await self._ensure_started()
@@ -382,7 +394,10 @@ class ShellSession:
             if decoder is not None and on_output is not None:
                 text = decoder.decode(data)
                 if text:
-                    on_output(text)
+                    try:
+                        on_output(text)
+                    except Exception:  # a broken callback must not break the protocol
+                        pass
 
         while True:
             if trailer_bytes is None:
@@ -440,6 +455,21 @@ class ShellSession:
                 trailer_bytes += chunk
             else:
                 self._pending += chunk
+
+    def _drain_idle_output(self) -> None:
+        """Collect what arrived between commands; notice a shell that died while idle."""
+        if self._proc is None:
+            return
+        while not self._eof:
+            try:
+                chunk = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if not chunk:
+                self._eof = True
+                self._died_unreported = True
+                return
+            self._pending += chunk
 
     def _parse_trailer(self, trailer: bytes, m_tok: bytes) -> tuple[int | None, str]:
         head, _, jobs = trailer.partition(m_tok)

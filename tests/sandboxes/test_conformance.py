@@ -114,6 +114,32 @@ async def test_exit_restarts_the_shell_with_cwd_and_exports_restored(sandbox: Sa
     assert after.output == f"yes/\n{sandbox.config.workdir}/d\n"
 
 
+async def test_a_shell_killed_while_idle_is_restarted_with_state(sandbox: Sandbox) -> None:
+    await sandbox.shell(
+        "export KEPT=yes; mkdir -p idle && cd idle; (sleep 0.2; kill -9 $$) >/dev/null 2>&1 &"
+    )
+    await asyncio.sleep(1.0)
+    after = await sandbox.shell("echo $KEPT; pwd")
+    assert after.restarted
+    assert after.output == f"yes\n{sandbox.config.workdir}/idle\n"
+
+
+async def test_a_cancelled_command_does_not_desynchronize_the_session(sandbox: Sandbox) -> None:
+    await sandbox.shell("export KEPT=yes")
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(sandbox.shell("sleep 600; echo late"), 0.5)
+    after = await sandbox.shell("echo $KEPT")
+    assert after.output == "yes\n" and after.restarted
+
+
+async def test_a_failing_output_callback_does_not_break_the_command(sandbox: Sandbox) -> None:
+    def broken(_: str) -> None:
+        raise RuntimeError("callback bug")
+
+    result = await sandbox.shell("echo one; echo two", on_output=broken)
+    assert result.output == "one\ntwo\n" and result.exit_code == 0
+
+
 async def test_commands_in_one_session_run_one_at_a_time(sandbox: Sandbox) -> None:
     cmd = "echo start-{0}; sleep 0.2; echo end-{0}"
     a, b = await asyncio.gather(sandbox.shell(cmd.format("a")), sandbox.shell(cmd.format("b")))
