@@ -364,7 +364,10 @@ class GeminiModel(Model):
         if request.tools:
             body["tools"] = self._tools(request.tools)
             choice = s.tool_choice
-            if choice is not None:
+            if choice in (None, "auto") and any(t.strict for t in request.tools):
+                # strict tools: the model still chooses, and its calls are validated against the schema
+                body["toolConfig"] = {"functionCallingConfig": {"mode": "VALIDATED"}}
+            elif choice is not None:
                 mode = {"auto": "AUTO", "required": "ANY", "none": "NONE"}.get(choice)
                 fcc: dict[str, Any] = {"mode": mode or "ANY"}
                 if mode is None:

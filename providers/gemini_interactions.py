@@ -211,7 +211,9 @@ class GeminiInteractionsModel(Model):
                 }
                 for t in request.tools
             ]
-            if s.tool_choice is not None:
+            if s.tool_choice in (None, "auto") and any(t.strict for t in request.tools):
+                gc["tool_choice"] = "validated"
+            elif s.tool_choice is not None:
                 mode = {"auto": "auto", "required": "any", "none": "none"}.get(s.tool_choice)
                 if mode is None:
                     gc["tool_choice"] = {"allowed_tools": {"mode": "any", "tools": [s.tool_choice]}}

@@ -617,3 +617,11 @@ async def test_emulator_rejects_signatures_of_another_model_or_made_up() -> None
     assert not emu._valid_signature(good, "gemini-3-flash-preview")
     assert not emu._valid_signature(base64.b64encode(b"made up").decode(), MODEL)
     assert emu._valid_signature(DUMMY_THOUGHT_SIGNATURE, MODEL)
+
+
+async def test_strict_tools_ask_for_validated_function_calling(emulator: GeminiEmulator) -> None:
+    strict = ToolSpec("lookup", "Look up.", {"type": "object", "properties": {}}, strict=True)
+    await model_for(emulator).respond(req([UserMessage.of("hi")], tools=[strict, TIME]))
+    assert emulator.last_body["toolConfig"] == {"functionCallingConfig": {"mode": "VALIDATED"}}
+    await model_for(emulator).respond(req([UserMessage.of("hi")], tools=[TIME]))
+    assert "toolConfig" not in emulator.last_body
