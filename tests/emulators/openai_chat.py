@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import socket
 import time
 from collections import deque
 from dataclasses import dataclass, replace
@@ -156,14 +155,6 @@ class ChatCompletionsEmulator(Emulator):
         self.handle_seconds: list[float] = []
         """Time spent inside :meth:`handle` per request (benchmarks subtract it)."""
         self._counter = 0
-
-    def start(self) -> ChatCompletionsEmulator:
-        super().start()
-        # The base server writes headers and body in two sends; without TCP_NODELAY a keep-alive client
-        # waits ~40 ms for a delayed ACK on every JSON reply. Accepted sockets inherit the option.
-        assert self._server is not None
-        self._server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return self
 
     # ------------------------------------------------------------------ ids
 
