@@ -22,6 +22,8 @@ __all__ = ["clean_terminal_output", "format_shell_result", "sandbox_tools"]
 
 MAX_STREAMED_CHARS = 1_000_000
 """Live output streamed to the run's events per command; the rest is announced once, not streamed."""
+MAX_TIMEOUT_FACTOR = 10
+"""A model may raise a command's timeout up to this multiple of the sandbox's default."""
 MAX_READ_CHARS = 200_000
 """``read_file`` returns at most this much text; the model is told to ask for a line range."""
 
@@ -75,10 +77,11 @@ def sandbox_tools(sandbox: Sandbox) -> list[Tool]:
 
         Args:
             command: The bash command line(s) to run.
-            timeout: Seconds before the command is killed (default: the sandbox's timeout).
+            timeout: Seconds before the command is killed (default: the sandbox's timeout; at most 10x it).
         """
         await ready()
-        limit = sandbox.config.timeout_s if timeout is None or timeout <= 0 else timeout
+        default = sandbox.config.timeout_s
+        limit = default if timeout is None or timeout <= 0 else min(timeout, MAX_TIMEOUT_FACTOR * default)
         streamed = 0
 
         def forward(delta: str) -> None:
