@@ -92,8 +92,14 @@ class ChatQuirks:
 
     @classmethod
     def vllm(cls, **kw: Any) -> ChatQuirks:
-        base = cls(name="vllm", reasoning_field="reasoning", tool_call_ids="vllm", message_extras=None)
-        return replace(base, extra_top_level=frozenset({"top_k", "min_p", "repetition_penalty"}), **kw)
+        base = cls(
+            name="vllm",
+            reasoning_field="reasoning",
+            tool_call_ids="vllm",
+            message_extras=None,
+            extra_top_level=frozenset({"top_k", "min_p", "repetition_penalty"}),
+        )
+        return replace(base, **kw)
 
     @classmethod
     def ollama(cls, **kw: Any) -> ChatQuirks:

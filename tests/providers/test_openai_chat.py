@@ -320,6 +320,42 @@ async def test_ollama_whole_tool_calls_and_reasoning_field(serve) -> None:
     assert json.loads(resp.items[1].arguments) == {"city": "Oslo"}
 
 
+PRESETS = {
+    "openai": ChatQuirks.openai(),
+    "deepseek": ChatQuirks.deepseek(),
+    "vllm": ChatQuirks.vllm(),
+    "ollama": ChatQuirks.ollama(),
+    "gemini": ChatQuirks.gemini(),
+    "openrouter": ChatQuirks.openrouter(),
+}
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+@pytest.mark.parametrize("preset", list(PRESETS))
+async def test_every_server_preset_completes_a_reasoning_tool_loop(
+    serve, preset: str, streaming: bool
+) -> None:
+    quirks = PRESETS[preset]
+    emulator, model = serve(quirks, model=f"{preset}-model")
+    emulator.queue(
+        Reply(reasoning="Check both.", tool_calls=[ToolCallReply("get_weather", {"city": "Rome"}),
+                                                   ToolCallReply("get_time", {})]),
+        Reply(reasoning="Done.", text="Rain at noon."),
+    )  # fmt: skip
+    items = await tool_loop(
+        model, [UserMessage.of("Weather and time?")], streaming=streaming, tools=(WEATHER, TIME)
+    )
+    assert isinstance(items[-1], AssistantMessage) and items[-1].text == "Rain at noon."
+    reasoning = [i for i in items if isinstance(i, Reasoning)]
+    assert len(reasoning) == (2 if quirks.reasoning_field else 0)
+    calls = [i for i in items if isinstance(i, ToolCall)]
+    assert len({c.call_id for c in calls}) == 2 and all(c.call_id for c in calls)
+    sent = emulator.requests[1].body["messages"][2]
+    assert sent.get(quirks.reasoning_field or "reasoning_content") == (
+        "Check both." if quirks.reasoning_field else None
+    )
+
+
 # --------------------------------------------------------------------------- reasoning replay (DeepSeek rules)
 
 
