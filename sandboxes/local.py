@@ -29,6 +29,7 @@ import itertools
 import json
 import os
 import posixpath
+import secrets
 import shlex
 import shutil
 import time
@@ -175,7 +176,9 @@ class LocalSandbox(Sandbox):
             self._init_pid = self._find_init_pid(self._proc.pid)
             self._files = ConfinedFiles(self._root_pid, self.config.workdir, self.host_uid, self.host_gid)
             self._reader = asyncio.get_running_loop().create_task(self._read_notices())
-            (ctl / "meta.json").write_text(
+            meta = ctl / "meta.json"
+            meta.touch(mode=0o600)
+            meta.write_text(
                 json.dumps(
                     {"id": self.id, "owner_pid": os.getpid(), "labels": self.labels, "created": time.time()}
                 )
@@ -325,7 +328,7 @@ class LocalSandbox(Sandbox):
         self, op: str, wait_for: str, *words: str, ident: str | None = None
     ) -> tuple[str, int]:
         """Send a request and wait for the notice ``wait_for`` ('p' or 'k') about it."""
-        ident = ident or f"{op}{next(self._ids)}"
+        ident = ident or self._new_ident(op)
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._waiters[f"{wait_for} {ident}"] = fut
         try:
@@ -361,6 +364,10 @@ class LocalSandbox(Sandbox):
             if not fut.done():
                 fut.set_exception(SandboxDied(f"sandbox {self.id} died"))
 
+    def _new_ident(self, op: str) -> str:
+        """Request/FIFO names: unguessable, so one process cannot open another session's FIFOs."""
+        return f"{op}{next(self._ids)}-{secrets.token_hex(6)}"
+
     def _fifo(self, name: str) -> int:
         assert self._ctl is not None
         path = self._ctl / name
@@ -381,7 +388,7 @@ class LocalSandbox(Sandbox):
 
     async def _open_shell(self, env: Mapping[str, str], cwd: str) -> ShellProcess:
         self._check_running()
-        ident = f"sh{next(self._ids)}"
+        ident = self._new_ident("sh")
         in_fd = self._fifo(f"{ident}.in")
         out_fd = self._fifo(f"{ident}.out")
         shell = _LocalShell(self, ident, in_fd, out_fd)
@@ -424,7 +431,7 @@ class LocalSandbox(Sandbox):
             if not key.replace("_", "a").isalnum() or key[0].isdigit() or "\0" in (env or {})[key]:
                 raise UserError(f"invalid environment variable name {key!r}")
         limit = max_output_bytes or 10 * self.config.max_output_bytes
-        ident = f"ex{next(self._ids)}"
+        ident = self._new_ident("ex")
         out_fd = self._fifo(f"{ident}.out")
         err_fd = self._fifo(f"{ident}.err")
         if stdin is not None:
