@@ -42,9 +42,9 @@ from agentcore.errors import SandboxDied, SandboxError
 from . import janitor
 from ._docker_exec import STDERR, ExecProcess
 from ._exec_files import EXIT_ERRORS, ExecFilesSandbox
-from ._remote_shell import MarkedStream, exec_argv, new_token, shell_argv, split_pid_line
+from ._remote_shell import MarkedStream, exec_argv, kill_tree_argv, new_token, shell_argv, split_pid_line
 from .base import ExecResult, SandboxConfig, resolve_path
-from .shell import KILL_GROUPS_SCRIPT, ShellProcess
+from .shell import ShellProcess
 
 DEFAULT_IMAGE = "python:3.12-slim"
 """Used when ``SandboxConfig.image`` is None: a Debian-based image with bash, coreutils and python3."""
@@ -273,7 +273,7 @@ class DockerSandbox(ExecFilesSandbox):
 
     async def _kill_tree(self, pid: int) -> None:
         """SIGKILL ``pid`` (inside the container) and every process below it, by process group."""
-        await self.exec(["bash", "-c", KILL_GROUPS_SCRIPT, "kill-groups", str(pid), "all"], timeout=10.0)
+        await self.exec(kill_tree_argv(pid), timeout=10.0)
 
     # ------------------------------------------------------------------ exec
 

@@ -35,9 +35,9 @@ from agentcore.errors import SandboxDied, SandboxError
 
 from . import janitor
 from ._exec_files import ExecFilesSandbox
-from ._remote_shell import QueueShellProcess, exec_argv, new_token, shell_argv, split_pid_line
+from ._remote_shell import QueueShellProcess, exec_argv, kill_tree_argv, new_token, shell_argv, split_pid_line
 from .base import ExecResult, SandboxConfig, SandboxFileNotFound, SandboxIsADirectory
-from .shell import KILL_GROUPS_SCRIPT, ShellProcess
+from .shell import ShellProcess
 
 DEFAULT_TEMPLATE = "base"
 
@@ -224,7 +224,7 @@ class E2BSandbox(ExecFilesSandbox):
         return proc
 
     async def _kill_tree(self, pid: int) -> None:
-        await self.exec(["bash", "-c", KILL_GROUPS_SCRIPT, "kill-groups", str(pid), "all"], timeout=10.0)
+        await self.exec(kill_tree_argv(pid), timeout=10.0)
 
     # ------------------------------------------------------------------ exec
 
