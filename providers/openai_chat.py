@@ -145,7 +145,7 @@ class OpenAIChatModel(Model):
             self.provider, model_name, system_role=system_role, replay_reasoning=replay_reasoning
         )
         self._model_json = dumps(model_name)
-        self._tools: tuple[tuple[ToolSpec, ...], bytes] | None = None
+        self._tools: dict[tuple[int, ...], tuple[tuple[ToolSpec, ...], bytes]] = {}
         self.last_request_bytes = 0
         """Size of the last request body (benchmarks read it)."""
         self.last_request_messages = 0
@@ -157,12 +157,9 @@ class OpenAIChatModel(Model):
     # ------------------------------------------------------------------ request body
 
     def _tools_json(self, tools: Sequence[ToolSpec]) -> bytes:
-        cached = self._tools
-        if (
-            cached is not None
-            and len(cached[0]) == len(tools)
-            and all(a is b for a, b in zip(cached[0], tools, strict=True))
-        ):
+        key = tuple(map(id, tools))  # agents keep their ToolSpec objects; the entry holds them alive
+        cached = self._tools.get(key)
+        if cached is not None:
             return cached[1]
         specs = []
         for t in tools:
@@ -171,7 +168,9 @@ class OpenAIChatModel(Model):
                 fn["strict"] = True
             specs.append({"type": "function", "function": fn})
         data = dumps(specs)
-        self._tools = (tuple(tools), data)
+        if len(self._tools) >= 64:
+            self._tools.pop(next(iter(self._tools)))
+        self._tools[key] = (tuple(tools), data)
         return data
 
     def _settings_fields(self, settings: ModelSettings, has_tools: bool) -> dict[str, Any]:
