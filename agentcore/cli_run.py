@@ -216,6 +216,9 @@ async def _main(args: argparse.Namespace) -> int:
 
         session = SQLiteSession(session_name)
     traces = trace_store.setup(local=not args.no_trace)
+    for note in traces.notes:
+        if note.startswith("OTLP"):
+            print(f"warning: {note}", file=sys.stderr)
     live_text = chat or (sys.stdout.isatty() and not args.json)
     progress = Progress(
         color=color,

@@ -248,11 +248,15 @@ def setup(*, directory: str | Path | None = None, local: bool | None = None) -> 
             result.local = JsonlSpanExporter(directory)
             provider.add_span_processor(BatchSpanProcessor(result.local))
         if otlp_requested():
-            exporter = _otlp_exporter()
-            if not _user_opted_into_content():
-                exporter = ContentFilter(exporter)
-            provider.add_span_processor(BatchSpanProcessor(exporter))
-            result.otlp = True
+            try:
+                exporter = _otlp_exporter()
+            except RuntimeError as exc:  # tracing must never stop a run
+                result.notes.append(f"OTLP export is off: {exc}")
+            else:
+                if not _user_opted_into_content():
+                    exporter = ContentFilter(exporter)
+                provider.add_span_processor(BatchSpanProcessor(exporter))
+                result.otlp = True
         tracing.configure(tracer_provider=provider, capture_content=bool(local) or _user_opted_into_content())
     _state["setup"] = result
     return result
