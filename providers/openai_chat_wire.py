@@ -125,7 +125,7 @@ class MessageEncoder:
         self._cache = _SHARED_CACHES.setdefault((provider, model, system_role), {})
         self._instructions: tuple[str, bytes] | None = None
         self._checkpoints: dict[str, _Checkpoint] = {}  # by the first item's id (one per conversation)
-        self.max_checkpoints = 256
+        self.max_checkpoints = 64
         self.bare_tool_turns = 0
         """How many assistant ``tool_calls`` messages the last :meth:`encode` sent without reasoning."""
 
