@@ -22,8 +22,8 @@ from anthropic._streaming import SSEDecoder
 from anthropic.types import Message, RawMessageStreamEvent
 from pydantic import TypeAdapter
 
-from agentcore.messages import Item, ToolResult, UserMessage
-from agentcore.model import ModelRequest, ToolSpec
+from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
+from agentcore.model import ModelRequest, ModelSettings, ToolSpec
 from tests.emulators.anthropic import AnthropicEmulator
 from tests.emulators.anthropic_rules import (
     Rejected,
@@ -389,3 +389,26 @@ def test_the_emulator_binds_thinking_to_the_conversation_before_it(emu: Anthropi
         "messages.1.content.0: Invalid `signature` in `thinking` block. The block is bound to a different conversation"
         in (reply.json()["error"]["message"])
     )
+
+
+@needs_cassettes
+async def test_adapter_requests_match_the_recorded_forced_tool_loop(emu: AnthropicEmulator) -> None:
+    recorded = request_body(dict(interactions())["test_anthropic_tool_output#1"])
+    tools = tuple(ToolSpec(t["name"], t["description"], t["input_schema"]) for t in recorded["tools"])
+    model = AnthropicModel("claude-sonnet-4-5", base_url=emu.base_url, api_key="k", max_tokens=4096)
+    settings = ModelSettings(tool_choice="required")
+    items: list[Item] = [UserMessage.of("What is the largest city in the user country?")]
+    emu.queue(Reply(tool_calls=[ToolCallReply("get_user_country", {})]))
+    first = await model.respond(ModelRequest(None, items, tools, settings=settings))
+    call = first.items[0]
+    assert isinstance(call, ToolCall)
+    items += [call, ToolResult(call_id=call.call_id, name=call.name, output="Mexico")]
+    await model.respond(ModelRequest(None, items, tools, settings=settings))
+    ours = emu.requests[-1].body
+    assert ours["tool_choice"] == recorded["tool_choice"] == {"type": "any"}
+    assert [{k: v for k, v in t.items() if k != "cache_control"} for t in ours["tools"]] == recorded["tools"]
+    for their_msg, our_msg in zip(recorded["messages"], ours["messages"], strict=True):
+        assert [sorted(set(b) - {"cache_control", "caller"}) for b in our_msg["content"]] == [
+            sorted(b) for b in their_msg["content"]
+        ]
+    await model.aclose()
