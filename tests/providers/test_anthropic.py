@@ -412,3 +412,14 @@ async def test_documents_images_and_odd_tool_arguments_are_sent_in_accepted_shap
     assert user[3]["source"] == {"type": "url", "url": "https://example.invalid/cat.png"}
     assert call[0]["input"] == {"arguments": "not json"}
     assert result[0] == {"type": "tool_result", "tool_use_id": "call_1", "is_error": False}
+
+
+async def test_a_caller_built_client_is_used_with_sdk_retries_off(emu: AnthropicEmulator) -> None:
+    from anthropic import AsyncAnthropic
+
+    client = AsyncAnthropic(base_url=emu.base_url, api_key="k", max_retries=5)
+    m = AnthropicModel("claude-sonnet-4-5", client=client)
+    emu.queue(Reply(error=(529, "Overloaded")), Reply(text="not reached"))
+    with pytest.raises(errors.OverloadedError):
+        await m.respond(req([UserMessage.of("Hi")]))
+    assert len(emu.requests) == 1  # the core's retry policy decides, not the SDK

@@ -412,3 +412,19 @@ async def test_adapter_requests_match_the_recorded_forced_tool_loop(emu: Anthrop
             sorted(b) for b in their_msg["content"]
         ]
     await model.aclose()
+
+
+def test_the_emulator_drops_blocks_another_model_family_cannot_read(emu: AnthropicEmulator) -> None:
+    headers = {"authorization": "Bearer k", "anthropic-version": "2026-10-21"}
+    ask = [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
+    emu.queue(Reply(reasoning="sonnet thoughts", text="Hello."), Reply(text="ok"))
+    with httpx.Client(base_url=emu.base_url, headers=headers) as client:
+        turn = client.post("/v1/messages", json=base_body(model="claude-sonnet-5-5", messages=ask)).json()
+        history = [
+            *ask,
+            {"role": "assistant", "content": turn["content"]},
+            {"role": "user", "content": "More"},
+        ]
+        reply = client.post("/v1/messages", json=base_body(model="claude-opus-5-5", messages=history))
+    assert reply.status_code == 200  # unreadable blocks are dropped without an error, as the API does
+    assert emu.state["dropped_blocks"] == [(1, 0, "model_mismatch")]
