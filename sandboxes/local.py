@@ -10,7 +10,10 @@ Docker socket):
   (only :meth:`SandboxConfig.shell_env` is set), ``--die-with-parent``, ``--new-session``.
 * Minimal read-only binds: ``/usr`` (and the host's ``/bin``, ``/lib*`` links), ``/etc/ld.so.cache``,
   ``/etc/alternatives``, a synthetic ``/etc/passwd``/``/etc/group``; nothing else of the host. The root
-  is read-only; the workspace and ``/tmp`` are size-limited tmpfs (``disk_mb``, ``tmp_mb``).
+  is read-only; the workspace and ``/tmp`` are size-limited tmpfs (``disk_mb``, ``tmp_mb``) that vanish
+  with the sandbox. ``workspace_dir=`` binds a host directory instead (it must belong to the sandbox's
+  host uid; it is kept after close; ``disk_mb`` is then NOT enforced, and code on the host that later
+  reads that directory must not follow symlinks the sandbox may have planted there).
 * Limits: a cgroup (v1 or v2) with memory, pids and CPU quotas when the host lets us create one
   (root does); otherwise rlimits (``RLIMIT_AS``, ``RLIMIT_NPROC``), which are weaker — see
   :mod:`._local_limits`. ``limits_mechanism`` tells which is active.
@@ -106,6 +109,7 @@ class LocalSandbox(Sandbox):
         host_uid: int | None = None,
         host_gid: int | None = None,
         use_cgroups: bool = True,
+        workspace_dir: str | os.PathLike[str] | None = None,
         **overrides: Any,
     ) -> None:
         super().__init__(config, **overrides)
@@ -121,6 +125,7 @@ class LocalSandbox(Sandbox):
         if self.host_uid == 0 or self.host_gid == 0:
             raise UserError("refusing to run bubblewrap as host root (it escapes, SANDBOX.md §5.3)")
         self._use_cgroups = use_cgroups
+        self.workspace_dir = Path(workspace_dir).resolve() if workspace_dir is not None else None
         self._ctl: Path | None = None
         self._proc: asyncio.subprocess.Process | None = None
         self._init_pid: int | None = None
@@ -150,6 +155,8 @@ class LocalSandbox(Sandbox):
         self._ctl = ctl
         try:
             self._write_ctl_files(ctl)
+            if self.workspace_dir is not None:
+                self._prepare_workspace_dir(self.workspace_dir)
             self._limits = create_limits(
                 self.id, self.config, use_cgroups=self._use_cgroups, owner=(self.host_uid, self.host_gid)
             )
@@ -186,6 +193,26 @@ class LocalSandbox(Sandbox):
         except BaseException:
             await self._close()
             raise
+
+    def _prepare_workspace_dir(self, path: Path) -> None:
+        """Create a missing host workspace for the sandbox user; check an existing one is usable."""
+        if not path.exists():
+            path.mkdir(mode=0o700, parents=True)
+            os.chown(path, self.host_uid, self.host_gid)
+        elif not path.is_dir() or path.is_symlink():
+            raise SandboxError(f"workspace_dir {path} is not a directory")
+        info = path.stat()
+        if info.st_uid != self.host_uid:
+            raise SandboxError(
+                f"workspace_dir {path} must belong to the sandbox's host user {self.host_uid} "
+                f"(chown -R {self.host_uid}:{self.host_gid} {path})"
+            )
+        for parent in path.parents:
+            mode = parent.stat().st_mode
+            if parent.stat().st_uid != self.host_uid and not mode & 0o001:
+                raise SandboxError(
+                    f"workspace_dir {path}: the sandbox user cannot reach it ({parent} is not searchable by others)"
+                )
 
     def _write_ctl_files(self, ctl: Path) -> None:
         cfg = self.config
@@ -237,7 +264,10 @@ class LocalSandbox(Sandbox):
         ]
         args += ["--proc", "/proc", "--dev", "/dev"]
         args += ["--size", str(cfg.tmp_mb << 20), "--perms", "1777", "--tmpfs", "/tmp"]
-        args += ["--size", str(cfg.disk_mb << 20), "--perms", "0755", "--tmpfs", cfg.workdir]
+        if self.workspace_dir is not None:
+            args += ["--bind", str(self.workspace_dir), cfg.workdir]
+        else:
+            args += ["--size", str(cfg.disk_mb << 20), "--perms", "0755", "--tmpfs", cfg.workdir]
         args += ["--ro-bind", str(ctl), CTL]
         if cfg.read_only_root:
             args += ["--remount-ro", "/"]

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -185,3 +187,34 @@ async def test_janitor_leaves_live_sandboxes_alone(local: LocalSandbox) -> None:
     removed = await janitor.reap(backends=["local"])
     assert local.id not in removed["local"]
     assert (await local.shell("echo alive")).output == "alive\n"
+
+
+async def test_a_host_workspace_directory_can_be_bound_and_outlives_the_sandbox() -> None:
+    parent = Path(tempfile.mkdtemp(prefix="agentcore-ws-test-"))
+    os.chmod(parent, 0o755)  # the sandbox's host user must be able to reach it
+    host_ws = parent / "ws"
+    try:
+        await _use_host_workspace(host_ws)
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+async def _use_host_workspace(host_ws: Path) -> None:
+    async with LocalSandbox(sandbox_config(), workspace_dir=host_ws) as sb:
+        await sb.shell("echo from-shell > out.txt; ln -s /etc/passwd planted")
+        await sb.write_file("api.txt", "from-api\n")
+        with pytest.raises(PathEscapeError):
+            await sb.read_file("planted")
+    assert (host_ws / "out.txt").read_text() == "from-shell\n"
+    assert (host_ws / "api.txt").read_text() == "from-api\n"
+    assert (host_ws / "out.txt").stat().st_uid == sb.host_uid
+
+
+def test_a_foreign_host_workspace_directory_is_refused(tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    sb = LocalSandbox(sandbox_config(), workspace_dir=foreign)
+    if sb.host_uid == os.getuid() and not IS_ROOT:
+        pytest.skip("the directory belongs to the sandbox user already")
+    with pytest.raises(SandboxError, match="must belong"):
+        sb._prepare_workspace_dir(foreign)
