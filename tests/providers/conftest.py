@@ -7,7 +7,7 @@ import pytest
 from tests.providers import harness as harness_mod
 from tests.providers.harness import Harness
 
-PROVIDERS = ["openai", "openai-chat", "anthropic", "google"]
+PROVIDERS = ["openai", "openai-chat", "anthropic", "google", "google-interactions"]
 
 
 @pytest.fixture(params=PROVIDERS)

@@ -20,6 +20,7 @@ HARNESS_MODULES: dict[str, str] = {
     "openai-chat": "tests.emulators.openai_chat",
     "anthropic": "tests.emulators.anthropic",
     "google": "tests.emulators.gemini",
+    "google-interactions": "tests.emulators.gemini:interactions_harness",
 }
 
 
@@ -36,18 +37,21 @@ class Harness:
         return self.make_model(**options)
 
 
+def _factory(name: str) -> Callable[[], Harness] | None:
+    module, _, attr = HARNESS_MODULES[name].partition(":")
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError:
+        return None
+    factory: Callable[[], Harness] | None = getattr(mod, attr or "harness", None)
+    return factory
+
+
 def available() -> list[str]:
-    names = []
-    for name, module in HARNESS_MODULES.items():
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError:
-            continue
-        if hasattr(mod, "harness"):
-            names.append(name)
-    return names
+    return [name for name in HARNESS_MODULES if _factory(name) is not None]
 
 
 def make(name: str) -> Harness:
-    harness: Harness = importlib.import_module(HARNESS_MODULES[name]).harness()
-    return harness
+    factory = _factory(name)
+    assert factory is not None, f"no harness for {name}"
+    return factory()

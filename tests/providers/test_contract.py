@@ -137,7 +137,9 @@ async def test_rate_limit_carries_retry_after(provider: Harness) -> None:
 async def test_overloaded(provider: Harness) -> None:
     status = 529 if provider.name == "anthropic" else 503
     provider.emulator.queue(Reply(error=(status, "overloaded"), error_type="overloaded_error"))
-    with pytest.raises(OverloadedError if provider.name in ("anthropic", "google") else ServerError):
+    with pytest.raises(
+        OverloadedError if provider.name in ("anthropic", "google", "google-interactions") else ServerError
+    ):
         await provider.model().respond(ModelRequest(instructions=None, items=_user("hi")))
 
 

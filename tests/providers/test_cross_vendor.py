@@ -1,4 +1,5 @@
-"""Moving a conversation between vendors: all 16 ordered pairs, with and without reasoning, with a
+"""Moving a conversation between vendors: all 25 ordered pairs of the five adapters (the four vendor APIs
+plus Gemini Interactions), with and without reasoning, with a
 tool call in flight at the moment of the switch, plus one run that hops across every adapter.
 
 Each emulator is strict (it answers 400 to what its real API would reject), so a passing run means the
@@ -101,7 +102,18 @@ async def test_conversation_moves_mid_tool_loop(
 
 
 async def test_one_run_hops_across_every_adapter(started: Any) -> None:
-    order = ["openai", "anthropic", "google", "openai-chat", "openai", "google", "anthropic", "openai-chat"]
+    order = [
+        "openai",
+        "anthropic",
+        "google",
+        "openai-chat",
+        "google-interactions",
+        "openai",
+        "google",
+        "anthropic",
+        "google-interactions",
+        "openai-chat",
+    ]
     models = []
     for step, name in enumerate(order):
         h: Harness = started(name)
