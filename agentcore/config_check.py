@@ -12,7 +12,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from difflib import get_close_matches
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -204,6 +204,7 @@ class _Checker:
         for name, spec in _mapping(data.get("models")).items():
             self.check_model(name, spec)
         for name, spec in _mapping(data.get("sandboxes")).items():
+            self.check_transfers(name, _mapping(spec))
             if isinstance(spec, dict) and spec.get("backend") == "local" and spec.get("image") is not None:
                 self.report(
                     ("sandboxes", name, "image"),
@@ -361,6 +362,32 @@ class _Checker:
                     at_key=bool(exc.path),
                 )
 
+    def inside(self, relative: str) -> Path | None:
+        """``relative`` resolved against the file's directory, or ``None`` when it leaves it."""
+        target = (self.base / relative).resolve()
+        return target if target.is_relative_to(self.base.resolve()) else None
+
+    def check_transfers(self, name: str, spec: dict[str, Any]) -> None:
+        """A file may copy in only what sits next to it, and copy out only below the working directory."""
+        for host in _mapping(spec.get("upload")):
+            if not isinstance(host, str):
+                continue
+            path = ("sandboxes", name, "upload", host)
+            target = self.inside(host)
+            if target is None:
+                self.report(
+                    path, f"sandboxes.{name}.upload: {host!r} is outside this file's directory", at_key=True
+                )
+            elif not target.exists():
+                self.report(path, f"sandboxes.{name}.upload: {host!r} does not exist", at_key=True)
+        for remote, host in _mapping(spec.get("download")).items():
+            if isinstance(host, str) and (PurePath(host).is_absolute() or ".." in PurePath(host).parts):
+                self.report(
+                    ("sandboxes", name, "download", remote),
+                    f"sandboxes.{name}.download: {host!r} must "
+                    "be a relative path without '..' (files land below the working directory)",
+                )
+
     def check_instructions(self, path: tuple[Any, ...], spec: dict[str, Any]) -> None:
         name = path[-1]
         file = spec.get("instructions_file")
@@ -375,7 +402,13 @@ class _Checker:
             return
         if not isinstance(file, str):
             return
-        target = (self.base / file).resolve()
+        target = self.inside(file)
+        if target is None:
+            self.report(
+                (*path, "instructions_file"),
+                f"agents.{name}.instructions_file: {file!r} is outside this file's directory",
+            )
+            return
         try:
             self.out.instructions[name] = target.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

@@ -398,3 +398,27 @@ def test_libyaml_and_the_pure_python_parser_report_the_same_positions(
         26,
         "environment variable MISSING is not set (use ${MISSING:-default} to make it optional)",
     ) in results[0]
+
+
+def test_files_outside_the_definitions_directory_are_refused(write: Callable[..., Path]) -> None:
+    write("secret.txt", "do not read")
+    path = write(
+        "proj/a.yaml",
+        """
+        version: 1
+        sandboxes:
+          box:
+            backend: local
+            upload: {../secret.txt: /workspace/s.txt, missing.csv: /workspace/m.csv}
+            download: {/workspace/out: /etc/cron.d/x, /workspace/up: ../up.txt}
+        agents:
+          a: {model: 'openai:gpt-5', sandbox: box, instructions_file: ../secret.txt}
+    """,
+    )
+    found = problems(path)
+    messages = [m for *_, m in found]
+    assert "sandboxes.box.upload: '../secret.txt' is outside this file's directory" in messages
+    assert "sandboxes.box.upload: 'missing.csv' does not exist" in messages
+    assert sum("must be a relative path without '..'" in m for m in messages) == 2
+    assert "agents.a.instructions_file: '../secret.txt' is outside this file's directory" in messages
+    assert (5, 14) in [(line, col) for line, col, _ in found]
