@@ -173,13 +173,19 @@ class ExecProcess:
         info: dict[str, Any] = await asyncio.to_thread(self._api.exec_inspect, self.exec_id)
         return info
 
-    async def exit_code(self) -> int | None:
-        """The exit code once the process ended (``None`` while it runs)."""
-        info = await self.inspect()
-        if info.get("Running"):
-            return None
-        code = info.get("ExitCode")
-        return None if code is None else int(code)
+    async def exit_code(self, *, settle_s: float = 1.0) -> int | None:
+        """The exit code once the process ended; ``None`` if it still runs after ``settle_s`` (the
+        engine may report ``Running`` for a moment after the stream closed)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settle_s
+        while True:
+            info = await self.inspect()
+            if not info.get("Running"):
+                code = info.get("ExitCode")
+                return None if code is None else int(code)
+            if loop.time() >= deadline:
+                return None
+            await asyncio.sleep(0.01)
 
     def close(self) -> None:
         if self._closed:
