@@ -156,6 +156,16 @@ class Progress:
         """Charge tokens the turn events did not cover (the final turn) to ``agent``."""
         self._charge(agent, usage)
 
+    def reset(self) -> None:
+        """Start counting afresh (each message of a chat gets its own summary)."""
+        self.usage = Usage()
+        self.started = time.monotonic()
+        self.turns = 0
+        self.cost, self.cost_known = 0.0, True
+        self.trace_id = None
+        self._text_streamed = False
+        self._partial.clear()
+
     def finish_text(self) -> None:
         self._close_line()
 

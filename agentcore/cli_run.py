@@ -361,10 +361,7 @@ async def _chat(
             break
         if not line.strip():
             continue
-        progress.usage = type(progress.usage)()
-        progress.started = time.monotonic()
-        progress.turns = 0
-        progress._text_streamed = False
+        progress.reset()
         try:
             result, trace_id = await _one_run(
                 agent, line, session=session, max_turns=max_turns, progress=progress, decide=decide
