@@ -219,18 +219,17 @@ class DockerSandbox(ExecFilesSandbox):
                     self._client.ping()
                 except Exception as exc:
                     raise SandboxError(f"the Docker engine is not reachable: {exc}") from exc
-            try:
-                self._client.images.get(self.image)
-            except docker.errors.ImageNotFound:
-                try:
-                    self._client.images.pull(self.image)
-                except docker.errors.APIError as exc:
+            try:  # docker-py pulls a missing image and retries the create
+                container = self._client.containers.run(self.image, **self._container_options())
+            except docker.errors.ImageNotFound as exc:
+                raise SandboxError(
+                    f"image {self.image!r} is not present and could not be pulled: {exc}"
+                ) from exc
+            except docker.errors.APIError as exc:
+                if "/images/create" in str(exc):
                     raise SandboxError(
                         f"image {self.image!r} is not present and could not be pulled: {exc}"
                     ) from exc
-            try:
-                container = self._client.containers.run(self.image, **self._container_options())
-            except docker.errors.APIError as exc:
                 raise SandboxError(f"could not start a container from {self.image!r}: {exc}") from exc
             return str(container.id)
 
