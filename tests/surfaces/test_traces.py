@@ -390,3 +390,29 @@ def test_an_unavailable_otlp_protocol_is_a_note_not_a_crash(monkeypatch: pytest.
         assert not setup.otlp and "opentelemetry-exporter-otlp-proto-grpc" in setup.notes[0]
     else:
         assert setup.otlp
+
+
+def test_the_cli_exports_its_runs_over_otlp_without_content(
+    otlp_receiver: tuple[str, list[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from agentcore.cli import main
+
+    url, requests = otlp_receiver
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url)
+    path = tmp_path / "a.yaml"
+    path.write_text(
+        "version: 1\nmodels:\n  m: {provider: scripted, model: s1, options: {steps: ['Hi there']}}\n"
+        "agents:\n  greeter: {model: m, instructions: Greet.}\n"
+    )
+    assert main(["run", str(path), "my secret plan", "--quiet"]) == 0
+    assert capsys.readouterr().out == "Hi there\n"
+    spans = exported(requests)
+    assert {"agentcore run greeter", "invoke_agent greeter", "chat s1"} <= set(spans)
+    assert "agentcore.input" not in spans["agentcore run greeter"]["attributes"]
+    local = trace_store.find_trace(None)
+    assert local is not None
+    root = next(s for s in local[1] if s["name"] == "agentcore run greeter")
+    assert root["attributes"]["agentcore.input"] == "my secret plan"
