@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import anthropic
+
 from agentcore import tracing
 from agentcore.messages import (
     AssistantMessage,
@@ -282,6 +284,7 @@ class RequestEncoder:
         self.sampling = sampling
         self._items: dict[str, Encoded] = {}
         self._builds: dict[tuple[str | None, str | None], _Build] = {}
+        self._schemas: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._tools_key: tuple[ToolSpec, ...] = ()
         self._tools_bytes: bytes = b""
         self._system_key: str | None = None
@@ -317,9 +320,27 @@ class RequestEncoder:
             }
             if spec.strict:
                 tool["strict"] = True
+                tool["input_schema"] = self._strict(schema)
             encoded.append(dumps(tool))
         self._tools_key, self._tools_bytes = key, b",".join(encoded)
         return self._tools_bytes
+
+    def _strict(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """``schema`` in the subset structured outputs accept (the SDK's own ``transform_schema``: every
+        object closed with ``additionalProperties: false``, unsupported constraints moved into the
+        description). Cached per schema object."""
+        hit = self._schemas.get(id(schema))
+        if hit is not None and hit[0] is schema:
+            return hit[1]
+        try:
+            strict = anthropic.transform_schema(schema)
+        except (ValueError, TypeError) as exc:
+            tracing.note("anthropic.schema_not_transformed", error=str(exc)[:200])
+            strict = schema
+        if len(self._schemas) >= 256:
+            self._schemas.clear()
+        self._schemas[id(schema)] = (schema, strict)
+        return strict
 
     def _system(self, instructions: str | None) -> bytes:
         if instructions != self._system_key:
@@ -479,7 +500,10 @@ class RequestEncoder:
         if s.reasoning_effort is not None:
             output_config["effort"] = _EFFORT[s.reasoning_effort]
         if request.output_schema is not None:
-            output_config["format"] = {"type": "json_schema", "schema": request.output_schema.schema}
+            output_config["format"] = {
+                "type": "json_schema",
+                "schema": self._strict(request.output_schema.schema),
+            }
         if output_config:
             head["output_config"] = output_config
         if request.tools:

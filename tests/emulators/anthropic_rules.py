@@ -132,6 +132,8 @@ def check_top_level(body: Any, version: str) -> None:
             or not isinstance(fmt.get("schema"), dict)
         ):
             raise Rejected("output_config.format: expected {type: 'json_schema', schema: {...}}")
+        if fmt is not None:
+            check_closed_schema("output_config.format.schema", fmt["schema"])
     stops = body.get("stop_sequences")
     if stops is not None and (not isinstance(stops, list) or not all(isinstance(s, str) for s in stops)):
         raise Rejected("stop_sequences: Input should be a valid list of strings")
@@ -159,6 +161,8 @@ def check_tools(body: dict[str, Any]) -> tuple[set[str], int]:
         if tool.get("type") in (None, "custom"):
             if not isinstance(schema, dict) or schema.get("type") != "object":
                 raise Rejected(f"{where}custom.input_schema.type: Input should be 'object'")
+        if tool.get("strict"):
+            check_closed_schema(f"{where}custom.input_schema", schema)
         marks += check_cache_control(where, tool.get("cache_control"))
     choice = body.get("tool_choice")
     if choice is not None:
@@ -387,3 +391,24 @@ def check_thinking_turn(body: dict[str, Any]) -> None:
             "We recommend you include thinking blocks from previous turns. To avoid this requirement, "
             "disable `thinking`."
         )
+
+
+def check_closed_schema(where: str, schema: Any) -> None:
+    """Structured outputs (``output_config.format`` and ``strict`` tools) need every object closed."""
+    if isinstance(schema, list):
+        for n, sub in enumerate(schema):
+            check_closed_schema(f"{where}.{n}", sub)
+        return
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "object" or "properties" in schema:
+        if schema.get("additionalProperties") is not False:
+            raise Rejected(
+                f"{where}: For 'object' type, 'additionalProperties' must be explicitly set to false"
+            )
+    for key in ("properties", "$defs", "definitions"):
+        for name, sub in (schema.get(key) or {}).items():
+            check_closed_schema(f"{where}.{key}.{name}", sub)
+    for key in ("items", "anyOf", "allOf", "oneOf"):
+        if key in schema:
+            check_closed_schema(f"{where}.{key}", schema[key])

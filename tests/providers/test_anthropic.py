@@ -32,6 +32,7 @@ from agentcore.model import (
     ModelTextDelta,
     ModelToolCallDelta,
     OutputSchema,
+    ToolSpec,
 )
 from agentcore.registry import resolve_model
 from tests.emulators.anthropic import AnthropicEmulator
@@ -98,7 +99,11 @@ async def test_max_tokens_default_is_configurable(emu: AnthropicEmulator) -> Non
 async def test_structured_output_uses_native_output_format(
     model: AnthropicModel, emu: AnthropicEmulator
 ) -> None:
-    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string", "minLength": 2}},
+        "required": ["city"],
+    }
     emu.queue(Reply(text='{"city": "Paris"}'))
     settings = ModelSettings(reasoning_effort="high")
     response = await model.respond(
@@ -109,10 +114,28 @@ async def test_structured_output_uses_native_output_format(
         )
     )
     assert json.loads(response.text) == {"city": "Paris"}
+    # the schema is made acceptable to structured outputs with the SDK's own transform: objects closed,
+    # constraints the API cannot enforce moved into the description
+    strict = {
+        "type": "object",
+        "properties": {"city": {"type": "string", "description": "{minLength: 2}"}},
+        "additionalProperties": False,
+        "required": ["city"],
+    }
     assert wire(emu)["output_config"] == {
         "effort": "high",
-        "format": {"type": "json_schema", "schema": schema},
+        "format": {"type": "json_schema", "schema": strict},
     }
+
+
+async def test_strict_tools_get_a_closed_input_schema(model: AnthropicModel, emu: AnthropicEmulator) -> None:
+    strict_tool = ToolSpec(
+        "lookup", "Look up.", {"type": "object", "properties": {"q": {"type": "string"}}}, True
+    )
+    await model.respond(req([UserMessage.of("Hi")], tools=(strict_tool, WEATHER)))
+    lookup, weather = wire(emu)["tools"]
+    assert lookup["strict"] is True and lookup["input_schema"]["additionalProperties"] is False
+    assert "additionalProperties" not in weather["input_schema"] and "strict" not in weather
 
 
 @pytest.mark.parametrize(

@@ -428,3 +428,17 @@ def test_the_emulator_drops_blocks_another_model_family_cannot_read(emu: Anthrop
         reply = client.post("/v1/messages", json=base_body(model="claude-opus-5-5", messages=history))
     assert reply.status_code == 200  # unreadable blocks are dropped without an error, as the API does
     assert emu.state["dropped_blocks"] == [(1, 0, "model_mismatch")]
+
+
+def test_structured_output_schemas_must_close_every_object(emu: AnthropicEmulator) -> None:
+    headers = {"authorization": "Bearer k", "anthropic-version": "2026-10-21"}
+    nested = {
+        "type": "object",
+        "properties": {"a": {"type": "object", "properties": {}}},
+        "additionalProperties": False,
+    }
+    body = base_body(output_config={"format": {"type": "json_schema", "schema": nested}})
+    with httpx.Client(base_url=emu.base_url, headers=headers) as client:
+        reply = client.post("/v1/messages", json=body)
+    assert reply.status_code == 400
+    assert "output_config.format.schema.properties.a: For 'object' type" in reply.json()["error"]["message"]
