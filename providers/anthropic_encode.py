@@ -473,6 +473,11 @@ class RequestEncoder:
                         "anthropic.thinking_paused", reason="tool loop in flight without thinking block"
                     )
                     thinking = None
+        forced = request.tools and settings.tool_choice not in (None, "auto", "none")
+        if thinking is not None and forced and thinking.get("type") != "disabled":
+            # "Thinking may not be enabled when tool_choice forces tool use": the forced call wins
+            tracing.note("anthropic.thinking_paused", reason="tool_choice forces a tool")
+            thinking = None
         if thinking is not None:
             head["thinking"] = thinking
         self._settings(head, request)

@@ -118,6 +118,10 @@ def check_top_level(body: Any, version: str) -> None:
                 )
             if budget >= max_tokens:
                 raise Rejected("`max_tokens` must be greater than `thinking.budget_tokens`.")
+    choice = body.get("tool_choice")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled" and isinstance(choice, dict):
+        if choice.get("type") in ("any", "tool"):
+            raise Rejected("Thinking may not be enabled when tool_choice forces tool use.")
     output_config = body.get("output_config")
     if output_config is not None:
         if not isinstance(output_config, dict):

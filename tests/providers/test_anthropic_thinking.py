@@ -274,3 +274,12 @@ async def test_live_tool_loop_with_thinking() -> None:
     final = await model.respond(req(items))
     assert final.text and final.usage.input_tokens > 0
     await model.aclose()
+
+
+async def test_a_forced_tool_call_pauses_extended_thinking(emu: AnthropicEmulator) -> None:
+    m = AnthropicModel("claude-sonnet-4-5", base_url=emu.base_url, api_key="k", thinking=2048)
+    await m.respond(req([UserMessage.of("Hi")], settings=ModelSettings(tool_choice="get_weather")))
+    assert "thinking" not in wire(emu) and wire(emu)["tool_choice"] == {"type": "tool", "name": "get_weather"}
+    await m.respond(req([UserMessage.of("Hi")], settings=ModelSettings(tool_choice="auto")))
+    assert wire(emu)["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    await m.aclose()
