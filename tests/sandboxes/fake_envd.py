@@ -31,6 +31,7 @@ import signal
 import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -50,6 +51,14 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class StartedProcess:
+    cmd: str
+    args: list[str]
+    stdin: bool
+    timeout_ms: float | None
+
+
 class _Proc:
     def __init__(self, proc: asyncio.subprocess.Process, config: process_pb.ProcessConfig) -> None:
         self.proc = proc
@@ -63,7 +72,8 @@ class FakeProcessService(Process):
         self.home = home
         self.vm = vm
         self.procs: dict[int, _Proc] = {}
-        self.started: list[process_pb.ProcessConfig] = []
+        self.started: list[StartedProcess] = []
+        """Every Start request, in order (what the adapter asked envd for)."""
 
     def _event(self, **kw: Any) -> process_pb.StartResponse:
         ((name, value),) = kw.items()
@@ -74,7 +84,9 @@ class FakeProcessService(Process):
     ) -> AsyncIterator[process_pb.StartResponse]:
         config = request.process
         assert config is not None
-        self.started.append(config)
+        self.started.append(
+            StartedProcess(config.cmd, list(config.args), bool(request.stdin), ctx.timeout_ms)
+        )
         env = {
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": str(self.home),
