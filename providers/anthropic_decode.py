@@ -19,7 +19,7 @@ from agentcore.model import (
     ModelToolCallDelta,
 )
 
-from .anthropic_encode import PROVIDER
+from .anthropic_items import PROVIDER
 
 FINISH_REASONS = {
     "end_turn": "stop",
