@@ -4,7 +4,9 @@ credentials exist, one real sandbox checks the same promises against Modal itsel
 
 from __future__ import annotations
 
+import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
