@@ -216,6 +216,8 @@ class _Dumper:
             raise UserError(f"agent {agent.name!r}: guardrail {g!r} cannot be described in YAML")
         if g.name != out["type"] and g.name != getattr(getattr(g, "fn", None), "__name__", None):
             out["name"] = g.name
+        if out["type"] in ("function", "judge") and not g.blocking:
+            out["blocking"] = False
         return out
 
     def verifier(self, agent: Agent[Any], v: Any) -> dict[str, Any]:
