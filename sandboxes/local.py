@@ -43,8 +43,10 @@ from typing import Any
 from agentcore.errors import SandboxDied, SandboxError, UserError
 
 from ._local_fs import ConfinedFiles
+from ._local_io import LocalShell, Pipes
 from ._local_limits import Limits, create_limits
-from .base import ExecResult, FileInfo, Sandbox, SandboxConfig, resolve_path
+from ._local_loop import on_sandbox_loop, to_caller_loop
+from .base import ExecResult, FileInfo, OutputCallback, Sandbox, SandboxConfig, ShellResult, resolve_path
 from .shell import KILL_GROUPS_SCRIPT, BoundedOutput, ShellProcess
 
 __all__ = ["DEFAULT_HOST_UID", "LocalSandbox", "bwrap_path", "state_root"]
@@ -133,7 +135,7 @@ class LocalSandbox(Sandbox):
         self._files: ConfinedFiles | None = None
         self._ids = itertools.count(1)
         self._waiters: dict[str, asyncio.Future[int]] = {}
-        self._exit_handlers: dict[str, _Pipes] = {}
+        self._exit_handlers: dict[str, Pipes] = {}
         self._reader: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
 
@@ -141,6 +143,55 @@ class LocalSandbox(Sandbox):
     def limits_mechanism(self) -> str:
         """``cgroup-v1``, ``cgroup-v2`` or ``rlimit`` once started."""
         return self._limits.mechanism if self._limits else "none"
+
+    # ------------------------------------------------------------------ public coroutines hop onto the sandbox loop
+
+    async def start(self) -> None:
+        await on_sandbox_loop(super().start())
+
+    async def close(self) -> None:
+        await on_sandbox_loop(super().close())
+
+    async def shell(
+        self,
+        command: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109
+        session: str = "default",
+        on_output: OutputCallback | None = None,
+        max_output_bytes: int | None = None,
+    ) -> ShellResult:
+        return await on_sandbox_loop(
+            super().shell(
+                command,
+                timeout=timeout,
+                session=session,
+                on_output=to_caller_loop(on_output),
+                max_output_bytes=max_output_bytes,
+            )
+        )
+
+    async def interrupt(self, session: str = "default") -> None:
+        await on_sandbox_loop(super().interrupt(session))
+
+    async def reset_shell(self, session: str = "default") -> None:
+        await on_sandbox_loop(super().reset_shell(session))
+
+    async def exec(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+        max_output_bytes: int | None = None,
+    ) -> ExecResult:
+        return await on_sandbox_loop(
+            self._exec(
+                argv, cwd=cwd, env=env, stdin=stdin, timeout=timeout, max_output_bytes=max_output_bytes
+            )
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -421,7 +472,7 @@ class LocalSandbox(Sandbox):
         ident = self._new_ident("sh")
         in_fd = self._fifo(f"{ident}.in")
         out_fd = self._fifo(f"{ident}.out")
-        shell = _LocalShell(self, ident, in_fd, out_fd)
+        shell = LocalShell(self, ident, in_fd, out_fd)
         self._exit_handlers[ident] = shell.pipes
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._waiters[f"p {ident}"] = fut
@@ -437,7 +488,7 @@ class LocalSandbox(Sandbox):
 
     # ------------------------------------------------------------------ exec
 
-    async def exec(
+    async def _exec(
         self,
         argv: Sequence[str],
         *,
@@ -471,7 +522,7 @@ class LocalSandbox(Sandbox):
             with os.fdopen(fd, "wb") as fh:
                 fh.write(stdin)
             os.chown(stdin_path, self.host_uid, self.host_gid)
-        pipes = _Pipes(self, ident, {out_fd: BoundedOutput(limit), err_fd: BoundedOutput(limit)})
+        pipes = Pipes(self, ident, {out_fd: BoundedOutput(limit), err_fd: BoundedOutput(limit)})
         self._exit_handlers[ident] = pipes
         deadline = self.config.timeout_s if timeout is None else timeout
         timed_out = False
@@ -527,107 +578,3 @@ class LocalSandbox(Sandbox):
     async def mkdir(self, path: str, *, parents: bool = True) -> None:
         resolve_path(self.config.workdir, path)
         await self._fs().mkdir(path, parents)
-
-
-class _Pipes:
-    """FIFO read ends of one shell or exec, fed into buffers or a queue by the event loop."""
-
-    def __init__(self, sandbox: LocalSandbox, ident: str, outputs: dict[int, BoundedOutput]) -> None:
-        self.sandbox = sandbox
-        self.ident = ident
-        self.outputs = outputs
-        self.queue: asyncio.Queue[bytes] | None = None
-        self.done = asyncio.Event()
-        self.status: int | None = None
-        self._loop = asyncio.get_running_loop()
-        for fd in outputs:
-            self._loop.add_reader(fd, self._readable, fd)
-
-    def _readable(self, fd: int) -> None:
-        try:
-            data = os.read(fd, 1 << 16)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            self._loop.remove_reader(fd)
-            return
-        if data:
-            self._deliver(fd, data)
-
-    def _deliver(self, fd: int, data: bytes) -> None:
-        if self.queue is not None:
-            self.queue.put_nowait(data)
-        else:
-            self.outputs[fd].add(data)
-
-    def finish(self, status: int | None) -> None:
-        """The process ended: drain what it wrote, close the FIFOs, signal EOF."""
-        if self.done.is_set():
-            return
-        self.status = status
-        for fd in self.outputs:
-            self._loop.remove_reader(fd)
-            with contextlib.suppress(OSError):
-                while True:
-                    data = os.read(fd, 1 << 16)
-                    if not data:
-                        break
-                    self._deliver(fd, data)
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self.sandbox._unlink(f"{self.ident}.in", f"{self.ident}.out", f"{self.ident}.err")
-        if self.queue is not None:
-            self.queue.put_nowait(b"")
-        self.done.set()
-
-
-def _set_done(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
-
-
-class _LocalShell(ShellProcess):
-    def __init__(self, sandbox: LocalSandbox, ident: str, in_fd: int, out_fd: int) -> None:
-        self.sandbox = sandbox
-        self.in_fd = in_fd
-        self.wrapper_pid: int | None = None
-        self.pipes = _Pipes(sandbox, ident, {out_fd: BoundedOutput(1)})
-        self.pipes.queue = asyncio.Queue()
-        self._loop = asyncio.get_running_loop()
-
-    async def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            if self.pipes.done.is_set():
-                return
-            try:
-                view = view[os.write(self.in_fd, view) :]
-            except BlockingIOError:
-                ready: asyncio.Future[None] = self._loop.create_future()
-                self._loop.add_writer(self.in_fd, _set_done, ready)
-                try:
-                    await ready
-                finally:
-                    self._loop.remove_writer(self.in_fd)
-            except OSError:
-                return
-
-    async def read(self) -> bytes:
-        assert self.pipes.queue is not None
-        if self.pipes.done.is_set() and self.pipes.queue.empty():
-            return b""
-        return await self.pipes.queue.get()
-
-    async def kill(self) -> None:
-        if not self.pipes.done.is_set() and self.wrapper_pid is not None:
-            with contextlib.suppress(Exception):
-                await self.sandbox._kill_process_groups(self.wrapper_pid, "fg", ())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.pipes.done.wait(), 5)
-        self.pipes.finish(self.pipes.status)
-        with contextlib.suppress(OSError):
-            os.close(self.in_fd)
-
-    async def wait(self) -> int | None:
-        await self.pipes.done.wait()
-        return self.pipes.status

@@ -218,3 +218,25 @@ def test_a_foreign_host_workspace_directory_is_refused(tmp_path: Path) -> None:
         pytest.skip("the directory belongs to the sandbox user already")
     with pytest.raises(SandboxError, match="must belong"):
         sb._prepare_workspace_dir(foreign)
+
+
+def test_a_session_sandbox_survives_event_loops_and_threads_that_end() -> None:
+    """Runner.run_sync uses a fresh asyncio.run per call (in a throwaway thread inside notebooks)."""
+    import threading
+
+    sb = LocalSandbox(sandbox_config(lifetime="session"))
+
+    async def first() -> None:
+        await sb.start()
+        await sb.shell("cd /tmp && export TURN=one")
+
+    async def second() -> str:
+        return (await sb.shell("echo $TURN; pwd")).output
+
+    thread = threading.Thread(target=lambda: asyncio.run(first()))
+    thread.start()
+    thread.join()
+    try:
+        assert asyncio.run(second()) == "one\n/tmp\n"
+    finally:
+        asyncio.run(sb.close())
