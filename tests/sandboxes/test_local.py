@@ -240,3 +240,21 @@ def test_a_session_sandbox_survives_event_loops_and_threads_that_end() -> None:
         assert asyncio.run(second()) == "one\n/tmp\n"
     finally:
         asyncio.run(sb.close())
+
+
+def test_run_sync_twice_with_a_session_sandbox_keeps_the_workspace() -> None:
+    from agentcore import Agent
+    from agentcore.messages import ToolResult
+    from agentcore.runner import Runner
+    from agentcore.testing import ScriptedModel, tool_call
+
+    sb = LocalSandbox(sandbox_config(lifetime="session"))
+    try:
+        first = ScriptedModel([tool_call("write_file", {"path": "notes.txt", "content": "turn one\n"}), "ok"])
+        Runner.run_sync(Agent(name="a", model=first, sandbox=sb), "write")
+        second = ScriptedModel([tool_call("shell", {"command": "cat notes.txt"}), "ok"])
+        result = Runner.run_sync(Agent(name="a", model=second, sandbox=sb), "read")
+        output = next(i for i in result.new_items if isinstance(i, ToolResult)).output
+        assert output.startswith("turn one\n")
+    finally:
+        asyncio.run(sb.close())
