@@ -20,7 +20,6 @@ import hmac
 import json
 import os
 import re
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -100,15 +99,6 @@ class AnthropicEmulator(Emulator):
         self.state["cache"] = {}  # prefix digest -> tokens
         self.state["dropped_blocks"] = []
         self.handle_seconds: list[float] = []
-
-    def start(self) -> AnthropicEmulator:
-        super().start()
-        # answer without Nagle delays (the base handler writes headers and body in two sends; with
-        # Nagle on, the body waits for the client's delayed ACK: ~40 ms per request). Accepted
-        # sockets inherit TCP_NODELAY from the listening socket.
-        assert self._server is not None
-        self._server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return self
 
     # ------------------------------------------------------------------ entry point
 

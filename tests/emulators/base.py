@@ -149,18 +149,22 @@ class Emulator:
                 self.send_response(reply.status)
                 self.send_header("content-type", "text/event-stream")
                 self.send_header("cache-control", "no-cache")
-                self.send_header("connection", "close")
+                # Chunked, so the connection stays open for the next request as with the real APIs.
+                self.send_header("transfer-encoding", "chunked")
                 for k, v in reply.headers.items():
                     self.send_header(k, v)
                 self.end_headers()
-                for event, data in reply.sse:
-                    chunk = (f"event: {event}\n" if event else "") + f"data: {json.dumps(data)}\n\n"
-                    self.wfile.write(chunk.encode())
+
+                def chunk(data: bytes) -> None:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                     self.wfile.flush()
+
+                for event, data in reply.sse:
+                    chunk(((f"event: {event}\n" if event else "") + f"data: {json.dumps(data)}\n\n").encode())
                 if reply.sse_done_marker:
-                    self.wfile.write(b"data: [DONE]\n\n")
+                    chunk(b"data: [DONE]\n\n")
+                self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
-                self.close_connection = True
 
             do_POST = _serve
             do_GET = _serve

@@ -14,13 +14,10 @@ responses, the way the real service does after its retention period.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import os
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -43,28 +40,6 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
         """encrypted_content -> (reasoning item id, model, key of the item it produced) for every
         reasoning item this server issued (see :func:`follower_key`)."""
         self._ids = itertools.count(1)
-
-    # ------------------------------------------------------------------ server tuning
-
-    def start(self) -> OpenAIResponsesEmulator:
-        super().start()
-        # The base server sends headers and body separately; without TCP_NODELAY a keep-alive client
-        # waits for a delayed ACK (~40 ms) on every reply. Accepted sockets inherit the option.
-        assert self._server is not None
-        self._server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return self
-
-    def stop(self) -> None:
-        # serve_forever() notices a shutdown request only every 0.5 s unless a connection wakes it.
-        if self._server is not None:
-            address = self._server.server_address[:2]
-
-            def wake() -> None:
-                with contextlib.suppress(OSError), socket.create_connection(address, timeout=1):
-                    pass
-
-            threading.Timer(0.01, wake).start()
-        super().stop()
 
     # ------------------------------------------------------------------ helpers for tests
 
