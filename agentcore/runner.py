@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import time
 import weakref
@@ -87,6 +88,24 @@ def shared_model(spec: str) -> Model:
     return model
 
 
+_tracing_ready = False
+
+
+def _default_tracing() -> None:
+    """Once per process: unless the application installed its own tracer provider, send spans to the
+    local trace store (``AGENTCORE_TRACES=off`` disables it) and to OTLP when ``OTEL_EXPORTER_OTLP_*``
+    asks for it."""
+    global _tracing_ready
+    if _tracing_ready:
+        return
+    _tracing_ready = True
+    from . import trace_store
+
+    local = os.environ.get("AGENTCORE_TRACES", "on").lower() not in ("off", "0", "false", "no")
+    if local or trace_store.otlp_requested():
+        trace_store.setup(local=local)
+
+
 def _agents_reachable(entry: Agent[Any]) -> dict[str, Agent[Any]]:
     found: dict[str, Agent[Any]] = {}
     stack = [entry]
@@ -145,6 +164,7 @@ class _Run:
         self._held = ""
         self._held_parts: list[str] = []
         self._streamed = False
+        self._captured: dict[str, int] = {}
 
     # ------------------------------------------------------------------ setup
 
@@ -321,11 +341,9 @@ class _Run:
         with tracing.span(
             f"chat {model.model_name}", {**attrs, "agentcore.retry.attempt": number - 1}, kind=SpanKind.CLIENT
         ) as s:
-            if s.is_recording() and tracing.capture_content():
-                if request.instructions:
-                    s.set_attribute("gen_ai.system_instructions", tracing.content(request.instructions))
-                messages = tracing.messages_for_span(list(request.items))
-                s.set_attribute("gen_ai.input.messages", tracing.content(messages))
+            capture = s.is_recording() and tracing.capture_content()
+            if capture:
+                self._capture_input(s, agent, request)
             response: ModelResponse | None = None
             if not self.user_streaming:
                 response = await model.respond(request)
@@ -345,6 +363,8 @@ class _Run:
             if response is None:
                 raise ModelStreamError("stream ended without a response", provider=model.provider)
             self._record_response(s, response)
+            if capture:
+                self._captured[agent.name] = len(request.items) + len(response.items)
         self._held = "".join(self._held_parts)
         yield response
 
@@ -413,6 +433,19 @@ class _Run:
             return RetryBudgetExhausted(exc, items=list(self.items), agent_name=agent.name)
         return ModelCallFailed(exc, items=list(self.items), agent_name=agent.name)
 
+    def _capture_input(self, s: Span, agent: Agent[Any], request: ModelRequest) -> None:
+        """Record the prompt. In delta mode (the local trace store) only the items the previous
+        ``chat`` span of this agent did not already show, so a long run stores its transcript once."""
+        if request.instructions:
+            s.set_attribute("gen_ai.system_instructions", tracing.content(request.instructions))
+        items = list(request.items)
+        if tracing.content_delta():
+            start = self._captured.get(agent.name, 0)
+            start = start if start <= len(items) else 0
+            s.set_attribute("agentcore.input.messages.from", start)
+            items = items[start:]
+        s.set_attribute("gen_ai.input.messages", tracing.content(tracing.messages_for_span(items)))
+
     def _record_response(self, s: Span, response: ModelResponse) -> None:
         if not s.is_recording():
             return
@@ -443,6 +476,7 @@ class _Run:
                             await sandbox.close()
 
     async def _loop(self) -> AsyncIterator[RunEvent]:
+        _default_tracing()
         new_input = await self._prepare()
         entry_model = self._model(self.agent)
         root_attrs = {

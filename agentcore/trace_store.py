@@ -222,6 +222,10 @@ class TraceSetup:
             self.provider.shutdown()
 
 
+_QUEUE = 65_536
+"""Spans buffered before export; bursts of thousands of concurrent runs must not drop spans."""
+
+
 def user_provider_installed() -> bool:
     """A global provider is set, or agentcore was given one with ``tracing.configure``."""
     if tracing._provider is not None:
@@ -246,7 +250,7 @@ def setup(*, directory: str | Path | None = None, local: bool | None = None) -> 
         result = TraceSetup(provider)
         if local:
             result.local = JsonlSpanExporter(directory)
-            provider.add_span_processor(BatchSpanProcessor(result.local))
+            provider.add_span_processor(BatchSpanProcessor(result.local, max_queue_size=_QUEUE))
         if otlp_requested():
             try:
                 exporter = _otlp_exporter()
@@ -255,9 +259,14 @@ def setup(*, directory: str | Path | None = None, local: bool | None = None) -> 
             else:
                 if not _user_opted_into_content():
                     exporter = ContentFilter(exporter)
-                provider.add_span_processor(BatchSpanProcessor(exporter))
+                provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=_QUEUE))
                 result.otlp = True
-        tracing.configure(tracer_provider=provider, capture_content=bool(local) or _user_opted_into_content())
+        opted_in = _user_opted_into_content()
+        tracing.configure(
+            tracer_provider=provider,
+            capture_content=bool(local) or opted_in,
+            content_delta=bool(local) and not opted_in,
+        )
     _state["setup"] = result
     return result
 

@@ -33,6 +33,7 @@ __all__ = [
 _SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 _provider: trace.TracerProvider | None = None
 _capture: bool | None = None
+_delta = False
 _tracer: Tracer | None = None
 _tracer_source: object | None = None
 MAX_CONTENT_CHARS = 16_000
@@ -41,10 +42,19 @@ _secret_values: list[str] | None = None
 
 
 def configure(
-    *, tracer_provider: trace.TracerProvider | None = None, capture_content: bool | None = None
+    *,
+    tracer_provider: trace.TracerProvider | None = None,
+    capture_content: bool | None = None,
+    content_delta: bool | None = None,
 ) -> None:
-    """Choose the tracer provider agentcore uses and whether message content is recorded."""
-    global _provider, _capture, _tracer
+    """Choose the tracer provider agentcore uses and whether message content is recorded.
+
+    ``content_delta``: each ``chat`` span records only the messages the previous one of the same agent
+    did not show (``agentcore.input.messages.from`` says where they start), so long runs stay small.
+    The local trace store uses it; exporters get the full ``gen_ai.input.messages`` of the semconv."""
+    global _provider, _capture, _tracer, _delta
+    if content_delta is not None:
+        _delta = content_delta
     if tracer_provider is not None:
         _provider = tracer_provider
         _tracer = None
@@ -61,6 +71,10 @@ def tracer() -> Tracer:
         _tracer = source.get_tracer("agentcore", __version__, schema_url=_SCHEMA_URL)
         _tracer_source = source
     return _tracer
+
+
+def content_delta() -> bool:
+    return _delta
 
 
 def capture_content() -> bool:

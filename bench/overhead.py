@@ -4,8 +4,10 @@ Prints, for a 10-turn and a 50-turn tool loop, the loop overhead per turn (total
 scripted model and the tool do almost nothing, so this is the framework's cost), and for 100 and
 1,000 concurrent 10-turn runs the wall time and the peak RSS of this process.
 
-    python bench/overhead.py            # no tracer provider (the default: spans are no-ops)
-    python bench/overhead.py --traced   # with an SDK tracer provider and an in-memory exporter
+    python bench/overhead.py                    # all three tracing setups, one after the other
+    python bench/overhead.py --tracing off      # AGENTCORE_TRACES=off: no tracer provider, no-op spans
+    python bench/overhead.py --tracing local    # the default: spans batched to the local JSONL store
+    python bench/overhead.py --tracing memory   # an SDK provider with an in-memory exporter
 """
 
 from __future__ import annotations
@@ -13,8 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 from agentcore import Agent, Runner, tool, tracing
@@ -53,11 +59,8 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--traced", action="store_true", help="record spans with the OTel SDK")
-    args = parser.parse_args()
-    if args.traced:
+async def measure(mode: str) -> None:
+    if mode == "memory":
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -66,15 +69,31 @@ async def main() -> None:
         provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
         tracing.configure(tracer_provider=provider)
     await per_turn(10, 20)  # warm up imports, pydantic schemas, code paths
-    print(f"tracing: {'SDK provider + in-memory exporter' if args.traced else 'no provider (no-op spans)'}")
+    print(f"tracing: {mode}")
     for turns in (10, 50):
         t = await per_turn(turns, 200 if turns == 10 else 40)
-        print(f"loop overhead per turn, {turns}-turn tool loop: {t * 1e3:.3f} ms")
+        print(f"  loop overhead per turn, {turns}-turn tool loop: {t * 1e3:.3f} ms")
     for runs in (100, 1000):
         gc.collect()
         wall = await concurrent(runs, 10)
-        print(f"{runs:>5} concurrent 10-turn runs: {wall:.2f} s wall, peak RSS {peak_rss_mb():.0f} MB")
+        print(f"  {runs:>5} concurrent 10-turn runs: {wall:.2f} s wall, peak RSS {peak_rss_mb():.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tracing", choices=["off", "local", "memory"])
+    args = parser.parse_args()
+    if args.tracing:
+        asyncio.run(measure(args.tracing))
+        return
+    for mode in ("off", "local", "memory"):
+        env = dict(
+            os.environ,
+            AGENTCORE_TRACES="on" if mode == "local" else "off",
+            AGENTCORE_HOME=tempfile.mkdtemp(prefix="agentcore-bench-"),
+        )
+        subprocess.run([sys.executable, __file__, "--tracing", mode], env=env, check=True)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
