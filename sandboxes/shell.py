@@ -305,6 +305,7 @@ class ShellSession:
             pump.cancel()
             with contextlib.suppress(BaseException):
                 await pump
+        self._queue.put_nowait(_EOF)  # wakes a command still waiting for output (close() mid-command)
 
     async def close(self, *, forget_state: bool = False) -> None:
         """Kill the shell (and its jobs). With ``forget_state`` the next start is fresh."""
@@ -448,7 +449,7 @@ class ShellSession:
                 self._pending = bytearray()
                 status: int | None = None
                 with contextlib.suppress(Exception):
-                    status = await proc.wait()
+                    status = await asyncio.wait_for(proc.wait(), 10)
                 await self._discard_process()
                 return self._result(out, status, timed_out, self.cwd, True, started)
             if trailer_bytes is not None:

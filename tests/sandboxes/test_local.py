@@ -258,3 +258,14 @@ def test_run_sync_twice_with_a_session_sandbox_keeps_the_workspace() -> None:
         assert output.startswith("turn one\n")
     finally:
         asyncio.run(sb.close())
+
+
+async def test_expiry_in_the_middle_of_a_command_ends_it_promptly() -> None:
+    sb = LocalSandbox(sandbox_config(max_lifetime_s=1.0))
+    await sb.start()
+    try:
+        result = await asyncio.wait_for(sb.shell("sleep 120", timeout=100), 30)
+        assert result.restarted and result.exit_code in (None, 137) and not result.timed_out
+        assert sb.closed
+    finally:
+        await sb.close()
