@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import threading
 import time
 import weakref
@@ -88,22 +87,10 @@ def shared_model(spec: str) -> Model:
     return model
 
 
-_tracing_ready = False
-
-
 def _default_tracing() -> None:
-    """Once per process: unless the application installed its own tracer provider, send spans to the
-    local trace store (``AGENTCORE_TRACES=off`` disables it) and to OTLP when ``OTEL_EXPORTER_OTLP_*``
-    asks for it."""
-    global _tracing_ready
-    if _tracing_ready:
-        return
-    _tracing_ready = True
-    from . import trace_store
+    from .trace_store import ensure_default
 
-    local = os.environ.get("AGENTCORE_TRACES", "on").lower() not in ("off", "0", "false", "no")
-    if local or trace_store.otlp_requested():
-        trace_store.setup(local=local)
+    ensure_default()
 
 
 def _agents_reachable(entry: Agent[Any]) -> dict[str, Agent[Any]]:

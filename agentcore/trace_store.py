@@ -271,8 +271,21 @@ def setup(*, directory: str | Path | None = None, local: bool | None = None) -> 
     return result
 
 
+def ensure_default() -> None:
+    """Called by the runner once per process: unless the application installed its own tracer
+    provider, spans go to the local trace store (``AGENTCORE_TRACES=off`` disables it) and to OTLP when
+    ``OTEL_EXPORTER_OTLP_*`` asks for it."""
+    if "default" in _state:
+        return
+    _state["default"] = True
+    local = os.environ.get("AGENTCORE_TRACES", "on").lower() not in ("off", "0", "false", "no")
+    if local or otlp_requested():
+        setup(local=local)
+
+
 def reset() -> None:
     """Forget :func:`setup` (tests): shut the provider down and give agentcore the global one back."""
+    _state.pop("default", None)
     result: TraceSetup | None = _state.pop("setup", None)
     if result is not None and result.provider is not None:
         result.provider.shutdown()

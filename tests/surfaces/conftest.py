@@ -23,6 +23,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
         "AGENTCORE_ALLOW_MODULES",
         "OTEL_SDK_DISABLED",
+        "AGENTCORE_TRACES",  # the suite turns the local store off; these tests see the user's default
     ):
         monkeypatch.delenv(name, raising=False)
     trace_store.reset()
