@@ -140,6 +140,21 @@ async def test_a_failing_output_callback_does_not_break_the_command(sandbox: San
     assert result.output == "one\ntwo\n" and result.exit_code == 0
 
 
+async def test_interrupt_kills_the_running_command_and_keeps_the_shell(sandbox: Sandbox) -> None:
+    await sandbox.shell("export KEPT=yes")
+    marker = f"sleep {6000 + secrets.randbelow(3000)}"
+    running = asyncio.ensure_future(sandbox.shell(f"echo started; {marker}", timeout=120))
+    probe = ["sh", "-c", "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '"]
+    for _ in range(400):  # wait until the command is really running
+        if marker.encode() in (await sandbox.exec(probe)).stdout:
+            break
+        await asyncio.sleep(0.05)
+    await sandbox.interrupt()
+    result = await asyncio.wait_for(running, 60)
+    assert result.output.startswith("started\n") and not result.timed_out and result.exit_code == 137
+    assert (await sandbox.shell("echo $KEPT")).output == "yes\n"
+
+
 async def test_commands_in_one_session_run_one_at_a_time(sandbox: Sandbox) -> None:
     cmd = "echo start-{0}; sleep 0.2; echo end-{0}"
     a, b = await asyncio.gather(sandbox.shell(cmd.format("a")), sandbox.shell(cmd.format("b")))
