@@ -149,9 +149,7 @@ class ExecFilesSandbox(Sandbox):
         resolved = resolve_path(self.config.workdir, path)
         root = posixpath.normpath(self.config.workdir)
         argv: Sequence[str] = ["bash", "-c", FILES_SCRIPT, "files", op, root, resolved, arg]
-        result = await self.exec(
-            argv, stdin=stdin, timeout=max(self.config.timeout_s, 60.0), max_output_bytes=1 << 62
-        )
+        result = await self._run_files(argv, stdin, max(self.config.timeout_s, 60.0))
         if result.timed_out:
             raise SandboxError(f"{op} {path!r} timed out")
         if result.exit_code not in (0, None):
@@ -160,6 +158,10 @@ class ExecFilesSandbox(Sandbox):
         if result.exit_code is None:
             raise SandboxError(f"{op} {path!r} failed: the sandbox did not report an exit status")
         return result
+
+    async def _run_files(self, argv: Sequence[str], stdin: bytes | None, timeout: float) -> ExecResult:  # noqa: ASYNC109
+        """Run one file operation; stdout must come back byte-exact. Default: one :meth:`exec`."""
+        return await self.exec(argv, stdin=stdin, timeout=timeout, max_output_bytes=1 << 62)
 
     async def resolve_for_read(self, path: str, *, max_bytes: int | None = None) -> str:
         """The real path of an existing regular file inside the workspace."""

@@ -7,7 +7,9 @@ The container (SANDBOX.md §3, every option measured on this machine):
   ``memswap_limit`` (no swap headroom), ``nano_cpus``; an init process (``init=True``) that reaps
   zombies.
 * Read-only root file system; the workspace and ``/tmp`` are size-limited tmpfs mounts (the disk
-  limit), the workspace owned by the sandbox user. ``/dev/shm`` is capped too.
+  limit), the workspace owned by the sandbox user. ``/dev/shm`` is capped too. With
+  ``read_only_root=False`` the container's own layer is writable and has no size limit (overlay2
+  quotas need xfs with pquota).
 * PID 1 runs ``sleep <max_lifetime_s>`` as an unprivileged uid that differs from the sandbox user's,
   so ``kill -9 -1`` inside cannot take the container down; when the lifetime ends the container
   stops and removes itself (``auto_remove``) even if this process crashed.
@@ -25,10 +27,12 @@ docker-py is blocking: every call runs in a worker thread (``asyncio.to_thread``
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import io
 import os
 import posixpath
+import shlex
 import socket
 import stat as stat_module
 import tarfile
@@ -48,6 +52,11 @@ from .shell import ShellProcess
 
 DEFAULT_IMAGE = "python:3.12-slim"
 """Used when ``SandboxConfig.image`` is None: a Debian-based image with bash, coreutils and python3."""
+
+FILES_SESSION = "agentcore-files"
+"""Name of the private shell session the file API uses (see ``DockerSandbox._run_files``)."""
+SESSION_WRITE_LIMIT = 8192
+"""Writes up to this size travel inside the command line of the file session; larger ones use an exec."""
 
 _UNPACK_SCRIPT = r"""
 set -u
@@ -179,7 +188,6 @@ class DockerSandbox(ExecFilesSandbox):
         lifetime = "infinity" if cfg.max_lifetime_s is None else str(max(1, int(cfg.max_lifetime_s + 30)))
         options: dict[str, Any] = {
             "entrypoint": ["sleep", lifetime],
-            "detach": True,
             "auto_remove": True,
             "user": f"{init_uid}:{init_uid}",
             "hostname": "sandbox",
@@ -214,24 +222,36 @@ class DockerSandbox(ExecFilesSandbox):
 
         def create() -> str:
             if self._client is None:
-                try:
+                try:  # negotiating the API version is the reachability check
                     self._client = docker.from_env()
-                    self._client.ping()
                 except Exception as exc:
                     raise SandboxError(f"the Docker engine is not reachable: {exc}") from exc
-            try:  # docker-py pulls a missing image and retries the create
-                container = self._client.containers.run(self.image, **self._container_options())
-            except docker.errors.ImageNotFound as exc:
-                raise SandboxError(
-                    f"image {self.image!r} is not present and could not be pulled: {exc}"
-                ) from exc
+            api = self._client.api
+            options = self._container_options()
+            container_keys = ("entrypoint", "user", "hostname", "working_dir", "labels", "environment")
+            container = {k: options.pop(k) for k in container_keys}
+            options.pop("detach", None)
+            # low-level calls: create + start, without the high-level client's extra inspect
+            host_config = api.create_host_config(**options)
+            try:
+                try:
+                    created = api.create_container(self.image, host_config=host_config, **container)
+                except docker.errors.ImageNotFound:
+                    self._client.images.pull(self.image)
+                    created = api.create_container(self.image, host_config=host_config, **container)
+                try:
+                    api.start(created["Id"])
+                except Exception:
+                    with contextlib.suppress(Exception):
+                        api.remove_container(created["Id"], force=True, v=True)
+                    raise
             except docker.errors.APIError as exc:
-                if "/images/create" in str(exc):
+                if isinstance(exc, docker.errors.ImageNotFound) or "/images/create" in str(exc):
                     raise SandboxError(
                         f"image {self.image!r} is not present and could not be pulled: {exc}"
                     ) from exc
                 raise SandboxError(f"could not start a container from {self.image!r}: {exc}") from exc
-            return str(container.id)
+            return str(created["Id"])
 
         self.container_id = await asyncio.to_thread(create)
 
@@ -360,6 +380,38 @@ class DockerSandbox(ExecFilesSandbox):
             truncated=truncated,
             duration_s=time.monotonic() - started,
         )
+
+    # ------------------------------------------------------------------ file operations
+
+    async def _run_files(self, argv: Sequence[str], stdin: bytes | None, timeout: float) -> ExecResult:  # noqa: ASYNC109
+        """File operations go through a private persistent shell (``agentcore-files``) instead of one
+        ``docker exec`` each: ~5 ms instead of ~70 ms, and a 1 MB read in ~30 ms. Output comes back
+        base64-encoded (byte-exact), the script's stderr only on failure. Writes larger than
+        :data:`SESSION_WRITE_LIMIT` use an exec (bash reads a command line byte by byte)."""
+        if stdin is not None and len(stdin) > SESSION_WRITE_LIMIT:
+            return await super()._run_files(argv, stdin, timeout)
+        errfile = f"/tmp/.agentcore-files-{self.id}.err"
+        feed = ""
+        status = "${PIPESTATUS[0]}"
+        if stdin is not None:
+            feed = f"printf %s {base64.b64encode(stdin).decode()} | base64 -d | "
+            status = "${PIPESTATUS[2]}"
+        line = (
+            f"( {feed}{shlex.join(argv)} 2>{errfile} | base64 -w0; rc={status}; "
+            f'if [ "$rc" != 0 ]; then printf "\\n"; cat {errfile}; fi; rm -f {errfile}; exit "$rc" )'
+        )
+        result = await self.shell(line, session=FILES_SESSION, timeout=timeout, max_output_bytes=1 << 40)
+        if result.timed_out or result.exit_code is None:
+            # the helper shell died or hung: do this one the slow, independent way
+            return await super()._run_files(argv, stdin, timeout)
+        encoded, _, message = result.output.partition("\n")
+        if result.exit_code != 0:
+            return ExecResult(stdout=b"", stderr=message.encode(), exit_code=result.exit_code)
+        try:
+            data = base64.b64decode(encoded.strip(), validate=True)
+        except ValueError:
+            return await super()._run_files(argv, stdin, timeout)
+        return ExecResult(stdout=data, stderr=b"", exit_code=0)
 
     # ------------------------------------------------------------------ directories as tar streams
 
