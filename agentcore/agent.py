@@ -74,6 +74,8 @@ class Agent(Generic[OutputT]):
     """Checks run after the agent claims it is done: commands (run in the sandbox) or functions."""
     sandbox: Any = None
     """A sandbox (``agentcore.sandboxes``); its shell and file tools are added to ``tools``."""
+    max_turns: int | None = None
+    """Model calls a run may make before ``MaxTurnsExceeded`` (``None``: the runner's default, 30)."""
     max_corrections: int = 3
     max_parallel_tools: int = 8
     retry: RetryPolicy | None = None
@@ -161,7 +163,9 @@ class Agent(Generic[OutputT]):
             }
         name = getattr(self.output_type, "__name__", "final_output")
         strict = close_objects(schema)
-        return OutputSchema(name=name if name.isidentifier() else "final_output", schema=schema, strict=strict)
+        return OutputSchema(
+            name=name if name.isidentifier() else "final_output", schema=schema, strict=strict
+        )
 
     def parse_output(self, text: str) -> Any:
         """Validate the model's final text; raises :class:`OutputValidationError` with feedback."""

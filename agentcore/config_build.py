@@ -204,11 +204,10 @@ class _Builder:
                 tool = dataclasses.replace(tool, **changes)
             tools.append(tool)
         metadata: dict[str, Any] = {
-            "max_turns": spec.max_turns or self.spec.defaults.max_turns,
             "sandbox_tools": [t.ref for t in spec.tools if t.ref in SANDBOX_TOOLS],
             "source": f"{self.d.filename}#{name}",
         }
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"max_turns": spec.max_turns or self.spec.defaults.max_turns}
         if spec.max_corrections is not None:
             kwargs["max_corrections"] = spec.max_corrections
         if spec.max_parallel_tools is not None:

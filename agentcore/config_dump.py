@@ -294,8 +294,8 @@ class _Dumper:
                 for f in dataclasses.fields(agent.retry)
                 if getattr(agent.retry, f.name) != getattr(defaults, f.name)
             }
-        if agent.metadata.get("max_turns"):
-            out["max_turns"] = agent.metadata["max_turns"]
+        if agent.max_turns:
+            out["max_turns"] = agent.max_turns
         for key, default in (("max_corrections", 3), ("max_parallel_tools", 8)):
             if getattr(agent, key) != default:
                 out[key] = getattr(agent, key)

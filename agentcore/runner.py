@@ -115,7 +115,7 @@ class _Run:
         *,
         session: Session | None,
         deps: Any,
-        max_turns: int,
+        max_turns: int | None,
         retry: RetryPolicy | None,
         user_streaming: bool,
         hold_output: bool,
@@ -125,7 +125,7 @@ class _Run:
         self.input = input
         self.session = session
         self.deps = deps
-        self.max_turns = max_turns
+        self.max_turns = max_turns or agent.max_turns or DEFAULT_MAX_TURNS
         self.policy = retry or Runner.retry_policy
         self.budget = RetryBudget(self.policy.run_budget)
         self.user_streaming = user_streaming
@@ -853,7 +853,7 @@ class Runner:
         *,
         session: Session | None = None,
         deps: Any = None,
-        max_turns: int = DEFAULT_MAX_TURNS,
+        max_turns: int | None = None,
         retry: RetryPolicy | None = None,
     ) -> RunResult[T]:
         """Run ``agent`` on ``input`` until it produces a final output (or pauses for approval)."""
@@ -879,7 +879,7 @@ class Runner:
         *,
         session: Session | None = None,
         deps: Any = None,
-        max_turns: int = DEFAULT_MAX_TURNS,
+        max_turns: int | None = None,
         retry: RetryPolicy | None = None,
     ) -> RunResult[T]:
         """:meth:`run` for synchronous code."""
@@ -894,7 +894,7 @@ class Runner:
         *,
         session: Session | None = None,
         deps: Any = None,
-        max_turns: int = DEFAULT_MAX_TURNS,
+        max_turns: int | None = None,
         retry: RetryPolicy | None = None,
         hold_output_until_checked: bool = False,
     ) -> RunStream:

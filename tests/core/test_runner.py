@@ -312,3 +312,9 @@ async def test_tool_calls_are_stamped_with_the_agent_name() -> None:
         for i in result.new_items
         if isinstance(i, (ToolCall, ToolResult, AssistantMessage))
     )
+
+
+async def test_an_agent_can_carry_its_own_max_turns() -> None:
+    model = ScriptedModel([tool_call("add", {"a": 1, "b": 1})] * 10)
+    with pytest.raises(MaxTurnsExceeded, match="max_turns=2"):
+        await Runner.run(Agent(name="loop", model=model, tools=[add], max_turns=2), "go")

@@ -223,10 +223,7 @@ def test_round_trip_keeps_every_field(definition: Any) -> None:
         assert [type(g).__name__ for g in x.guardrails] == [type(g).__name__ for g in y.guardrails]
         assert [vars(v) for v in x.verify] == [vars(v) for v in y.verify]
         assert x.output_schema == y.output_schema
-        assert (x.metadata["max_turns"], x.metadata["sandbox_tools"]) == (
-            y.metadata["max_turns"],
-            y.metadata["sandbox_tools"],
-        )
+        assert (x.max_turns, x.metadata["sandbox_tools"]) == (y.max_turns, y.metadata["sandbox_tools"])
         assert (x.max_corrections, x.max_parallel_tools) == (y.max_corrections, y.max_parallel_tools)
 
 
