@@ -20,7 +20,7 @@ Docker socket):
 * Files: host-side, through ``/proc/<pid>/root``, walked without following links and with the sandbox
   user's file credentials (:mod:`._local_fs`).
 
-Inside, a small bash supervisor (pid 2) spawns the shells and execs on request, in the sandbox's
+Inside, a small POSIX sh supervisor (pid 2) spawns the shells and execs on request, in the sandbox's
 namespaces, talking to the host over FIFOs in a read-only control directory.
 """
 
@@ -56,24 +56,24 @@ DEFAULT_HOST_UID = 60999
 CTL = "/run/agentcore"
 
 SUPERVISOR = r"""
-set -m
 exec 2>/dev/null
 C=/run/agentcore
+NL='
+'
 printf 'ready %s\n' "$$"
-while IFS= read -r -d '' req; do
+while IFS= read -r req; do
   eval "set -- $req" || continue
   op=$1 id=$2; shift 2
   case $op in
   sh)
     cwd=$1; shift
-    ( ( cd -- "$cwd" || exit 126; [ $# -gt 0 ] && export "$@"; exec bash --noprofile --norc ) \
+    ( ( cd -- "$cwd" || exit 126; for kv do export "$kv"; done; exec bash --noprofile --norc ) \
         <"$C/$id.in" >"$C/$id.out" 2>&1; printf 'd %s %d\n' "$id" "$?" ) &
     printf 'p %s %d\n' "$id" "$!" ;;
   ex)
-    cwd=$1 n=$2; shift 2
-    envs=("${@:1:$n}"); shift "$n"
+    cwd=$1; shift
     in=/dev/null; [ -f "$C/$id.stdin" ] && in=$C/$id.stdin
-    ( ( cd -- "$cwd" || exit 126; [ ${#envs[@]} -gt 0 ] && export "${envs[@]}"; exec "$@" ) \
+    ( ( cd -- "$cwd" || exit 126; while [ "$1" != -- ]; do export "$1"; shift; done; shift; exec "$@" ) \
         <"$in" >"$C/$id.out" 2>"$C/$id.err"; printf 'x %s %d\n' "$id" "$?" ) &
     printf 'p %s %d\n' "$id" "$!" ;;
   kg)
@@ -322,7 +322,7 @@ class LocalSandbox(Sandbox):
         args += ["--ro-bind", str(ctl), CTL]
         if cfg.read_only_root:
             args += ["--remount-ro", "/"]
-        args += ["--chdir", cfg.workdir, "bash", "--noprofile", "--norc", "-c", SUPERVISOR]
+        args += ["--chdir", cfg.workdir, "/bin/sh", "-c", SUPERVISOR]
         prefix: list[str] = []
         if os.geteuid() == 0 and self._limits.mechanism == "cgroup-v2":
             # v2 only lets root move the launcher into the new cgroup: drop to the uid afterwards
@@ -397,7 +397,8 @@ class LocalSandbox(Sandbox):
         proc = self._proc
         if proc is None or proc.stdin is None or proc.returncode is not None:
             raise SandboxDied(f"sandbox {self.id} is not running")
-        data = " ".join(shlex.quote(w) for w in words).encode() + b"\0"
+        # one line per request; newlines inside words become "$NL" (POSIX sh has no $'...')
+        data = " ".join(shlex.quote(w).replace("\n", "'\"$NL\"'") for w in words).encode() + b"\n"
         async with self._send_lock:
             try:
                 proc.stdin.write(data)
@@ -527,7 +528,7 @@ class LocalSandbox(Sandbox):
         deadline = self.config.timeout_s if timeout is None else timeout
         timed_out = False
         try:
-            _, wrapper = await self._request("ex", "p", run_cwd, str(len(pairs)), *pairs, *argv, ident=ident)
+            _, wrapper = await self._request("ex", "p", run_cwd, *pairs, "--", *argv, ident=ident)
             try:
                 await asyncio.wait_for(asyncio.shield(pipes.done.wait()), max(0.0, deadline))
             except TimeoutError:
