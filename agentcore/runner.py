@@ -149,6 +149,7 @@ class _Run:
         self.result: RunResult[Any] | None = None
         self.trace_id: str | None = None
         self._held = ""
+        self._activation = contextlib.ExitStack()
         self._held_parts: list[str] = []
         self._streamed = False
         self._captured: dict[str, int] = {}
@@ -465,17 +466,7 @@ class _Run:
     async def _loop(self) -> AsyncIterator[RunEvent]:
         _default_tracing()
         new_input = await self._prepare()
-        entry_model = self._model(self.agent)
-        root_attrs = {
-            "gen_ai.operation.name": "invoke_agent",
-            "gen_ai.agent.name": self.agent.name,
-            "gen_ai.provider.name": entry_model.system,
-            "gen_ai.request.model": entry_model.model_name,
-            "gen_ai.conversation.id": self._conversation_id,
-            "agentcore.run.id": self.run_id,
-        }
-        if self.agent.description:
-            root_attrs["gen_ai.agent.description"] = self.agent.description
+        root_attrs = {**self._agent_attributes(self.agent), "agentcore.run.id": self.run_id}
         with (
             tracing.span(f"invoke_agent {self.agent.name}", root_attrs) as root,
             contextlib.ExitStack() as act,
@@ -489,7 +480,21 @@ class _Run:
                     tracing.set_usage(root, self.usage, prefix="agentcore.usage")
                     root.set_attribute("agentcore.turns", self.turns)
 
+    def _agent_attributes(self, agent: Agent[Any]) -> dict[str, Any]:
+        model = self._model(agent)
+        attrs = {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": agent.name,
+            "gen_ai.provider.name": model.system,
+            "gen_ai.request.model": model.model_name,
+            "gen_ai.conversation.id": self._conversation_id,
+        }
+        if agent.description:
+            attrs["gen_ai.agent.description"] = agent.description
+        return attrs
+
     async def _turns(self, new_input: list[Item], act: contextlib.ExitStack) -> AsyncIterator[RunEvent]:
+        self._activation = act
         yield AgentStarted(self.agent.name)
         gate: list[asyncio.Task[Any]] = []
         if new_input:
@@ -648,7 +653,7 @@ class _Run:
                 "gen_ai.transfer.mode": "pass_control",
                 "gen_ai.transfer.target.name": target.name,
             },
-        ):
+        ) as transfer:
             event = self._append(
                 HandoffItem(
                     from_agent=source.name, to_agent=target.name, call_id=call.call_id, agent=source.name
@@ -657,6 +662,11 @@ class _Run:
             if handoff.history != "full":
                 self.view = (handoff.apply(self._view_items()), len(self.items))
             self.agent = target
+        # The target's activation is its own invoke_agent span, under the transfer (as in the semconv).
+        self._activation.close()
+        self._activation.enter_context(
+            tracing.span(f"invoke_agent {target.name}", self._agent_attributes(target), parent=transfer)
+        )
         return event
 
     def _pause(self, agent: Agent[Any], calls: list[ToolCall], phase: ToolPhase) -> None:

@@ -121,11 +121,22 @@ def content(value: Any) -> str:
 
 @contextmanager
 def span(
-    name: str, attributes: dict[str, Any] | None = None, *, kind: SpanKind = SpanKind.INTERNAL
+    name: str,
+    attributes: dict[str, Any] | None = None,
+    *,
+    kind: SpanKind = SpanKind.INTERNAL,
+    parent: Span | None = None,
 ) -> Iterator[Span]:
-    """Start a span as the current one; record exceptions as ``error.type`` and status ERROR."""
+    """Start a span as the current one (under ``parent`` when given, else under the current span);
+    record exceptions as ``error.type`` and status ERROR."""
+    context = trace.set_span_in_context(parent) if parent is not None else None
     with tracer().start_as_current_span(
-        name, kind=kind, attributes=attributes, record_exception=False, set_status_on_exception=False
+        name,
+        context=context,
+        kind=kind,
+        attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
     ) as s:
         try:
             yield s

@@ -60,6 +60,15 @@ async def test_handoff_switches_agent_and_records_the_transition(spans: Spans) -
     assert transfer.attributes["gen_ai.transfer.mode"] == "pass_control"
     assert transfer.attributes["gen_ai.transfer.target.name"] == "billing"
     assert transfer.attributes["gen_ai.agent.name"] == "triage"
+    # The target's activation is its own invoke_agent span under the transfer; its model calls sit in it.
+    target = spans.one("invoke_agent billing")
+    assert spans.parent_of(target) is transfer
+    assert spans.parent_of(transfer) is spans.one("invoke_agent triage")
+    assert {spans.parent_of(s).name for s in spans.named("chat")} == {
+        "invoke_agent triage",
+        "invoke_agent billing",
+    }
+    assert spans.parent_of(spans.one("execute_tool lookup_order")) is target
 
 
 async def test_the_next_user_turn_goes_to_the_active_agent() -> None:

@@ -88,11 +88,10 @@ def test_the_tree_shows_agents_model_calls_tools_guardrails_and_handoffs(home: P
     assert "pre_tool  retry  command 'rm -rf /' is denied by rule 'rm'" in guard
     handoff = next(ln for ln in lines if "execute_tool transfer_to_math" in ln)
     assert "→ math" in handoff
-    assert any(
-        "execute_tool add" in ln and 'agent=math  id=ID  args={"a": 2, "b": 3}  result=5' in ln
-        for ln in lines
-    )
-    assert lines[-1].startswith("└─ chat scripted  [Nms]  agent=math")
+    # the handoff target's activation nests under the transfer, with its own model and tool calls
+    assert "   └─ invoke_agent math  [Nms]" in lines
+    assert any("execute_tool add" in ln and 'id=ID  args={"a": 2, "b": 3}  result=5' in ln for ln in lines)
+    assert lines[-1].startswith("      └─ chat scripted  [Nms]")
 
 
 def span(name: str, sid: str, parent: str | None, start: int, end: int, **attrs: Any) -> dict[str, Any]:
