@@ -83,16 +83,12 @@ async def bench_local(runs: int) -> list[Row]:
         print("bubblewrap not installed: local benchmarks skipped", file=sys.stderr)
         return rows
     argv = _bwrap_floor_argv()
-    floor = []
-    for _ in range(max(10, runs // 5)):
+    config = SandboxConfig()
+    floor, starts, ready = [], [], []
+    for _ in range(max(10, runs // 5)):  # interleaved, so the floor and the sandbox see the same load
         t = time.perf_counter()
         subprocess.run(argv, check=True)  # noqa: ASYNC221 (timing the floor, nothing else runs)
         floor.append(time.perf_counter() - t)
-    rows.append(_row("local", "raw floor: bwrap ... true", floor, "subprocess.run, as the sandbox uid"))
-
-    config = SandboxConfig()
-    starts, ready = [], []
-    for _ in range(max(10, runs // 5)):
         sb = LocalSandbox(config)
         t = time.perf_counter()
         await sb.start()
@@ -100,6 +96,7 @@ async def bench_local(runs: int) -> list[Row]:
         await sb.shell("true")
         ready.append(time.perf_counter() - t)
         await sb.close()
+    rows.append(_row("local", "raw floor: bwrap ... true", floor, "subprocess.run, as the sandbox uid"))
     mechanism = "cgroups" if os.geteuid() == 0 else "rlimits/cgroups"
     rows.append(_row("local", "start() (sandbox up, limits applied)", starts, mechanism))
     rows.append(_row("local", "start() + first shell ready", ready))
