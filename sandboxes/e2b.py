@@ -341,6 +341,8 @@ async def reap_e2b(labels: Mapping[str, str], older_than_s: float) -> list[str]:
     while paginator.has_next:
         for info in await paginator.next_items():
             started = getattr(info, "started_at", None)
+            if started is not None and started.tzinfo is None:
+                started = started.replace(tzinfo=UTC)
             if started is not None and (now - started).total_seconds() < older_than_s:
                 continue
             if await e2b.AsyncSandbox.kill(info.sandbox_id):
