@@ -13,13 +13,16 @@ The container (SANDBOX.md §3, every option measured on this machine):
 * PID 1 runs ``sleep <max_lifetime_s>`` as an unprivileged uid that differs from the sandbox user's,
   so ``kill -9 -1`` inside cannot take the container down; when the lifetime ends the container
   stops and removes itself (``auto_remove``) even if this process crashed.
-* Labels ``agentcore.sandbox``/``agentcore.backend``/``agentcore.session`` (+ the config's) tie the
-  container to its owner; :func:`reap` removes leftovers by label, by id.
+* Labels ``agentcore.sandbox``/``agentcore.backend``/``agentcore.session`` (+ the config's, + the
+  owner's host and pid) tie the container to its owner; :func:`reap_docker` (registered with the
+  janitor) removes leftovers by label, by id.
 
 Commands run as the sandbox user with exactly the configured environment (``env -i``: nothing from
 the image or the host). The persistent shell is a ``docker exec`` of bash whose hijacked socket is
-driven by the event loop (see ``_docker_exec``). Files move through exec as well (``cat``, ``tar``),
-because ``put_archive``/``get_archive`` neither see tmpfs mounts nor write to a read-only root.
+driven by the event loop (see ``_docker_exec``). Files move inside the container too, because
+``put_archive``/``get_archive`` neither see tmpfs mounts nor write to a read-only root: small
+operations through a private shell session (``agentcore-files``, reserved), large writes and
+directory transfers through one exec with ``cat``/``tar``.
 
 docker-py is blocking: every call runs in a worker thread (``asyncio.to_thread``).
 """
