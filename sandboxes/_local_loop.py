@@ -48,7 +48,13 @@ def to_caller_loop(callback: Callable[[str], None] | None) -> Callable[[str], No
     if caller is sandbox_loop():
         return callback
 
+    def deliver(text: str) -> None:
+        try:
+            callback(text)
+        except Exception:  # like shell.py: a broken callback must not disturb the command
+            pass
+
     def forward(text: str) -> None:
-        caller.call_soon_threadsafe(callback, text)
+        caller.call_soon_threadsafe(deliver, text)
 
     return forward
