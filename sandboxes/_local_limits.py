@@ -158,26 +158,12 @@ def _undo(dirs: list[Path]) -> None:
     return None
 
 
-def create_limits(
-    sandbox_id: str, config: SandboxConfig, *, use_cgroups: bool = True, owner: tuple[int, int] | None = None
-) -> Limits:
-    """Create the cgroups of a sandbox, or describe the rlimit fallback.
-
-    On v1, ``owner`` (the sandbox's host uid/gid) gets write access to ``cgroup.procs`` only, so the
-    launcher, already running as that user, can move itself in; the limits stay root's.
-    """
+def create_limits(sandbox_id: str, config: SandboxConfig, *, use_cgroups: bool = True) -> Limits:
+    """Create the cgroups of a sandbox, or describe the rlimit fallback."""
     name = PREFIX + sandbox_id
     if use_cgroups:
         limits = _try_v2(name, config) if _is_v2() else _try_v1(name, config)
         if limits is not None:
-            if owner is not None and limits.mechanism == "cgroup-v1" and os.geteuid() == 0:
-                try:
-                    for d in limits.dirs:
-                        for f in ("cgroup.procs", "tasks"):
-                            os.chown(d / f, owner[0], owner[1])
-                except OSError:
-                    limits.destroy()
-                    return Limits("rlimit", rlimits={"v": config.memory_mb << 10, "u": config.pids})
             return limits
     return Limits("rlimit", rlimits={"v": config.memory_mb << 10, "u": config.pids})
 
