@@ -14,20 +14,25 @@ own file API after asking for the resolved path (``resolve_for_read``/``resolve_
 
 from __future__ import annotations
 
+import os
 import posixpath
-from collections.abc import Sequence
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
 
 from agentcore.errors import PathEscapeError, SandboxError
 
+from ._local_loop import on_sandbox_loop, to_caller_loop
 from .base import (
     ExecResult,
     FileInfo,
     FileKind,
+    OutputCallback,
     Sandbox,
     SandboxFileExists,
     SandboxFileNotFound,
     SandboxIsADirectory,
     SandboxNotADirectory,
+    ShellResult,
     resolve_path,
 )
 
@@ -142,7 +147,113 @@ def parse_entries(raw: bytes, directory: str | None) -> list[FileInfo]:
 
 
 class ExecFilesSandbox(Sandbox):
-    """A :class:`Sandbox` whose file API runs :data:`FILES_SCRIPT` through :meth:`exec`."""
+    """Base of the remote backends: every operation runs on one private event loop thread, and the
+    file API runs :data:`FILES_SCRIPT` inside the sandbox.
+
+    Sockets, SDK clients and the shell's reader tasks are bound to the loop that created them, while
+    callers change loops (``Runner.run_sync`` runs each call in a fresh ``asyncio.run``). So the public
+    coroutines hop onto the shared sandbox loop (``_local_loop``), live output hops back to the caller
+    in order, and a sandbox with ``lifetime="session"`` survives from one ``run_sync`` to the next.
+
+    Backends implement ``_exec`` (and may override ``_read_file``/``_write_file``/``_run_files``/
+    ``_upload``/``_download``); the public methods are defined here.
+    """
+
+    # ------------------------------------------------------------------ one loop for all I/O
+
+    async def start(self) -> None:
+        await on_sandbox_loop(super().start())
+
+    async def close(self) -> None:
+        await on_sandbox_loop(super().close())
+
+    async def shell(
+        self,
+        command: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109
+        session: str = "default",
+        on_output: OutputCallback | None = None,
+        max_output_bytes: int | None = None,
+    ) -> ShellResult:
+        return await on_sandbox_loop(
+            super().shell(
+                command,
+                timeout=timeout,
+                session=session,
+                on_output=to_caller_loop(on_output),
+                max_output_bytes=max_output_bytes,
+            )
+        )
+
+    async def interrupt(self, session: str = "default") -> None:
+        await on_sandbox_loop(super().interrupt(session))
+
+    async def reset_shell(self, session: str = "default") -> None:
+        await on_sandbox_loop(super().reset_shell(session))
+
+    async def exec(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+        max_output_bytes: int | None = None,
+    ) -> ExecResult:
+        return await on_sandbox_loop(
+            self._exec(
+                argv, cwd=cwd, env=env, stdin=stdin, timeout=timeout, max_output_bytes=max_output_bytes
+            )
+        )
+
+    @abstractmethod
+    async def _exec(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+        max_output_bytes: int | None = None,
+    ) -> ExecResult:
+        """Backend: :meth:`Sandbox.exec`, already on the sandbox loop."""
+
+    async def read_file(self, path: str, *, max_bytes: int | None = 10_000_000) -> bytes:
+        return await on_sandbox_loop(self._read_file(path, max_bytes=max_bytes))
+
+    async def write_file(
+        self, path: str, data: bytes | str, *, mode: int = 0o644, make_parents: bool = True
+    ) -> None:
+        await on_sandbox_loop(self._write_file(path, data, mode=mode, make_parents=make_parents))
+
+    async def list_dir(self, path: str = ".") -> list[FileInfo]:
+        return await on_sandbox_loop(self._list_dir(path))
+
+    async def stat(self, path: str) -> FileInfo | None:
+        return await on_sandbox_loop(self._stat(path))
+
+    async def remove(self, path: str, *, recursive: bool = False) -> None:
+        await on_sandbox_loop(self._files("remove", path, "recursive" if recursive else ""))
+
+    async def mkdir(self, path: str, *, parents: bool = True) -> None:
+        await on_sandbox_loop(self._files("mkdir", path, "parents" if parents else ""))
+
+    async def upload(self, local_path: str | os.PathLike[str], remote_path: str) -> None:
+        await on_sandbox_loop(self._upload(local_path, remote_path))
+
+    async def download(self, remote_path: str, local_path: str | os.PathLike[str]) -> None:
+        await on_sandbox_loop(self._download(remote_path, local_path))
+
+    async def _upload(self, local_path: str | os.PathLike[str], remote_path: str) -> None:
+        await Sandbox.upload(self, local_path, remote_path)
+
+    async def _download(self, remote_path: str, local_path: str | os.PathLike[str]) -> None:
+        await Sandbox.download(self, remote_path, local_path)
+
+    # ------------------------------------------------------------------ the file script
 
     async def _files(self, op: str, path: str, arg: str = "", *, stdin: bytes | None = None) -> ExecResult:
         self._check_running()
@@ -160,8 +271,8 @@ class ExecFilesSandbox(Sandbox):
         return result
 
     async def _run_files(self, argv: Sequence[str], stdin: bytes | None, timeout: float) -> ExecResult:  # noqa: ASYNC109
-        """Run one file operation; stdout must come back byte-exact. Default: one :meth:`exec`."""
-        return await self.exec(argv, stdin=stdin, timeout=timeout, max_output_bytes=1 << 62)
+        """Run one file operation; stdout must come back byte-exact. Default: one exec."""
+        return await self._exec(argv, stdin=stdin, timeout=timeout, max_output_bytes=1 << 62)
 
     async def resolve_for_read(self, path: str, *, max_bytes: int | None = None) -> str:
         """The real path of an existing regular file inside the workspace."""
@@ -172,22 +283,22 @@ class ExecFilesSandbox(Sandbox):
         arg = f"{mode:o}:{'parents' if make_parents else ''}"
         return (await self._files("resolve-write", path, arg)).text
 
-    async def read_file(self, path: str, *, max_bytes: int | None = 10_000_000) -> bytes:
+    async def _read_file(self, path: str, *, max_bytes: int | None = 10_000_000) -> bytes:
         return (await self._files("read", path, "" if max_bytes is None else str(max_bytes))).stdout
 
-    async def write_file(
+    async def _write_file(
         self, path: str, data: bytes | str, *, mode: int = 0o644, make_parents: bool = True
     ) -> None:
         payload = data.encode() if isinstance(data, str) else bytes(data)
         await self._files("write", path, f"{mode:o}:{'parents' if make_parents else ''}", stdin=payload)
 
-    async def list_dir(self, path: str = ".") -> list[FileInfo]:
+    async def _list_dir(self, path: str = ".") -> list[FileInfo]:
         resolved = resolve_path(self.config.workdir, path)
         result = await self._files("list", path)
         # find prints the real directory's entries; report them under the path the caller used.
         return parse_entries(result.stdout, resolved)
 
-    async def stat(self, path: str) -> FileInfo | None:
+    async def _stat(self, path: str) -> FileInfo | None:
         resolved = resolve_path(self.config.workdir, path)
         try:
             result = await self._files("stat", path)
@@ -206,9 +317,3 @@ class ExecFilesSandbox(Sandbox):
             mtime=found.mtime,
             symlink_target=found.symlink_target,
         )
-
-    async def remove(self, path: str, *, recursive: bool = False) -> None:
-        await self._files("remove", path, "recursive" if recursive else "")
-
-    async def mkdir(self, path: str, *, parents: bool = True) -> None:
-        await self._files("mkdir", path, "parents" if parents else "")

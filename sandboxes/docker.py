@@ -50,7 +50,7 @@ from . import janitor
 from ._docker_exec import STDERR, ExecProcess
 from ._exec_files import EXIT_ERRORS, ExecFilesSandbox
 from ._remote_shell import MarkedStream, exec_argv, kill_tree_argv, new_token, shell_argv, split_pid_line
-from .base import ExecResult, SandboxConfig, resolve_path
+from .base import ExecResult, Sandbox, SandboxConfig, resolve_path
 from .shell import ShellProcess
 
 DEFAULT_IMAGE = "python:3.12-slim"
@@ -295,11 +295,11 @@ class DockerSandbox(ExecFilesSandbox):
 
     async def _kill_tree(self, pid: int) -> None:
         """SIGKILL ``pid`` (inside the container) and every process below it, by process group."""
-        await self.exec(kill_tree_argv(pid), timeout=10.0)
+        await self._exec(kill_tree_argv(pid), timeout=10.0)
 
     # ------------------------------------------------------------------ exec
 
-    async def exec(
+    async def _exec(
         self,
         argv: Sequence[str],
         *,
@@ -403,7 +403,9 @@ class DockerSandbox(ExecFilesSandbox):
             f"( {feed}{shlex.join(argv)} 2>{errfile} | base64 -w0; rc={status}; "
             f'if [ "$rc" != 0 ]; then printf "\\n"; cat {errfile}; fi; rm -f {errfile}; exit "$rc" )'
         )
-        result = await self.shell(line, session=FILES_SESSION, timeout=timeout, max_output_bytes=1 << 40)
+        result = await Sandbox.shell(
+            self, line, session=FILES_SESSION, timeout=timeout, max_output_bytes=1 << 40
+        )
         if result.timed_out or result.exit_code is None:
             # the helper shell died or hung: do this one the slow, independent way
             return await super()._run_files(argv, stdin, timeout)
@@ -418,29 +420,31 @@ class DockerSandbox(ExecFilesSandbox):
 
     # ------------------------------------------------------------------ directories as tar streams
 
-    async def upload(self, local_path: str | os.PathLike[str], remote_path: str) -> None:
+    async def _upload(self, local_path: str | os.PathLike[str], remote_path: str) -> None:
         """Copy a host file or directory into the sandbox (one tar stream for a directory).
         Host symlinks and special files are skipped."""
         src = Path(local_path)
         if not stat_module.S_ISDIR((await asyncio.to_thread(src.lstat)).st_mode):
-            await super().upload(src, remote_path)
+            await super()._upload(src, remote_path)
             return
         target = resolve_path(self.config.workdir, remote_path)
         data = await asyncio.to_thread(_tar_directory, src, self.config.uid)
         root = posixpath.normpath(self.config.workdir)
-        result = await self.exec(["bash", "-c", _UNPACK_SCRIPT, "unpack", root, target], stdin=data)
+        result = await self._exec(["bash", "-c", _UNPACK_SCRIPT, "unpack", root, target], stdin=data)
         _raise_for(result, f"upload to {remote_path!r}")
 
-    async def download(self, remote_path: str, local_path: str | os.PathLike[str]) -> None:
+    async def _download(self, remote_path: str, local_path: str | os.PathLike[str]) -> None:
         """Copy a sandbox file or directory to the host. Only regular files and directories are
         written; symlinks, devices and names that would land outside ``local_path`` are skipped."""
-        info = await self.stat(remote_path)
+        info = await self._stat(remote_path)
         if info is None or info.type != "dir":
-            await super().download(remote_path, local_path)
+            await super()._download(remote_path, local_path)
             return
         source = resolve_path(self.config.workdir, remote_path)
         root = posixpath.normpath(self.config.workdir)
-        result = await self.exec(["bash", "-c", _PACK_SCRIPT, "pack", root, source], max_output_bytes=1 << 40)
+        result = await self._exec(
+            ["bash", "-c", _PACK_SCRIPT, "pack", root, source], max_output_bytes=1 << 40
+        )
         _raise_for(result, f"download of {remote_path!r}")
         await asyncio.to_thread(_untar_safely, result.stdout, Path(local_path))
 

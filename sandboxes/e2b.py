@@ -224,11 +224,11 @@ class E2BSandbox(ExecFilesSandbox):
         return proc
 
     async def _kill_tree(self, pid: int) -> None:
-        await self.exec(kill_tree_argv(pid), timeout=10.0)
+        await self._exec(kill_tree_argv(pid), timeout=10.0)
 
     # ------------------------------------------------------------------ exec
 
-    async def exec(
+    async def _exec(
         self,
         argv: Sequence[str],
         *,
@@ -301,7 +301,7 @@ class E2BSandbox(ExecFilesSandbox):
 
     # ------------------------------------------------------------------ file contents as bytes
 
-    async def read_file(self, path: str, *, max_bytes: int | None = 10_000_000) -> bytes:
+    async def _read_file(self, path: str, *, max_bytes: int | None = 10_000_000) -> bytes:
         real = await self.resolve_for_read(path, max_bytes=max_bytes)
         try:
             data = await self._sdk.files.read(real, format="bytes", user=self.user)
@@ -309,7 +309,7 @@ class E2BSandbox(ExecFilesSandbox):
             raise _wrap(exc, f"read {path!r}") from exc
         return bytes(data)
 
-    async def write_file(
+    async def _write_file(
         self, path: str, data: bytes | str, *, mode: int = 0o644, make_parents: bool = True
     ) -> None:
         payload = data.encode() if isinstance(data, str) else bytes(data)
@@ -318,7 +318,7 @@ class E2BSandbox(ExecFilesSandbox):
             await self._sdk.files.write(real, payload, user=self.user)
         except Exception as exc:
             raise _wrap(exc, f"write {path!r}") from exc
-        chmod = await self.exec(["chmod", f"{mode:o}", "--", real], timeout=30.0)
+        chmod = await self._exec(["chmod", f"{mode:o}", "--", real], timeout=30.0)
         if not chmod.ok:
             if b"Is a directory" in chmod.stderr:
                 raise SandboxIsADirectory(f"{path} is a directory")

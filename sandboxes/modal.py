@@ -227,9 +227,9 @@ class ModalSandbox(ExecFilesSandbox):
         return shell
 
     async def _kill_tree(self, pid: int) -> None:
-        await self.exec(kill_tree_argv(pid), timeout=10.0)
+        await self._exec(kill_tree_argv(pid), timeout=10.0)
 
-    async def exec(
+    async def _exec(
         self,
         argv: Sequence[str],
         *,
@@ -298,14 +298,14 @@ class ModalSandbox(ExecFilesSandbox):
 
     # ------------------------------------------------------------------ file contents as bytes
 
-    async def read_file(self, path: str, *, max_bytes: int | None = 10_000_000) -> bytes:
+    async def _read_file(self, path: str, *, max_bytes: int | None = 10_000_000) -> bytes:
         real = await self.resolve_for_read(path, max_bytes=max_bytes)
         try:
             return bytes(await self._container.filesystem.read_bytes.aio(real))
         except Exception as exc:
             raise SandboxError(f"read {path!r}: {exc}") from exc
 
-    async def write_file(
+    async def _write_file(
         self, path: str, data: bytes | str, *, mode: int = 0o644, make_parents: bool = True
     ) -> None:
         payload = data.encode() if isinstance(data, str) else bytes(data)

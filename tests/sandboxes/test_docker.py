@@ -153,3 +153,25 @@ async def test_directories_travel_as_tar_and_only_files_and_dirs_come_back(
     await sandbox.download("in", out)
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == ["a", "a/b", "a/b/data.bin", "top.txt"]
     assert (out / "a" / "b" / "data.bin").read_bytes() == bytes(range(256)) * 10
+
+
+def test_a_session_sandbox_survives_run_sync_calls(docker_client: Any) -> None:
+    """``Runner.run_sync`` runs each call on a fresh event loop: the sandbox's sockets and shell
+    reader live on the sandbox loop, so the workspace and the shell carry over."""
+    from agentcore import Agent
+    from agentcore.messages import ToolResult
+    from agentcore.runner import Runner
+    from agentcore.testing import ScriptedModel, tool_call
+
+    sb = DockerSandbox(_config(lifetime="session"))
+    try:
+        first = ScriptedModel(
+            [tool_call("shell", {"command": "echo one > notes.txt; export SEEN=yes"}), "ok"]
+        )
+        Runner.run_sync(Agent(name="a", model=first, sandbox=sb), "write")
+        second = ScriptedModel([tool_call("shell", {"command": "cat notes.txt; echo $SEEN"}), "ok"])
+        result = Runner.run_sync(Agent(name="a", model=second, sandbox=sb), "read")
+        output = next(i for i in result.new_items if isinstance(i, ToolResult)).output
+        assert output.startswith("one\nyes\n")
+    finally:
+        asyncio.run(sb.close())

@@ -116,3 +116,25 @@ async def test_live_modal_sandbox_keeps_state_and_has_no_network() -> None:
         assert net.output.strip().endswith("blocked")
         await sb.write_file("x.bin", b"\x00\xff")
         assert await sb.read_file("x.bin") == b"\x00\xff"
+
+
+def test_a_session_sandbox_survives_run_sync_calls() -> None:
+    """Each ``Runner.run_sync`` call has its own event loop; the sandbox's processes and reader tasks
+    live on the sandbox loop, so the shell carries over."""
+    import asyncio
+
+    from agentcore import Agent
+    from agentcore.messages import ToolResult
+    from agentcore.runner import Runner
+    from agentcore.testing import ScriptedModel, tool_call
+
+    sb = offline(FakeModal(), lifetime="session")
+    try:
+        first = ScriptedModel([tool_call("shell", {"command": "export SEEN=yes; mkdir -p d && cd d"}), "ok"])
+        Runner.run_sync(Agent(name="a", model=first, sandbox=sb), "one")
+        second = ScriptedModel([tool_call("shell", {"command": "echo $SEEN; pwd"}), "ok"])
+        result = Runner.run_sync(Agent(name="a", model=second, sandbox=sb), "two")
+        output = next(i for i in result.new_items if isinstance(i, ToolResult)).output
+        assert output.startswith(f"yes\n{sb.config.workdir}/d\n")
+    finally:
+        asyncio.run(sb.close())
