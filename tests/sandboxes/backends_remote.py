@@ -119,7 +119,8 @@ async def e2b_factory(config: SandboxConfig) -> Sandbox:
     )
 
 
-register(Backend(name="e2b", factory=e2b_factory, unavailable=e2b_unavailable))
+# The offline stand-in needs only packages CI installs (the e2b extra, uvicorn): missing means failing in CI.
+register(Backend(name="e2b", factory=e2b_factory, unavailable=e2b_unavailable, required_in_ci=True))
 
 
 # --------------------------------------------------------------------------- modal (narrow SDK stand-in)
