@@ -104,6 +104,9 @@ DEFAULT_SHELL_ENV: Mapping[str, str] = {
     "PIP_NO_INPUT": "1",
     "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     "PYTHONUNBUFFERED": "1",
+    # An agent edits files faster than mtime resolution: a same-size edit within one second would
+    # otherwise run stale cached bytecode.
+    "PYTHONDONTWRITEBYTECODE": "1",
     "CI": "1",
 }
 """Non-interactive defaults every shell and exec starts with (the caller's ``env`` wins)."""
@@ -162,6 +165,9 @@ class SandboxConfig:
     persist_shell_state: bool = True
     """Write cwd and exported env to a state file after every command so a restarted shell gets them
     back. Costs a fraction of a millisecond per command."""
+    approve_tools: tuple[str, ...] = ()
+    """Agent tools of this sandbox (``shell``, ``write_file``, ``edit_file``…) that pause the run for
+    human approval before each call (see docs/control.md)."""
 
     def __post_init__(self) -> None:
         if not posixpath.isabs(self.workdir) or posixpath.normpath(self.workdir) in ("/", "//"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from agentcore import tracing
 from agentcore.context import RunContext
 from agentcore.errors import SandboxError, ToolError
 from agentcore.tools import Tool, function_to_tool
@@ -94,10 +95,26 @@ def sandbox_tools(sandbox: Sandbox) -> list[Tool]:
             if streamed >= MAX_STREAMED_CHARS:
                 ctx.emit_output("\n[... live output stopped; the result keeps the head and tail ...]\n")
 
-        try:
-            result = await sandbox.shell(command, timeout=limit, on_output=forward)
-        except SandboxError as exc:
-            raise ToolError(f"shell failed: {exc}") from exc
+        attrs: dict[str, Any] = {
+            "agentcore.sandbox.backend": sandbox.backend,
+            "agentcore.sandbox.id": sandbox.id,
+            "agentcore.sandbox.timeout_s": limit,
+            "agentcore.sandbox.network": sandbox.config.network,
+            "agentcore.sandbox.memory_mb": sandbox.config.memory_mb,
+        }
+        with tracing.span(f"agentcore.sandbox.exec {sandbox.backend}", attrs) as span:
+            if span.is_recording() and tracing.capture_content():  # a command line can hold secrets
+                span.set_attribute("process.command_line", tracing.content(command))
+            try:
+                result = await sandbox.shell(command, timeout=limit, on_output=forward)
+            except SandboxError as exc:
+                raise ToolError(f"shell failed: {exc}") from exc
+            if span.is_recording():
+                if result.exit_code is not None:
+                    span.set_attribute("process.exit.code", result.exit_code)
+                span.set_attribute("agentcore.sandbox.timed_out", result.timed_out)
+                span.set_attribute("agentcore.sandbox.restarted", result.restarted)
+                span.set_attribute("agentcore.sandbox.output_bytes", result.total_bytes)
         return format_shell_result(result, limit)
 
     async def read_file(path: str, start_line: int | None = None, end_line: int | None = None) -> str:
@@ -214,7 +231,11 @@ def sandbox_tools(sandbox: Sandbox) -> list[Tool]:
                 lines.append(f"{entry.name}  (special file)")
         return "\n".join(lines)
 
-    tools = [function_to_tool(fn) for fn in (shell, read_file, write_file, edit_file, list_files)]
+    approve = set(sandbox.config.approve_tools)
+    tools = [
+        function_to_tool(fn, needs_approval=fn.__name__ in approve)
+        for fn in (shell, read_file, write_file, edit_file, list_files)
+    ]
     for t in tools:
         t.metadata.update({"sandbox": True, "sandbox_backend": sandbox.backend, "sandbox_id": sandbox.id})
     return tools
