@@ -91,10 +91,9 @@ class _Server:
 
 
 async def _agentcore_loop(base_url: str, turns: int, stream: bool = False) -> list[tuple[float, float]]:
-    from agentcore.providers.anthropic import AnthropicModel
-
     from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
     from agentcore.model import ModelRequest, ModelResponse, ModelResponseDone, ToolSpec
+    from agentcore.providers.anthropic import AnthropicModel
 
     model = AnthropicModel(MODEL, base_url=base_url, api_key="bench-key")
     tools = (ToolSpec("read_file", "Read a file from the workspace.", TOOL_SCHEMA),)

@@ -132,10 +132,9 @@ async def loop_agentcore(
     base_url: str, turns: int, kind: str, stream: bool = False
 ) -> tuple[Timer, list[dict[str, Any]]]:
     """``kind``: ``google`` (generateContent), ``interactions`` (state on) or ``interactions-stateless``."""
-    from agentcore.providers.gemini import GeminiInteractionsModel, GeminiModel
-
     from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
     from agentcore.model import ModelRequest, ModelResponseDone, ToolSpec
+    from agentcore.providers.gemini import GeminiInteractionsModel, GeminiModel
 
     model: Any
     bodies: list[dict[str, Any]] = []

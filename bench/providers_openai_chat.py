@@ -80,10 +80,9 @@ class _Server:
 
 
 async def _agentcore_loop(base_url: str, turns: int, *, streaming: bool = False) -> list[float]:
-    from agentcore.providers.openai_chat import OpenAIChatModel
-
     from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
     from agentcore.model import ModelRequest, ModelResponseDone, ToolSpec
+    from agentcore.providers.openai_chat import OpenAIChatModel
 
     model = OpenAIChatModel(MODEL, base_url=base_url, api_key="test-key")
     tools = (ToolSpec("read_file", "Read a file from the workspace.", TOOL_SCHEMA),)

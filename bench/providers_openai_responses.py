@@ -107,10 +107,9 @@ class Timer:
 async def loop_agentcore(
     base_url: str, turns: int, store: bool, stream: bool = False
 ) -> tuple[Timer, list[bytes]]:
-    from agentcore.providers.openai_responses import OpenAIResponsesModel
-
     from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
     from agentcore.model import ModelRequest, ModelResponseDone, ToolSpec
+    from agentcore.providers.openai_responses import OpenAIResponsesModel
 
     model = OpenAIResponsesModel(MODEL, base_url=base_url + "/v1", api_key="bench-key", store=store)
     bodies: list[bytes] = []

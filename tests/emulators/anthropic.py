@@ -368,7 +368,6 @@ def _loads_obj(raw: str) -> dict[str, Any]:
 
 def harness() -> Any:
     from agentcore.providers.anthropic import AnthropicModel
-
     from tests.providers.harness import Harness
 
     emulator = AnthropicEmulator()

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from agentcore.providers.anthropic import AnthropicModel
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -22,6 +21,7 @@ from agentcore.model import (
     ModelResponse,
     ToolSpec,
 )
+from agentcore.providers.anthropic import AnthropicModel
 from tests.emulators.anthropic import AnthropicEmulator
 from tests.emulators.base import Reply
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentcore.providers.openai_responses import OpenAIResponsesModel
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agentcore.messages import (
@@ -19,6 +18,7 @@ from agentcore.model import (
     ModelResponse,
     ToolSpec,
 )
+from agentcore.providers.openai_responses import OpenAIResponsesModel
 from tests.emulators.base import ToolCallReply
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
 

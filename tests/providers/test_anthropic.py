@@ -14,7 +14,6 @@ import json
 from typing import Any
 
 import pytest
-from agentcore.providers.anthropic import AnthropicModel
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agentcore import errors, tracing
@@ -34,6 +33,7 @@ from agentcore.model import (
     OutputSchema,
     ToolSpec,
 )
+from agentcore.providers.anthropic import AnthropicModel
 from agentcore.registry import resolve_model
 from tests.emulators.anthropic import AnthropicEmulator
 from tests.emulators.base import Reply, ToolCallReply

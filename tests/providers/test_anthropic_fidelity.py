@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from agentcore.providers.anthropic import AnthropicModel
 from anthropic._streaming import SSEDecoder
 from anthropic.types import Message, RawMessageStreamEvent
 from pydantic import TypeAdapter
 
 from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
 from agentcore.model import ModelRequest, ModelSettings, ToolSpec
+from agentcore.providers.anthropic import AnthropicModel
 from tests.emulators.anthropic import AnthropicEmulator
 from tests.emulators.anthropic_rules import (
     Rejected,

@@ -9,7 +9,6 @@ import json
 import os
 
 import pytest
-from agentcore.providers.anthropic import AnthropicModel
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agentcore import errors, tracing
@@ -24,6 +23,7 @@ from agentcore.messages import (
     UserMessage,
 )
 from agentcore.model import ModelResponseDone, ModelSettings
+from agentcore.providers.anthropic import AnthropicModel
 from tests.emulators.anthropic import REDACTED, AnthropicEmulator
 from tests.emulators.base import Reply, ToolCallReply
 from tests.providers.anthropic_support import (  # noqa: F401  (fixtures)

@@ -16,8 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-from agentcore.providers.gemini import GeminiModel
-from agentcore.providers.gemini_common import DUMMY_THOUGHT_SIGNATURE, gemini_schema
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -42,6 +40,8 @@ from agentcore.model import (
     OutputSchema,
     ToolSpec,
 )
+from agentcore.providers.gemini import GeminiModel
+from agentcore.providers.gemini_common import DUMMY_THOUGHT_SIGNATURE, gemini_schema
 from agentcore.registry import resolve_model
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.gemini import MODEL, GeminiEmulator

@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from agentcore.providers.gemini import GeminiModel
 
 from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
 from agentcore.model import ModelRequest, ToolSpec
+from agentcore.providers.gemini import GeminiModel
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.gemini import MODEL, GeminiEmulator
 

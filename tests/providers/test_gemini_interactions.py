@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-from agentcore.providers.gemini import GeminiInteractionsModel
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -41,6 +40,7 @@ from agentcore.model import (
     OutputSchema,
     ToolSpec,
 )
+from agentcore.providers.gemini import GeminiInteractionsModel
 from agentcore.registry import resolve_model
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.gemini import MODEL, GeminiEmulator, interactions_harness

@@ -15,8 +15,6 @@ from typing import Any
 
 import openai
 import pytest
-from agentcore.providers.openai_chat import OpenAIChatModel
-from agentcore.providers.openai_chat_parse import ResponseBuilder
 
 from agentcore import errors
 from agentcore.messages import (
@@ -42,6 +40,8 @@ from agentcore.model import (
     OutputSchema,
     ToolSpec,
 )
+from agentcore.providers.openai_chat import OpenAIChatModel
+from agentcore.providers.openai_chat_parse import ResponseBuilder
 from agentcore.registry import resolve_model
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks

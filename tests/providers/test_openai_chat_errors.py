@@ -8,11 +8,11 @@ import json
 from typing import Any
 
 import pytest
-from agentcore.providers.openai_chat import OpenAIChatModel
 
 from agentcore import errors
 from agentcore.messages import ToolCall, UserMessage
 from agentcore.model import ModelSettings, ModelTextDelta
+from agentcore.providers.openai_chat import OpenAIChatModel
 from tests.emulators.base import Reply
 from tests.emulators.openai_chat import ChatQuirks
 from tests.providers import test_openai_chat as chat

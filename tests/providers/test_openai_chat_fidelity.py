@@ -14,8 +14,6 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from agentcore.providers.openai_chat import OpenAIChatModel
-from agentcore.providers.openai_chat_parse import ResponseBuilder
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from agentcore.messages import (
@@ -29,6 +27,8 @@ from agentcore.messages import (
     UserMessage,
 )
 from agentcore.model import ModelReasoningDelta, ModelRequest, ToolSpec
+from agentcore.providers.openai_chat import OpenAIChatModel
+from agentcore.providers.openai_chat_parse import ResponseBuilder
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks
 from tests.providers import test_openai_chat as chat

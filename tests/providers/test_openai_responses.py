@@ -15,7 +15,6 @@ from typing import Any
 
 import openai
 import pytest
-from agentcore.providers.openai_responses import OpenAIResponsesModel
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -49,6 +48,7 @@ from agentcore.model import (
     ModelToolCallDelta,
     OutputSchema,
 )
+from agentcore.providers.openai_responses import OpenAIResponsesModel
 from agentcore.registry import resolve_model
 from tests.emulators.base import Reply
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator

@@ -21,14 +21,14 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from agentcore.providers.openai_responses import OpenAIResponsesModel, _StreamState
-from agentcore.providers.openai_responses_wire import item_to_wire, response_from
 from openai._models import construct_type
 from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import BaseModel, TypeAdapter
 
 from agentcore.messages import AssistantMessage, Item, Reasoning, ToolCall, ToolResult, UserMessage
 from agentcore.model import ModelRequest, ModelTextDelta, ModelToolCallDelta, ToolSpec
+from agentcore.providers.openai_responses import OpenAIResponsesModel, _StreamState
+from agentcore.providers.openai_responses_wire import item_to_wire, response_from
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
 

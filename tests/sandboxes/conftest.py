@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+
 from agentcore.sandboxes.base import Sandbox
 
 from .backends import BACKENDS, Backend, sandbox_config

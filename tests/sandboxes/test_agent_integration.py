@@ -3,12 +3,11 @@ across tool calls and across runs exactly as it would at a terminal, and shell o
 
 from __future__ import annotations
 
-from agentcore.sandboxes.base import Sandbox
-
 from agentcore import Agent
 from agentcore.events import ToolOutputDelta
 from agentcore.messages import ToolResult
 from agentcore.runner import Runner
+from agentcore.sandboxes.base import Sandbox
 from agentcore.testing import ScriptedModel, tool_call
 
 from .backends import sandbox_config

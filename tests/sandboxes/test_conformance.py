@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentcore.sandboxes.base import Sandbox, SandboxFileNotFound
 
 from agentcore.context import RunContext
 from agentcore.errors import PathEscapeError, SandboxDied, SandboxError, ToolError
 from agentcore.messages import Usage
+from agentcore.sandboxes.base import Sandbox, SandboxFileNotFound
 from agentcore.tools import Tool
 
 from .conftest import MakeSandbox

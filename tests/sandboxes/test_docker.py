@@ -14,11 +14,11 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+
+from agentcore.errors import SandboxError
 from agentcore.sandboxes import janitor
 from agentcore.sandboxes.base import SandboxConfig
 from agentcore.sandboxes.docker import DockerSandbox
-
-from agentcore.errors import SandboxError
 
 from .backends import sandbox_config
 from .backends_remote import DOCKER_TEST_IMAGE, docker_unavailable

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from agentcore.sandboxes.base import SandboxConfig
-from agentcore.sandboxes.e2b import E2BSandbox
 
 from agentcore.errors import SandboxError
+from agentcore.sandboxes.base import SandboxConfig
+from agentcore.sandboxes.e2b import E2BSandbox
 
 from .backends import sandbox_config
 from .backends_remote import e2b_factory, e2b_unavailable

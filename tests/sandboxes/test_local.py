@@ -15,10 +15,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from agentcore.sandboxes import janitor
-from agentcore.sandboxes.local import DEFAULT_HOST_UID, LocalSandbox, bwrap_path, state_root
 
 from agentcore.errors import PathEscapeError, SandboxError, UserError
+from agentcore.sandboxes import janitor
+from agentcore.sandboxes.local import DEFAULT_HOST_UID, LocalSandbox, bwrap_path, state_root
 
 from .backends import sandbox_config
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentcore.sandboxes.base import SandboxConfig
-from agentcore.sandboxes.modal import ModalSandbox
 
 from agentcore.errors import SandboxError
+from agentcore.sandboxes.base import SandboxConfig
+from agentcore.sandboxes.modal import ModalSandbox
 
 from .backends import sandbox_config
 from .backends_remote import fake_workspace

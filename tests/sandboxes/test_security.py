@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agentcore.sandboxes.base import Sandbox
 
 from agentcore.errors import PathEscapeError
+from agentcore.sandboxes.base import Sandbox
 
 from .conftest import MakeSandbox
 

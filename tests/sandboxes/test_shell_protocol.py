@@ -12,11 +12,11 @@ import subprocess
 from collections.abc import AsyncIterator, Mapping, Sequence
 
 import pytest
+
+from agentcore.errors import PathEscapeError, UserError
 from agentcore.sandboxes.base import SandboxConfig, resolve_path
 from agentcore.sandboxes.shell import BoundedOutput, ShellProcess, ShellSession, ansi_c_quote
 from agentcore.sandboxes.tools import clean_terminal_output
-
-from agentcore.errors import PathEscapeError, UserError
 
 
 def test_ansi_c_quoting_survives_bash_byte_for_byte() -> None:
