@@ -21,16 +21,7 @@ from .events import (
     TurnCompleted,
 )
 from .messages import Usage
-
-RED, YELLOW, GREEN, DIM, BOLD, CYAN, RESET = (
-    "\033[31m",
-    "\033[33m",
-    "\033[32m",
-    "\033[2m",
-    "\033[1m",
-    "\033[36m",
-    "\033[0m",
-)
+from .trace_view import BOLD, CYAN, DIM, GREEN, RED, RESET, YELLOW
 
 
 def _short(text: str, limit: int = 160) -> str:
