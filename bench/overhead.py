@@ -60,6 +60,7 @@ def peak_rss_mb() -> float:
 
 
 async def measure(mode: str) -> None:
+    os.environ["AGENTCORE_TRACES"] = "on" if mode == "local" else "off"
     if mode == "memory":
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor

@@ -39,7 +39,7 @@ async def test_retry_after_hint_is_honoured(monkeypatch: pytest.MonkeyPatch) -> 
     async def fake_sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    monkeypatch.setattr("agentcore.runner.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr("agentcore.modelcall.asyncio.sleep", fake_sleep)
     model = ScriptedModel(
         [fail(RateLimitError("slow", retry_after=7.0)), fail(OverloadedError("busy")), "ok"]
     )
