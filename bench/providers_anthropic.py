@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing as mp
 import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if str(Path(__file__).resolve().parents[1]) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._provider_bench import ForkedEmulator, complete, queue_read_file_loop, tool_results
 
 MODEL = "claude-sonnet-5-5"
 INSTRUCTIONS = "You are a careful assistant. Use the tools when they help. " * 4
@@ -41,7 +43,6 @@ TOOL_OUTPUT = "line of file content that the tool returned\n" * 12
 
 def _serve(turns: int, conn: Any) -> None:
     from tests.emulators.anthropic import AnthropicEmulator
-    from tests.emulators.base import Reply, ToolCallReply
 
     emulator = AnthropicEmulator()
     emulator.start()
@@ -59,11 +60,7 @@ def _serve(turns: int, conn: Any) -> None:
             serve_seconds.append(time.perf_counter() - started)
 
     handler.do_POST = timed_serve  # type: ignore[attr-defined]
-    for n in range(turns - 1):
-        emulator.queue(
-            Reply(tool_calls=[ToolCallReply("read_file", {"path": f"src/module_{n}.py"})], output_tokens=20)
-        )
-    emulator.queue(Reply(text="All files read; the answer is 42.", output_tokens=12))
+    queue_read_file_loop(emulator, turns)
     conn.send(emulator.base_url)
     conn.recv()
     deadline = time.monotonic() + 5
@@ -74,25 +71,9 @@ def _serve(turns: int, conn: Any) -> None:
     emulator.stop()
 
 
-class _Server:
-    def __init__(self, turns: int) -> None:
-        ctx = mp.get_context("fork")
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(turns, child), daemon=True)
-        self.proc.start()
-        self.base_url: str = self.conn.recv()
-
-    def finish(self) -> tuple[list[int], list[float]]:
-        self.conn.send("stop")
-        sizes: list[int] = self.conn.recv()
-        handle: list[float] = self.conn.recv()
-        self.proc.join(5)
-        return sizes, handle
-
-
 async def _agentcore_loop(base_url: str, turns: int, stream: bool = False) -> list[tuple[float, float]]:
-    from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
-    from agentcore.model import ModelRequest, ModelResponse, ModelResponseDone, ToolSpec
+    from agentcore.messages import Item, UserMessage
+    from agentcore.model import ModelRequest, ToolSpec
     from agentcore.providers.anthropic import AnthropicModel
 
     model = AnthropicModel(MODEL, base_url=base_url, api_key="bench-key")
@@ -102,20 +83,10 @@ async def _agentcore_loop(base_url: str, turns: int, stream: bool = False) -> li
     for _ in range(turns):
         start, cpu = time.perf_counter(), time.process_time()
         request = ModelRequest(INSTRUCTIONS, items, tools)
-        if stream:
-            done: ModelResponse | None = None
-            async for event in model.stream(request):
-                if isinstance(event, ModelResponseDone):
-                    done = event.response
-            assert done is not None
-            response = done
-        else:
-            response = await model.respond(request)
+        response = await complete(model, request, stream)
         walls.append((time.perf_counter() - start, time.process_time() - cpu))
         items.extend(response.items)
-        for item in response.items:
-            if isinstance(item, ToolCall):
-                items.append(ToolResult(call_id=item.call_id, name=item.name, output=TOOL_OUTPUT))
+        items += tool_results(response.items, TOOL_OUTPUT)
     await model.aclose()
     return walls
 
@@ -216,9 +187,9 @@ def _measure(turns: int, repeats: int) -> dict[str, dict[str, list[float]]]:
     runs: dict[str, list[tuple[list[tuple[float, float]], list[float], list[int]]]] = {n: [] for n in _LOOPS}
     for _ in range(repeats):
         for name, loop in _LOOPS.items():
-            server = _Server(turns)
+            server = ForkedEmulator(_serve, turns)
             timings = asyncio.run(loop(server.base_url, turns))
-            sizes, served = server.finish()
+            sizes, served = server.finish(2)
             runs[name].append((timings, served, sizes))
     out: dict[str, dict[str, list[float]]] = {}
     for name, results in runs.items():

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing as mp
 import statistics
 import sys
 import time
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._provider_bench import ForkedEmulator, complete, queue_read_file_loop, tool_results
 
 MODEL = "llama3"
 INSTRUCTIONS = "You are a careful assistant. Use the tools when they help. " * 4
@@ -44,16 +45,11 @@ BUILD_SECONDS: list[float] = []
 
 
 def _serve(turns: int, conn: Any) -> None:
-    from tests.emulators.base import Reply, ToolCallReply
     from tests.emulators.openai_chat import ChatCompletionsEmulator
 
     emulator = ChatCompletionsEmulator()
     emulator.start()
-    for n in range(turns - 1):
-        emulator.queue(
-            Reply(tool_calls=[ToolCallReply("read_file", {"path": f"src/module_{n}.py"})], output_tokens=20)
-        )
-    emulator.queue(Reply(text="All files read; the answer is 42.", output_tokens=12))
+    queue_read_file_loop(emulator, turns)
     conn.send(emulator.base_url + "/v1")
     conn.recv()
     conn.send([len(r.raw) for r in emulator.requests])
@@ -62,26 +58,9 @@ def _serve(turns: int, conn: Any) -> None:
     emulator.stop()
 
 
-class _Server:
-    def __init__(self, turns: int) -> None:
-        ctx = mp.get_context("fork")
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(turns, child), daemon=True)
-        self.proc.start()
-        self.base_url: str = self.conn.recv()
-
-    def finish(self) -> tuple[list[int], list[int], list[float]]:
-        self.conn.send("stop")
-        sizes: list[int] = self.conn.recv()
-        messages: list[int] = self.conn.recv()
-        handle: list[float] = self.conn.recv()
-        self.proc.join(5)
-        return sizes, messages, handle
-
-
 async def _agentcore_loop(base_url: str, turns: int, *, streaming: bool = False) -> list[float]:
-    from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
-    from agentcore.model import ModelRequest, ModelResponseDone, ToolSpec
+    from agentcore.messages import Item, UserMessage
+    from agentcore.model import ModelRequest, ToolSpec
     from agentcore.providers.openai_chat import OpenAIChatModel
 
     model = OpenAIChatModel(MODEL, base_url=base_url, api_key="test-key")
@@ -91,22 +70,13 @@ async def _agentcore_loop(base_url: str, turns: int, *, streaming: bool = False)
     for _ in range(turns):
         request = ModelRequest(INSTRUCTIONS, items, tools)
         start = time.perf_counter()
-        if streaming:
-            response = None
-            async for event in model.stream(request):
-                if isinstance(event, ModelResponseDone):
-                    response = event.response
-            assert response is not None
-        else:
-            response = await model.respond(request)
+        response = await complete(model, request, streaming)
         walls.append(time.perf_counter() - start)
         start = time.perf_counter()
         model.build_body(request, stream=streaming)  # the same body again: all items already encoded
         BUILD_SECONDS.append(time.perf_counter() - start)
         items.extend(response.items)
-        for item in response.items:
-            if isinstance(item, ToolCall):
-                items.append(ToolResult(call_id=item.call_id, name=item.name, output=TOOL_OUTPUT))
+        items += tool_results(response.items, TOOL_OUTPUT)
     await model.aclose()
     return walls
 
@@ -217,9 +187,9 @@ def _measure(name: str, turns: int, repeats: int) -> tuple[list[float], list[int
     builds: list[float] = []
     for _ in range(repeats):
         BUILD_SECONDS.clear()
-        server = _Server(turns)
+        server = ForkedEmulator(_serve, turns)
         walls = asyncio.run(_LOOPS[name](server.base_url, turns))
-        sizes, messages, handle = server.finish()
+        sizes, messages, handle = server.finish(3)
         if BUILD_SECONDS:
             builds.append(BUILD_SECONDS[turns - 1])
         for n, (wall, served) in enumerate(zip(walls, handle, strict=True)):

@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if str(Path(__file__).resolve().parents[1]) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._provider_bench import EmulatorProcess, Timer, at_end, complete, tool_results
 
 MODEL = "gpt-5.5"
 TOOL_OUTPUT = "result: " + "lorem ipsum dolor sit amet " * 8
@@ -69,46 +66,14 @@ emu.stop()
 """
 
 
-class Server:
-    """The emulator in its own process."""
-
-    def __enter__(self) -> str:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", _SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True
-        )
-        assert self.proc.stdout is not None
-        return self.proc.stdout.readline().strip()
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        self.proc.wait(timeout=10)
-
-
-class Timer:
-    def __init__(self) -> None:
-        self.cpu: list[float] = []
-        self.wall: list[float] = []
-
-    def __enter__(self) -> Timer:
-        self._c = time.process_time()
-        self._w = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cpu.append((time.process_time() - self._c) * 1000)
-        self.wall.append((time.perf_counter() - self._w) * 1000)
-
-
 # --------------------------------------------------------------------------- the three loops
 
 
 async def loop_agentcore(
     base_url: str, turns: int, store: bool, stream: bool = False
 ) -> tuple[Timer, list[bytes]]:
-    from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
-    from agentcore.model import ModelRequest, ModelResponseDone, ToolSpec
+    from agentcore.messages import Item, UserMessage
+    from agentcore.model import ModelRequest, ToolSpec
     from agentcore.providers.openai_responses import OpenAIResponsesModel
 
     model = OpenAIResponsesModel(MODEL, base_url=base_url + "/v1", api_key="bench-key", store=store)
@@ -128,17 +93,9 @@ async def loop_agentcore(
     for turn in range(turns):
         request = ModelRequest(INSTRUCTIONS, items, tools=[spec], cache=cache)
         with timer:
-            if stream:
-                async for event in model.stream(request):
-                    if isinstance(event, ModelResponseDone):
-                        response = event.response
-            else:
-                response = await model.respond(request)
+            response = await complete(model, request, stream)
         items = [*items, *response.items]
-        for call in response.items:
-            if isinstance(call, ToolCall):
-                out = "final" if turn == turns - 2 else TOOL_OUTPUT
-                items.append(ToolResult(call_id=call.call_id, name=call.name, output=out))
+        items += tool_results(response.items, "final" if turn == turns - 2 else TOOL_OUTPUT)
     await model.aclose()
     return timer, bodies
 
@@ -198,13 +155,8 @@ async def loop_httpx(base_url: str, turns: int) -> Timer:
 # --------------------------------------------------------------------------- driver
 
 
-def _at_end(values: list[list[float]], last: int = 3) -> float:
-    """Median over repetitions of the last ``last`` calls of each loop."""
-    return statistics.median(v for rep in values for v in rep[-last:])
-
-
 async def _run(turns: int, repeats: int) -> dict[str, float]:
-    with Server() as base_url:
+    with EmulatorProcess(_SERVER) as base_url:
         await loop_agentcore(base_url, 3, True)  # warm up imports, pools, caches
         await loop_sdk(base_url, 3)
         await loop_httpx(base_url, 3)
@@ -231,14 +183,14 @@ async def _run(turns: int, repeats: int) -> dict[str, float]:
 
     return {
         "turns": float(turns),
-        "agentcore_ms": _at_end(on_cpu),
-        "agentcore_wall_ms": _at_end(on_wall),
-        "agentcore_stateless_ms": _at_end(off_cpu),
-        "agentcore_stream_ms": _at_end(st_cpu),
-        "sdk_ms": _at_end(sdk_cpu),
-        "sdk_wall_ms": _at_end(sdk_wall),
-        "httpx_ms": _at_end(hx_cpu),
-        "httpx_wall_ms": _at_end(hx_wall),
+        "agentcore_ms": at_end(on_cpu),
+        "agentcore_wall_ms": at_end(on_wall),
+        "agentcore_stateless_ms": at_end(off_cpu),
+        "agentcore_stream_ms": at_end(st_cpu),
+        "sdk_ms": at_end(sdk_cpu),
+        "sdk_wall_ms": at_end(sdk_wall),
+        "httpx_ms": at_end(hx_cpu),
+        "httpx_wall_ms": at_end(hx_wall),
         "bytes_state_on_turn1": float(len(on_bodies[0])),
         "bytes_state_on": float(len(on_bodies[-2])),
         "bytes_state_off": float(len(off_bodies[-2])),
