@@ -25,13 +25,11 @@ What it takes care of:
 
 from __future__ import annotations
 
-import email.utils
 import json
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import anthropic
 import httpx2
@@ -40,6 +38,7 @@ from anthropic import AsyncAnthropic, AsyncStream
 from agentcore import errors
 from agentcore.model import Model, ModelRequest, ModelResponse, ModelResponseDone, ModelStreamEvent
 
+from ._common import header_retry_after, server_address
 from .anthropic_decode import BlockDecoder, StreamAssembler
 from .anthropic_encode import RequestEncoder
 
@@ -91,9 +90,7 @@ class AnthropicModel(Model):
             client = client.with_options(max_retries=0)  # the core's retry policy owns retries
         self.client = client
         self._timeout = timeout
-        url = urlsplit(str(client.base_url))
-        self.server_address = url.hostname
-        self.server_port = url.port or (443 if url.scheme == "https" else 80)
+        self.server_address, self.server_port = server_address(str(client.base_url))
         version = str(client.default_headers.get("anthropic-version", ""))
         # sampling parameters only exist for the pre-2026-10-21 API versions
         sampling = bool(version) and version < "2026-10-21"
@@ -211,20 +208,9 @@ class AnthropicModel(Model):
 def retry_after(headers: Any) -> float | None:
     """Seconds to wait: ``retry-after-ms``, ``retry-after`` (seconds or HTTP date), else the latest
     ``anthropic-ratelimit-*-reset`` of a limit whose remaining count is 0."""
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(float(value) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value:
-        try:
-            return max(float(value), 0.0)
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if value else None
-            if parsed is not None:
-                return max(parsed.timestamp() - time.time(), 0.0)
+    seconds = header_retry_after(headers)
+    if seconds is not None:
+        return seconds
     waits = []
     for kind in ("requests", "tokens", "input-tokens", "output-tokens"):
         if headers.get(f"anthropic-ratelimit-{kind}-remaining") == "0":

@@ -22,9 +22,9 @@ from agentcore import tracing
 from agentcore.messages import Item, ToolResult
 from agentcore.model import ModelRequest, ToolSpec
 
+from ._common import dumps
 from .anthropic_items import (
     Encoded,
-    dumps,
     encode_item,
     missing_result_block,
     model_family,

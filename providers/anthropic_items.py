@@ -27,16 +27,13 @@ from agentcore.messages import (
     UserMessage,
 )
 
+from ._common import dumps
+
 PROVIDER = "anthropic"
 TOOL_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _DATE_SUFFIX = re.compile(r"(-\d{8}|-latest|@.*)$")
 _CACHE_MARK = b',"cache_control":{"type":"ephemeral"}}'
 _REPLAY_KINDS = ("thinking", "redacted_thinking")
-
-
-def dumps(value: Any) -> bytes:
-    """Compact JSON bytes (the one encoding used for everything sent)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def model_family(model: str | None) -> str:

@@ -27,10 +27,8 @@ Compatibility choices (each one an option):
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
-import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -50,8 +48,9 @@ from agentcore.model import (
     ToolSpec,
 )
 
+from ._common import dumps, header_retry_after, server_address
 from .openai_chat_parse import DEFAULT_REASONING_FIELDS, ResponseBuilder
-from .openai_chat_wire import MessageEncoder, ReplayReasoning, dumps
+from .openai_chat_wire import MessageEncoder, ReplayReasoning
 
 __all__ = ["OpenAIChatModel", "map_error"]
 
@@ -126,10 +125,8 @@ class OpenAIChatModel(Model):
                 )
             except openai.OpenAIError as exc:  # no key anywhere
                 raise errors.AuthenticationError(str(exc), provider=self.provider) from None
-        url = urlsplit(str(self._client.base_url))
-        self.server_address = url.hostname
-        self.server_port = url.port or (443 if url.scheme == "https" else 80)
-        host = url.hostname or ""
+        self.server_address, self.server_port = server_address(str(self._client.base_url))
+        host = self.server_address or ""
         self.system = _SYSTEMS.get(host, "openai")
         if max_tokens_param == "auto":
             max_tokens_param = "max_completion_tokens" if _is_openai_host(host) else "max_tokens"
@@ -333,29 +330,6 @@ def _raise_body_error(data: dict[str, Any], provider: str) -> None:
     raise _by_status(status, message, provider=provider, body=err, retry_after=None, kind="")
 
 
-def retry_after(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
-    if headers is None:
-        return None
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(float(value) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(when.timestamp() - time.time(), 0.0)
-
-
 def _by_status(
     status: int, message: str, *, provider: str, body: Any, retry_after: float | None, kind: str
 ) -> errors.ModelError:
@@ -399,7 +373,7 @@ def map_error(exc: Exception, provider: str, *, mid_stream: bool = False) -> err
             message,
             provider=provider,
             body=body,
-            retry_after=retry_after(exc.response.headers),
+            retry_after=header_retry_after(exc.response.headers),
             kind=kind,
         )
     if isinstance(exc, openai.APIError):  # an error event inside an SSE stream

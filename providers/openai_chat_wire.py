@@ -33,6 +33,8 @@ from agentcore.messages import (
     UserMessage,
 )
 
+from ._common import ItemCache, dumps, hashed_call_id
+
 ReplayReasoning = Literal["auto", "always", "never"]
 
 MAX_TOOL_CALL_ID = 40
@@ -44,16 +46,11 @@ KIND_TOOL_CALL_EXTRA = "tool_call_extra"
 KIND_MESSAGE_EXTRA = "message_extra"
 
 
-def dumps(value: Any) -> bytes:
-    """Compact JSON bytes (UTF-8, no ASCII escaping)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 def wire_call_id(call_id: str) -> str:
     """``call_id`` if the API accepts it, else a deterministic replacement (same input -> same output)."""
     if 0 < len(call_id) <= MAX_TOOL_CALL_ID:
         return call_id
-    return "call_" + hashlib.sha256(call_id.encode()).hexdigest()[:24]
+    return hashed_call_id(call_id)
 
 
 def synthesized_call_id(response_id: str | None, index: int) -> str:
@@ -122,7 +119,11 @@ class MessageEncoder:
         self.replay_reasoning = replay_reasoning
         self.max_cached_items = max_cached_items
         # Shared by every adapter instance with the same encoding (runs resolve a fresh adapter each time).
-        self._cache = _SHARED_CACHES.setdefault((provider, model, system_role), {})
+        self._cached = ItemCache(
+            lambda item: self._encode_item(item),  # looked up per miss: tests count the encodes
+            max_cached_items,
+            data=_SHARED_CACHES.setdefault((provider, model, system_role), {}),
+        )
         self._instructions: tuple[str, bytes] | None = None
         self._checkpoints: dict[str, _Checkpoint] = {}  # by the first item's id (one per conversation)
         self.max_checkpoints = 64
@@ -133,19 +134,6 @@ class MessageEncoder:
 
     def _own(self, item: Item, kind: str) -> ProviderState | None:
         return item.state_for(self.provider, model=self.model, kind=kind)
-
-    def _cached(self, item: Item) -> Any:
-        cache = self._cache
-        hit = cache.get(item.id)
-        if hit is not None and (hit[0] is item or hit[0] == item):
-            return hit[1]
-        value = self._encode_item(item)
-        if len(cache) >= self.max_cached_items:
-            # Drop the oldest half (dicts keep insertion order): cheap and bounded.
-            for key in list(cache)[: self.max_cached_items // 2]:
-                cache.pop(key, None)
-        cache[item.id] = (item, value)
-        return value
 
     def _encode_item(self, item: Item) -> Any:
         if isinstance(item, UserMessage):

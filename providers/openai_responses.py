@@ -17,9 +17,7 @@ With ``store=False`` every call is stateless: full transcript, reasoning replaye
 
 from __future__ import annotations
 
-import email.utils
 import ssl
-import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -53,12 +51,12 @@ from agentcore.model import (
     ModelToolCallDelta,
 )
 
+from ._common import dumps, header_retry_after, server_address
 from .openai_responses_wire import (
     PROVIDER,
     Fingerprint,
     ItemEncoder,
     assemble,
-    dumps,
     response_from,
     settings_to_wire,
     tools_to_wire,
@@ -131,9 +129,7 @@ class OpenAIResponsesModel(Model):
             except openai.OpenAIError as exc:  # no API key anywhere: fail on first call, typed
                 self._client_error = str(exc)
         if self._client is not None:
-            url = self._client.base_url
-            self.server_address = url.host or None
-            self.server_port = url.port or (443 if url.scheme == "https" else 80)
+            self.server_address, self.server_port = server_address(str(self._client.base_url))
         self._encoder = ItemEncoder(model_name, max_items=max_cached_items)
         self._head_key: tuple[Any, ...] | None = None
         self._head: tuple[bytes, list[str]] = (b"", [])
@@ -432,28 +428,6 @@ def failed_error(err: Any, *, stream: bool) -> ModelError:
     return ServerError(message, provider=PROVIDER, body=err)
 
 
-def retry_after(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
-    if headers is None:
-        return None
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return float(value) / 1000.0
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        parsed = email.utils.parsedate_tz(value)
-        if parsed is None:
-            return None
-        return max(0.0, float(email.utils.mktime_tz(parsed)) - time.time())
-
-
 def map_error(exc: openai.APIError) -> ModelError:
     """The agentcore error for an ``openai`` SDK error."""
     if isinstance(exc, openai.APITimeoutError):
@@ -469,11 +443,11 @@ def map_error(exc: openai.APIError) -> ModelError:
     kw: dict[str, Any] = {"provider": PROVIDER, "status_code": status, "body": body}
     code = str(err.get("code") or "")
     if status == 429:
-        return RateLimitError(message, retry_after=retry_after(exc.response.headers), **kw)
+        return RateLimitError(message, retry_after=header_retry_after(exc.response.headers), **kw)
     if status in (503, 529) or code == "overloaded":
-        return OverloadedError(message, retry_after=retry_after(exc.response.headers), **kw)
+        return OverloadedError(message, retry_after=header_retry_after(exc.response.headers), **kw)
     if status >= 500:
-        return ServerError(message, retry_after=retry_after(exc.response.headers), **kw)
+        return ServerError(message, retry_after=header_retry_after(exc.response.headers), **kw)
     if status in (401, 403):
         return AuthenticationError(message, **kw)
     if _is_state_lost(err):

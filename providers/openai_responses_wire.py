@@ -9,7 +9,6 @@ building a request does not grow with the transcript beyond joining byte strings
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -31,24 +30,19 @@ from agentcore.messages import (
 )
 from agentcore.model import ModelResponse, ModelSettings, OutputSchema, ToolSpec
 
+from ._common import ItemCache, dumps, hashed_call_id
+
 PROVIDER = "openai"
 
 _CALL_ID_OK = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 _FORMAT_NAME_BAD = re.compile(r"[^A-Za-z0-9_\-]")
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def dumps(value: Any) -> bytes:
-    """Compact JSON as UTF-8 bytes."""
-    return _dumps(value).encode()
 
 
 def wire_call_id(call_id: str | None) -> str:
     """``call_id`` as OpenAI accepts it. Foreign ids it would reject are mapped deterministically."""
     if call_id and _CALL_ID_OK.match(call_id):
         return call_id
-    digest = hashlib.sha256((call_id or "").encode()).hexdigest()[:24]
-    return f"call_{digest}"
+    return hashed_call_id(call_id or "")
 
 
 class Fingerprint:
@@ -93,18 +87,12 @@ class ItemEncoder:
         self.model = model
         self.max_items = max_items
         # Shared by every adapter for the same model: a runner may build a fresh adapter per run.
-        self._cache = _SHARED_CACHES.setdefault(model, {})
+        self._cache = ItemCache(
+            lambda item: self._encode(item), max_items, data=_SHARED_CACHES.setdefault(model, {})
+        )
 
     def encode(self, item: Item) -> bytes | None:
-        hit = self._cache.get(item.id)
-        if hit is not None and (hit[0] is item or hit[0] == item):
-            return hit[1]
-        data = self._encode(item)
-        if len(self._cache) >= self.max_items:
-            for key in list(self._cache)[: self.max_items // 2]:
-                del self._cache[key]
-        self._cache[item.id] = (item, data)
-        return data
+        return self._cache(item)
 
     def _encode(self, item: Item) -> bytes | None:
         wire = item_to_wire(item, self.model)
@@ -119,8 +107,9 @@ class ItemEncoder:
         out: list[bytes] = []
         orphans = 0
         n = len(items)
+        encode = self._cache
         for i, item in enumerate(items):
-            data = self.encode(item)
+            data = encode(item)
             if data is None:
                 continue
             if isinstance(item, Reasoning):

@@ -1,0 +1,113 @@
+"""What every provider adapter does the same way, whatever the vendor.
+
+* ``dumps``: compact JSON bytes, the one encoding adapters send;
+* ``server_address``: ``(host, port)`` of a base URL for the ``server.address``/``server.port`` span
+  attributes;
+* ``header_retry_after``: seconds to wait from ``retry-after-ms`` / ``retry-after`` response headers;
+* ``ItemCache``: a bounded per-item cache of wire encodings (items are immutable: encode once);
+* ``hashed_call_id``: the deterministic replacement for a tool-call id a vendor would reject.
+
+Vendor rules (which status means what, which ids a vendor accepts, how server-side state is chained)
+stay in each adapter.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
+
+from agentcore.messages import Item
+
+__all__ = ["ItemCache", "dumps", "hashed_call_id", "header_retry_after", "server_address"]
+
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON as UTF-8 bytes (no ASCII escaping)."""
+    return _encode_json(value).encode()
+
+
+def server_address(url: str) -> tuple[str | None, int]:
+    """Host and port of ``url`` (the scheme's default port when it names none)."""
+    parts = urlsplit(url)
+    return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def header_retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date), never negative.
+
+    ``None`` when neither header is there or neither parses.
+    """
+    if headers is None:
+        return None
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(float(value) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(when.timestamp() - time.time(), 0.0)
+
+
+def hashed_call_id(call_id: str, *, sha1: bool = False) -> str:
+    """``call_`` and 24 hex digits of a hash of ``call_id``: the same input always maps the same way."""
+    digest = hashlib.sha1(call_id.encode()) if sha1 else hashlib.sha256(call_id.encode())
+    return "call_" + digest.hexdigest()[:24]
+
+
+V = TypeVar("V")
+
+
+class ItemCache(Generic[V]):
+    """``cache(item)``: ``encode(item)``, computed once per item and kept while the cache has room.
+
+    Entries are keyed by item id and hold the item itself, so an item that reuses an id with other
+    content is encoded again. When ``limit`` entries are held, the oldest ``drop`` go (dicts keep
+    insertion order: cheap and bounded). ``data`` lets several adapters share one store.
+    """
+
+    __slots__ = ("_data", "_drop", "_encode", "limit")
+
+    def __init__(
+        self,
+        encode: Callable[[Item], V],
+        limit: int,
+        *,
+        drop: int | None = None,
+        data: dict[str, tuple[Item, V]] | None = None,
+    ) -> None:
+        self._encode = encode
+        self.limit = limit
+        self._drop = limit // 2 if drop is None else drop
+        self._data: dict[str, tuple[Item, V]] = {} if data is None else data
+
+    def __call__(self, item: Item) -> V:
+        data = self._data
+        hit = data.get(item.id)
+        if hit is not None and (hit[0] is item or hit[0] == item):
+            return hit[1]
+        value = self._encode(item)
+        if len(data) >= self.limit:
+            for key in list(data)[: self._drop]:
+                data.pop(key, None)
+        data[item.id] = (item, value)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._data)
