@@ -16,23 +16,22 @@ from __future__ import annotations
 
 import os
 import posixpath
-from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from agentcore.errors import PathEscapeError, SandboxError
 
-from ._local_loop import on_sandbox_loop, to_caller_loop
+from ._local_loop import on_sandbox_loop
+from ._loop_sandbox import ExecCall, LoopSandbox
+from ._remote_shell import kill_tree_argv
 from .base import (
     ExecResult,
     FileInfo,
     FileKind,
-    OutputCallback,
     Sandbox,
     SandboxFileExists,
     SandboxFileNotFound,
     SandboxIsADirectory,
     SandboxNotADirectory,
-    ShellResult,
     resolve_path,
 )
 
@@ -146,80 +145,15 @@ def parse_entries(raw: bytes, directory: str | None) -> list[FileInfo]:
     return sorted(entries, key=lambda e: e.name)
 
 
-class ExecFilesSandbox(Sandbox):
-    """Base of the remote backends: every operation runs on one private event loop thread, and the
-    file API runs :data:`FILES_SCRIPT` inside the sandbox.
-
-    Sockets, SDK clients and the shell's reader tasks are bound to the loop that created them, while
-    callers change loops (``Runner.run_sync`` runs each call in a fresh ``asyncio.run``). So the public
-    coroutines hop onto the shared sandbox loop (``_local_loop``), live output hops back to the caller
-    in order, and a sandbox with ``lifetime="session"`` survives from one ``run_sync`` to the next.
+class ExecFilesSandbox(LoopSandbox):
+    """Base of the remote backends: every operation runs on the shared sandbox loop thread
+    (:class:`~._loop_sandbox.LoopSandbox`), and the file API runs :data:`FILES_SCRIPT` inside the sandbox.
 
     Backends implement ``_exec`` (and may override ``_read_file``/``_write_file``/``_run_files``/
     ``_upload``/``_download``); the public methods are defined here.
     """
 
-    # ------------------------------------------------------------------ one loop for all I/O
-
-    async def start(self) -> None:
-        await on_sandbox_loop(super().start())
-
-    async def close(self) -> None:
-        await on_sandbox_loop(super().close())
-
-    async def shell(
-        self,
-        command: str,
-        *,
-        timeout: float | None = None,  # noqa: ASYNC109
-        session: str = "default",
-        on_output: OutputCallback | None = None,
-        max_output_bytes: int | None = None,
-    ) -> ShellResult:
-        return await on_sandbox_loop(
-            super().shell(
-                command,
-                timeout=timeout,
-                session=session,
-                on_output=to_caller_loop(on_output),
-                max_output_bytes=max_output_bytes,
-            )
-        )
-
-    async def interrupt(self, session: str = "default") -> None:
-        await on_sandbox_loop(super().interrupt(session))
-
-    async def reset_shell(self, session: str = "default") -> None:
-        await on_sandbox_loop(super().reset_shell(session))
-
-    async def exec(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: str | None = None,
-        env: Mapping[str, str] | None = None,
-        stdin: bytes | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-        max_output_bytes: int | None = None,
-    ) -> ExecResult:
-        return await on_sandbox_loop(
-            self._exec(
-                argv, cwd=cwd, env=env, stdin=stdin, timeout=timeout, max_output_bytes=max_output_bytes
-            )
-        )
-
-    @abstractmethod
-    async def _exec(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: str | None = None,
-        env: Mapping[str, str] | None = None,
-        stdin: bytes | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-        max_output_bytes: int | None = None,
-    ) -> ExecResult:
-        """Backend: :meth:`Sandbox.exec`, already on the sandbox loop."""
+    # ------------------------------------------------------------------ files on the sandbox loop
 
     async def read_file(self, path: str, *, max_bytes: int | None = 10_000_000) -> bytes:
         return await on_sandbox_loop(self._read_file(path, max_bytes=max_bytes))
@@ -253,6 +187,10 @@ class ExecFilesSandbox(Sandbox):
     async def _download(self, remote_path: str, local_path: str | os.PathLike[str]) -> None:
         await Sandbox.download(self, remote_path, local_path)
 
+    async def _kill_tree(self, pid: int) -> None:
+        """SIGKILL ``pid`` (inside the sandbox) and every process below it, by process group."""
+        await self._exec(ExecCall(kill_tree_argv(pid), timeout=10.0))
+
     # ------------------------------------------------------------------ the file script
 
     async def _files(self, op: str, path: str, arg: str = "", *, stdin: bytes | None = None) -> ExecResult:
@@ -272,7 +210,7 @@ class ExecFilesSandbox(Sandbox):
 
     async def _run_files(self, argv: Sequence[str], stdin: bytes | None, timeout: float) -> ExecResult:  # noqa: ASYNC109
         """Run one file operation; stdout must come back byte-exact. Default: one exec."""
-        return await self._exec(argv, stdin=stdin, timeout=timeout, max_output_bytes=1 << 62)
+        return await self._exec(ExecCall(argv, stdin=stdin, timeout=timeout, max_output_bytes=1 << 62))
 
     async def resolve_for_read(self, path: str, *, max_bytes: int | None = None) -> str:
         """The real path of an existing regular file inside the workspace."""

@@ -19,8 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 
+from agentcore.errors import SandboxError
+
+from ._loop_sandbox import ExecCall
+from .base import ExecResult, SandboxConfig
 from .shell import KILL_GROUPS_SCRIPT, ShellProcess
 
 _WRAPPER = (
@@ -159,6 +165,61 @@ def split_pid_line(token: str, stderr: bytes) -> tuple[int | None, bytes]:
         except ValueError:
             return None, rest
     return None, stderr
+
+
+@dataclass(frozen=True)
+class WrappedExec:
+    """One :meth:`~agentcore.sandboxes.base.Sandbox.exec` call as a remote backend runs it: ``argv``
+    is the caller's command under :func:`exec_argv` with the config's environment plus the caller's;
+    ``cwd`` defaults to ``workdir``, ``limit`` (seconds) to ``timeout_s``, ``cap`` (bytes per stream)
+    to ten times ``max_output_bytes``. Stderr is collected up to ``cap + 256`` (room for the pid line)."""
+
+    argv: list[str]
+    cwd: str
+    stdin: bytes | None
+    limit: float
+    cap: int
+    token: str
+    what: str
+    started: float
+
+    @classmethod
+    def prepare(cls, config: SandboxConfig, call: ExecCall) -> WrappedExec:
+        if not call.argv:
+            raise SandboxError("exec needs a non-empty argv")
+        started = time.monotonic()
+        env = config.shell_env()
+        env.update(call.env or {})
+        token = new_token()
+        cap = 10 * config.max_output_bytes if call.max_output_bytes is None else call.max_output_bytes
+        return cls(
+            argv=exec_argv(env, token, call.argv),
+            cwd=call.cwd or config.workdir,
+            stdin=call.stdin,
+            limit=config.timeout_s if call.timeout is None else call.timeout,
+            cap=cap,
+            token=token,
+            what=f"exec {call.argv[0]!r}",
+            started=started,
+        )
+
+    def pid(self, stderr: bytes) -> int | None:
+        """The wrapper's pid inside the sandbox, once its line has arrived on stderr."""
+        return split_pid_line(self.token, stderr)[0]
+
+    def result(
+        self, stdout: bytes, stderr: bytes, exit_code: int | None, *, timed_out: bool, truncated: bool
+    ) -> ExecResult:
+        """The :class:`ExecResult`: the pid line removed from ``stderr``, which is capped at ``cap``."""
+        _, stderr = split_pid_line(self.token, stderr)
+        return ExecResult(
+            stdout=stdout,
+            stderr=stderr[: self.cap],
+            exit_code=exit_code,
+            timed_out=timed_out,
+            truncated=truncated or len(stderr) > self.cap,
+            duration_s=time.monotonic() - self.started,
+        )
 
 
 class QueueShellProcess(ShellProcess):

@@ -49,7 +49,8 @@ from agentcore.errors import SandboxDied, SandboxError
 from . import janitor
 from ._docker_exec import STDERR, ExecProcess
 from ._exec_files import EXIT_ERRORS, ExecFilesSandbox
-from ._remote_shell import MarkedStream, exec_argv, kill_tree_argv, new_token, shell_argv, split_pid_line
+from ._loop_sandbox import ExecCall
+from ._remote_shell import MarkedStream, WrappedExec, new_token, shell_argv
 from .base import ExecResult, Sandbox, SandboxConfig, resolve_path
 from .shell import ShellProcess
 
@@ -293,43 +294,24 @@ class DockerSandbox(ExecFilesSandbox):
             raise _wrap_api_error(exc, "starting the shell") from exc
         return DockerShellProcess(self, proc, token)
 
-    async def _kill_tree(self, pid: int) -> None:
-        """SIGKILL ``pid`` (inside the container) and every process below it, by process group."""
-        await self._exec(kill_tree_argv(pid), timeout=10.0)
-
     # ------------------------------------------------------------------ exec
 
-    async def _exec(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: str | None = None,
-        env: Mapping[str, str] | None = None,
-        stdin: bytes | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-        max_output_bytes: int | None = None,
-    ) -> ExecResult:
-        if not argv:
-            raise SandboxError("exec needs a non-empty argv")
-        started = time.monotonic()
-        full_env = self.config.shell_env()
-        full_env.update(env or {})
-        token = new_token()
-        cap = max_output_bytes if max_output_bytes is not None else 10 * self.config.max_output_bytes
-        limit = self.config.timeout_s if timeout is None else timeout
+    async def _exec(self, call: ExecCall) -> ExecResult:
+        job = WrappedExec.prepare(self.config, call)
+        stdin, cap = job.stdin, job.cap
         try:
             proc = await ExecProcess.start(
                 self._api,
                 self.container_id or "",
-                exec_argv(full_env, token, argv),
+                job.argv,
                 user=self._user,
-                workdir=cwd or self.config.workdir,
+                workdir=job.cwd,
                 stdin=stdin is not None,
             )
         except SandboxError:
             raise
         except Exception as exc:
-            raise _wrap_api_error(exc, f"exec {argv[0]!r}") from exc
+            raise _wrap_api_error(exc, job.what) from exc
         out, err = bytearray(), bytearray()
         truncated = False
 
@@ -355,10 +337,10 @@ class DockerSandbox(ExecFilesSandbox):
         timed_out = False
         try:
             try:
-                await asyncio.wait_for(collect(), timeout=limit)
+                await asyncio.wait_for(collect(), timeout=job.limit)
             except TimeoutError:
                 timed_out = True
-                pid, _ = split_pid_line(token, bytes(err))
+                pid = job.pid(bytes(err))
                 if pid is not None:
                     with contextlib.suppress(Exception):
                         await self._kill_tree(pid)
@@ -368,21 +350,11 @@ class DockerSandbox(ExecFilesSandbox):
         except SandboxError:
             raise
         except Exception as exc:
-            raise _wrap_api_error(exc, f"exec {argv[0]!r}") from exc
+            raise _wrap_api_error(exc, job.what) from exc
         finally:
             writer.cancel()
             proc.close()
-        _, stderr = split_pid_line(token, bytes(err))
-        if len(stderr) > cap:
-            stderr, truncated = stderr[:cap], True
-        return ExecResult(
-            stdout=bytes(out),
-            stderr=stderr,
-            exit_code=exit_code,
-            timed_out=timed_out,
-            truncated=truncated,
-            duration_s=time.monotonic() - started,
-        )
+        return job.result(bytes(out), bytes(err), exit_code, timed_out=timed_out, truncated=truncated)
 
     # ------------------------------------------------------------------ file operations
 
@@ -430,7 +402,9 @@ class DockerSandbox(ExecFilesSandbox):
         target = resolve_path(self.config.workdir, remote_path)
         data = await asyncio.to_thread(_tar_directory, src, self.config.uid)
         root = posixpath.normpath(self.config.workdir)
-        result = await self._exec(["bash", "-c", _UNPACK_SCRIPT, "unpack", root, target], stdin=data)
+        result = await self._exec(
+            ExecCall(["bash", "-c", _UNPACK_SCRIPT, "unpack", root, target], stdin=data)
+        )
         _raise_for(result, f"upload to {remote_path!r}")
 
     async def _download(self, remote_path: str, local_path: str | os.PathLike[str]) -> None:
@@ -443,7 +417,7 @@ class DockerSandbox(ExecFilesSandbox):
         source = resolve_path(self.config.workdir, remote_path)
         root = posixpath.normpath(self.config.workdir)
         result = await self._exec(
-            ["bash", "-c", _PACK_SCRIPT, "pack", root, source], max_output_bytes=1 << 40
+            ExecCall(["bash", "-c", _PACK_SCRIPT, "pack", root, source], max_output_bytes=1 << 40)
         )
         _raise_for(result, f"download of {remote_path!r}")
         await asyncio.to_thread(_untar_safely, result.stdout, Path(local_path))

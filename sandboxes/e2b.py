@@ -27,15 +27,15 @@ import asyncio
 import contextlib
 import os
 import shlex
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from agentcore.errors import SandboxDied, SandboxError
 
 from . import janitor
 from ._exec_files import ExecFilesSandbox
-from ._remote_shell import QueueShellProcess, exec_argv, kill_tree_argv, new_token, shell_argv, split_pid_line
+from ._loop_sandbox import ExecCall
+from ._remote_shell import QueueShellProcess, WrappedExec, new_token, shell_argv
 from .base import ExecResult, SandboxConfig, SandboxFileNotFound, SandboxIsADirectory
 from .shell import ShellProcess
 
@@ -223,46 +223,28 @@ class E2BSandbox(ExecFilesSandbox):
         proc.tasks.append(asyncio.get_running_loop().create_task(watch()))
         return proc
 
-    async def _kill_tree(self, pid: int) -> None:
-        await self._exec(kill_tree_argv(pid), timeout=10.0)
-
     # ------------------------------------------------------------------ exec
 
-    async def _exec(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: str | None = None,
-        env: Mapping[str, str] | None = None,
-        stdin: bytes | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-        max_output_bytes: int | None = None,
-    ) -> ExecResult:
-        if not argv:
-            raise SandboxError("exec needs a non-empty argv")
+    async def _exec(self, call: ExecCall) -> ExecResult:
+        job = WrappedExec.prepare(self.config, call)
         e2b = _e2b()
         sdk = self._sdk
-        started = time.monotonic()
-        full_env = self.config.shell_env()
-        full_env.update(env or {})
-        token = new_token()
-        cap = max_output_bytes if max_output_bytes is not None else 10 * self.config.max_output_bytes
-        limit = self.config.timeout_s if timeout is None else timeout
-        out, err = _Capped(cap), _Capped(cap + 256)
+        stdin = job.stdin
+        out, err = _Capped(job.cap), _Capped(job.cap + 256)
         try:
             handle = await sdk.commands.run(
-                shlex.join(exec_argv(full_env, token, argv)),
+                shlex.join(job.argv),
                 background=True,
                 stdin=stdin is not None,
-                timeout=int(limit) + 30,
-                cwd=cwd or self.config.workdir,
+                timeout=int(job.limit) + 30,
+                cwd=job.cwd,
                 user=self.user,
                 on_stdout=out.add,
                 on_stderr=err.add,
                 retain_output=False,
             )
         except Exception as exc:
-            raise _wrap(exc, f"exec {argv[0]!r}") from exc
+            raise _wrap(exc, job.what) from exc
 
         async def run() -> int | None:
             if stdin is not None:
@@ -278,26 +260,18 @@ class E2BSandbox(ExecFilesSandbox):
         timed_out = False
         exit_code: int | None = None
         try:
-            exit_code = await asyncio.wait_for(run(), timeout=limit)
+            exit_code = await asyncio.wait_for(run(), timeout=job.limit)
         except TimeoutError:
             timed_out = True
-            pid, _ = split_pid_line(token, bytes(err.buf))
+            pid = job.pid(bytes(err.buf))
             with contextlib.suppress(Exception):
                 await self._kill_tree(pid or int(handle.pid))
             with contextlib.suppress(Exception):
                 await handle.kill()
         except Exception as exc:
-            raise _wrap(exc, f"exec {argv[0]!r}") from exc
-        _, stderr = split_pid_line(token, bytes(err.buf))
-        truncated = out.truncated or err.truncated or len(stderr) > cap
-        return ExecResult(
-            stdout=bytes(out.buf),
-            stderr=stderr[:cap],
-            exit_code=exit_code,
-            timed_out=timed_out,
-            truncated=truncated,
-            duration_s=time.monotonic() - started,
-        )
+            raise _wrap(exc, job.what) from exc
+        truncated = out.truncated or err.truncated
+        return job.result(bytes(out.buf), bytes(err.buf), exit_code, timed_out=timed_out, truncated=truncated)
 
     # ------------------------------------------------------------------ file contents as bytes
 
@@ -318,7 +292,7 @@ class E2BSandbox(ExecFilesSandbox):
             await self._sdk.files.write(real, payload, user=self.user)
         except Exception as exc:
             raise _wrap(exc, f"write {path!r}") from exc
-        chmod = await self._exec(["chmod", f"{mode:o}", "--", real], timeout=30.0)
+        chmod = await self._exec(ExecCall(["chmod", f"{mode:o}", "--", real], timeout=30.0))
         if not chmod.ok:
             if b"Is a directory" in chmod.stderr:
                 raise SandboxIsADirectory(f"{path} is a directory")

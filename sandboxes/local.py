@@ -45,8 +45,8 @@ from agentcore.errors import SandboxDied, SandboxError, UserError
 from ._local_fs import ConfinedFiles
 from ._local_io import LocalShell, Pipes
 from ._local_limits import Limits, create_limits
-from ._local_loop import on_sandbox_loop, to_caller_loop
-from .base import ExecResult, FileInfo, OutputCallback, Sandbox, SandboxConfig, ShellResult, resolve_path
+from ._loop_sandbox import ExecCall, LoopSandbox
+from .base import ExecResult, FileInfo, SandboxConfig, resolve_path
 from .shell import KILL_GROUPS_SCRIPT, BoundedOutput, ShellProcess
 
 __all__ = ["DEFAULT_HOST_UID", "LocalSandbox", "bwrap_path", "state_root"]
@@ -94,7 +94,7 @@ def state_root() -> Path:
     return Path("/tmp") / ("agentcore-local" if uid == 0 else f"agentcore-local-{uid}")
 
 
-class LocalSandbox(Sandbox):
+class LocalSandbox(LoopSandbox):
     """A bubblewrap sandbox on this machine. See the module docstring for the security model.
 
     ``LocalSandbox()`` uses :class:`SandboxConfig` defaults; keyword arguments override its fields.
@@ -143,55 +143,6 @@ class LocalSandbox(Sandbox):
     def limits_mechanism(self) -> str:
         """``cgroup-v1``, ``cgroup-v2`` or ``rlimit`` once started."""
         return self._limits.mechanism if self._limits else "none"
-
-    # ------------------------------------------------------------------ public coroutines hop onto the sandbox loop
-
-    async def start(self) -> None:
-        await on_sandbox_loop(super().start())
-
-    async def close(self) -> None:
-        await on_sandbox_loop(super().close())
-
-    async def shell(
-        self,
-        command: str,
-        *,
-        timeout: float | None = None,  # noqa: ASYNC109
-        session: str = "default",
-        on_output: OutputCallback | None = None,
-        max_output_bytes: int | None = None,
-    ) -> ShellResult:
-        return await on_sandbox_loop(
-            super().shell(
-                command,
-                timeout=timeout,
-                session=session,
-                on_output=to_caller_loop(on_output),
-                max_output_bytes=max_output_bytes,
-            )
-        )
-
-    async def interrupt(self, session: str = "default") -> None:
-        await on_sandbox_loop(super().interrupt(session))
-
-    async def reset_shell(self, session: str = "default") -> None:
-        await on_sandbox_loop(super().reset_shell(session))
-
-    async def exec(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: str | None = None,
-        env: Mapping[str, str] | None = None,
-        stdin: bytes | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-        max_output_bytes: int | None = None,
-    ) -> ExecResult:
-        return await on_sandbox_loop(
-            self._exec(
-                argv, cwd=cwd, env=env, stdin=stdin, timeout=timeout, max_output_bytes=max_output_bytes
-            )
-        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -481,16 +432,8 @@ class LocalSandbox(Sandbox):
 
     # ------------------------------------------------------------------ exec
 
-    async def _exec(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: str | None = None,
-        env: Mapping[str, str] | None = None,
-        stdin: bytes | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-        max_output_bytes: int | None = None,
-    ) -> ExecResult:
+    async def _exec(self, call: ExecCall) -> ExecResult:
+        argv, cwd, env, stdin = call.argv, call.cwd, call.env, call.stdin
         self._check_running()
         if not argv:
             raise UserError("exec needs a non-empty argv")
@@ -504,7 +447,7 @@ class LocalSandbox(Sandbox):
         for key in env or {}:
             if not key.replace("_", "a").isalnum() or key[0].isdigit() or "\0" in (env or {})[key]:
                 raise UserError(f"invalid environment variable name {key!r}")
-        limit = max_output_bytes or 10 * self.config.max_output_bytes
+        limit = call.max_output_bytes or 10 * self.config.max_output_bytes
         ident = self._new_ident("ex")
         out_fd = self._fifo(f"{ident}.out")
         err_fd = self._fifo(f"{ident}.err")
@@ -517,7 +460,7 @@ class LocalSandbox(Sandbox):
             os.chown(stdin_path, self.host_uid, self.host_gid)
         pipes = Pipes(self, ident, {out_fd: BoundedOutput(limit), err_fd: BoundedOutput(limit)})
         self._exit_handlers[ident] = pipes
-        deadline = self.config.timeout_s if timeout is None else timeout
+        deadline = self.config.timeout_s if call.timeout is None else call.timeout
         timed_out = False
         try:
             _, wrapper = await self._request("ex", "p", run_cwd, *pairs, "--", *argv, ident=ident)

@@ -35,7 +35,8 @@ from agentcore.errors import SandboxDied, SandboxError
 
 from . import janitor
 from ._exec_files import ExecFilesSandbox
-from ._remote_shell import QueueShellProcess, exec_argv, kill_tree_argv, new_token, shell_argv, split_pid_line
+from ._loop_sandbox import ExecCall
+from ._remote_shell import QueueShellProcess, WrappedExec, new_token, shell_argv
 from .base import ExecResult, SandboxConfig
 from .shell import ShellProcess
 
@@ -226,31 +227,11 @@ class ModalSandbox(ExecFilesSandbox):
         shell.tasks += [loop.create_task(pump()), loop.create_task(drain_stderr())]
         return shell
 
-    async def _kill_tree(self, pid: int) -> None:
-        await self._exec(kill_tree_argv(pid), timeout=10.0)
-
-    async def _exec(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: str | None = None,
-        env: Mapping[str, str] | None = None,
-        stdin: bytes | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-        max_output_bytes: int | None = None,
-    ) -> ExecResult:
-        if not argv:
-            raise SandboxError("exec needs a non-empty argv")
+    async def _exec(self, call: ExecCall) -> ExecResult:
+        job = WrappedExec.prepare(self.config, call)
         self._check_running()
-        started = time.monotonic()
-        full_env = self.config.shell_env()
-        full_env.update(env or {})
-        token = new_token()
-        cap = max_output_bytes if max_output_bytes is not None else 10 * self.config.max_output_bytes
-        limit = self.config.timeout_s if timeout is None else timeout
-        proc = await self._spawn(
-            [*self._drop, *exec_argv(full_env, token, argv)], cwd or self.config.workdir, limit
-        )
+        stdin, cap = job.stdin, job.cap
+        proc = await self._spawn([*self._drop, *job.argv], job.cwd, job.limit)
         out, err = bytearray(), bytearray()
         truncated = False
 
@@ -275,26 +256,18 @@ class ModalSandbox(ExecFilesSandbox):
         timed_out = False
         exit_code: int | None = None
         try:
-            exit_code = await asyncio.wait_for(run(), timeout=limit)
+            exit_code = await asyncio.wait_for(run(), timeout=job.limit)
         except TimeoutError:
             timed_out = True
-            pid, _ = split_pid_line(token, bytes(err))
+            pid = job.pid(bytes(err))
             if pid is not None:
                 with contextlib.suppress(Exception):
                     await self._kill_tree(pid)
         except SandboxError:
             raise
         except Exception as exc:
-            raise SandboxError(f"exec {argv[0]!r} in the Modal sandbox failed: {exc}") from exc
-        _, stderr = split_pid_line(token, bytes(err))
-        return ExecResult(
-            stdout=bytes(out),
-            stderr=stderr[:cap],
-            exit_code=exit_code,
-            timed_out=timed_out,
-            truncated=truncated or len(stderr) > cap,
-            duration_s=time.monotonic() - started,
-        )
+            raise SandboxError(f"{job.what} in the Modal sandbox failed: {exc}") from exc
+        return job.result(bytes(out), bytes(err), exit_code, timed_out=timed_out, truncated=truncated)
 
     # ------------------------------------------------------------------ file contents as bytes
 
