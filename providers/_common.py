@@ -78,7 +78,7 @@ class ItemCache(Generic[V]):
     """``cache(item)``: ``encode(item)``, computed once per item and kept while the cache has room.
 
     Entries are keyed by item id and hold the item itself, so an item that reuses an id with other
-    content is encoded again. When ``limit`` entries are held, the oldest ``drop`` go (dicts keep
+    content is encoded again (an equal copy takes the entry's place). When ``limit`` entries are held, the oldest ``drop`` go (dicts keep
     insertion order: cheap and bounded). ``data`` lets several adapters share one store.
     """
 
@@ -100,8 +100,12 @@ class ItemCache(Generic[V]):
     def __call__(self, item: Item) -> V:
         data = self._data
         hit = data.get(item.id)
-        if hit is not None and (hit[0] is item or hit[0] == item):
-            return hit[1]
+        if hit is not None:
+            if hit[0] is item:
+                return hit[1]
+            if hit[0] == item:  # an equal copy (a reloaded session): keep it for the identity check
+                data[item.id] = (item, hit[1])
+                return hit[1]
         value = self._encode(item)
         if len(data) >= self.limit:
             for key in list(data)[: self._drop]:

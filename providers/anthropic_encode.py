@@ -22,9 +22,8 @@ from agentcore import tracing
 from agentcore.messages import Item, ToolResult
 from agentcore.model import ModelRequest, ToolSpec
 
-from ._common import dumps
+from ._common import ItemCache, dumps
 from .anthropic_items import (
-    Encoded,
     encode_item,
     missing_result_block,
     model_family,
@@ -112,7 +111,9 @@ class RequestEncoder:
         self.thinking = thinking
         self.caching = caching
         self.sampling = sampling
-        self._items: dict[str, Encoded] = {}
+        self._encoded = ItemCache(
+            lambda item: encode_item(item, self.family), _ITEM_CACHE_MAX, drop=_ITEM_CACHE_MAX // 4
+        )
         self._builds: dict[tuple[str | None, str | None], _Build] = {}
         self._schemas: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._tools_key: tuple[ToolSpec, ...] = ()
@@ -122,18 +123,6 @@ class RequestEncoder:
         self._model_bytes = dumps(model)
 
     # ------------------------------------------------------------------ caches
-
-    def _encoded(self, item: Item) -> Encoded:
-        hit = self._items.get(item.id)
-        if hit is not None and (hit.item is item or hit.item == item):
-            hit.item = item
-            return hit
-        enc = encode_item(item, self.family)
-        if len(self._items) >= _ITEM_CACHE_MAX:
-            for key in list(self._items)[: _ITEM_CACHE_MAX // 4]:
-                del self._items[key]
-        self._items[item.id] = enc
-        return enc
 
     def _tools(self, tools: Sequence[ToolSpec]) -> bytes:
         key = tuple(tools)

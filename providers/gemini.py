@@ -52,9 +52,9 @@ from agentcore.model import (
     ToolSpec,
 )
 
+from ._common import ItemCache
 from .gemini_common import (
     DUMMY_THOUGHT_SIGNATURE,
-    EncodedCache,
     close_client,
     gemini_schema,
     make_client,
@@ -248,18 +248,10 @@ class GeminiModel(Model):
         path_model = model_name if "/" in model_name else f"models/{model_name}"
         self._path = f"{path_model}:generateContent"
         self._stream_path = f"{path_model}:streamGenerateContent?alt=sse"
-        self._encoded = EncodedCache(cache_size)
+        self._encode = ItemCache(lambda item: self._encode_uncached(item), cache_size)
         self._tools_cache: tuple[tuple[ToolSpec, ...], list[dict[str, Any]]] | None = None
 
     # ------------------------------------------------------------------ request building
-
-    def _encode(self, item: Item) -> tuple[str, list[dict[str, Any]]] | None:
-        cached = self._encoded.get(item)
-        if cached is not None:
-            return cached if cached != () else None
-        enc = self._encode_uncached(item)
-        self._encoded.put(item, enc if enc is not None else ())
-        return enc
 
     def _own(self, item: Item, kind: str) -> Any:
         st = item.state_for(self.provider, model=self.model_name, kind=kind)

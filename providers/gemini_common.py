@@ -11,10 +11,8 @@ import base64
 import hashlib
 import json
 import re
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlparse
 
 from agentcore.errors import (
     AuthenticationError,
@@ -27,7 +25,8 @@ from agentcore.errors import (
     ServerError,
     TransportError,
 )
-from agentcore.messages import Item
+
+from ._common import hashed_call_id, header_retry_after, server_address
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
@@ -103,9 +102,7 @@ def server_of(client: Any, base_url: str | None) -> tuple[str | None, int | None
             url = str(client._api_client._http_options.base_url)
         except AttributeError:
             url = DEFAULT_BASE_URL
-    parsed = urlparse(url)
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    return parsed.hostname, port
+    return server_address(url)
 
 
 # --------------------------------------------------------------------------- errors
@@ -126,19 +123,6 @@ def _retry_delay(details: Any) -> float | None:
     return None
 
 
-def _header_retry_after(headers: Any) -> float | None:
-    if headers is None:
-        return None
-    try:
-        ms = headers.get("retry-after-ms")
-        if ms:
-            return float(ms) / 1000.0
-        value = headers.get("retry-after")
-        return float(value) if value else None
-    except (TypeError, ValueError):
-        return None
-
-
 def error_from_status(
     status: int, body: Any, *, provider: str, headers: Any = None, message: str | None = None
 ) -> ModelError:
@@ -150,14 +134,14 @@ def error_from_status(
     rpc_status = str(err.get("status") or "")
     kw: dict[str, Any] = {"provider": provider, "status_code": status, "body": body}
     if status == 429 or rpc_status == "RESOURCE_EXHAUSTED":
-        retry_after = _header_retry_after(headers)
+        retry_after = header_retry_after(headers)
         if retry_after is None:
             retry_after = _retry_delay(err.get("details"))
         return RateLimitError(text, retry_after=retry_after, **kw)
     if status == 503 or rpc_status == "UNAVAILABLE":
-        return OverloadedError(text, retry_after=_header_retry_after(headers), **kw)
+        return OverloadedError(text, retry_after=header_retry_after(headers), **kw)
     if status >= 500:
-        return ServerError(text, retry_after=_header_retry_after(headers), **kw)
+        return ServerError(text, retry_after=header_retry_after(headers), **kw)
     if status in (401, 403):
         return AuthenticationError(text, **kw)
     if status == 400 and _TOKEN_LIMIT.search(text):
@@ -292,9 +276,14 @@ def wire_call_id(call_id: str) -> str | None:
     """
     if call_id.startswith(SYNTH_CALL_PREFIX):
         return None
+    return safe_call_id(call_id)
+
+
+def safe_call_id(call_id: str) -> str:
+    """``call_id`` if Gemini accepts it, else a deterministic replacement."""
     if _SAFE_ID.match(call_id):
         return call_id
-    return "call_" + hashlib.sha1(call_id.encode()).hexdigest()[:24]
+    return hashed_call_id(call_id, sha1=True)
 
 
 def synth_call_id(response_id: str | None, index: int) -> str:
@@ -310,22 +299,3 @@ def fingerprint(items: Any) -> str:
         h.update(item.id.encode())
         h.update(item.type.encode())
     return h.hexdigest()
-
-
-class EncodedCache:
-    """A bounded map ``item id -> encoded wire form`` (items are immutable, so encode once)."""
-
-    def __init__(self, limit: int = 8192) -> None:
-        self._data: OrderedDict[str, Any] = OrderedDict()
-        self._limit = limit
-
-    def get(self, item: Item) -> Any:
-        return self._data.get(item.id)
-
-    def put(self, item: Item, value: Any) -> None:
-        self._data[item.id] = value
-        if len(self._data) > self._limit:
-            self._data.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._data)

@@ -18,9 +18,7 @@ pydantic model classes per request). See ``_create`` for how streams are read.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -50,27 +48,20 @@ from agentcore.model import (
     ModelToolCallDelta,
 )
 
+from ._common import ItemCache
 from .gemini_common import (
-    EncodedCache,
     close_client,
     fingerprint,
     gemini_schema,
     make_client,
     map_exception,
     request_options,
+    safe_call_id,
     server_of,
     sse_json,
 )
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _STATUS_FINISH = {"completed": "stop", "requires_action": "tool_calls", "incomplete": "length"}
-
-
-def _call_id(call_id: str) -> str:
-    """Interactions function calls always carry an id; map ids it may not accept deterministically."""
-    if _SAFE_ID.match(call_id):
-        return call_id
-    return "call_" + hashlib.sha1(call_id.encode()).hexdigest()[:24]
 
 
 def _dump(obj: Any) -> Any:
@@ -125,17 +116,9 @@ class GeminiInteractionsModel(Model):
         self._api = self._client.aio._api_client
         self._options = request_options(self._client, client is None, api_version)
         self.server_address, self.server_port = server_of(self._client, base_url)
-        self._encoded = EncodedCache(cache_size)
+        self._step = ItemCache(lambda item: self._step_uncached(item), cache_size)
 
     # ------------------------------------------------------------------ request building
-
-    def _step(self, item: Item) -> dict[str, Any] | None:
-        cached = self._encoded.get(item)
-        if cached is not None:
-            return cached or None
-        step = self._step_uncached(item)
-        self._encoded.put(item, step or {})
-        return step
 
     def _step_uncached(self, item: Item) -> dict[str, Any] | None:
         if isinstance(item, UserMessage):
@@ -176,14 +159,14 @@ class GeminiInteractionsModel(Model):
                 args = {"value": args}
             return {
                 "type": "function_call",
-                "id": _call_id(item.call_id),
+                "id": safe_call_id(item.call_id),
                 "name": item.name,
                 "arguments": args,
             }
         if isinstance(item, ToolResult):
             result: dict[str, Any] = {
                 "type": "function_result",
-                "call_id": _call_id(item.call_id),
+                "call_id": safe_call_id(item.call_id),
                 "name": item.name,
                 "result": item.output,
             }
