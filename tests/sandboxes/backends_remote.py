@@ -30,6 +30,14 @@ from .backends import Backend, register
 DOCKER_TEST_IMAGE = os.environ.get("AGENTCORE_DOCKER_TEST_IMAGE", "agentcore-sandbox:test")
 
 
+async def assert_no_internet_and_binary_safe_files(sb: Sandbox) -> None:
+    """The checks every live remote test ends with: no route out, and file bytes round-trip exactly."""
+    net = await sb.shell("timeout 5 bash -c 'echo > /dev/tcp/1.1.1.1/80' && echo open || echo blocked")
+    assert net.output.strip().endswith("blocked")
+    await sb.write_file("x.bin", b"\x00\xff")
+    assert await sb.read_file("x.bin") == b"\x00\xff"
+
+
 @cache
 def docker_unavailable() -> str | None:
     """None when the engine answers and the test image exists, else why not."""

@@ -19,9 +19,11 @@ from agentcore.errors import SandboxError
 from agentcore.sandboxes import janitor
 from agentcore.sandboxes.base import SandboxConfig
 from agentcore.sandboxes.docker import DockerSandbox
+from agentcore.testing import tool_call
 
 from .backends import sandbox_config
 from .backends_remote import DOCKER_TEST_IMAGE, docker_unavailable
+from .run_sync import second_turn_output
 
 
 @pytest.fixture
@@ -158,20 +160,9 @@ async def test_directories_travel_as_tar_and_only_files_and_dirs_come_back(
 def test_a_session_sandbox_survives_run_sync_calls(docker_client: Any) -> None:
     """``Runner.run_sync`` runs each call on a fresh event loop: the sandbox's sockets and shell
     reader live on the sandbox loop, so the workspace and the shell carry over."""
-    from agentcore import Agent
-    from agentcore.messages import ToolResult
-    from agentcore.runner import Runner
-    from agentcore.testing import ScriptedModel, tool_call
-
-    sb = DockerSandbox(_config(lifetime="session"))
-    try:
-        first = ScriptedModel(
-            [tool_call("shell", {"command": "echo one > notes.txt; export SEEN=yes"}), "ok"]
-        )
-        Runner.run_sync(Agent(name="a", model=first, sandbox=sb), "write")
-        second = ScriptedModel([tool_call("shell", {"command": "cat notes.txt; echo $SEEN"}), "ok"])
-        result = Runner.run_sync(Agent(name="a", model=second, sandbox=sb), "read")
-        output = next(i for i in result.new_items if isinstance(i, ToolResult)).output
-        assert output.startswith("one\nyes\n")
-    finally:
-        asyncio.run(sb.close())
+    output = second_turn_output(
+        DockerSandbox(_config(lifetime="session")),
+        tool_call("shell", {"command": "echo one > notes.txt; export SEEN=yes"}),
+        tool_call("shell", {"command": "cat notes.txt; echo $SEEN"}),
+    )
+    assert output.startswith("one\nyes\n")

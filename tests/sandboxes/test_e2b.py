@@ -14,9 +14,11 @@ import pytest
 from agentcore.errors import SandboxError
 from agentcore.sandboxes.base import SandboxConfig
 from agentcore.sandboxes.e2b import E2BSandbox
+from agentcore.testing import tool_call
 
 from .backends import sandbox_config
-from .backends_remote import e2b_factory, e2b_unavailable
+from .backends_remote import assert_no_internet_and_binary_safe_files, e2b_factory, e2b_unavailable
+from .run_sync import second_turn_output
 
 pytestmark = pytest.mark.skipif(e2b_unavailable() is not None, reason=str(e2b_unavailable()))
 
@@ -103,10 +105,7 @@ async def test_live_e2b_sandbox_keeps_state_and_has_no_internet() -> None:
         await sb.shell("mkdir -p d && cd d && export X=1")
         after = await sb.shell("pwd; echo $X")
         assert after.output == "/home/user/work/d\n1\n"
-        net = await sb.shell("timeout 5 bash -c 'echo > /dev/tcp/1.1.1.1/80' && echo open || echo blocked")
-        assert net.output.strip().endswith("blocked")
-        await sb.write_file("x.bin", b"\x00\xff")
-        assert await sb.read_file("x.bin") == b"\x00\xff"
+        await assert_no_internet_and_binary_safe_files(sb)
 
 
 def test_a_session_sandbox_survives_run_sync_calls() -> None:
@@ -114,18 +113,10 @@ def test_a_session_sandbox_survives_run_sync_calls() -> None:
     stream live on the sandbox loop, so the shell carries over."""
     import asyncio
 
-    from agentcore import Agent
-    from agentcore.messages import ToolResult
-    from agentcore.runner import Runner
-    from agentcore.testing import ScriptedModel, tool_call
-
     sb = asyncio.run(e2b_factory(sandbox_config(lifetime="session")))
-    try:
-        first = ScriptedModel([tool_call("shell", {"command": "export SEEN=yes; mkdir -p d && cd d"}), "ok"])
-        Runner.run_sync(Agent(name="a", model=first, sandbox=sb), "one")
-        second = ScriptedModel([tool_call("shell", {"command": "echo $SEEN; pwd"}), "ok"])
-        result = Runner.run_sync(Agent(name="a", model=second, sandbox=sb), "two")
-        output = next(i for i in result.new_items if isinstance(i, ToolResult)).output
-        assert output.startswith(f"yes\n{sb.config.workdir}/d\n")
-    finally:
-        asyncio.run(sb.close())
+    output = second_turn_output(
+        sb,
+        tool_call("shell", {"command": "export SEEN=yes; mkdir -p d && cd d"}),
+        tool_call("shell", {"command": "echo $SEEN; pwd"}),
+    )
+    assert output.startswith(f"yes\n{sb.config.workdir}/d\n")

@@ -19,8 +19,10 @@ import pytest
 from agentcore.errors import PathEscapeError, SandboxError, UserError
 from agentcore.sandboxes import janitor
 from agentcore.sandboxes.local import DEFAULT_HOST_UID, LocalSandbox, bwrap_path, state_root
+from agentcore.testing import tool_call
 
 from .backends import sandbox_config
+from .run_sync import second_turn_output
 
 IS_ROOT = os.geteuid() == 0
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -243,21 +245,12 @@ def test_a_session_sandbox_survives_event_loops_and_threads_that_end() -> None:
 
 
 def test_run_sync_twice_with_a_session_sandbox_keeps_the_workspace() -> None:
-    from agentcore import Agent
-    from agentcore.messages import ToolResult
-    from agentcore.runner import Runner
-    from agentcore.testing import ScriptedModel, tool_call
-
-    sb = LocalSandbox(sandbox_config(lifetime="session"))
-    try:
-        first = ScriptedModel([tool_call("write_file", {"path": "notes.txt", "content": "turn one\n"}), "ok"])
-        Runner.run_sync(Agent(name="a", model=first, sandbox=sb), "write")
-        second = ScriptedModel([tool_call("shell", {"command": "cat notes.txt"}), "ok"])
-        result = Runner.run_sync(Agent(name="a", model=second, sandbox=sb), "read")
-        output = next(i for i in result.new_items if isinstance(i, ToolResult)).output
-        assert output.startswith("turn one\n")
-    finally:
-        asyncio.run(sb.close())
+    output = second_turn_output(
+        LocalSandbox(sandbox_config(lifetime="session")),
+        tool_call("write_file", {"path": "notes.txt", "content": "turn one\n"}),
+        tool_call("shell", {"command": "cat notes.txt"}),
+    )
+    assert output.startswith("turn one\n")
 
 
 async def test_expiry_in_the_middle_of_a_command_ends_it_promptly() -> None:

@@ -15,10 +15,12 @@ import pytest
 from agentcore.errors import SandboxError
 from agentcore.sandboxes.base import SandboxConfig
 from agentcore.sandboxes.modal import ModalSandbox
+from agentcore.testing import tool_call
 
 from .backends import sandbox_config
-from .backends_remote import fake_workspace
+from .backends_remote import assert_no_internet_and_binary_safe_files, fake_workspace
 from .fake_modal import FakeModal
+from .run_sync import second_turn_output
 
 _workspaces: list[Path] = []
 
@@ -112,29 +114,17 @@ async def test_live_modal_sandbox_keeps_state_and_has_no_network() -> None:
         await sb.shell("mkdir -p d && cd d && export X=1")
         after = await sb.shell("pwd; echo $X; id -u")
         assert after.output == "/workspace/d\n1\n1000\n"
-        net = await sb.shell("timeout 5 bash -c 'echo > /dev/tcp/1.1.1.1/80' && echo open || echo blocked")
-        assert net.output.strip().endswith("blocked")
-        await sb.write_file("x.bin", b"\x00\xff")
-        assert await sb.read_file("x.bin") == b"\x00\xff"
+        await assert_no_internet_and_binary_safe_files(sb)
 
 
 def test_a_session_sandbox_survives_run_sync_calls() -> None:
     """Each ``Runner.run_sync`` call has its own event loop; the sandbox's processes and reader tasks
     live on the sandbox loop, so the shell carries over."""
-    import asyncio
-
-    from agentcore import Agent
-    from agentcore.messages import ToolResult
-    from agentcore.runner import Runner
-    from agentcore.testing import ScriptedModel, tool_call
 
     sb = offline(FakeModal(), lifetime="session")
-    try:
-        first = ScriptedModel([tool_call("shell", {"command": "export SEEN=yes; mkdir -p d && cd d"}), "ok"])
-        Runner.run_sync(Agent(name="a", model=first, sandbox=sb), "one")
-        second = ScriptedModel([tool_call("shell", {"command": "echo $SEEN; pwd"}), "ok"])
-        result = Runner.run_sync(Agent(name="a", model=second, sandbox=sb), "two")
-        output = next(i for i in result.new_items if isinstance(i, ToolResult)).output
-        assert output.startswith(f"yes\n{sb.config.workdir}/d\n")
-    finally:
-        asyncio.run(sb.close())
+    output = second_turn_output(
+        sb,
+        tool_call("shell", {"command": "export SEEN=yes; mkdir -p d && cd d"}),
+        tool_call("shell", {"command": "echo $SEEN; pwd"}),
+    )
+    assert output.startswith(f"yes\n{sb.config.workdir}/d\n")
