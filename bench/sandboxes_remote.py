@@ -98,29 +98,11 @@ async def bench_docker(runs: int) -> list[object]:
 
     async with DockerSandbox(config) as sb:
         await sb.shell("true")
-        rtt = []
-        for _ in range(runs):
-            t = time.perf_counter()
-            result = await sb.shell("echo hi")
-            rtt.append(time.perf_counter() - t)
-            assert result.output == "hi\n"
+        rtt = await host.shell_round_trips(sb, runs)
         rows.append(row("docker", 'shell("echo hi") round trip', rtt, "target < 2 ms"))
-
-        execs = []
-        for _ in range(few):
-            t = time.perf_counter()
-            await sb.exec(["true"])
-            execs.append(time.perf_counter() - t)
+        execs = await host.exec_round_trips(sb, few)
         rows.append(row("docker", 'exec(["true"])', execs, "create + start + inspect"))
-
-        payload = os.urandom(1 << 20)
-        files = []
-        for i in range(few):
-            t = time.perf_counter()
-            await sb.write_file(f"bench/{i}.bin", payload)
-            back = await sb.read_file(f"bench/{i}.bin")
-            files.append(time.perf_counter() - t)
-            assert back == payload
+        files = await host.file_round_trips(sb, few)
         rows.append(
             row("docker", "1 MB write_file + read_file", files, "write: exec stdin; read: file session")
         )
