@@ -14,15 +14,17 @@ own file API after asking for the resolved path (``resolve_for_read``/``resolve_
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 from collections.abc import Sequence
+from typing import TypeVar
 
-from agentcore.errors import PathEscapeError, SandboxError
+from agentcore.errors import PathEscapeError, SandboxDied, SandboxError
 
 from ._local_loop import on_sandbox_loop
 from ._loop_sandbox import ExecCall, LoopSandbox
-from ._remote_shell import kill_tree_argv
+from ._remote_shell import WrappedExec, kill_tree_argv
 from .base import (
     ExecResult,
     FileInfo,
@@ -119,6 +121,8 @@ EXIT_ERRORS: dict[int, type[SandboxError]] = {
     6: SandboxNotADirectory,
     7: SandboxFileExists,
 }
+T = TypeVar("T")
+
 _KINDS: dict[str, FileKind] = {"f": "file", "d": "dir", "l": "symlink"}
 
 
@@ -190,6 +194,20 @@ class ExecFilesSandbox(LoopSandbox):
     async def _kill_tree(self, pid: int) -> None:
         """SIGKILL ``pid`` (inside the sandbox) and every process below it, by process group."""
         await self._exec(ExecCall(kill_tree_argv(pid), timeout=10.0))
+
+    async def _kill_timed_out(self, job: WrappedExec, stderr: bytes) -> None:
+        """Kill the process tree of a timed-out exec, once its wrapper's pid line is in ``stderr``."""
+        pid = job.pid(stderr)
+        if pid is not None:
+            with contextlib.suppress(Exception):
+                await self._kill_tree(pid)
+
+    def _live(self, handle: T | None) -> T:
+        """``handle`` (the vendor SDK's sandbox object) while this sandbox runs; SandboxDied once closed."""
+        self._check_running()
+        if handle is None:
+            raise SandboxDied(f"sandbox {self.id} is closed")
+        return handle
 
     # ------------------------------------------------------------------ the file script
 

@@ -340,10 +340,7 @@ class DockerSandbox(ExecFilesSandbox):
                 await asyncio.wait_for(collect(), timeout=job.limit)
             except TimeoutError:
                 timed_out = True
-                pid = job.pid(bytes(err))
-                if pid is not None:
-                    with contextlib.suppress(Exception):
-                        await self._kill_tree(pid)
+                await self._kill_timed_out(job, bytes(err))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(collect(), timeout=2.0)
             exit_code = None if timed_out else await proc.exit_code()

@@ -157,10 +157,7 @@ class E2BSandbox(ExecFilesSandbox):
 
     @property
     def _sdk(self) -> Any:
-        self._check_running()
-        if self._sb is None:
-            raise SandboxDied(f"sandbox {self.id} is closed")
-        return self._sb
+        return self._live(self._sb)
 
     async def _run_text(self, cmd: str, *, timeout: float, user: str | None = None) -> ExecResult:  # noqa: ASYNC109
         """A plain ``commands.run`` (used before the sandbox counts as started)."""

@@ -155,10 +155,7 @@ class ModalSandbox(ExecFilesSandbox):
 
     @property
     def _container(self) -> Any:
-        self._check_running()
-        if self._sb is None:
-            raise SandboxDied(f"sandbox {self.id} is closed")
-        return self._sb
+        return self._live(self._sb)
 
     def _shell_state_dir(self) -> str:
         return self._state_dir
@@ -259,10 +256,7 @@ class ModalSandbox(ExecFilesSandbox):
             exit_code = await asyncio.wait_for(run(), timeout=job.limit)
         except TimeoutError:
             timed_out = True
-            pid = job.pid(bytes(err))
-            if pid is not None:
-                with contextlib.suppress(Exception):
-                    await self._kill_tree(pid)
+            await self._kill_timed_out(job, bytes(err))
         except SandboxError:
             raise
         except Exception as exc:
