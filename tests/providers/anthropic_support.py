@@ -24,6 +24,7 @@ from agentcore.model import (
 from agentcore.providers.anthropic import AnthropicModel
 from tests.emulators.anthropic import AnthropicEmulator
 from tests.emulators.base import Reply
+from tests.providers.harness import emulator_fixture
 
 WEATHER = ToolSpec(
     "get_weather", "Weather for a city.", {"type": "object", "properties": {"city": {"type": "string"}}}
@@ -33,14 +34,7 @@ TIME = ToolSpec(
 )
 
 
-@pytest.fixture
-def emu() -> Iterator[AnthropicEmulator]:
-    emulator = AnthropicEmulator(min_cacheable_tokens=50)
-    emulator.start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+emu = emulator_fixture(lambda: AnthropicEmulator(min_cacheable_tokens=50), "emu")
 
 
 @pytest.fixture

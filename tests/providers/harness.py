@@ -7,10 +7,16 @@ Each vendor emulator module in ``tests/emulators/`` exposes ``harness() -> Harne
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from agentcore import tracing
 from agentcore.model import Model
 from tests.emulators.base import Emulator
 
@@ -55,3 +61,38 @@ def make(name: str) -> Harness:
     factory = _factory(name)
     assert factory is not None, f"no harness for {name}"
     return factory()
+
+
+E = TypeVar("E", bound=Emulator)
+
+
+def emulator_fixture(factory: Callable[[], E], name: str) -> Any:
+    """A pytest fixture ``name`` that starts ``factory()`` for one test and stops it afterwards."""
+
+    @pytest.fixture(name=name)
+    def running() -> Iterator[E]:
+        emulator = factory()
+        emulator.start()
+        try:
+            yield emulator
+        finally:
+            emulator.stop()
+
+    return running
+
+
+def span_exporter_fixture() -> Any:
+    """A pytest fixture ``spans``: agentcore's spans (and the adapters' notes on them) in memory for
+    one test, as the bare exporter (``tests/spans.py`` has the richer ``Spans`` view)."""
+
+    @pytest.fixture(name="spans")
+    def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        monkeypatch.setattr(tracing, "_provider", provider)
+        monkeypatch.setattr(tracing, "_tracer", None)
+        yield exporter
+        provider.shutdown()
+
+    return spans

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from tests.emulators.anthropic_rules import (
     check_top_level,
 )
 from tests.emulators.base import Reply, ToolCallReply
+from tests.providers.harness import emulator_fixture
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 CASSETTES = SHARED / "cassettes" / "anthropic"
@@ -77,14 +77,7 @@ def sse_events(text: str) -> list[tuple[str | None, Any]]:
     return out
 
 
-@pytest.fixture
-def emu() -> Iterator[AnthropicEmulator]:
-    emulator = AnthropicEmulator()
-    emulator.start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+emu = emulator_fixture(AnthropicEmulator, "emu")
 
 
 # --------------------------------------------------------------------------- recorded exchanges

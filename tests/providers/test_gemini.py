@@ -10,14 +10,11 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agentcore import errors, tracing
@@ -45,6 +42,7 @@ from agentcore.providers.gemini_common import DUMMY_THOUGHT_SIGNATURE, gemini_sc
 from agentcore.registry import resolve_model
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.gemini import MODEL, GeminiEmulator
+from tests.providers.harness import emulator_fixture, span_exporter_fixture
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 CASSETTES = SHARED / "cassettes" / "gemini"
@@ -54,26 +52,8 @@ WEATHER = ToolSpec(
 TIME = ToolSpec("get_time", "Current time.", {"type": "object", "properties": {}})
 
 
-@pytest.fixture
-def emulator() -> Iterator[GeminiEmulator]:
-    emu = GeminiEmulator()
-    emu.start()
-    try:
-        yield emu
-    finally:
-        emu.stop()
-
-
-@pytest.fixture
-def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    """agentcore's spans (and the adapter's notes on them) in memory for one test."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(tracing, "_provider", provider)
-    monkeypatch.setattr(tracing, "_tracer", None)
-    yield exporter
-    provider.shutdown()
+emulator = emulator_fixture(GeminiEmulator, "emulator")
+spans = span_exporter_fixture()
 
 
 def model_for(emu: GeminiEmulator, name: str = MODEL, **kw: Any) -> GeminiModel:

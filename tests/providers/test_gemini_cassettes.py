@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +23,12 @@ from agentcore.model import ModelRequest, ToolSpec
 from agentcore.providers.gemini import GeminiModel
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.gemini import MODEL, GeminiEmulator
+from tests.providers.harness import emulator_fixture
 
 CASSETTES = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes" / "gemini"
 
 
-@pytest.fixture
-def emulator() -> Iterator[GeminiEmulator]:
-    emu = GeminiEmulator()
-    emu.start()
-    try:
-        yield emu
-    finally:
-        emu.stop()
+emulator = emulator_fixture(GeminiEmulator, "emulator")
 
 
 def model_for(emu: GeminiEmulator, name: str = MODEL) -> GeminiModel:

@@ -15,8 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agentcore import errors, tracing
@@ -44,7 +42,7 @@ from agentcore.providers.gemini import GeminiInteractionsModel
 from agentcore.registry import resolve_model
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.gemini import MODEL, GeminiEmulator, interactions_harness
-from tests.providers.harness import Harness
+from tests.providers.harness import Harness, span_exporter_fixture
 
 CASSETTES = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes" / "gemini"
 WEATHER = ToolSpec(
@@ -62,15 +60,7 @@ def h() -> Iterator[Harness]:
         harness.emulator.stop()
 
 
-@pytest.fixture
-def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(tracing, "_provider", provider)
-    monkeypatch.setattr(tracing, "_tracer", None)
-    yield exporter
-    provider.shutdown()
+spans = span_exporter_fixture()
 
 
 def notes(exporter: InMemorySpanExporter) -> list[tuple[str, dict[str, Any]]]:

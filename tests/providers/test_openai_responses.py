@@ -10,13 +10,10 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import openai
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agentcore import tracing
@@ -52,27 +49,11 @@ from agentcore.providers.openai_responses import OpenAIResponsesModel
 from agentcore.registry import resolve_model
 from tests.emulators.base import Reply
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
+from tests.providers.harness import emulator_fixture, span_exporter_fixture
 from tests.providers.openai_responses_support import WEATHER, Conversation, call, events, make
 
-
-@pytest.fixture
-def emu() -> Iterator[OpenAIResponsesEmulator]:
-    emulator = OpenAIResponsesEmulator().start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
-
-
-@pytest.fixture
-def spans(monkeypatch: pytest.MonkeyPatch) -> InMemorySpanExporter:
-    """Record agentcore's spans in memory (restored afterwards)."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(tracing, "_provider", provider)
-    monkeypatch.setattr(tracing, "_tracer", None)
-    return exporter
+emu = emulator_fixture(OpenAIResponsesEmulator, "emu")
+spans = span_exporter_fixture()
 
 
 # --------------------------------------------------------------------------- request shape

@@ -31,6 +31,7 @@ from agentcore.providers.openai_responses import OpenAIResponsesModel, _StreamSt
 from agentcore.providers.openai_responses_wire import item_to_wire, response_from
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
+from tests.providers.harness import emulator_fixture
 
 CASSETTES = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes" / "openai_responses"
 pytestmark = pytest.mark.skipif(not CASSETTES.is_dir(), reason="shared cassettes not available")
@@ -116,13 +117,7 @@ def test_sdk_parses_every_recorded_response(row: tuple[str, Any, int, Any]) -> N
 # --------------------------------------------------------------------------- the emulator speaks the same
 
 
-@pytest.fixture
-def emu() -> Iterator[OpenAIResponsesEmulator]:
-    emulator = OpenAIResponsesEmulator().start()
-    try:
-        yield emulator
-    finally:
-        emulator.stop()
+emu = emulator_fixture(OpenAIResponsesEmulator, "emu")
 
 
 def _recorded(kind: str) -> dict[str, Any]:
