@@ -127,3 +127,24 @@ def tool_results(items: Iterable[Any], output: str) -> list[Any]:
         for item in items
         if isinstance(item, ToolCall)
     ]
+
+
+async def tool_loop(
+    model: Any, instructions: str, prompt: str, tools: list[Any], turns: int, stream: bool, output: str
+) -> Timer:
+    """The agentcore tool loop the stateful benchmarks time: ``turns`` calls with one ``request.cache``,
+    every tool call answered with ``output`` except the last, answered ``final``; closes ``model``."""
+    from agentcore.messages import Item, UserMessage
+    from agentcore.model import ModelRequest
+
+    items: list[Item] = [UserMessage.of(prompt)]
+    cache: dict[str, Any] = {}
+    timer = Timer()
+    for turn in range(turns):
+        request = ModelRequest(instructions, items, tools=tools, cache=cache)
+        with timer:
+            response = await complete(model, request, stream)
+        items = [*items, *response.items]
+        items += tool_results(response.items, "final" if turn == turns - 2 else output)
+    await model.aclose()
+    return timer

@@ -28,7 +28,7 @@ from typing import Any
 if str(Path(__file__).resolve().parents[1]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._provider_bench import EmulatorProcess, Timer, at_end, complete, tool_results
+from bench._provider_bench import EmulatorProcess, Timer, at_end, tool_loop
 
 MODEL = "gemini-3-pro-preview"
 TOOL_OUTPUT = "result: " + "lorem ipsum dolor sit amet " * 8
@@ -97,8 +97,7 @@ async def loop_agentcore(
     base_url: str, turns: int, kind: str, stream: bool = False
 ) -> tuple[Timer, list[dict[str, Any]]]:
     """``kind``: ``google`` (generateContent), ``interactions`` (state on) or ``interactions-stateless``."""
-    from agentcore.messages import Item, UserMessage
-    from agentcore.model import ModelRequest, ToolSpec
+    from agentcore.model import ToolSpec
     from agentcore.providers.gemini import GeminiInteractionsModel, GeminiModel
 
     model: Any
@@ -125,16 +124,7 @@ async def loop_agentcore(
 
         model._create = recording_create
     spec = ToolSpec(TOOL["name"], TOOL["description"], TOOL["parameters"])
-    items: list[Item] = [UserMessage.of(PROMPT)]
-    cache: dict[str, Any] = {}
-    timer = Timer()
-    for turn in range(turns):
-        request = ModelRequest(INSTRUCTIONS, items, tools=[spec], cache=cache)
-        with timer:
-            response = await complete(model, request, stream)
-        items = [*items, *response.items]
-        items += tool_results(response.items, "final" if turn == turns - 2 else TOOL_OUTPUT)
-    await model.aclose()
+    timer = await tool_loop(model, INSTRUCTIONS, PROMPT, [spec], turns, stream, TOOL_OUTPUT)
     return timer, bodies
 
 

@@ -25,7 +25,7 @@ from typing import Any
 if str(Path(__file__).resolve().parents[1]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._provider_bench import EmulatorProcess, Timer, at_end, complete, tool_results
+from bench._provider_bench import EmulatorProcess, Timer, at_end, tool_loop
 
 MODEL = "gpt-5.5"
 TOOL_OUTPUT = "result: " + "lorem ipsum dolor sit amet " * 8
@@ -72,8 +72,7 @@ emu.stop()
 async def loop_agentcore(
     base_url: str, turns: int, store: bool, stream: bool = False
 ) -> tuple[Timer, list[bytes]]:
-    from agentcore.messages import Item, UserMessage
-    from agentcore.model import ModelRequest, ToolSpec
+    from agentcore.model import ToolSpec
     from agentcore.providers.openai_responses import OpenAIResponsesModel
 
     model = OpenAIResponsesModel(MODEL, base_url=base_url + "/v1", api_key="bench-key", store=store)
@@ -87,16 +86,9 @@ async def loop_agentcore(
 
     model._body = recording_body  # type: ignore[method-assign]
     spec = ToolSpec(TOOL["name"], TOOL["description"], TOOL["parameters"], strict=True)  # type: ignore[arg-type]
-    items: list[Item] = [UserMessage.of("Find the answer, step by step.")]
-    cache: dict[str, Any] = {}
-    timer = Timer()
-    for turn in range(turns):
-        request = ModelRequest(INSTRUCTIONS, items, tools=[spec], cache=cache)
-        with timer:
-            response = await complete(model, request, stream)
-        items = [*items, *response.items]
-        items += tool_results(response.items, "final" if turn == turns - 2 else TOOL_OUTPUT)
-    await model.aclose()
+    timer = await tool_loop(
+        model, INSTRUCTIONS, "Find the answer, step by step.", [spec], turns, stream, TOOL_OUTPUT
+    )
     return timer, bodies
 
 
