@@ -34,7 +34,7 @@ from tests.emulators.anthropic_rules import (
     check_tools,
     check_top_level,
 )
-from tests.emulators.base import Emulator, HTTPReply, RecordedRequest, Reply
+from tests.emulators.base import HTTPReply, RecordedRequest, Reply, TimedEmulator
 
 REDACTED = "<redacted>"
 """``Reply(reasoning=REDACTED)`` makes the model answer with a ``redacted_thinking`` block."""
@@ -90,7 +90,7 @@ def model_family(model: str) -> str:
     return _DATE_SUFFIX.sub("", model)
 
 
-class AnthropicEmulator(Emulator):
+class AnthropicEmulator(TimedEmulator):
     vendor = "anthropic"
 
     def __init__(self, *, min_cacheable_tokens: int = 1024) -> None:
@@ -98,16 +98,8 @@ class AnthropicEmulator(Emulator):
         self.min_cacheable_tokens = min_cacheable_tokens
         self.state["cache"] = {}  # prefix digest -> tokens
         self.state["dropped_blocks"] = []
-        self.handle_seconds: list[float] = []
 
     # ------------------------------------------------------------------ entry point
-
-    def handle(self, request: RecordedRequest) -> HTTPReply:
-        started = time.perf_counter()
-        try:
-            return self._handle(request)
-        finally:
-            self.handle_seconds.append(time.perf_counter() - started)
 
     def _handle(self, request: RecordedRequest) -> HTTPReply:
         path = request.path.split("?", 1)[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -129,7 +130,9 @@ class Emulator:
                     body = json.loads(raw) if raw else None
                 except ValueError:
                     body = None
-                rec = RecordedRequest(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body, raw)
+                rec = RecordedRequest(
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body, raw
+                )
                 with emulator._lock:
                     emulator.requests.append(rec)
                 try:
@@ -189,6 +192,25 @@ class Emulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class TimedEmulator(Emulator):
+    """An emulator that times its own work: subclasses implement ``_handle``, and ``handle_seconds``
+    holds the time spent in it per request (benchmarks subtract it from the client's wall time)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handle_seconds: list[float] = []
+
+    def handle(self, request: RecordedRequest) -> HTTPReply:
+        started = time.perf_counter()
+        try:
+            return self._handle(request)
+        finally:
+            self.handle_seconds.append(time.perf_counter() - started)
+
+    def _handle(self, request: RecordedRequest) -> HTTPReply:  # pragma: no cover - abstract
+        raise NotImplementedError
 
 
 def sse_lines(events: Iterable[tuple[str | None, Any]]) -> Iterator[str]:

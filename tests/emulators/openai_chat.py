@@ -22,7 +22,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from tests.emulators.base import Emulator, HTTPReply, RecordedRequest, Reply
+from tests.emulators.base import HTTPReply, RecordedRequest, Reply, TimedEmulator
 from tests.providers.harness import Harness
 
 IdStyle = Literal["openai", "deepseek", "vllm", "ollama", "index", "empty", "missing"]
@@ -150,7 +150,7 @@ _ERROR_TYPES = {
 }
 
 
-class ChatCompletionsEmulator(Emulator):
+class ChatCompletionsEmulator(TimedEmulator):
     vendor = "openai-chat"
 
     def __init__(self, quirks: ChatQuirks | None = None) -> None:
@@ -158,8 +158,6 @@ class ChatCompletionsEmulator(Emulator):
         self.quirks = quirks or ChatQuirks()
         self.finish_reasons: deque[str] = deque()
         """Finish reasons to force on the next replies (``length``, ``content_filter``)."""
-        self.handle_seconds: list[float] = []
-        """Time spent inside :meth:`handle` per request (benchmarks subtract it)."""
         self._counter = 0
 
     # ------------------------------------------------------------------ ids
@@ -371,13 +369,6 @@ class ChatCompletionsEmulator(Emulator):
         return ids
 
     # ------------------------------------------------------------------ replies
-
-    def handle(self, request: RecordedRequest) -> HTTPReply:
-        started = time.perf_counter()
-        try:
-            return self._handle(request)
-        finally:
-            self.handle_seconds.append(time.perf_counter() - started)
 
     def _handle(self, request: RecordedRequest) -> HTTPReply:
         if request.method != "POST" or request.path.split("?")[0] != "/v1/chat/completions":
