@@ -307,13 +307,17 @@ class LocalSandbox(LoopSandbox):
             raise SandboxDied(f"sandbox {self.id} is not running")
         return self._init_pid
 
-    async def _close(self) -> None:
+    def _end_pending(self, how: str) -> None:
+        """End every running shell and exec, and fail every pending request: the sandbox ``how``."""
         for pipes in list(self._exit_handlers.values()):
             pipes.finish(None)
         self._exit_handlers.clear()
         for fut in self._waiters.values():
             if not fut.done():
-                fut.set_exception(SandboxDied(f"sandbox {self.id} closed"))
+                fut.set_exception(SandboxDied(f"sandbox {self.id} {how}"))
+
+    async def _close(self) -> None:
+        self._end_pending("closed")
         self._waiters.clear()
         proc, self._proc = self._proc, None
         if proc is not None and proc.returncode is None:
@@ -382,12 +386,7 @@ class LocalSandbox(LoopSandbox):
             if fut is not None and not fut.done():
                 fut.set_result(code)
         # the supervisor is gone: every shell and exec ends
-        for pipes in list(self._exit_handlers.values()):
-            pipes.finish(None)
-        self._exit_handlers.clear()
-        for fut in self._waiters.values():
-            if not fut.done():
-                fut.set_exception(SandboxDied(f"sandbox {self.id} died"))
+        self._end_pending("died")
 
     def _new_ident(self, op: str) -> str:
         """Request/FIFO names: unguessable, so one process cannot open another session's FIFOs."""
