@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -17,8 +18,16 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agentcore import tracing
-from agentcore.model import Model
+from agentcore.model import Model, ToolSpec
 from tests.emulators.base import Emulator
+
+CASSETTES = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes"
+"""Real recorded exchanges with each vendor, one folder per vendor (see its PROVENANCE.md)."""
+
+WEATHER = ToolSpec(
+    "get_weather", "Weather for a city.", {"type": "object", "properties": {"city": {"type": "string"}}}
+)
+TIME = ToolSpec("get_time", "Current time.", {"type": "object", "properties": {}})
 
 # registry name -> emulator module
 HARNESS_MODULES: dict[str, str] = {

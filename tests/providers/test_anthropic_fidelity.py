@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,10 +31,10 @@ from tests.emulators.anthropic_rules import (
     check_top_level,
 )
 from tests.emulators.base import Reply, ToolCallReply
+from tests.providers.harness import CASSETTES as CASSETTE_ROOT
 from tests.providers.harness import emulator_fixture
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-CASSETTES = SHARED / "cassettes" / "anthropic"
+CASSETTES = CASSETTE_ROOT / "anthropic"
 needs_cassettes = pytest.mark.skipif(not CASSETTES.is_dir(), reason="../shared/cassettes is not available")
 EVENTS: TypeAdapter[Any] = TypeAdapter(RawMessageStreamEvent)
 

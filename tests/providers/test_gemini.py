@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,14 +41,10 @@ from agentcore.providers.gemini_common import DUMMY_THOUGHT_SIGNATURE, gemini_sc
 from agentcore.registry import resolve_model
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.gemini import MODEL, GeminiEmulator
-from tests.providers.harness import emulator_fixture, span_exporter_fixture
+from tests.providers.harness import CASSETTES as CASSETTE_ROOT
+from tests.providers.harness import TIME, WEATHER, emulator_fixture, span_exporter_fixture
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-CASSETTES = SHARED / "cassettes" / "gemini"
-WEATHER = ToolSpec(
-    "get_weather", "Weather for a city.", {"type": "object", "properties": {"city": {"type": "string"}}}
-)
-TIME = ToolSpec("get_time", "Current time.", {"type": "object", "properties": {}})
+CASSETTES = CASSETTE_ROOT / "gemini"
 
 
 emulator = emulator_fixture(GeminiEmulator, "emulator")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,9 +22,10 @@ from agentcore.model import ModelRequest, ToolSpec
 from agentcore.providers.gemini import GeminiModel
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.gemini import MODEL, GeminiEmulator
+from tests.providers.harness import CASSETTES as CASSETTE_ROOT
 from tests.providers.harness import emulator_fixture
 
-CASSETTES = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes" / "gemini"
+CASSETTES = CASSETTE_ROOT / "gemini"
 
 
 emulator = emulator_fixture(GeminiEmulator, "emulator")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,18 +35,15 @@ from agentcore.model import (
     ModelTextDelta,
     ModelToolCallDelta,
     OutputSchema,
-    ToolSpec,
 )
 from agentcore.providers.gemini import GeminiInteractionsModel
 from agentcore.registry import resolve_model
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.gemini import MODEL, GeminiEmulator, interactions_harness
-from tests.providers.harness import Harness, span_exporter_fixture
+from tests.providers.harness import CASSETTES as CASSETTE_ROOT
+from tests.providers.harness import WEATHER, Harness, span_exporter_fixture
 
-CASSETTES = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes" / "gemini"
-WEATHER = ToolSpec(
-    "get_weather", "Weather for a city.", {"type": "object", "properties": {"city": {"type": "string"}}}
-)
+CASSETTES = CASSETTE_ROOT / "gemini"
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -38,20 +37,16 @@ from agentcore.model import (
     ModelTextDelta,
     ModelToolCallDelta,
     OutputSchema,
-    ToolSpec,
 )
 from agentcore.providers.openai_chat import OpenAIChatModel
 from agentcore.providers.openai_chat_parse import ResponseBuilder
 from agentcore.registry import resolve_model
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks
+from tests.providers.harness import CASSETTES as CASSETTE_ROOT
+from tests.providers.harness import TIME, WEATHER
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-CASSETTES = SHARED / "cassettes" / "openai_chat"
-WEATHER = ToolSpec(
-    "get_weather", "Weather for a city.", {"type": "object", "properties": {"city": {"type": "string"}}}
-)
-TIME = ToolSpec("get_time", "Current time.", {"type": "object", "properties": {}})
+CASSETTES = CASSETTE_ROOT / "openai_chat"
 
 
 @pytest.fixture(scope="module", name="emulators")

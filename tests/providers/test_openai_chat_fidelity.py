@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,14 +31,14 @@ from agentcore.providers.openai_chat_parse import ResponseBuilder
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks
 from tests.providers import test_openai_chat as chat
+from tests.providers.harness import CASSETTES as CASSETTE_ROOT
 from tests.providers.test_openai_chat import TIME, collect, request, tool_loop
 
 # The emulator fixtures of test_openai_chat (named ``serve`` and ``emulators``).
 serve_fixture = chat.serve_fixture
 emulators_fixture = chat.emulators_fixture
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-CASSETTES = SHARED / "cassettes" / "openai_chat"
+CASSETTES = CASSETTE_ROOT / "openai_chat"
 
 
 # --------------------------------------------------------------------------- emulator strictness

@@ -15,7 +15,6 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,9 +30,10 @@ from agentcore.providers.openai_responses import OpenAIResponsesModel, _StreamSt
 from agentcore.providers.openai_responses_wire import item_to_wire, response_from
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
+from tests.providers.harness import CASSETTES as CASSETTE_ROOT
 from tests.providers.harness import emulator_fixture
 
-CASSETTES = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes" / "openai_responses"
+CASSETTES = CASSETTE_ROOT / "openai_responses"
 pytestmark = pytest.mark.skipif(not CASSETTES.is_dir(), reason="shared cassettes not available")
 
 EVENT = TypeAdapter[Any](ResponseStreamEvent)
