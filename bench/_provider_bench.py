@@ -6,7 +6,8 @@ of reporting; what is the same in all of them lives here:
 * ``EmulatorProcess``: an emulator script run with ``python -c`` in its own process, its base URL read
   from the first line it prints, stopped by closing its stdin;
 * ``ForkedEmulator``: an emulator served by a forked process that talks back over a pipe;
-* ``queue_read_file_loop``: the ``read_file`` tool loop (``turns - 1`` tool calls, then a final text);
+* ``queue_read_file_loop`` and ``READ_FILE_*``: the ``read_file`` tool loop (``turns - 1`` tool calls,
+  then a final text), its instructions, question, tool schema and tool output;
 * ``Timer`` and ``at_end``: client CPU and wall time per call, and the median at the end of the loops;
 * ``complete`` and ``tool_results``: one agentcore model call (plain or streamed) and the tool results
   that answer its calls.
@@ -69,6 +70,17 @@ class ForkedEmulator:
         out = [self.conn.recv() for _ in range(replies)]
         self.proc.join(5)
         return out
+
+
+# The read_file tool loop (the stateless vendors' scenario): the agent reads one module per turn.
+READ_FILE_INSTRUCTIONS = "You are a careful assistant. Use the tools when they help. " * 4
+READ_FILE_QUESTION = "Read every module and tell me the answer."
+READ_FILE_SCHEMA = {
+    "type": "object",
+    "properties": {"path": {"type": "string", "description": "file to read"}, "limit": {"type": "integer"}},
+    "required": ["path"],
+}
+READ_FILE_OUTPUT = "line of file content that the tool returned\n" * 12
 
 
 def queue_read_file_loop(emulator: Any, turns: int) -> None:

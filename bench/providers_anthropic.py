@@ -29,16 +29,21 @@ from typing import Any
 if str(Path(__file__).resolve().parents[1]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._provider_bench import ForkedEmulator, complete, queue_read_file_loop, tool_results
+from bench._provider_bench import (
+    READ_FILE_INSTRUCTIONS,
+    READ_FILE_OUTPUT,
+    READ_FILE_QUESTION,
+    READ_FILE_SCHEMA,
+    ForkedEmulator,
+    complete,
+    queue_read_file_loop,
+    tool_results,
+)
 
 MODEL = "claude-sonnet-5-5"
-INSTRUCTIONS = "You are a careful assistant. Use the tools when they help. " * 4
-TOOL_SCHEMA = {
-    "type": "object",
-    "properties": {"path": {"type": "string", "description": "file to read"}, "limit": {"type": "integer"}},
-    "required": ["path"],
-}
-TOOL_OUTPUT = "line of file content that the tool returned\n" * 12
+INSTRUCTIONS = READ_FILE_INSTRUCTIONS
+TOOL_SCHEMA = READ_FILE_SCHEMA
+TOOL_OUTPUT = READ_FILE_OUTPUT
 
 
 def _serve(turns: int, conn: Any) -> None:
@@ -78,7 +83,7 @@ async def _agentcore_loop(base_url: str, turns: int, stream: bool = False) -> li
 
     model = AnthropicModel(MODEL, base_url=base_url, api_key="bench-key")
     tools = (ToolSpec("read_file", "Read a file from the workspace.", TOOL_SCHEMA),)
-    items: list[Item] = [UserMessage.of("Read every module and tell me the answer.")]
+    items: list[Item] = [UserMessage.of(READ_FILE_QUESTION)]
     walls: list[tuple[float, float]] = []
     for _ in range(turns):
         start, cpu = time.perf_counter(), time.process_time()
@@ -98,7 +103,7 @@ async def _sdk_loop(base_url: str, turns: int, stream: bool = False) -> list[tup
     tools: list[Any] = [
         {"name": "read_file", "description": "Read a file from the workspace.", "input_schema": TOOL_SCHEMA}
     ]
-    messages: list[Any] = [{"role": "user", "content": "Read every module and tell me the answer."}]
+    messages: list[Any] = [{"role": "user", "content": READ_FILE_QUESTION}]
     walls: list[tuple[float, float]] = []
     for _ in range(turns):
         start, cpu = time.perf_counter(), time.process_time()
@@ -136,7 +141,7 @@ async def _httpx_loop(base_url: str, turns: int) -> list[tuple[float, float]]:
     tools = [
         {"name": "read_file", "description": "Read a file from the workspace.", "input_schema": TOOL_SCHEMA}
     ]
-    messages: list[Any] = [{"role": "user", "content": "Read every module and tell me the answer."}]
+    messages: list[Any] = [{"role": "user", "content": READ_FILE_QUESTION}]
     walls: list[tuple[float, float]] = []
     async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
         for _ in range(turns):

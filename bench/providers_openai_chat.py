@@ -29,17 +29,22 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._provider_bench import ForkedEmulator, complete, queue_read_file_loop, tool_results
+from bench._provider_bench import (
+    READ_FILE_INSTRUCTIONS,
+    READ_FILE_OUTPUT,
+    READ_FILE_QUESTION,
+    READ_FILE_SCHEMA,
+    ForkedEmulator,
+    complete,
+    queue_read_file_loop,
+    tool_results,
+)
 
 MODEL = "llama3"
-INSTRUCTIONS = "You are a careful assistant. Use the tools when they help. " * 4
-TOOL_SCHEMA = {
-    "type": "object",
-    "properties": {"path": {"type": "string", "description": "file to read"}, "limit": {"type": "integer"}},
-    "required": ["path"],
-}
-TOOL_OUTPUT = "line of file content that the tool returned\n" * 12
-QUESTION = "Read every module and tell me the answer."
+INSTRUCTIONS = READ_FILE_INSTRUCTIONS
+TOOL_SCHEMA = READ_FILE_SCHEMA
+TOOL_OUTPUT = READ_FILE_OUTPUT
+QUESTION = READ_FILE_QUESTION
 BUILD_SECONDS: list[float] = []
 """Time to assemble a request body from already-encoded items, per call of the agentcore loops."""
 
