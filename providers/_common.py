@@ -65,10 +65,10 @@ def header_retry_after(headers: Any) -> float | None:
         return max(when.timestamp() - time.time(), 0.0)
 
 
-def hashed_call_id(call_id: str, *, sha1: bool = False) -> str:
-    """``call_`` and 24 hex digits of a hash of ``call_id``: the same input always maps the same way."""
+def hashed_call_id(call_id: str, *, sha1: bool = False, prefix: str = "call_") -> str:
+    """``prefix`` and 24 hex digits of a hash of ``call_id``: the same input always maps the same way."""
     digest = hashlib.sha1(call_id.encode()) if sha1 else hashlib.sha256(call_id.encode())
-    return "call_" + digest.hexdigest()[:24]
+    return prefix + digest.hexdigest()[:24]
 
 
 V = TypeVar("V")

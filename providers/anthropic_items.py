@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from agentcore.messages import (
     UserMessage,
 )
 
-from ._common import dumps
+from ._common import dumps, hashed_call_id
 
 PROVIDER = "anthropic"
 TOOL_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -45,7 +44,7 @@ def wire_tool_id(call_id: str) -> str:
     """The id Anthropic accepts for ``call_id``: unchanged when valid, else a deterministic ``toolu_`` hash."""
     if TOOL_ID_RE.match(call_id):
         return call_id
-    return "toolu_" + hashlib.sha256(call_id.encode()).hexdigest()[:24]
+    return hashed_call_id(call_id, prefix="toolu_")
 
 
 def with_cache_mark(block: bytes) -> bytes:
