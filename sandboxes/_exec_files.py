@@ -15,10 +15,11 @@ own file API after asking for the resolved path (``resolve_for_read``/``resolve_
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import posixpath
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from agentcore.errors import PathEscapeError, SandboxDied, SandboxError
 
@@ -58,19 +59,13 @@ follow() {  # the final target of $lex, which must stay inside too
 }
 fmt='%y/%s/%m/%T@\0%l\0%f\0'
 case $op in
-resolve-read)
+resolve-read | read)
     follow
     [ -e "$real" ] || die 4 "$p: no such file"
     [ -d "$real" ] && die 5 "$p is a directory"
     [ -f "$real" ] || die 9 "$p is not a regular file"
     if [ -n "$arg" ] && [ "$(stat -c %s -- "$real")" -gt "$arg" ]; then die 8 "$p is larger than $arg bytes"; fi
-    printf '%s' "$real" ;;
-read)
-    follow
-    [ -e "$real" ] || die 4 "$p: no such file"
-    [ -d "$real" ] && die 5 "$p is a directory"
-    [ -f "$real" ] || die 9 "$p is not a regular file"
-    if [ -n "$arg" ] && [ "$(stat -c %s -- "$real")" -gt "$arg" ]; then die 8 "$p is larger than $arg bytes"; fi
+    if [ "$op" = resolve-read ]; then printf '%s' "$real"; exit 0; fi
     exec cat -- "$real" ;;
 resolve-write | write)
     follow
@@ -124,6 +119,16 @@ EXIT_ERRORS: dict[int, type[SandboxError]] = {
 T = TypeVar("T")
 
 _KINDS: dict[str, FileKind] = {"f": "file", "d": "dir", "l": "symlink"}
+
+
+def optional_sdk(name: str) -> Any:
+    """Import the vendor SDK a backend named like it needs (an optional extra), or say how to install it."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise SandboxError(
+            f"the {name} backend needs the {name} SDK: pip install 'agentcore[{name}]' (or pip install {name})"
+        ) from exc
 
 
 def parse_entries(raw: bytes, directory: str | None) -> list[FileInfo]:

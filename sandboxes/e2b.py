@@ -33,7 +33,7 @@ from typing import Any
 from agentcore.errors import SandboxDied, SandboxError
 
 from . import janitor
-from ._exec_files import ExecFilesSandbox
+from ._exec_files import ExecFilesSandbox, optional_sdk
 from ._loop_sandbox import ExecCall
 from ._remote_shell import QueueShellProcess, WrappedExec, new_token, shell_argv
 from .base import ExecResult, SandboxConfig, SandboxFileNotFound, SandboxIsADirectory
@@ -43,13 +43,7 @@ DEFAULT_TEMPLATE = "base"
 
 
 def _e2b() -> Any:
-    try:
-        import e2b
-    except ImportError as exc:
-        raise SandboxError(
-            "the e2b backend needs the e2b SDK: pip install 'agentcore[e2b]' (or pip install e2b)"
-        ) from exc
-    return e2b
+    return optional_sdk("e2b")
 
 
 def _wrap(exc: Exception, what: str) -> SandboxError:

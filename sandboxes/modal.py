@@ -34,7 +34,7 @@ from typing import Any
 from agentcore.errors import SandboxDied, SandboxError
 
 from . import janitor
-from ._exec_files import ExecFilesSandbox
+from ._exec_files import ExecFilesSandbox, optional_sdk
 from ._loop_sandbox import ExecCall
 from ._remote_shell import QueueShellProcess, WrappedExec, new_token, shell_argv
 from .base import ExecResult, SandboxConfig
@@ -44,13 +44,7 @@ DEFAULT_APP = "agentcore-sandboxes"
 
 
 def _modal() -> Any:
-    try:
-        import modal
-    except ImportError as exc:
-        raise SandboxError(
-            "the modal backend needs the modal SDK: pip install 'agentcore[modal]' (or pip install modal)"
-        ) from exc
-    return modal
+    return optional_sdk("modal")
 
 
 class ModalSandbox(ExecFilesSandbox):
