@@ -5,7 +5,10 @@
   attributes;
 * ``header_retry_after``: seconds to wait from ``retry-after-ms`` / ``retry-after`` response headers;
 * ``ItemCache``: a bounded per-item cache of wire encodings (items are immutable: encode once);
-* ``hashed_call_id``: the deterministic replacement for a tool-call id a vendor would reject.
+* ``hashed_call_id``: the deterministic replacement for a tool-call id a vendor would reject;
+* ``stale_watermark``: whether the server-side state an adapter chained from still matches the
+  transcript (the Responses and Interactions adapters keep ``covered``/``fingerprint``/``model`` in
+  ``request.cache``, each with its own fingerprint).
 
 Vendor rules (which status means what, which ids a vendor accepts, how server-side state is chained)
 stay in each adapter.
@@ -17,13 +20,20 @@ import email.utils
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from agentcore.messages import Item
 
-__all__ = ["ItemCache", "dumps", "hashed_call_id", "header_retry_after", "server_address"]
+__all__ = [
+    "ItemCache",
+    "dumps",
+    "hashed_call_id",
+    "header_retry_after",
+    "server_address",
+    "stale_watermark",
+]
 
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -69,6 +79,26 @@ def hashed_call_id(call_id: str, *, sha1: bool = False, prefix: str = "call_") -
     """``prefix`` and 24 hex digits of a hash of ``call_id``: the same input always maps the same way."""
     digest = hashlib.sha1(call_id.encode()) if sha1 else hashlib.sha256(call_id.encode())
     return prefix + digest.hexdigest()[:24]
+
+
+def stale_watermark(
+    cache: Mapping[str, Any], items_count: int, model: str, prefix_fingerprint: Callable[[int], str]
+) -> str | None:
+    """Why the watermark in ``cache`` no longer describes the start of the transcript, or ``None``.
+
+    The watermark says the server holds the first ``covered`` items, whose fingerprint was
+    ``fingerprint``, produced by ``model``. ``prefix_fingerprint(n)`` fingerprints the transcript's
+    first ``n`` items the way the adapter stored it. Reasons: ``model_changed``,
+    ``transcript_shorter`` (or no usable watermark), ``transcript_changed``.
+    """
+    if cache.get("model") != model:
+        return "model_changed"
+    covered = cache.get("covered")
+    if not isinstance(covered, int) or not 0 <= covered <= items_count:
+        return "transcript_shorter"
+    if prefix_fingerprint(covered) != cache.get("fingerprint"):
+        return "transcript_changed"
+    return None
 
 
 V = TypeVar("V")

@@ -48,7 +48,7 @@ from agentcore.model import (
     ModelToolCallDelta,
 )
 
-from ._common import ItemCache
+from ._common import ItemCache, stale_watermark
 from .gemini_common import (
     close_client,
     fingerprint,
@@ -243,9 +243,7 @@ class GeminiInteractionsModel(Model):
         if prev:
             covered = int(cache.get("covered", -1))
             same = (
-                cache.get("model") == self.model_name
-                and 0 <= covered <= len(items)
-                and fingerprint(items[:covered]) == cache.get("fingerprint")
+                stale_watermark(cache, len(items), self.model_name, lambda n: fingerprint(items[:n])) is None
             )
             new_steps = self._steps(items[covered:]) if same else []
             if same and new_steps:

@@ -51,7 +51,7 @@ from agentcore.model import (
     ModelToolCallDelta,
 )
 
-from ._common import dumps, header_retry_after, server_address
+from ._common import dumps, header_retry_after, server_address, stale_watermark
 from .openai_responses_wire import (
     PROVIDER,
     Fingerprint,
@@ -185,18 +185,11 @@ class OpenAIResponsesModel(Model):
         covered = cache.get("covered")
         if not rid:
             return None, items, fp.add(items)
-        reason: str | None = None
-        if cache.get("model") != self.model_name:
-            reason = "model_changed"
-        elif not isinstance(covered, int) or covered > len(items):
-            reason = "transcript_shorter"
-        else:
-            fp.add(items[:covered])
-            if fp.digest() != cache.get("fingerprint"):
-                reason = "transcript_changed"
+        reason = stale_watermark(cache, len(items), self.model_name, lambda n: fp.add(items[:n]).digest())
+        if reason is None:
+            return str(rid), items[covered:], fp.add(items[covered:])
+        if reason == "transcript_changed":
             fp.add(items[covered:])
-            if reason is None:
-                return str(rid), items[covered:], fp
         tracing.note("agentcore.server_state.reset", reason=reason, previous_response_id=str(rid))
         return None, items, (fp if reason == "transcript_changed" else Fingerprint().add(items))
 
