@@ -113,7 +113,7 @@ class RequestEncoder:
         self.sampling = sampling
         self._encoded = ItemCache(
             lambda item: encode_item(item, self.family), _ITEM_CACHE_MAX, drop=_ITEM_CACHE_MAX // 4
-        )
+        ).encoded
         self._builds: dict[tuple[str | None, str | None], _Build] = {}
         self._schemas: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._tools_key: tuple[ToolSpec, ...] = ()

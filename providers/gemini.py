@@ -248,7 +248,7 @@ class GeminiModel(Model):
         path_model = model_name if "/" in model_name else f"models/{model_name}"
         self._path = f"{path_model}:generateContent"
         self._stream_path = f"{path_model}:streamGenerateContent?alt=sse"
-        self._encode = ItemCache(lambda item: self._encode_uncached(item), cache_size)
+        self._encode = ItemCache(lambda item: self._encode_uncached(item), cache_size).encoded
         self._tools_cache: tuple[tuple[ToolSpec, ...], list[dict[str, Any]]] | None = None
 
     # ------------------------------------------------------------------ request building

@@ -116,7 +116,7 @@ class GeminiInteractionsModel(Model):
         self._api = self._client.aio._api_client
         self._options = request_options(self._client, client is None, api_version)
         self.server_address, self.server_port = server_of(self._client, base_url)
-        self._step = ItemCache(lambda item: self._step_uncached(item), cache_size)
+        self._step = ItemCache(lambda item: self._step_uncached(item), cache_size).encoded
 
     # ------------------------------------------------------------------ request building
 

@@ -123,7 +123,7 @@ class MessageEncoder:
             lambda item: self._encode_item(item),  # looked up per miss: tests count the encodes
             max_cached_items,
             data=_SHARED_CACHES.setdefault((provider, model, system_role), {}),
-        )
+        ).encoded
         self._instructions: tuple[str, bytes] | None = None
         self._checkpoints: dict[str, _Checkpoint] = {}  # by the first item's id (one per conversation)
         self.max_checkpoints = 64

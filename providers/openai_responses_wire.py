@@ -92,7 +92,7 @@ class ItemEncoder:
         )
 
     def encode(self, item: Item) -> bytes | None:
-        return self._cache(item)
+        return self._cache.encoded(item)
 
     def _encode(self, item: Item) -> bytes | None:
         wire = item_to_wire(item, self.model)
@@ -107,7 +107,7 @@ class ItemEncoder:
         out: list[bytes] = []
         orphans = 0
         n = len(items)
-        encode = self._cache
+        encode = self._cache.encoded
         for i, item in enumerate(items):
             data = encode(item)
             if data is None:
