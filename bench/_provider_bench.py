@@ -10,7 +10,8 @@ of reporting; what is the same in all of them lives here:
   then a final text), its instructions, question, tool schema and tool output;
 * ``Timer`` and ``at_end``: client CPU and wall time per call, and the median at the end of the loops;
 * ``complete`` and ``tool_results``: one agentcore model call (plain or streamed) and the tool results
-  that answer its calls.
+  that answer its calls; ``tool_loop``: the whole timed agentcore loop of the stateful vendors;
+* ``print_turn_table``: the turn-10/turn-50 table the stateful vendors print.
 """
 
 from __future__ import annotations
@@ -160,3 +161,12 @@ async def tool_loop(
         items += tool_results(response.items, "final" if turn == turns - 2 else output)
     await model.aclose()
     return timer
+
+
+def print_turn_table(
+    title: str, cols: list[tuple[str, str]], rows: list[dict[str, float]], width: int
+) -> None:
+    """One line per ``(key, label)`` of ``cols``: its value at turn 10 and turn 50 (``rows``)."""
+    print(f"{title:<{width}} {'turn 10':>10} {'turn 50':>10}")
+    for key, label in cols:
+        print(f"{label:<{width}} {rows[0][key]:>10.2f} {rows[1][key]:>10.2f}")

@@ -28,7 +28,7 @@ from typing import Any
 if str(Path(__file__).resolve().parents[1]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._provider_bench import EmulatorProcess, Timer, at_end, tool_loop
+from bench._provider_bench import EmulatorProcess, Timer, at_end, print_turn_table, tool_loop
 
 MODEL = "gemini-3-pro-preview"
 TOOL_OUTPUT = "result: " + "lorem ipsum dolor sit amet " * 8
@@ -283,9 +283,7 @@ def main() -> None:
         ("items_state_on", "interactions input steps/call (state on)"),
         ("items_state_off", "interactions input steps/call (state off)"),
     ]
-    print(f"{'Gemini, client CPU time per model call':<52} {'turn 10':>10} {'turn 50':>10}")
-    for key, label in cols:
-        print(f"{label:<52} {rows[0][key]:>10.2f} {rows[1][key]:>10.2f}")
+    print_turn_table("Gemini, client CPU time per model call", cols, rows, 52)
 
 
 if __name__ == "__main__":

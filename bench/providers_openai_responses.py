@@ -25,7 +25,7 @@ from typing import Any
 if str(Path(__file__).resolve().parents[1]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._provider_bench import EmulatorProcess, Timer, at_end, tool_loop
+from bench._provider_bench import EmulatorProcess, Timer, at_end, print_turn_table, tool_loop
 
 MODEL = "gpt-5.5"
 TOOL_OUTPUT = "result: " + "lorem ipsum dolor sit amet " * 8
@@ -213,9 +213,7 @@ def main() -> None:
         ("items_state_on", "input items/call (state on)"),
         ("items_state_off", "input items/call (state off)"),
     ]
-    print(f"{'OpenAI Responses, client time per model call':<42} {'turn 10':>10} {'turn 50':>10}")
-    for key, label in cols:
-        print(f"{label:<42} {rows[0][key]:>10.2f} {rows[1][key]:>10.2f}")
+    print_turn_table("OpenAI Responses, client time per model call", cols, rows, 42)
 
 
 if __name__ == "__main__":
