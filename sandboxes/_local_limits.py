@@ -42,6 +42,41 @@ class Limits:
             lines.append(f"ulimit -{flag} {value} || exit 98")
         return "\n".join(lines)
 
+    def apply(self, config: SandboxConfig) -> None:
+        """Write ``config``'s memory, pids and CPU quotas into the cgroups (raises OSError)."""
+        memory, quota = str(config.memory_mb << 20), max(1000, int(config.cpu * 100000))
+        for d in self.dirs:
+            if self.mechanism == "cgroup-v2":
+                _write(d / "memory.max", memory)
+                with contextlib.suppress(OSError):
+                    _write(d / "memory.swap.max", "0")
+                _write(d / "pids.max", str(config.pids))
+                _write(d / "cpu.max", f"{quota} 100000")
+            elif (d / "memory.limit_in_bytes").exists():
+                order = ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]
+                if not (d / order[1]).exists():
+                    order.pop()
+                try:
+                    for name in order:
+                        _write(d / name, memory)
+                except OSError:  # raising the limit: memory+swap must never be below memory
+                    for name in reversed(order):
+                        _write(d / name, memory)
+            elif (d / "pids.max").exists():
+                _write(d / "pids.max", str(config.pids))
+            elif (d / "cpu.cfs_quota_us").exists():
+                _write(d / "cpu.cfs_period_us", "100000")
+                _write(d / "cpu.cfs_quota_us", str(quota))
+
+    def rename(self, name: str) -> None:
+        """Give the cgroups a new name (same parents); processes inside stay put."""
+        renamed = []
+        for d in self.dirs:
+            target = d.with_name(name)
+            d.rename(target)
+            renamed.append(target)
+        self.dirs = renamed
+
     def pids(self) -> list[int]:
         out: list[int] = []
         for d in self.dirs:
@@ -111,24 +146,15 @@ def _try_v1(name: str, config: SandboxConfig) -> Limits | None:
             if not (base / "cgroup.procs").exists():
                 _undo(dirs)
                 return None
-            parent = base / own.get(ctrl, "/").lstrip("/")
-            d = parent / name
+            d = base / own.get(ctrl, "/").lstrip("/") / name
             d.mkdir()
             dirs.append(d)
-            if ctrl == "memory":
-                limit = str(config.memory_mb << 20)
-                _write(d / "memory.limit_in_bytes", limit)
-                if (d / "memory.memsw.limit_in_bytes").exists():
-                    _write(d / "memory.memsw.limit_in_bytes", limit)
-            elif ctrl == "pids":
-                _write(d / "pids.max", str(config.pids))
-            else:
-                _write(d / "cpu.cfs_period_us", "100000")
-                _write(d / "cpu.cfs_quota_us", str(max(1000, int(config.cpu * 100000))))
+        limits = Limits("cgroup-v1", dirs)
+        limits.apply(config)
     except OSError:
         _undo(dirs)
         return None
-    return Limits("cgroup-v1", dirs)
+    return limits
 
 
 def _try_v2(name: str, config: SandboxConfig) -> Limits | None:
@@ -140,15 +166,12 @@ def _try_v2(name: str, config: SandboxConfig) -> Limits | None:
     d = CGROUP_ROOT / own.lstrip("/") / name
     try:
         d.mkdir()
-        _write(d / "memory.max", str(config.memory_mb << 20))
-        with contextlib.suppress(OSError):
-            _write(d / "memory.swap.max", "0")
-        _write(d / "pids.max", str(config.pids))
-        _write(d / "cpu.max", f"{max(1000, int(config.cpu * 100000))} 100000")
+        limits = Limits("cgroup-v2", [d])
+        limits.apply(config)
     except OSError:
         _undo([d] if d.exists() else [])
         return None
-    return Limits("cgroup-v2", [d])
+    return limits
 
 
 def _undo(dirs: list[Path]) -> None:

@@ -31,6 +31,9 @@ whose owner is gone (or that are older than ``older_than_s`` when the backend ca
 
 _reapers: dict[str, Reaper] = {}
 
+WARM_GRACE_S = 30.0
+"""An empty cgroup of a parked local launcher younger than this may be one still joining: kept."""
+
 
 def register(backend: str, reaper: Reaper) -> None:
     """Add (or replace) the reaper of ``backend``."""
@@ -89,6 +92,7 @@ async def reap_local(labels: Mapping[str, str], older_than_s: float) -> list[str
 
 
 def _reap_local_sync(labels: Mapping[str, str], older_than_s: float) -> list[str]:
+    from ._local_launch import WARM_PREFIX
     from ._local_limits import PREFIX, Limits, leaked_cgroups
     from .local import state_root
 
@@ -121,7 +125,12 @@ def _reap_local_sync(labels: Mapping[str, str], older_than_s: float) -> list[str
         if sandbox_id in live_ids:
             continue
         leftover = Limits("cgroup-v1", [cg])
-        if sandbox_id not in removed and (labels or leftover.pids()):
+        if sandbox_id.startswith(WARM_PREFIX):
+            # a parked launcher (no session, no labels): dead once empty; one just created gets time to join
+            with contextlib.suppress(OSError):
+                if leftover.pids() or time.time() - cg.stat().st_mtime < WARM_GRACE_S:
+                    continue
+        elif sandbox_id not in removed and (labels or leftover.pids()):
             # no control directory of ours: without labels to check, only an empty cgroup is surely dead
             continue
         leftover.destroy()

@@ -44,7 +44,9 @@ from agentcore.errors import SandboxDied, SandboxError, UserError
 
 from ._local_fs import ConfinedFiles
 from ._local_io import LocalShell, Pipes
-from ._local_limits import Limits, create_limits
+from ._local_launch import Key, prewarm_key, refill_soon, spawn_launcher, take_warm
+from ._local_limits import PREFIX, Limits, create_limits
+from ._local_loop import on_sandbox_loop
 from ._loop_sandbox import ExecCall, LoopSandbox
 from .base import ExecResult, FileInfo, SandboxConfig, resolve_path
 from .shell import KILL_GROUPS_SCRIPT, BoundedOutput, ShellProcess
@@ -81,6 +83,8 @@ while IFS= read -r req; do
   esac
 done
 """
+COMMAND = ("/bin/sh", "-c", SUPERVISOR)
+"""What bwrap runs as the sandbox's pid 2."""
 
 
 def bwrap_path() -> str | None:
@@ -99,7 +103,9 @@ class LocalSandbox(LoopSandbox):
 
     ``LocalSandbox()`` uses :class:`SandboxConfig` defaults; keyword arguments override its fields.
     ``host_uid``/``host_gid`` choose the unprivileged host user when running as root.
-    ``use_cgroups=False`` forces the rlimit fallback.
+    ``use_cgroups=False`` forces the rlimit fallback. ``prewarm=False`` turns off the warm launcher
+    (see :mod:`._local_launch`): after a start with cgroups, one launcher is parked in a fresh cgroup so
+    that the next start skips the kernel's cgroup-move wait.
     """
 
     backend = "local"
@@ -111,6 +117,7 @@ class LocalSandbox(LoopSandbox):
         host_uid: int | None = None,
         host_gid: int | None = None,
         use_cgroups: bool = True,
+        prewarm: bool = True,
         workspace_dir: str | os.PathLike[str] | None = None,
         **overrides: Any,
     ) -> None:
@@ -127,6 +134,7 @@ class LocalSandbox(LoopSandbox):
         if self.host_uid == 0 or self.host_gid == 0:
             raise UserError("refusing to run bubblewrap as host root (it escapes, SANDBOX.md §5.3)")
         self._use_cgroups = use_cgroups
+        self._prewarm = prewarm
         self.workspace_dir = Path(workspace_dir).resolve() if workspace_dir is not None else None
         self._ctl: Path | None = None
         self._proc: asyncio.subprocess.Process | None = None
@@ -159,15 +167,7 @@ class LocalSandbox(LoopSandbox):
             self._write_ctl_files(ctl)
             if self.workspace_dir is not None:
                 self._prepare_workspace_dir(self.workspace_dir)
-            self._limits = create_limits(self.id, self.config, use_cgroups=self._use_cgroups)
-            argv = self._launcher_argv(bwrap, ctl)
-            self._proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-            )
+            self._proc = await self._launch(bwrap, ctl)
             assert self._proc.stdout is not None
             try:
                 line = await asyncio.wait_for(self._proc.stdout.readline(), 30)
@@ -225,10 +225,65 @@ class LocalSandbox(LoopSandbox):
             (ctl / name).write_text(text)
             os.chmod(ctl / name, 0o644)
 
-    def _launcher_argv(self, bwrap: str, ctl: Path) -> list[str]:
+    @classmethod
+    async def prewarm(cls, **kwargs: Any) -> bool:
+        """Park a warm launcher now, so that even the first start of a ``LocalSandbox(**kwargs)`` in
+        this process skips the kernel's cgroup-move wait (call it once at application start-up; it
+        returns in about a millisecond). False when there is nothing to warm: no bubblewrap, no
+        cgroups (rlimits need no warming) or ``prewarm=False``."""
+        key = cls(**kwargs).launch_key()
+        return key is not None and await on_sandbox_loop(prewarm_key(key))
+
+    def launch_key(self) -> Key | None:
+        """What a warm launcher for this sandbox is built from; None when none applies."""
+        bwrap = bwrap_path()
+        if bwrap is None or not (self._use_cgroups and self._prewarm):
+            return None
+        return bwrap, tuple(self._host_prefix()), COMMAND
+
+    async def _launch(self, bwrap: str, ctl: Path) -> asyncio.subprocess.Process:
+        """Start bwrap through a launcher: a parked warm one when available, else a new one."""
+        key = self.launch_key()
+        launcher = take_warm(key) if key is not None else None
+        if launcher is not None:
+            try:
+                launcher.limits.apply(self.config)
+                launcher.limits.rename(PREFIX + self.id)
+            except OSError:
+                await asyncio.to_thread(launcher.discard)
+                launcher = None
+        if launcher is None:
+            limits = create_limits(self.id, self.config, use_cgroups=self._use_cgroups)
+            self._limits = limits
+            launcher = await spawn_launcher(bwrap, limits, self._host_prefix(), COMMAND)
+        self._limits, self._proc = launcher.limits, launcher.proc  # from here on, _close() cleans up
+        await launcher.start(self._bwrap_options(ctl))
+        if key is not None and self._limits.dirs:
+            refill_soon(key)
+        return launcher.proc
+
+    def _host_prefix(self) -> list[str]:
+        """What runs between the launcher and bwrap: setpriv down to the host uid when we are root."""
+        if os.geteuid() != 0:
+            return []
+        # The launcher runs as root just long enough to join the cgroups, then setpriv drops to the
+        # sandbox's host uid for good. (Popen(user=...) would do the same but forces a full fork() of
+        # this process instead of vfork(): ~10 ms more in a process the size of an app.)
+        return [
+            "setpriv",
+            f"--reuid={self.host_uid}",
+            f"--regid={self.host_gid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--no-new-privs",
+            "--",
+        ]
+
+    def _bwrap_options(self, ctl: Path) -> list[str]:
+        """bwrap's options (everything before the command), handed over through ``--args``."""
         cfg = self.config
-        assert self._limits is not None
-        args: list[str] = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns"]
+        args: list[str] = ["--unshare-all", "--unshare-user", "--disable-userns"]
         if cfg.network == "open":
             args.append("--share-net")
         args += ["--uid", str(cfg.uid), "--gid", str(cfg.uid), "--hostname", "sandbox"]
@@ -270,26 +325,8 @@ class LocalSandbox(LoopSandbox):
         args += ["--ro-bind", str(ctl), CTL]
         if cfg.read_only_root:
             args += ["--remount-ro", "/"]
-        args += ["--chdir", cfg.workdir, "/bin/sh", "-c", SUPERVISOR]
-        prefix: list[str] = []
-        if os.geteuid() == 0:
-            # The launcher runs as root just long enough to join the cgroups, then setpriv drops to
-            # the sandbox's host uid for good. (Popen(user=...) would do the same but forces a full
-            # fork() of this process instead of vfork(): ~10 ms more in a process the size of an app.)
-            prefix = [
-                "setpriv",
-                f"--reuid={self.host_uid}",
-                f"--regid={self.host_gid}",
-                "--clear-groups",
-                "--inh-caps=-all",
-                "--bounding-set=-all",
-                "--no-new-privs",
-                "--",
-            ]
-        # dash's ulimit has no -u: use bash when rlimits are the mechanism
-        launcher_shell = (shutil.which("bash") or "/bin/bash") if self._limits.rlimits else "/bin/sh"
-        script = self._limits.launcher_snippet() + '\nexec "$@"\n'
-        return [launcher_shell, "-c", script, "agentcore-launcher", *prefix, *args]
+        args += ["--chdir", cfg.workdir]
+        return args
 
     @staticmethod
     def _find_init_pid(outer: int) -> int:

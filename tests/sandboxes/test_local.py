@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from agentcore.errors import PathEscapeError, SandboxError, UserError
-from agentcore.sandboxes import janitor
+from agentcore.sandboxes import _local_launch, janitor
+from agentcore.sandboxes._local_limits import PREFIX
 from agentcore.sandboxes.local import DEFAULT_HOST_UID, LocalSandbox, bwrap_path, state_root
 from agentcore.testing import tool_call
 
@@ -83,6 +84,94 @@ async def test_cgroups_carry_the_configured_limits(local: LocalSandbox) -> None:
     assert values.get("memory.limit_in_bytes", values.get("memory.max")) == str(local.config.memory_mb << 20)
     assert values["pids.max"] == str(local.config.pids)
     assert local._init_pid in local._limits.pids()
+
+
+async def _parked(key: object) -> _local_launch.Launcher:
+    """The launcher parked for ``key`` (parking happens on the sandbox loop, just after a start)."""
+    for _ in range(500):
+        launcher = _local_launch._parked.get(key)  # type: ignore[call-overload]
+        if launcher is not None:
+            return launcher
+        await asyncio.sleep(0.01)
+    raise AssertionError("no warm launcher was parked")
+
+
+def _limit_values(dirs: list[Path]) -> dict[str, str]:
+    values = {}
+    for d in dirs:
+        for name in ("memory.limit_in_bytes", "memory.max", "pids.max", "cpu.cfs_quota_us", "cpu.max"):
+            if (d / name).exists():
+                values[name] = (d / name).read_text().strip()
+    return values
+
+
+@root_only
+async def test_the_next_start_takes_a_warm_launcher_with_its_own_limits() -> None:
+    async with LocalSandbox(sandbox_config()) as first:
+        key = first.launch_key()
+    parked = await _parked(key)
+    warm_dirs = list(parked.limits.dirs)
+    assert all(d.name.startswith(PREFIX + "warm-") for d in warm_dirs)
+    assert parked.proc.pid in parked.limits.pids()  # placed in its cgroup before anyone asked
+
+    config = sandbox_config(memory_mb=96, pids=77, cpu=0.5)
+    async with LocalSandbox(config) as sb:
+        assert sb._proc is not None and sb._proc.pid == parked.proc.pid
+        assert sb._limits is not None
+        assert [d.name for d in sb._limits.dirs] == [PREFIX + sb.id] * len(warm_dirs)
+        assert not any(d.exists() for d in warm_dirs)
+        values = _limit_values(sb._limits.dirs)
+        assert values.get("memory.limit_in_bytes", values.get("memory.max")) == str(96 << 20)
+        assert values["pids.max"] == "77"
+        assert values.get("cpu.cfs_quota_us", values.get("cpu.max", "").split(" ")[0]) == "50000"
+        assert sb._init_pid in sb._limits.pids()
+        assert (await sb.shell("echo up")).output == "up\n"
+        # the pids limit bites in the warm path too
+        result = await sb.shell("for i in $(seq 100); do sleep 5 & done 2>&1 | tail -n 1; kill $(jobs -p)")
+        assert "fork" in result.output or "resource" in result.output.lower()
+    # and a new one is parked for the start after
+    assert (await _parked(key)).proc.pid != parked.proc.pid
+
+
+@root_only
+async def test_prewarm_false_never_takes_a_parked_launcher() -> None:
+    assert await LocalSandbox.prewarm(config=sandbox_config())
+    parked = await _parked(LocalSandbox(sandbox_config()).launch_key())
+    async with LocalSandbox(sandbox_config(), prewarm=False) as sb:
+        assert sb.launch_key() is None
+        assert sb._proc is not None and sb._proc.pid != parked.proc.pid
+        assert sb._init_pid in sb._limits.pids()  # type: ignore[union-attr]
+    assert _local_launch._parked.get(LocalSandbox(sandbox_config()).launch_key()) is parked  # type: ignore[call-overload]
+
+
+@root_only
+def test_a_parked_launcher_and_its_cgroup_go_away_with_the_process() -> None:
+    script = textwrap.dedent(
+        """
+        import asyncio, json
+        from agentcore.sandboxes import _local_launch
+        from agentcore.sandboxes.local import LocalSandbox
+
+        async def main():
+            async with LocalSandbox() as sb:
+                await sb.shell("true")
+                key = sb.launch_key()
+            for _ in range(500):
+                if key in _local_launch._parked:
+                    break
+                await asyncio.sleep(0.01)
+            launcher = _local_launch._parked[key]
+            print(json.dumps({"pid": launcher.proc.pid, "dirs": [str(d) for d in launcher.limits.dirs]}))
+
+        asyncio.run(main())
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    parked = json.loads(done.stdout)
+    assert parked["dirs"]
+    assert not Path(f"/proc/{parked['pid']}").exists() or "Z" in _status(parked["pid"])["State"]
+    assert not any(Path(d).exists() for d in parked["dirs"])
 
 
 async def test_rlimits_are_the_fallback_without_cgroups() -> None:
@@ -183,6 +272,25 @@ async def test_janitor_removes_what_a_crashed_process_left(tmp_path: Path) -> No
     removed = await janitor.reap({"agentcore.test": "janitor"}, backends=["local"])
     assert leaked in removed["local"]
     assert not (state_root() / leaked).exists()
+
+
+@root_only
+async def test_janitor_removes_the_empty_cgroup_of_a_dead_parked_launcher(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with LocalSandbox(sandbox_config()) as sb:
+        key = sb.launch_key()
+    parked = await _parked(key)
+    # kill the launcher behind the pool's back, as a crash of its owner would
+    parked.proc.kill()
+    await asyncio.sleep(0.05)
+    assert parked.limits.dirs and not parked.limits.pids()
+    name = parked.limits.dirs[0].name[len(PREFIX) :]
+    assert name not in (await janitor.reap({"agentcore.test": "janitor"}, backends=["local"]))["local"]
+    monkeypatch.setattr(janitor, "WARM_GRACE_S", 0.0)
+    assert name in (await janitor.reap({"agentcore.test": "janitor"}, backends=["local"]))["local"]
+    assert not any(d.exists() for d in parked.limits.dirs)
+    assert _local_launch.take_warm(key) is None  # type: ignore[arg-type]  # the pool notices it died
 
 
 async def test_janitor_leaves_live_sandboxes_alone(local: LocalSandbox) -> None:
