@@ -37,7 +37,7 @@ from agentcore.errors import SandboxError
 from ._local_limits import Limits, create_limits
 from .base import SandboxConfig
 
-__all__ = ["Launcher", "prewarm_key", "refill_soon", "spawn_launcher", "take_warm"]
+__all__ = ["LaunchSpec", "Launcher", "prewarm_key", "refill_soon", "spawn_launcher", "take_warm"]
 
 HOST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 WARM_PREFIX = "warm-"
@@ -70,12 +70,12 @@ class Launcher:
 
     def discard(self) -> None:
         """Kill an unused launcher and remove its cgroups (blocking, short)."""
-        if self.args_fd >= 0:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.proc.pid, signal.SIGKILL)
+        if self.args_fd >= 0:  # after the kill: bwrap must not start with what it has read so far
             with contextlib.suppress(OSError):
                 os.close(self.args_fd)
             self.args_fd = -1
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.proc.pid, signal.SIGKILL)
         self.limits.destroy()
 
 
@@ -85,16 +85,29 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-async def spawn_launcher(
-    bwrap: str, limits: Limits, prefix: Sequence[str], command: Sequence[str]
-) -> Launcher:
-    """Spawn a launcher that applies ``limits`` to itself, runs ``prefix`` (setpriv…) and execs
-    ``bwrap --args FD command``."""
+@dataclass(frozen=True)
+class LaunchSpec:
+    """How a launcher starts bwrap, minus the per-sandbox options (those come through the pipe)."""
+
+    bwrap: str
+    prefix: tuple[str, ...]
+    """What runs between the launcher and bwrap (setpriv down to the host uid when we are root)."""
+    isolation: tuple[str, ...]
+    """bwrap options given on its command line, before ``--args``: the namespaces and the rest of the
+    isolation, so that a parked bwrap woken with nothing (its owner crashed) is still fully isolated
+    (and then finds no ``/bin/sh`` in its empty root and exits)."""
+    command: tuple[str, ...]
+
+
+async def spawn_launcher(spec: LaunchSpec, limits: Limits) -> Launcher:
+    """Spawn a launcher that applies ``limits`` to itself, runs ``spec.prefix`` and execs
+    ``bwrap ISOLATION --args FD COMMAND``."""
     read_fd, write_fd = os.pipe()
     # dash's ulimit has no -u: use bash when rlimits are the mechanism
     shell = (shutil.which("bash") or "/bin/bash") if limits.rlimits else "/bin/sh"
     script = limits.launcher_snippet() + '\nexec "$@"\n'
-    argv = [shell, "-c", script, "agentcore-launcher", *prefix, bwrap, "--args", str(read_fd), *command]
+    argv = [shell, "-c", script, "agentcore-launcher", *spec.prefix, spec.bwrap, *spec.isolation]
+    argv += ["--args", str(read_fd), *spec.command]
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
@@ -114,17 +127,14 @@ async def spawn_launcher(
 
 # --------------------------------------------------------------------------- warm launchers
 
-Key = tuple[str, tuple[str, ...], tuple[str, ...]]
-"""What a parked launcher was built for: bwrap path, host prefix (setpriv…), bwrap command."""
-
-_parked: dict[Key, Launcher] = {}
-_refilling: set[Key] = set()
-_unavailable: set[Key] = set()
+_parked: dict[LaunchSpec, Launcher] = {}
+_refilling: set[LaunchSpec] = set()
+_unavailable: set[LaunchSpec] = set()
 _lock = threading.Lock()
 _atexit_registered = False
 
 
-def take_warm(key: Key) -> Launcher | None:
+def take_warm(key: LaunchSpec) -> Launcher | None:
     """The parked launcher for ``key``, if one is alive (the caller now owns it)."""
     with _lock:
         launcher = _parked.pop(key, None)
@@ -134,7 +144,7 @@ def take_warm(key: Key) -> Launcher | None:
     return launcher
 
 
-def refill_soon(key: Key) -> None:
+def refill_soon(key: LaunchSpec) -> None:
     """Park a new launcher for ``key`` on the running loop, after the current start has finished."""
     with _lock:
         if key in _parked or key in _refilling or key in _unavailable:
@@ -144,7 +154,7 @@ def refill_soon(key: Key) -> None:
     loop.call_soon(lambda: loop.create_task(_refill(key)))
 
 
-async def _refill(key: Key) -> None:
+async def _refill(key: LaunchSpec) -> None:
     try:
         await prewarm_key(key)
     finally:
@@ -152,10 +162,9 @@ async def _refill(key: Key) -> None:
             _refilling.discard(key)
 
 
-async def prewarm_key(key: Key) -> bool:
+async def prewarm_key(key: LaunchSpec) -> bool:
     """Park a launcher for ``key`` unless one is parked; False when cgroups are unavailable."""
     global _atexit_registered
-    bwrap, prefix, command = key
     with _lock:
         if key in _parked:
             return True
@@ -165,7 +174,7 @@ async def prewarm_key(key: Key) -> bool:
             _unavailable.add(key)
         return False
     try:
-        launcher = await spawn_launcher(bwrap, limits, prefix, command)
+        launcher = await spawn_launcher(key, limits)
     except BaseException:
         limits.destroy()
         raise

@@ -44,7 +44,7 @@ from agentcore.errors import SandboxDied, SandboxError, UserError
 
 from ._local_fs import ConfinedFiles
 from ._local_io import LocalShell, Pipes
-from ._local_launch import Key, prewarm_key, refill_soon, spawn_launcher, take_warm
+from ._local_launch import LaunchSpec, prewarm_key, refill_soon, spawn_launcher, take_warm
 from ._local_limits import PREFIX, Limits, create_limits
 from ._local_loop import on_sandbox_loop
 from ._loop_sandbox import ExecCall, LoopSandbox
@@ -83,6 +83,15 @@ while IFS= read -r req; do
   esac
 done
 """
+ISOLATION = (
+    "--unshare-all",
+    "--unshare-user",
+    "--disable-userns",
+    "--die-with-parent",
+    "--new-session",
+    "--clearenv",
+)
+"""bwrap options on its command line (the rest comes through ``--args``, see :mod:`._local_launch`)."""
 COMMAND = ("/bin/sh", "-c", SUPERVISOR)
 """What bwrap runs as the sandbox's pid 2."""
 
@@ -155,8 +164,8 @@ class LocalSandbox(LoopSandbox):
     # ------------------------------------------------------------------ lifecycle
 
     async def _start(self) -> None:
-        bwrap = bwrap_path()
-        if bwrap is None:
+        spec = self._launch_spec()
+        if spec is None:
             raise SandboxError("bubblewrap is not installed (apt-get install bubblewrap)")
         root = state_root()
         root.mkdir(mode=0o711 if os.geteuid() == 0 else 0o700, exist_ok=True)
@@ -167,7 +176,7 @@ class LocalSandbox(LoopSandbox):
             self._write_ctl_files(ctl)
             if self.workspace_dir is not None:
                 self._prepare_workspace_dir(self.workspace_dir)
-            self._proc = await self._launch(bwrap, ctl)
+            self._proc = await self._launch(spec, ctl)
             assert self._proc.stdout is not None
             try:
                 line = await asyncio.wait_for(self._proc.stdout.readline(), 30)
@@ -234,16 +243,20 @@ class LocalSandbox(LoopSandbox):
         key = cls(**kwargs).launch_key()
         return key is not None and await on_sandbox_loop(prewarm_key(key))
 
-    def launch_key(self) -> Key | None:
+    def launch_key(self) -> LaunchSpec | None:
         """What a warm launcher for this sandbox is built from; None when none applies."""
-        bwrap = bwrap_path()
-        if bwrap is None or not (self._use_cgroups and self._prewarm):
-            return None
-        return bwrap, tuple(self._host_prefix()), COMMAND
+        spec = self._launch_spec()
+        return spec if self._use_cgroups and self._prewarm else None
 
-    async def _launch(self, bwrap: str, ctl: Path) -> asyncio.subprocess.Process:
+    def _launch_spec(self) -> LaunchSpec | None:
+        bwrap = bwrap_path()
+        if bwrap is None:
+            return None
+        return LaunchSpec(bwrap, tuple(self._host_prefix()), ISOLATION, COMMAND)
+
+    async def _launch(self, spec: LaunchSpec, ctl: Path) -> asyncio.subprocess.Process:
         """Start bwrap through a launcher: a parked warm one when available, else a new one."""
-        key = self.launch_key()
+        key = spec if self._use_cgroups and self._prewarm else None
         launcher = take_warm(key) if key is not None else None
         if launcher is not None:
             try:
@@ -255,7 +268,7 @@ class LocalSandbox(LoopSandbox):
         if launcher is None:
             limits = create_limits(self.id, self.config, use_cgroups=self._use_cgroups)
             self._limits = limits
-            launcher = await spawn_launcher(bwrap, limits, self._host_prefix(), COMMAND)
+            launcher = await spawn_launcher(spec, limits)
         self._limits, self._proc = launcher.limits, launcher.proc  # from here on, _close() cleans up
         await launcher.start(self._bwrap_options(ctl))
         if key is not None and self._limits.dirs:
@@ -283,11 +296,8 @@ class LocalSandbox(LoopSandbox):
     def _bwrap_options(self, ctl: Path) -> list[str]:
         """bwrap's options (everything before the command), handed over through ``--args``."""
         cfg = self.config
-        args: list[str] = ["--unshare-all", "--unshare-user", "--disable-userns"]
-        if cfg.network == "open":
-            args.append("--share-net")
+        args: list[str] = ["--share-net"] if cfg.network == "open" else []  # after ISOLATION's unshare
         args += ["--uid", str(cfg.uid), "--gid", str(cfg.uid), "--hostname", "sandbox"]
-        args += ["--die-with-parent", "--new-session", "--clearenv"]
         for key, value in cfg.shell_env().items():
             args += ["--setenv", key, value]
         args += ["--ro-bind", "/usr", "/usr"]

@@ -19,6 +19,7 @@ import pytest
 from agentcore.errors import PathEscapeError, SandboxError, UserError
 from agentcore.sandboxes import _local_launch, janitor
 from agentcore.sandboxes._local_limits import PREFIX
+from agentcore.sandboxes._local_loop import sandbox_loop as _sandbox_loop
 from agentcore.sandboxes.local import DEFAULT_HOST_UID, LocalSandbox, bwrap_path, state_root
 from agentcore.testing import tool_call
 
@@ -142,6 +143,32 @@ async def test_prewarm_false_never_takes_a_parked_launcher() -> None:
         assert sb._proc is not None and sb._proc.pid != parked.proc.pid
         assert sb._init_pid in sb._limits.pids()  # type: ignore[union-attr]
     assert _local_launch._parked.get(LocalSandbox(sandbox_config()).launch_key()) is parked  # type: ignore[call-overload]
+
+
+@root_only
+async def test_a_parked_launcher_woken_with_no_options_runs_nothing() -> None:
+    """Its owner crashed: the options pipe closes empty. bwrap is isolated from its command line alone,
+    finds no shell in its empty root and exits; the supervisor never says ready."""
+    assert await LocalSandbox.prewarm(config=sandbox_config())
+    launcher = _local_launch.take_warm(LocalSandbox(sandbox_config()).launch_key())  # type: ignore[arg-type]
+    assert launcher is not None
+    os.close(launcher.args_fd)
+    launcher.args_fd = -1
+    proc = launcher.proc
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = await asyncio.wait_for(
+        asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_communicate(proc), _sandbox_loop())), 10
+    )
+    assert b"ready" not in out and proc.returncode not in (0, None)
+    assert b"execvp" in err or b"No such file" in err
+    launcher.discard()
+
+
+async def _communicate(proc: asyncio.subprocess.Process) -> tuple[bytes, bytes]:
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = await asyncio.gather(proc.stdout.read(), proc.stderr.read())
+    await proc.wait()
+    return out, err
 
 
 @root_only
