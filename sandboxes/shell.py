@@ -84,6 +84,7 @@ KILL_GROUPS_SCRIPT = r"""
 # Builtins only (works in images without procps). Runs inside the sandbox as the sandbox user.
 sp=$1; mode=$2; shift 2
 declare -A keep=() ppid=() pgrp=()
+targets=()
 for k in "$@"; do keep[$k]=1; done
 for f in /proc/[0-9]*/stat; do
   { read -r line < "$f"; } 2>/dev/null || continue
@@ -100,6 +101,16 @@ for p in "${!ppid[@]}"; do
   while [ -n "$c" ] && [ "${ppid[$c]}" != "$sp" ] && [ "$c" -gt 1 ] && [ $n -lt 64 ]; do c=${ppid[$c]}; n=$((n+1)); done
   [ -n "$c" ] && [ "${ppid[$c]}" = "$sp" ] || continue
   if [ "$mode" = fg ] && [ -n "${keep[${pgrp[$c]}]}" ]; then continue; fi
+  targets+=("$p")
+done
+# A process group dies at once (one kill). Processes left in the shell's own group (no job control:
+# a supervisor's execs) die one by one, so stop them all first: otherwise `sh -c "sleep 300; echo
+# never"` may see its sleep die before its own turn comes, and print "never". (Jobs are not stopped:
+# a shell with job control would report a stopped job and move on.)
+for p in "${targets[@]}"; do
+  if [ "${pgrp[$p]}" = "$spg" ]; then kill -STOP "$p" 2>/dev/null; fi
+done
+for p in "${targets[@]}"; do
   g=${pgrp[$p]}
   if [ "$g" != "$spg" ]; then kill -9 -- "-$g" 2>/dev/null; fi
   kill -9 "$p" 2>/dev/null
