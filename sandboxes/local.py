@@ -155,6 +155,7 @@ class LocalSandbox(LoopSandbox):
         self._exit_handlers: dict[str, Pipes] = {}
         self._reader: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
+        self._death = ""
 
     @property
     def limits_mechanism(self) -> str:
@@ -351,8 +352,11 @@ class LocalSandbox(LoopSandbox):
 
     def _root_pid(self) -> int:
         if self._init_pid is None or self._proc is None or self._proc.returncode is not None:
-            raise SandboxDied(f"sandbox {self.id} is not running")
+            raise SandboxDied(self._not_running())
         return self._init_pid
+
+    def _not_running(self) -> str:
+        return f"sandbox {self.id} is not running" + (f": it died ({self._death})" if self._death else "")
 
     def _end_pending(self, how: str) -> None:
         """End every running shell and exec, and fail every pending request: the sandbox ``how``."""
@@ -390,7 +394,7 @@ class LocalSandbox(LoopSandbox):
     async def _send(self, *words: str) -> None:
         proc = self._proc
         if proc is None or proc.stdin is None or proc.returncode is not None:
-            raise SandboxDied(f"sandbox {self.id} is not running")
+            raise SandboxDied(self._not_running())
         # one line per request; newlines inside words become "$NL" (POSIX sh has no $'...')
         data = " ".join(shlex.quote(w).replace("\n", "'\"$NL\"'") for w in words).encode() + b"\n"
         async with self._send_lock:
@@ -433,7 +437,25 @@ class LocalSandbox(LoopSandbox):
             if fut is not None and not fut.done():
                 fut.set_result(code)
         # the supervisor is gone: every shell and exec ends
-        self._end_pending("died")
+        self._death = await self._diagnose_death()
+        self._end_pending(f"died ({self._death})")
+
+    async def _diagnose_death(self) -> str:
+        """Why the sandbox ended: bwrap's exit status, the cgroup's OOM count, bwrap's last words."""
+        proc = self._proc
+        if proc is None:
+            return "closed"
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(proc.wait(), 2)
+        parts = [f"exit status {proc.returncode}"]
+        if self._limits is not None and self._limits.memory_events().get("oom_kill"):
+            parts.append(f"out of memory ({self.config.memory_mb} MiB)")
+        if proc.stderr is not None:
+            with contextlib.suppress(Exception):
+                err = await asyncio.wait_for(proc.stderr.read(2000), 0.5)
+                if err.strip():
+                    parts.append(err.decode(errors="replace").strip())
+        return ", ".join(parts)
 
     def _new_ident(self, op: str) -> str:
         """Request/FIFO names: unguessable, so one process cannot open another session's FIFOs."""
