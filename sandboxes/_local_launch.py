@@ -51,6 +51,8 @@ class Launcher:
     proc: asyncio.subprocess.Process
     limits: Limits
     args_fd: int
+    pidfd: int = -1
+    """Pins the launcher process (``discard`` signals it, not a pid that may have been reused)."""
 
     async def start(self, options: Sequence[str]) -> None:
         """Hand bwrap its options (NUL-separated; it starts once the pipe closes)."""
@@ -67,11 +69,17 @@ class Launcher:
             raise SandboxError(f"bubblewrap failed to start: {exc}") from None
         finally:
             os.close(fd)
+            if self.pidfd >= 0:  # it is a sandbox's process now: the sandbox owns its lifetime
+                os.close(self.pidfd)
+                self.pidfd = -1
 
     def discard(self) -> None:
         """Kill an unused launcher and remove its cgroups (blocking, short)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.proc.pid, signal.SIGKILL)
+        if self.pidfd >= 0:  # never a bare pid: a reaped launcher's pid may belong to someone else now
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            os.close(self.pidfd)
+            self.pidfd = -1
         if self.args_fd >= 0:  # after the kill: bwrap must not start with what it has read so far
             with contextlib.suppress(OSError):
                 os.close(self.args_fd)
@@ -122,7 +130,10 @@ async def spawn_launcher(spec: LaunchSpec, limits: Limits) -> Launcher:
         raise
     finally:
         os.close(read_fd)
-    return Launcher(proc, limits, write_fd)
+    pidfd = -1
+    with contextlib.suppress(OSError):  # blocked on the args pipe: it cannot have been reaped yet
+        pidfd = os.pidfd_open(proc.pid)
+    return Launcher(proc, limits, write_fd, pidfd)
 
 
 # --------------------------------------------------------------------------- warm launchers

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,15 +97,50 @@ class Limits:
                             out[key] = int(value)
         return out
 
+    def _kill_v2(self) -> bool:
+        """cgroup v2 ``cgroup.kill`` (Linux 5.14+): the whole cgroup at once, no pid to race with."""
+        try:
+            for d in self.dirs:
+                _write(d / "cgroup.kill", "1")
+        except OSError:
+            return False
+        return True
+
+    def _kill_member(self, pid: int) -> None:
+        """SIGKILL ``pid`` if it still is in one of our cgroups. A pid read from ``cgroup.procs`` may
+        exit and be reused by an unrelated new process (pid_max is often 32768) before the kill: the
+        pidfd pins the process, then its membership is checked, then it is signalled."""
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:  # gone (or no pidfd: then the membership check below narrows the race)
+            pidfd = -1
+        try:
+            names = {"/" + d.name for d in self.dirs}
+            try:
+                lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+            except OSError:
+                return
+            if not any(line.endswith(name) for line in lines for name in names):
+                return
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                if pidfd >= 0:
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+        finally:
+            if pidfd >= 0:
+                os.close(pidfd)
+
     def destroy(self) -> None:
         """Kill whatever is left in the cgroups and remove them."""
         for _ in range(200):
             pids = self.pids()
             if not pids:
                 break
+            if self.mechanism == "cgroup-v2" and self._kill_v2():
+                pids = []
             for pid in pids:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, 9)
+                self._kill_member(pid)
             time.sleep(0.005)
         for d in self.dirs:
             for _ in range(100):

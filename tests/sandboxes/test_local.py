@@ -18,7 +18,7 @@ import pytest
 
 from agentcore.errors import PathEscapeError, SandboxError, UserError
 from agentcore.sandboxes import _local_launch, janitor
-from agentcore.sandboxes._local_limits import PREFIX
+from agentcore.sandboxes._local_limits import PREFIX, create_limits
 from agentcore.sandboxes._local_loop import sandbox_loop as _sandbox_loop
 from agentcore.sandboxes.local import DEFAULT_HOST_UID, LocalSandbox, bwrap_path, state_root
 from agentcore.testing import tool_call
@@ -169,6 +169,26 @@ async def _communicate(proc: asyncio.subprocess.Process) -> tuple[bytes, bytes]:
     out, err = await asyncio.gather(proc.stdout.read(), proc.stderr.read())
     await proc.wait()
     return out, err
+
+
+@root_only
+def test_destroy_only_kills_processes_still_in_the_cgroup() -> None:
+    """A pid read from cgroup.procs may be reused by an unrelated process before the kill."""
+    limits = create_limits("test-kill-" + os.urandom(4).hex(), sandbox_config())
+    dirs = list(limits.dirs)
+    assert dirs
+    outsider = subprocess.Popen(["sleep", "60"])
+    try:
+        limits._kill_member(outsider.pid)  # as if its pid had been read from our cgroup.procs
+        assert outsider.poll() is None
+        for d in limits.dirs:
+            (d / "cgroup.procs").write_text(str(outsider.pid))
+        limits.destroy()
+        assert outsider.wait(5) == -9
+        assert not any(d.exists() for d in dirs)
+    finally:
+        outsider.kill()
+        outsider.wait()
 
 
 @root_only
