@@ -464,9 +464,18 @@ class Sandbox(ABC):
             grace_s=self.config.kill_grace_s,
             persist_state=self.config.persist_shell_state,
             state_key=self.id,
+            check_alive=self._check_alive_unless_closed,
         )
         self._sessions[name] = created
         return created
+
+    async def _check_alive_unless_closed(self) -> None:
+        if not self.closed:  # closing (by the caller or the lifetime) is not dying
+            await self._check_alive()
+
+    async def _check_alive(self) -> None:  # noqa: B027 (an optional hook: backends that can tell override it)
+        """Backend: raise :class:`SandboxDied` (saying why) when the whole sandbox is gone. Called when
+        a shell ends on its own, to tell ``exit`` from the sandbox dying. Default: no check."""
 
     def _shell_state_dir(self) -> str:
         """Sandbox directory for shell state files (must be writable by the sandbox user)."""

@@ -282,6 +282,16 @@ class DockerSandbox(ExecFilesSandbox):
         self._check_running()
         return self._client.api
 
+    async def _check_alive(self) -> None:
+        api, cid = self._api, self.container_id
+        try:
+            state = (await asyncio.to_thread(api.inspect_container, cid))["State"]
+        except Exception as exc:
+            raise _wrap_api_error(exc, f"sandbox {self.id}") from None
+        if not state.get("Running"):
+            why = "out of memory" if state.get("OOMKilled") else f"exit status {state.get('ExitCode')}"
+            raise SandboxDied(f"sandbox {self.id}: the container stopped ({why})")
+
     # ------------------------------------------------------------------ shell
 
     async def _open_shell(self, env: Mapping[str, str], cwd: str) -> ShellProcess:

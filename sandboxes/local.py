@@ -96,6 +96,14 @@ COMMAND = ("/bin/sh", "-c", SUPERVISOR)
 """What bwrap runs as the sandbox's pid 2."""
 
 
+def _proc_state(pid: int | None) -> str:
+    """A host process's state letter (``X`` when gone). /proc reads do not block."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] if pid else "X"
+    except (OSError, IndexError):
+        return "X"
+
+
 def bwrap_path() -> str | None:
     """The bubblewrap binary, or None when it is not installed."""
     return shutil.which("bwrap")
@@ -354,6 +362,17 @@ class LocalSandbox(LoopSandbox):
         if self._init_pid is None or self._proc is None or self._proc.returncode is not None:
             raise SandboxDied(self._not_running())
         return self._init_pid
+
+    async def _check_alive(self) -> None:
+        if (
+            _proc_state(self._init_pid) in ("Z", "X")
+            or self._proc is None
+            or self._proc.returncode is not None
+        ):
+            if self._reader is not None and not self._death:  # let the notice reader say why
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(self._reader), 2)
+            raise SandboxDied(self._not_running())
 
     def _not_running(self) -> str:
         return f"sandbox {self.id} is not running" + (f": it died ({self._death})" if self._death else "")

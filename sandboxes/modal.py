@@ -147,6 +147,17 @@ class ModalSandbox(ExecFilesSandbox):
             with contextlib.suppress(Exception):
                 await sb.terminate.aio()
 
+    async def _check_alive(self) -> None:
+        sb = self._sb
+        if sb is None:
+            return
+        try:
+            code = await sb.poll.aio()
+        except Exception:  # cannot tell (network): let the caller's own error stand
+            return
+        if code is not None:
+            raise SandboxDied(f"sandbox {self.id}: the Modal sandbox ended (exit code {code})")
+
     @property
     def _container(self) -> Any:
         return self._live(self._sb)

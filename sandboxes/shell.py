@@ -209,8 +209,10 @@ class ShellSession:
         grace_s: float = 2.0,
         persist_state: bool = True,
         state_key: str = "",
+        check_alive: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.name = name
+        self._check_alive = check_alive
         self._open_process = open_process
         self._kill_groups = kill_groups
         self._workdir = workdir
@@ -267,6 +269,8 @@ class ShellSession:
             chunk = await self._next_chunk(deadline)
             if chunk is None or chunk == _EOF:
                 await self._discard_process()
+                if self._check_alive is not None:
+                    await self._check_alive()  # a dead sandbox says why
                 raise SandboxDied(f"shell session {self.name!r} did not start (no handshake)")
             self._pending += chunk
 
@@ -462,6 +466,14 @@ class ShellSession:
                 with contextlib.suppress(Exception):
                     status = await asyncio.wait_for(proc.wait(), 10)
                 await self._discard_process()
+                if self._check_alive is not None:  # the shell, or the whole sandbox?
+                    try:
+                        await self._check_alive()
+                    except SandboxDied as exc:
+                        before = out.getvalue().decode(errors="replace")
+                        raise SandboxDied(
+                            f"{exc}" + (f"\n[output before it died]\n{before}" if before else "")
+                        ) from None
                 return self._result(out, status, timed_out, self.cwd, True, started)
             if trailer_bytes is not None:
                 trailer_bytes += chunk

@@ -30,6 +30,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,10 +254,14 @@ class FakeEnvd:
         return self
 
     def stop(self) -> None:
+        # kill the processes while the server's loop still runs, so it reaps them and closes their pipes
+        self.process.kill_all()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(p.proc.returncode is None for p in self.process.procs.values()):
+            time.sleep(0.01)
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.process.kill_all()
         self.vm.stop()
         self._sock.close()
 

@@ -12,7 +12,8 @@ and ``.aio`` async variants as modal 1.6.4 (read from its ``sandbox.pyi``/``cont
   ``wait.aio()``, ``poll.aio()``
 * ``sb.filesystem.read_bytes.aio(path)``, ``sb.filesystem.write_bytes.aio(data, path)``
   (``FileNotFoundError``/``IsADirectoryError`` as modal raises them)
-* ``sb.terminate.aio()``, ``sb.object_id``, ``Sandbox.list.aio(tags=)``
+* ``sb.terminate.aio()``, ``sb.poll.aio()`` (None while running, else the exit code), ``sb.object_id``,
+  ``Sandbox.list.aio(tags=)``
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ class FakeSandbox:
         self.terminated = False
         self.exec = _Aio(self._exec)
         self.terminate = _Aio(self._terminate)
+        self.poll = _Aio(self._poll_sandbox)
         self.get_tags = _Aio(self._get_tags)
         self.filesystem = FakeFilesystem(self.vm)
 
@@ -167,6 +169,12 @@ class FakeSandbox:
             if transport is not None:  # release the pipes while the loop still runs
                 transport.close()
         self._owner.sandboxes.remove(self)
+
+    async def _poll_sandbox(self) -> int | None:
+        """``Sandbox.poll``: None while running, else the exit code (a VM killed from outside: 137)."""
+        if self.terminated:
+            return 0
+        return 137 if self.vm.stopped else None
 
     async def _get_tags(self) -> dict[str, str]:
         return dict(self._tags)

@@ -26,6 +26,7 @@ class FakeVM:
         self.gid: int | None = None
         self.init_pid: int | None = None
         self._unshare: subprocess.Popen[bytes] | None = None
+        self.stopped = False
         if os.geteuid() == 0:
             nobody = pwd.getpwnam("nobody")
             self.uid, self.gid = nobody.pw_uid, nobody.pw_gid
@@ -65,6 +66,7 @@ class FakeVM:
 
     def stop(self) -> None:
         """Kill the namespace's init: the kernel then kills every process inside."""
+        self.stopped = True
         if self._unshare is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._unshare.pid, signal.SIGKILL)

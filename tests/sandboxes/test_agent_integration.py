@@ -3,6 +3,8 @@ across tool calls and across runs exactly as it would at a terminal, and shell o
 
 from __future__ import annotations
 
+import re
+
 from agentcore import Agent
 from agentcore.events import ToolOutputDelta
 from agentcore.messages import ToolResult
@@ -65,3 +67,50 @@ async def test_a_session_lifetime_sandbox_keeps_state_between_runs(make_sandbox:
     result = await Runner.run(Agent(name="a", model=second, sandbox=sandbox), "turn 2")
     shell_out = next(i for i in result.new_items if isinstance(i, ToolResult)).output
     assert shell_out.startswith("one\n/tmp\n")
+
+
+async def _kill_from_outside(sandbox: Sandbox) -> None:
+    """The whole sandbox dies under the run: bwrap's init killed, or the container killed."""
+    import asyncio
+    import os
+
+    from agentcore.sandboxes.docker import DockerSandbox
+    from agentcore.sandboxes.local import LocalSandbox
+
+    if isinstance(sandbox, LocalSandbox):
+        assert sandbox._init_pid is not None
+        os.kill(sandbox._init_pid, 9)
+    elif isinstance(sandbox, DockerSandbox):
+        import docker
+
+        await asyncio.to_thread(docker.from_env().api.kill, sandbox.container_id)
+    elif getattr(sandbox, "envd", None) is not None:  # the E2B stand-in: its VM and daemon vanish
+        await asyncio.to_thread(sandbox.envd.stop)  # type: ignore[attr-defined]
+    else:  # the Modal stand-in: the sandbox's VM is killed
+        await asyncio.to_thread(sandbox._sb.vm.stop)  # type: ignore[attr-defined]
+    await asyncio.sleep(0.3)
+
+
+async def test_a_sandbox_that_dies_mid_run_is_reported_and_the_history_survives(sandbox: Sandbox) -> None:
+    from agentcore.model import ModelRequest
+    from agentcore.session import InMemorySession
+    from agentcore.testing import FunctionModel, Step
+
+    async def model_turn(request: ModelRequest) -> Step | str:
+        done = [i for i in request.items if isinstance(i, ToolResult)]
+        if not done:
+            return tool_call("shell", {"command": "echo before > notes.txt && cat notes.txt"})
+        if len(done) == 1:
+            await _kill_from_outside(sandbox)  # dies while the model is thinking
+            return tool_call("shell", {"command": "cat notes.txt"})
+        return "the sandbox is gone; here is what I had"
+
+    agent = Agent(name="survivor", model=FunctionModel(model_turn), sandbox=sandbox)
+    session = InMemorySession()
+    result = await Runner.run(agent, "work", session=session)
+    assert result.final_output == "the sandbox is gone; here is what I had"
+    snapshot = await session.load()
+    results = [i for i in snapshot.items if isinstance(i, ToolResult)]
+    assert [r.is_error for r in results] == [False, True]
+    assert results[0].output.startswith("before\n")
+    assert re.search(r"died|stopped|gone|ended", results[1].output), results[1].output
