@@ -128,6 +128,7 @@ class RunLoop:
         self.view: tuple[list[Item], int] | None = None
         self.models: dict[str, Model] = {}
         self.owned_sandboxes: list[Any] = []
+        self.sandbox_starts: list[asyncio.Task[None]] = []
         self.extra: dict[str, Any] = {"started_at": time.monotonic(), "sandbox_seconds": 0.0}
         self.resume: RunState | None = None
         self.result: RunResult[Any] | None = None
@@ -213,13 +214,20 @@ class RunLoop:
         tools = {t.name: t for t in agent.function_tools}
         if agent.sandbox is not None:
             sandbox = agent.sandbox
-            if not sandbox.started:
-                await sandbox.start()
+            if not sandbox.started and sandbox not in self.owned_sandboxes:
+                # starts while the model thinks; awaited before anything can use it (_sandboxes_ready)
+                self.sandbox_starts.append(asyncio.ensure_future(sandbox.start()))
                 self.owned_sandboxes.append(sandbox)
             for t in sandbox.tools():
                 tools.setdefault(t.name, t)
         handoffs = {h.name: h for h in agent.handoff_list}
         return tools, handoffs
+
+    async def _sandboxes_ready(self) -> None:
+        """Wait for the sandboxes this run is starting (a failed start raises here)."""
+        starts, self.sandbox_starts = self.sandbox_starts, []
+        for task in starts:
+            await task
 
     def _ctx(self, agent: Agent[Any]) -> RunContext[Any]:
         return RunContext(
@@ -288,6 +296,9 @@ class RunLoop:
                 async for event in self._loop():
                     yield event
             finally:
+                for task in self.sandbox_starts:  # a run that ended before it needed them
+                    with contextlib.suppress(BaseException):
+                        await task
                 for sandbox in self.owned_sandboxes:
                     if getattr(getattr(sandbox, "config", None), "lifetime", "run") == "run":
                         with contextlib.suppress(Exception):
@@ -364,6 +375,7 @@ class RunLoop:
                 else:
                     yield ev
             assert response is not None
+            await self._sandboxes_ready()
             if gate:
                 await self._await_gate(gate)
                 gate = []
@@ -535,6 +547,7 @@ class RunLoop:
         assert state is not None
         agent = self.agent
         tools, handoffs = await self._tools(agent)
+        await self._sandboxes_ready()
         decisions = {cid: d.approved for cid, d in state.decisions.items()}
         phase = ToolPhase(results={r.call_id: r for r in state.completed})
         turn_ids = set(decisions) | set(phase.results)

@@ -33,15 +33,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("backend", names, indirect=True)
 
 
-@pytest.fixture
-def backend(request: pytest.FixtureRequest) -> Backend:
-    b = BACKENDS[request.param]
+def require(name: str) -> Backend:
+    """The backend, or skip (fail under CI when CI requires it)."""
+    b = BACKENDS[name]
     reason = b.unavailable()
     if reason is not None:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes") and b.required_in_ci:
             pytest.fail(f"{b.name} backend is required in CI but unavailable: {reason}")
         pytest.skip(f"{b.name} backend unavailable: {reason}")
     return b
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return require(request.param)
+
+
+@pytest.fixture
+def local_backend() -> Backend:
+    """For tests about the local backend only."""
+    return require("local")
 
 
 @pytest.fixture

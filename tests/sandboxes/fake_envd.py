@@ -257,7 +257,9 @@ class FakeEnvd:
         # kill the processes while the server's loop still runs, so it reaps them and closes their pipes
         self.process.kill_all()
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(p.proc.returncode is None for p in self.process.procs.values()):
+        while time.monotonic() < deadline and any(
+            p.proc.returncode is None for p in self.process.procs.values()
+        ):
             time.sleep(0.01)
         self._server.should_exit = True
         if self._thread is not None:

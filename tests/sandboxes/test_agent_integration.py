@@ -114,3 +114,46 @@ async def test_a_sandbox_that_dies_mid_run_is_reported_and_the_history_survives(
     assert [r.is_error for r in results] == [False, True]
     assert results[0].output.startswith("before\n")
     assert re.search(r"died|stopped|gone|ended", results[1].output), results[1].output
+
+
+async def test_a_sandbox_the_run_starts_starts_while_the_model_thinks(local_backend: object) -> None:
+    import asyncio
+
+    from agentcore.model import ModelRequest
+    from agentcore.sandboxes.local import LocalSandbox
+    from agentcore.testing import FunctionModel, Step
+
+    sandbox = LocalSandbox(sandbox_config(lifetime="run"))
+    seen: list[tuple[str, bool]] = []
+
+    async def model_turn(request: ModelRequest) -> Step | str:
+        seen.append(("enter", sandbox.started))
+        await asyncio.sleep(0.3)  # the model thinking: the sandbox starts meanwhile
+        seen.append(("leave", sandbox.started))
+        if not any(isinstance(i, ToolResult) for i in request.items):
+            return tool_call("shell", {"command": "echo ready"})
+        return "done"
+
+    result = await Runner.run(Agent(name="overlap", model=FunctionModel(model_turn), sandbox=sandbox), "go")
+    assert seen[:2] == [("enter", False), ("leave", True)]
+    assert next(i for i in result.new_items if isinstance(i, ToolResult)).output.startswith("ready\n")
+    assert sandbox.closed
+
+
+async def test_a_sandbox_that_cannot_start_fails_the_run_before_any_tool_runs(
+    local_backend: object, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    import pytest
+
+    from agentcore.errors import SandboxError
+    from agentcore.sandboxes.local import LocalSandbox
+
+    not_a_dir = Path(str(tmp_path)) / "file"
+    not_a_dir.write_text("x")
+    sandbox = LocalSandbox(sandbox_config(lifetime="run"), workspace_dir=not_a_dir)
+    model = ScriptedModel([tool_call("shell", {"command": "echo never"}), "done"])
+    with pytest.raises(SandboxError, match="not a directory"):
+        await Runner.run(Agent(name="broken", model=model, sandbox=sandbox), "go")
+    assert sandbox.closed or not sandbox.started
