@@ -216,7 +216,7 @@ class RunLoop:
             sandbox = agent.sandbox
             if not sandbox.started and sandbox not in self.owned_sandboxes:
                 # starts while the model thinks; awaited before anything can use it (_sandboxes_ready)
-                self.sandbox_starts.append(asyncio.ensure_future(sandbox.start()))
+                self.sandbox_starts.append(asyncio.ensure_future(_start_for_run(sandbox)))
                 self.owned_sandboxes.append(sandbox)
             for t in sandbox.tools():
                 tools.setdefault(t.name, t)
@@ -602,3 +602,12 @@ class RunLoop:
         self.result = self._result(output)
         yield FinalOutput(agent.name, output)
         yield RunCompleted(self.result)
+
+
+async def _start_for_run(sandbox: Any) -> None:
+    """Start a sandbox and its default shell (the first ``shell`` call then finds it up)."""
+    await sandbox.start()
+    opener = getattr(sandbox, "open_shell", None)
+    if opener is not None:
+        with contextlib.suppress(Exception):  # the first shell command retries and reports
+            await opener()

@@ -103,7 +103,8 @@ class LocalShell(ShellProcess):
         return await self.pipes.queue.get()
 
     async def kill(self) -> None:
-        if not self.pipes.done.is_set() and self.wrapper_pid is not None:
+        # a closing sandbox kills everything at once right after: no kill request per shell
+        if not self.pipes.done.is_set() and self.wrapper_pid is not None and not self.sandbox.closed:
             with contextlib.suppress(Exception):
                 await self.sandbox._kill_process_groups(self.wrapper_pid, "fg", ())
             with contextlib.suppress(TimeoutError):

@@ -58,6 +58,9 @@ class LoopSandbox(Sandbox):
             )
         )
 
+    async def open_shell(self, session: str = "default") -> None:
+        await on_sandbox_loop(super().open_shell(session))
+
     async def interrupt(self, session: str = "default") -> None:
         await on_sandbox_loop(super().interrupt(session))
 

@@ -434,6 +434,11 @@ class Sandbox(ABC):
             max_output_bytes=max_output_bytes or self.config.max_output_bytes,
         )
 
+    async def open_shell(self, session: str = "default") -> None:
+        """Start ``session``'s shell now (otherwise it starts with its first command). The runner does
+        this for a sandbox it starts, while the first model call is in flight."""
+        await self._session(session).open()
+
     async def interrupt(self, session: str = "default") -> None:
         """Kill the running command of ``session`` (its process groups), keeping the shell."""
         if session in self._sessions:
@@ -587,10 +592,14 @@ class Sandbox(ABC):
     # ------------------------------------------------------------------ agent tools
 
     def tools(self) -> list[Tool]:
-        """The agent tools bound to this sandbox: shell, read_file, write_file, edit_file, list_files."""
-        from .tools import sandbox_tools
+        """The agent tools bound to this sandbox: shell, read_file, write_file, edit_file, list_files.
+        Built once per sandbox (schemas take milliseconds; the runner asks every turn)."""
+        cached: list[Tool] | None = getattr(self, "_tools_cache", None)
+        if cached is None:
+            from .tools import sandbox_tools
 
-        return sandbox_tools(self)
+            cached = self._tools_cache = sandbox_tools(self)
+        return list(cached)
 
 
 def _write_host_file(dest: Path, data: bytes, mode: int) -> None:

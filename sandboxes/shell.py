@@ -336,6 +336,13 @@ class ShellSession:
 
     # ------------------------------------------------------------------ one command
 
+    async def open(self) -> None:
+        """Start the shell now instead of on the first command."""
+        if self._closed:
+            raise SandboxDied(f"shell session {self.name!r} is closed")
+        async with self._lock:
+            await self._ensure_started()
+
     async def run(
         self,
         command: str,

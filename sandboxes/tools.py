@@ -8,6 +8,7 @@ or ambiguous) come back as :class:`~agentcore.errors.ToolError`, i.e. as an erro
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,18 @@ def format_shell_result(result: ShellResult, timeout: float) -> str:
     if text and not text.endswith("\n"):
         text += "\n"
     return f"{text}[{'; '.join(status)}]"
+
+
+_TEMPLATES: dict[str, Tool] = {}
+
+
+def _bind(fn: Any, *, needs_approval: bool) -> Tool:
+    """``function_to_tool(fn)``, reusing the schema and argument model built for the first sandbox
+    (the same signatures every time; building them costs milliseconds)."""
+    template = _TEMPLATES.get(fn.__name__)
+    if template is None:
+        template = _TEMPLATES[fn.__name__] = function_to_tool(fn)
+    return dataclasses.replace(template, fn=fn, needs_approval=needs_approval, metadata={})
 
 
 def sandbox_tools(sandbox: Sandbox) -> list[Tool]:
@@ -233,7 +246,7 @@ def sandbox_tools(sandbox: Sandbox) -> list[Tool]:
 
     approve = set(sandbox.config.approve_tools)
     tools = [
-        function_to_tool(fn, needs_approval=fn.__name__ in approve)
+        _bind(fn, needs_approval=fn.__name__ in approve)
         for fn in (shell, read_file, write_file, edit_file, list_files)
     ]
     for t in tools:

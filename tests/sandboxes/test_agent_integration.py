@@ -130,12 +130,14 @@ async def test_a_sandbox_the_run_starts_starts_while_the_model_thinks(local_back
         seen.append(("enter", sandbox.started))
         await asyncio.sleep(0.3)  # the model thinking: the sandbox starts meanwhile
         seen.append(("leave", sandbox.started))
+        default = sandbox._sessions.get("default")
+        seen.append(("shell up", default is not None and default.shell_pid is not None))
         if not any(isinstance(i, ToolResult) for i in request.items):
             return tool_call("shell", {"command": "echo ready"})
         return "done"
 
     result = await Runner.run(Agent(name="overlap", model=FunctionModel(model_turn), sandbox=sandbox), "go")
-    assert seen[:2] == [("enter", False), ("leave", True)]
+    assert seen[:3] == [("enter", False), ("leave", True), ("shell up", True)]
     assert next(i for i in result.new_items if isinstance(i, ToolResult)).output.startswith("ready\n")
     assert sandbox.closed
 
