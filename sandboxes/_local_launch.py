@@ -143,6 +143,24 @@ _refilling: set[LaunchSpec] = set()
 _unavailable: set[LaunchSpec] = set()
 _lock = threading.Lock()
 _atexit_registered = False
+_tasks: set[asyncio.Task[None]] = set()
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the parked launchers are the parent's (never take, signal or kill them)."""
+    global _lock
+    _lock = threading.Lock()
+    for launcher in _parked.values():
+        for fd in (launcher.args_fd, launcher.pidfd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+    _parked.clear()
+    _refilling.clear()
+    _tasks.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def take_warm(key: LaunchSpec) -> Launcher | None:
@@ -162,7 +180,13 @@ def refill_soon(key: LaunchSpec) -> None:
             return
         _refilling.add(key)
     loop = asyncio.get_running_loop()
-    loop.call_soon(lambda: loop.create_task(_refill(key)))
+
+    def begin() -> None:
+        task = loop.create_task(_refill(key))
+        _tasks.add(task)  # the loop keeps only a weak reference
+        task.add_done_callback(_tasks.discard)
+
+    loop.call_soon(begin)
 
 
 async def _refill(key: LaunchSpec) -> None:

@@ -192,6 +192,22 @@ def test_destroy_only_kills_processes_still_in_the_cgroup() -> None:
 
 
 @root_only
+async def test_a_forked_child_never_touches_the_parents_parked_launcher() -> None:
+    assert await LocalSandbox.prewarm(config=sandbox_config())
+    key = LocalSandbox(sandbox_config()).launch_key()
+    parked = await _parked(key)
+    pid = os.fork()
+    if pid == 0:  # the child: nothing parked, and its exit hook must not kill the parent's launcher
+        clean = not _local_launch._parked
+        _local_launch._discard_all()
+        os._exit(0 if clean else 1)
+    _, status = await asyncio.to_thread(os.waitpid, pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    await asyncio.sleep(0.05)
+    assert parked.proc.returncode is None and _local_launch._parked.get(key) is parked  # type: ignore[call-overload]
+
+
+@root_only
 def test_a_parked_launcher_and_its_cgroup_go_away_with_the_process() -> None:
     script = textwrap.dedent(
         """
