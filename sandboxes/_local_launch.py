@@ -142,7 +142,6 @@ _parked: dict[LaunchSpec, Launcher] = {}
 _refilling: set[LaunchSpec] = set()
 _unavailable: set[LaunchSpec] = set()
 _lock = threading.Lock()
-_atexit_registered = False
 _tasks: set[asyncio.Task[None]] = set()
 
 
@@ -179,14 +178,9 @@ def refill_soon(key: LaunchSpec) -> None:
         if key in _parked or key in _refilling or key in _unavailable:
             return
         _refilling.add(key)
-    loop = asyncio.get_running_loop()
-
-    def begin() -> None:
-        task = loop.create_task(_refill(key))
-        _tasks.add(task)  # the loop keeps only a weak reference
-        task.add_done_callback(_tasks.discard)
-
-    loop.call_soon(begin)
+    task = asyncio.get_running_loop().create_task(_refill(key))  # runs once the caller yields
+    _tasks.add(task)  # the loop keeps only a weak reference
+    task.add_done_callback(_tasks.discard)
 
 
 async def _refill(key: LaunchSpec) -> None:
@@ -199,7 +193,6 @@ async def _refill(key: LaunchSpec) -> None:
 
 async def prewarm_key(key: LaunchSpec) -> bool:
     """Park a launcher for ``key`` unless one is parked; False when cgroups are unavailable."""
-    global _atexit_registered
     with _lock:
         if key in _parked:
             return True
@@ -216,9 +209,6 @@ async def prewarm_key(key: LaunchSpec) -> bool:
     with _lock:
         previous = _parked.pop(key, None)
         _parked[key] = launcher
-        if not _atexit_registered:
-            atexit.register(_discard_all)
-            _atexit_registered = True
     if previous is not None:
         previous.discard()
     return True
@@ -230,3 +220,6 @@ def _discard_all() -> None:
         _parked.clear()
     for launcher in parked:
         launcher.discard()
+
+
+atexit.register(_discard_all)

@@ -106,8 +106,8 @@ class Limits:
             return False
         return True
 
-    def _kill_member(self, pid: int) -> None:
-        """SIGKILL ``pid`` if it still is in one of our cgroups. A pid read from ``cgroup.procs`` may
+    def _kill_member(self, pid: int, names: set[str]) -> None:
+        """SIGKILL ``pid`` if it still is in one of our cgroups (``names``: ``/<cgroup dir name>``). A pid read from ``cgroup.procs`` may
         exit and be reused by an unrelated new process (pid_max is often 32768) before the kill: the
         pidfd pins the process, then its membership is checked, then it is signalled."""
         try:
@@ -115,7 +115,6 @@ class Limits:
         except OSError:  # gone (or no pidfd: then the membership check below narrows the race)
             pidfd = -1
         try:
-            names = {"/" + d.name for d in self.dirs}
             try:
                 lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
             except OSError:
@@ -139,8 +138,9 @@ class Limits:
                 break
             if self.mechanism == "cgroup-v2" and self._kill_v2():
                 pids = []
+            names = {"/" + d.name for d in self.dirs}
             for pid in pids:
-                self._kill_member(pid)
+                self._kill_member(pid, names)
             time.sleep(0.005)
         for d in self.dirs:
             for _ in range(100):

@@ -340,6 +340,7 @@ class Sandbox(ABC):
         self.started: bool = False
         self.closed: bool = False
         self._sessions: dict[str, ShellSession] = {}
+        self._tools: list[Tool] | None = None
         self._start_lock = asyncio.Lock()
         self._ttl_handle: asyncio.TimerHandle | None = None
 
@@ -594,12 +595,11 @@ class Sandbox(ABC):
     def tools(self) -> list[Tool]:
         """The agent tools bound to this sandbox: shell, read_file, write_file, edit_file, list_files.
         Built once per sandbox (schemas take milliseconds; the runner asks every turn)."""
-        cached: list[Tool] | None = getattr(self, "_tools_cache", None)
-        if cached is None:
+        if self._tools is None:
             from .tools import sandbox_tools
 
-            cached = self._tools_cache = sandbox_tools(self)
-        return list(cached)
+            self._tools = sandbox_tools(self)
+        return list(self._tools)
 
 
 def _write_host_file(dest: Path, data: bytes, mode: int) -> None:

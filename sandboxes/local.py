@@ -255,6 +255,9 @@ class LocalSandbox(LoopSandbox):
     def launch_key(self) -> LaunchSpec | None:
         """What a warm launcher for this sandbox is built from; None when none applies."""
         spec = self._launch_spec()
+        return self._warm_key(spec) if spec is not None else None
+
+    def _warm_key(self, spec: LaunchSpec) -> LaunchSpec | None:
         return spec if self._use_cgroups and self._prewarm else None
 
     def _launch_spec(self) -> LaunchSpec | None:
@@ -265,7 +268,7 @@ class LocalSandbox(LoopSandbox):
 
     async def _launch(self, spec: LaunchSpec, ctl: Path) -> asyncio.subprocess.Process:
         """Start bwrap through a launcher: a parked warm one when available, else a new one."""
-        key = spec if self._use_cgroups and self._prewarm else None
+        key = self._warm_key(spec)
         launcher = take_warm(key) if key is not None else None
         if launcher is not None:
             try:
@@ -358,17 +361,16 @@ class LocalSandbox(LoopSandbox):
             time.sleep(0.001)
         raise SandboxError("could not find the sandbox's init process")
 
+    def _running(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None
+
     def _root_pid(self) -> int:
-        if self._init_pid is None or self._proc is None or self._proc.returncode is not None:
+        if self._init_pid is None or not self._running():
             raise SandboxDied(self._not_running())
         return self._init_pid
 
     async def _check_alive(self) -> None:
-        if (
-            _proc_state(self._init_pid) in ("Z", "X")
-            or self._proc is None
-            or self._proc.returncode is not None
-        ):
+        if not self._running() or _proc_state(self._init_pid) in ("Z", "X"):
             if self._reader is not None and not self._death:  # let the notice reader say why
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(asyncio.shield(self._reader), 2)
@@ -412,7 +414,7 @@ class LocalSandbox(LoopSandbox):
 
     async def _send(self, *words: str) -> None:
         proc = self._proc
-        if proc is None or proc.stdin is None or proc.returncode is not None:
+        if proc is None or proc.stdin is None or not self._running():
             raise SandboxDied(self._not_running())
         # one line per request; newlines inside words become "$NL" (POSIX sh has no $'...')
         data = " ".join(shlex.quote(w).replace("\n", "'\"$NL\"'") for w in words).encode() + b"\n"

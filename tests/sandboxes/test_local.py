@@ -179,7 +179,7 @@ def test_destroy_only_kills_processes_still_in_the_cgroup() -> None:
     assert dirs
     outsider = subprocess.Popen(["sleep", "60"])
     try:
-        limits._kill_member(outsider.pid)  # as if its pid had been read from our cgroup.procs
+        limits._kill_member(outsider.pid, {"/" + d.name for d in dirs})  # as if read from our cgroup.procs
         assert outsider.poll() is None
         for d in limits.dirs:
             (d / "cgroup.procs").write_text(str(outsider.pid))
