@@ -9,9 +9,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from ._compat import install as _install_old_paths
 from .agent import Agent
-from .approvals import RunState
 from .context import RunContext
+from .control.approvals import RunState
+from .control.guardrails import Budget, Check, Guardrail, SecretRedactor, ShellPolicy, guardrail
+from .control.handoffs import Handoff
+from .control.verifiers import CommandVerifier, FunctionVerifier, Verifier
 from .errors import (
     AgentcoreError,
     ConfigError,
@@ -26,8 +30,6 @@ from .errors import (
     VerifierFailed,
 )
 from .events import RunResult
-from .guardrails import Budget, Check, Guardrail, SecretRedactor, ShellPolicy, guardrail
-from .handoffs import Handoff
 from .messages import (
     AssistantMessage,
     Item,
@@ -43,11 +45,10 @@ from .messages import (
 )
 from .model import Model, ModelRequest, ModelResponse, ModelSettings
 from .registry import register_provider, register_sandbox, resolve_model, resolve_sandbox
-from .retry import RetryPolicy
-from .runner import Runner, RunStream
-from .session import InMemorySession, Session
+from .run.retry import RetryPolicy
+from .run.runner import Runner, RunStream
+from .sessions.base import InMemorySession, Session
 from .tools import Tool, function_tool, tool
-from .verifiers import CommandVerifier, FunctionVerifier, Verifier
 
 __all__ = [
     "Agent",
@@ -102,3 +103,5 @@ __all__ = [
     "resolve_sandbox",
     "tool",
 ]
+
+_install_old_paths()

@@ -13,16 +13,18 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from .context import RunContext
+from .control.handoffs import AgentTool, as_handoff
+from .control.verifiers import as_verifier
 from .errors import UserError
 from .model import Model, ModelSettings, OutputSchema
 from .tools import Tool
 from .tools import as_tool as _to_tool
 
 if TYPE_CHECKING:
-    from .guardrails import Guardrail
-    from .handoffs import Handoff
-    from .retry import RetryPolicy
-    from .verifiers import Verifier
+    from .control.guardrails import Guardrail
+    from .control.handoffs import Handoff
+    from .control.verifiers import Verifier
+    from .run.retry import RetryPolicy
 
 OutputT = TypeVar("OutputT")
 Instructions = str | Callable[[RunContext[Any]], str | Awaitable[str]]
@@ -85,9 +87,6 @@ class Agent(Generic[OutputT]):
         if not self.name or not self.name.replace("_", "").replace("-", "").isalnum():
             raise UserError(f"agent name {self.name!r} must be letters, digits, '_' or '-'")
         object.__setattr__(self, "tools", tuple(_to_tool(t) for t in self.tools))
-        from .handoffs import as_handoff
-        from .verifiers import as_verifier
-
         object.__setattr__(self, "handoffs", tuple(as_handoff(h) for h in self.handoffs))
         object.__setattr__(self, "guardrails", tuple(self.guardrails))
         object.__setattr__(self, "verify", tuple(as_verifier(v) for v in self.verify))
@@ -112,14 +111,12 @@ class Agent(Generic[OutputT]):
         self, *, name: str | None = None, description: str | None = None, max_turns: int | None = None
     ) -> Tool:
         """This agent as a tool another agent calls; its final output comes back as the tool result."""
-        from .handoffs import AgentTool
-
         return AgentTool(self, name=name, description=description, max_turns=max_turns)
 
     @staticmethod
     def from_yaml(path: str, *, agent: str | None = None) -> Agent[Any]:
         """Load the entry agent (or the agent named ``agent``) of a YAML definition."""
-        from .config import agent_from_yaml
+        from .definitions import agent_from_yaml
 
         return agent_from_yaml(path, agent=agent)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -10,7 +10,7 @@ from .messages import Item, ToolCall, Usage
 
 if TYPE_CHECKING:
     from .agent import Agent
-    from .session import Session
+    from .sessions.base import Session
 
 DepsT = TypeVar("DepsT")
 
@@ -38,6 +38,16 @@ class RunContext(Generic[DepsT]):
     on_output: Callable[[str], None] | None = None
     """Inside a tool: call with live output (for example a shell command's) to stream it to the user."""
     extra: dict[str, Any] = field(default_factory=dict)
+    run_agent: Callable[..., Awaitable[Any]] | None = None
+    """``await ctx.run_agent(agent, input, deps=…, max_turns=…)`` runs another agent to completion inside
+    this run and returns its ``RunResult`` (set by the run loop; agents as tools and LLM judges use it)."""
+
+    async def run_subagent(self, agent: Agent[Any], input: str, *, max_turns: int | None = None) -> Any:
+        if self.run_agent is None:
+            from .errors import UserError
+
+            raise UserError("this RunContext is not part of a run (no run_agent): run agents with Runner")
+        return await self.run_agent(agent, input, deps=self.deps, max_turns=max_turns)
 
     def emit_output(self, delta: str) -> None:
         """Stream a piece of live tool output to the run's events (``ToolOutputDelta``)."""
@@ -57,4 +67,5 @@ class RunContext(Generic[DepsT]):
             conversation_id=self.conversation_id,
             on_output=self.on_output,
             extra=self.extra,
+            run_agent=self.run_agent,
         )

@@ -22,18 +22,18 @@ ProviderFactory = Callable[..., "Model"]
 SandboxFactory = Callable[..., Any]
 
 _BUILTIN_PROVIDERS: dict[str, str] = {
-    "openai": "agentcore.providers.openai_responses:OpenAIResponsesModel",
-    "openai-chat": "agentcore.providers.openai_chat:OpenAIChatModel",
-    "anthropic": "agentcore.providers.anthropic:AnthropicModel",
-    "google": "agentcore.providers.gemini:GeminiModel",
-    "google-interactions": "agentcore.providers.gemini:GeminiInteractionsModel",
+    "openai": "agentcore.providers.openai.responses:OpenAIResponsesModel",
+    "openai-chat": "agentcore.providers.openai.chat:OpenAIChatModel",
+    "anthropic": "agentcore.providers.anthropic.model:AnthropicModel",
+    "google": "agentcore.providers.gemini.generate_content:GeminiModel",
+    "google-interactions": "agentcore.providers.gemini.interactions:GeminiInteractionsModel",
     "scripted": "agentcore.testing:scripted_model",
 }
 _BUILTIN_SANDBOXES: dict[str, str] = {
-    "local": "agentcore.sandboxes.local:LocalSandbox",
-    "docker": "agentcore.sandboxes.docker:DockerSandbox",
-    "e2b": "agentcore.sandboxes.e2b:E2BSandbox",
-    "modal": "agentcore.sandboxes.modal:ModalSandbox",
+    "local": "agentcore.sandboxes.local.sandbox:LocalSandbox",
+    "docker": "agentcore.sandboxes.docker.sandbox:DockerSandbox",
+    "e2b": "agentcore.sandboxes.remote.e2b:E2BSandbox",
+    "modal": "agentcore.sandboxes.remote.modal:ModalSandbox",
 }
 
 _providers: dict[str, ProviderFactory] = {}

@@ -79,7 +79,7 @@ def _serve(turns: int, conn: Any) -> None:
 async def _agentcore_loop(base_url: str, turns: int, stream: bool = False) -> list[tuple[float, float]]:
     from agentcore.messages import Item, UserMessage
     from agentcore.model import ModelRequest, ToolSpec
-    from agentcore.providers.anthropic import AnthropicModel
+    from agentcore.providers.anthropic.model import AnthropicModel
 
     model = AnthropicModel(MODEL, base_url=base_url, api_key="bench-key")
     tools = (ToolSpec("read_file", "Read a file from the workspace.", TOOL_SCHEMA),)

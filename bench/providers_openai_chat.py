@@ -66,7 +66,7 @@ def _serve(turns: int, conn: Any) -> None:
 async def _agentcore_loop(base_url: str, turns: int, *, streaming: bool = False) -> list[float]:
     from agentcore.messages import Item, UserMessage
     from agentcore.model import ModelRequest, ToolSpec
-    from agentcore.providers.openai_chat import OpenAIChatModel
+    from agentcore.providers.openai.chat import OpenAIChatModel
 
     model = OpenAIChatModel(MODEL, base_url=base_url, api_key="test-key")
     tools = (ToolSpec("read_file", "Read a file from the workspace.", TOOL_SCHEMA),)

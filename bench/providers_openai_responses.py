@@ -73,7 +73,7 @@ async def loop_agentcore(
     base_url: str, turns: int, store: bool, stream: bool = False
 ) -> tuple[Timer, list[bytes]]:
     from agentcore.model import ToolSpec
-    from agentcore.providers.openai_responses import OpenAIResponsesModel
+    from agentcore.providers.openai.responses import OpenAIResponsesModel
 
     model = OpenAIResponsesModel(MODEL, base_url=base_url + "/v1", api_key="bench-key", store=store)
     bodies: list[bytes] = []

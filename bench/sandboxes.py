@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agentcore.sandboxes.base import Sandbox, SandboxConfig
-from agentcore.sandboxes.local import DEFAULT_HOST_UID, LocalSandbox, bwrap_path
+from agentcore.sandboxes.local.sandbox import DEFAULT_HOST_UID, LocalSandbox, bwrap_path
 
 
 @dataclass

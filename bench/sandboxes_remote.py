@@ -47,7 +47,7 @@ def _docker_ready() -> str | None:
 
 
 async def bench_docker(runs: int) -> list[object]:
-    from agentcore.sandboxes.docker import DockerSandbox
+    from agentcore.sandboxes.docker.sandbox import DockerSandbox
 
     host = _host()
     row = host._row

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from agentcore.errors import PathEscapeError, SandboxDied, SandboxError
 
-from ._local_loop import on_sandbox_loop
+from ._loop import on_sandbox_loop
 from ._loop_sandbox import ExecCall, LoopSandbox
 from ._remote_shell import WrappedExec, kill_tree_argv
 from .base import (

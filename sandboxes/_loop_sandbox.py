@@ -14,7 +14,7 @@ from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ._local_loop import on_sandbox_loop, to_caller_loop
+from ._loop import on_sandbox_loop, to_caller_loop
 from .base import ExecResult, OutputCallback, Sandbox, ShellResult
 
 

@@ -35,7 +35,7 @@ import posixpath
 import secrets
 import stat as stat_module
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -43,16 +43,17 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 from agentcore.errors import PathEscapeError, SandboxDied, SandboxError, UserError
 
+from .shell import KILL_GROUPS_SCRIPT, OutputCallback, ShellProcess, ShellResult, ShellSession
+
 if TYPE_CHECKING:
     from agentcore.tools import Tool
-
-    from .shell import ShellProcess, ShellSession
 
 __all__ = [
     "DEFAULT_SHELL_ENV",
     "ExecResult",
     "FileInfo",
     "FileKind",
+    "OutputCallback",
     "PathEscapeError",
     "Sandbox",
     "SandboxConfig",
@@ -198,33 +199,6 @@ class SandboxConfig:
 
 
 @dataclass
-class ShellResult:
-    """The outcome of one command in a persistent shell session."""
-
-    output: str
-    """stdout and stderr merged in arrival order, decoded UTF-8 with ``errors="replace"``; when over
-    the cap, the head and tail are kept and the cut is marked in the text."""
-    exit_code: int | None
-    """``$?`` of the whole command string (no pipefail unless the command sets it). ``None`` when the
-    shell had to be killed and the status is unknown."""
-    timed_out: bool = False
-    truncated: bool = False
-    total_bytes: int = 0
-    """How many output bytes the command produced (before truncation)."""
-    cwd: str | None = None
-    """The shell's working directory after the command."""
-    restarted: bool = False
-    """The shell died (``exit``, ``exec``, OOM, an unkillable timeout) and was or will be restarted
-    with cwd and exported variables restored; other state (functions, jobs) is lost."""
-    duration_s: float = 0.0
-    session: str = "default"
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
-
-
-@dataclass
 class ExecResult:
     """The outcome of a one-shot :meth:`Sandbox.exec`."""
 
@@ -311,10 +285,6 @@ def relative_to_workdir(workdir: str, resolved: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------- the contract
-
-OutputCallback = Callable[[str], None]
-"""Receives live shell output as it arrives (decoded incrementally, ``errors="replace"``)."""
-
 
 class Sandbox(ABC):
     """An isolated place to run commands and keep files. Use it as ``async with``.
@@ -458,8 +428,6 @@ class Sandbox(ABC):
         existing = self._sessions.get(name)
         if existing is not None:
             return existing
-        from .shell import ShellSession
-
         created = ShellSession(
             name,
             open_process=self._open_shell,
@@ -501,8 +469,6 @@ class Sandbox(ABC):
         and the shell itself. The default runs :data:`~.shell.KILL_GROUPS_SCRIPT` through
         :meth:`exec`; override when ``exec`` runs in another PID namespace than the shell.
         """
-        from .shell import KILL_GROUPS_SCRIPT
-
         argv = ["bash", "-c", KILL_GROUPS_SCRIPT, "kill-groups", str(shell_pid), mode, *map(str, keep)]
         await self.exec(argv, timeout=10.0)
 

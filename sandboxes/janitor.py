@@ -67,7 +67,7 @@ async def reap(
 
 def _load_builtin_backends() -> None:
     """Import backends whose module registers a reaper (ignoring missing optional SDKs)."""
-    for module in ("docker", "e2b", "modal"):
+    for module in ("docker.sandbox", "remote.e2b", "remote.modal"):
         with contextlib.suppress(Exception):
             __import__(f"agentcore.sandboxes.{module}")
 
@@ -92,9 +92,9 @@ async def reap_local(labels: Mapping[str, str], older_than_s: float) -> list[str
 
 
 def _reap_local_sync(labels: Mapping[str, str], older_than_s: float) -> list[str]:
-    from ._local_launch import WARM_PREFIX
-    from ._local_limits import PREFIX, Limits, leaked_cgroups
-    from .local import state_root
+    from .local.launch import WARM_PREFIX
+    from .local.limits import PREFIX, Limits, leaked_cgroups
+    from .local.sandbox import state_root
 
     removed: list[str] = []
     root = state_root()

@@ -32,15 +32,47 @@ import secrets
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from agentcore.errors import SandboxDied, SandboxError
 
-from .base import OutputCallback, ShellResult
+OutputCallback = Callable[[str], None]
+"""Receives live shell output as it arrives (decoded incrementally, ``errors="replace"``)."""
+
+
+@dataclass
+class ShellResult:
+    """The outcome of one command in a persistent shell session."""
+
+    output: str
+    """stdout and stderr merged in arrival order, decoded UTF-8 with ``errors="replace"``; when over
+    the cap, the head and tail are kept and the cut is marked in the text."""
+    exit_code: int | None
+    """``$?`` of the whole command string (no pipefail unless the command sets it). ``None`` when the
+    shell had to be killed and the status is unknown."""
+    timed_out: bool = False
+    truncated: bool = False
+    total_bytes: int = 0
+    """How many output bytes the command produced (before truncation)."""
+    cwd: str | None = None
+    """The shell's working directory after the command."""
+    restarted: bool = False
+    """The shell died (``exit``, ``exec``, OOM, an unkillable timeout) and was or will be restarted
+    with cwd and exported variables restored; other state (functions, jobs) is lost."""
+    duration_s: float = 0.0
+    session: str = "default"
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
 
 __all__ = [
     "KILL_GROUPS_SCRIPT",
     "BoundedOutput",
+    "OutputCallback",
     "ShellProcess",
+    "ShellResult",
     "ShellSession",
     "ansi_c_quote",
 ]

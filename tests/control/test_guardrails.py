@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from agentcore import Agent, Budget, Check, Runner, SecretRedactor, ShellPolicy, guardrail, tool
+from agentcore.control.guardrails import FunctionGuardrail, Verdict, retry, split_commands, tripwire
 from agentcore.errors import GuardrailTripwire, ModelBehaviorError
 from agentcore.events import TextDelta
-from agentcore.guardrails import FunctionGuardrail, Verdict, retry, split_commands, tripwire
 from agentcore.messages import ToolResult, Usage, UserMessage
 from agentcore.testing import FunctionModel, ScriptedModel, Step, reply, tool_call
 from tests.core.conftest import Spans
@@ -199,7 +199,7 @@ async def test_guardrail_errors_are_not_counted_as_provider_failures() -> None:
 
 
 async def test_an_llm_judge_guardrail() -> None:
-    from agentcore.guardrails import AgentGuardrail
+    from agentcore.control.guardrails import AgentGuardrail
 
     judge = Agent(name="judge", model=ScriptedModel(['{"allowed": false, "reason": "asks for malware"}']))
     g = AgentGuardrail(judge, stage="input")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from agentcore import Agent, Handoff, InMemorySession, Runner, tool
+from agentcore.control.handoffs import sanitize
 from agentcore.events import HandoffOccurred
-from agentcore.handoffs import sanitize
 from agentcore.messages import (
     AssistantMessage,
     ProviderState,

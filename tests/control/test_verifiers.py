@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from agentcore import Agent, Runner
+from agentcore.control.verifiers import FunctionVerifier, VerifierResult
 from agentcore.errors import VerifierFailed
 from agentcore.events import GuardrailFeedback
 from agentcore.messages import UserMessage
 from agentcore.testing import ScriptedModel
-from agentcore.verifiers import FunctionVerifier, VerifierResult
 
 
 async def test_a_failing_verifier_sends_its_output_back_until_it_passes() -> None:

@@ -13,7 +13,7 @@ from agentcore import Agent, Runner, ShellPolicy
 from agentcore.errors import GuardrailTripwire, VerifierFailed
 from agentcore.messages import ToolResult
 from agentcore.sandboxes.base import SandboxConfig
-from agentcore.sandboxes.local import LocalSandbox, bwrap_path
+from agentcore.sandboxes.local.sandbox import LocalSandbox, bwrap_path
 from agentcore.testing import ScriptedModel, tool_call
 from tests.spans import Spans
 

@@ -24,7 +24,7 @@ def test_model_strings_are_parsed() -> None:
 
 
 def test_builtin_providers_resolve_lazily() -> None:
-    from agentcore.providers.openai_chat import OpenAIChatModel
+    from agentcore.providers.openai.chat import OpenAIChatModel
 
     model = registry.resolve_model("openai-chat:llama3@http://127.0.0.1:9/v1", api_key="k")
     assert isinstance(model, OpenAIChatModel) and model.model_name == "llama3"

@@ -359,7 +359,7 @@ def _loads_obj(raw: str) -> dict[str, Any]:
 
 
 def harness() -> Any:
-    from agentcore.providers.anthropic import AnthropicModel
+    from agentcore.providers.anthropic.model import AnthropicModel
     from tests.providers.harness import Harness
 
     emulator = AnthropicEmulator()

@@ -417,7 +417,7 @@ class GeminiEmulator(InteractionsAPI, Emulator):
 
 def harness() -> Harness:
     """The ``google`` (generateContent) adapter against this emulator."""
-    from agentcore.providers.gemini import GeminiModel
+    from agentcore.providers.gemini.generate_content import GeminiModel
 
     emulator = GeminiEmulator()
     return Harness(
@@ -429,7 +429,7 @@ def harness() -> Harness:
 
 def interactions_harness() -> Harness:
     """The ``google-interactions`` (Interactions API) adapter against this emulator."""
-    from agentcore.providers.gemini import GeminiInteractionsModel
+    from agentcore.providers.gemini.interactions import GeminiInteractionsModel
 
     emulator = GeminiEmulator()
     return Harness(

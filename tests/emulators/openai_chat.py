@@ -553,7 +553,7 @@ def _pieces(text: str, size: int = 0) -> list[str]:
 
 def harness(quirks: ChatQuirks | None = None, model: str = "llama3") -> Harness:
     """The contract suite's view: a compatible server that emits ``reasoning_content``."""
-    from agentcore.providers.openai_chat import OpenAIChatModel
+    from agentcore.providers.openai.chat import OpenAIChatModel
 
     emulator = ChatCompletionsEmulator(quirks)
     key = emulator.quirks.api_key or "test-key"

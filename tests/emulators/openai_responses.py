@@ -334,7 +334,7 @@ def _chunks(text: str, size: int = 0) -> list[str]:
 
 
 def harness() -> Harness:
-    from agentcore.providers.openai_responses import OpenAIResponsesModel
+    from agentcore.providers.openai.responses import OpenAIResponsesModel
 
     emulator = OpenAIResponsesEmulator()
     return Harness(

@@ -21,7 +21,7 @@ from agentcore.model import (
     ModelResponse,
     ToolSpec,
 )
-from agentcore.providers.anthropic import AnthropicModel
+from agentcore.providers.anthropic.model import AnthropicModel
 from tests.emulators.anthropic import AnthropicEmulator
 from tests.emulators.base import Reply
 from tests.providers.harness import emulator_fixture

@@ -18,7 +18,7 @@ from agentcore.model import (
     ModelResponse,
     ToolSpec,
 )
-from agentcore.providers.openai_responses import OpenAIResponsesModel
+from agentcore.providers.openai.responses import OpenAIResponsesModel
 from tests.emulators.base import ToolCallReply
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
 

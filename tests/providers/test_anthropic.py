@@ -33,7 +33,7 @@ from agentcore.model import (
     OutputSchema,
     ToolSpec,
 )
-from agentcore.providers.anthropic import AnthropicModel
+from agentcore.providers.anthropic.model import AnthropicModel
 from agentcore.registry import resolve_model
 from tests.emulators.anthropic import AnthropicEmulator
 from tests.emulators.base import Reply, ToolCallReply
@@ -275,7 +275,7 @@ async def test_usage_is_normalized(model: AnthropicModel, emu: AnthropicEmulator
 
 
 def test_usage_mapping_of_a_recorded_response() -> None:
-    from agentcore.providers.anthropic_decode import usage_from
+    from agentcore.providers.anthropic.decode import usage_from
 
     usage = usage_from(
         {"input_tokens": 3, "cache_read_input_tokens": 1111, "cache_creation_input_tokens": 418}

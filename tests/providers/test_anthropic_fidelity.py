@@ -21,7 +21,7 @@ from pydantic import TypeAdapter
 
 from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
 from agentcore.model import ModelRequest, ModelSettings, ToolSpec
-from agentcore.providers.anthropic import AnthropicModel
+from agentcore.providers.anthropic.model import AnthropicModel
 from tests.emulators.anthropic import AnthropicEmulator
 from tests.emulators.anthropic_rules import (
     Rejected,

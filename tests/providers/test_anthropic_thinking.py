@@ -23,7 +23,7 @@ from agentcore.messages import (
     UserMessage,
 )
 from agentcore.model import ModelResponseDone, ModelSettings
-from agentcore.providers.anthropic import AnthropicModel
+from agentcore.providers.anthropic.model import AnthropicModel
 from tests.emulators.anthropic import REDACTED, AnthropicEmulator
 from tests.emulators.base import Reply, ToolCallReply
 from tests.providers.anthropic_support import (  # noqa: F401  (fixtures)
@@ -191,7 +191,7 @@ def test_incremental_requests_equal_requests_built_from_scratch() -> None:
     ones a fresh encoder would produce."""
     import random
 
-    from agentcore.providers.anthropic_encode import RequestEncoder
+    from agentcore.providers.anthropic.encode import RequestEncoder
 
     def fresh() -> RequestEncoder:
         return RequestEncoder(

@@ -36,8 +36,8 @@ from agentcore.model import (
     OutputSchema,
     ToolSpec,
 )
-from agentcore.providers.gemini import GeminiModel
-from agentcore.providers.gemini_common import DUMMY_THOUGHT_SIGNATURE, gemini_schema
+from agentcore.providers.gemini.common import DUMMY_THOUGHT_SIGNATURE, gemini_schema
+from agentcore.providers.gemini.generate_content import GeminiModel
 from agentcore.registry import resolve_model
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.gemini import MODEL, GeminiEmulator
@@ -101,7 +101,7 @@ async def test_plain_text_request_and_usage(emulator: GeminiEmulator) -> None:
 
 def test_usage_metadata_is_normalized() -> None:
     """Prompt includes cached tokens; thoughts are counted apart from candidates and are output too."""
-    from agentcore.providers.gemini import _usage
+    from agentcore.providers.gemini.generate_content import _usage
 
     usage = _usage(
         {
@@ -492,7 +492,7 @@ async def test_emulator_checks_the_number_of_function_responses(emulator: Gemini
 
 async def test_an_agent_runs_a_tool_loop_on_gemini(emulator: GeminiEmulator) -> None:
     from agentcore.agent import Agent
-    from agentcore.runner import Runner
+    from agentcore.run.runner import Runner
     from agentcore.tools import tool
 
     @tool
@@ -574,7 +574,7 @@ async def test_aclose_closes_the_connection_pool_it_opened(emulator: GeminiEmula
 
 
 def test_a_non_streamed_answer_keeps_each_signed_part_apart() -> None:
-    from agentcore.providers.gemini import _Assembler
+    from agentcore.providers.gemini.generate_content import _Assembler
 
     asm = _Assembler("google", MODEL)
     parts = [{"text": "First part."}, {"text": "Second part.", "thoughtSignature": "c2ln"}]

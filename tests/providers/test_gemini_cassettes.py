@@ -19,7 +19,7 @@ import yaml
 
 from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
 from agentcore.model import ModelRequest, ToolSpec
-from agentcore.providers.gemini import GeminiModel
+from agentcore.providers.gemini.generate_content import GeminiModel
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.gemini import MODEL, GeminiEmulator
 from tests.providers.harness import CASSETTES as CASSETTE_ROOT
@@ -86,7 +86,7 @@ def test_the_sdk_parses_every_recorded_response(name: str) -> None:
 
 @pytest.mark.parametrize("name", GENERATE_CASSETTES)
 def test_our_parser_reads_every_recorded_response(name: str) -> None:
-    from agentcore.providers.gemini import _Assembler
+    from agentcore.providers.gemini.generate_content import _Assembler
 
     for interaction in cassette(name):
         asm = _Assembler("google", "m", streamed=len(response_bodies(interaction)) > 1)

@@ -36,7 +36,7 @@ from agentcore.model import (
     ModelToolCallDelta,
     OutputSchema,
 )
-from agentcore.providers.gemini import GeminiInteractionsModel
+from agentcore.providers.gemini.interactions import GeminiInteractionsModel
 from agentcore.registry import resolve_model
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.gemini import MODEL, GeminiEmulator, interactions_harness
@@ -438,7 +438,7 @@ async def test_a_client_the_caller_built_works_for_both_call_kinds(h: Harness) -
 
 
 async def test_the_sse_reader_takes_event_lines_crlf_and_split_chunks() -> None:
-    from agentcore.providers.gemini_common import sse_json
+    from agentcore.providers.gemini.common import sse_json
 
     class Raw:
         closed = False

@@ -38,8 +38,8 @@ from agentcore.model import (
     ModelToolCallDelta,
     OutputSchema,
 )
-from agentcore.providers.openai_chat import OpenAIChatModel
-from agentcore.providers.openai_chat_parse import ResponseBuilder
+from agentcore.providers.openai.chat import OpenAIChatModel
+from agentcore.providers.openai.chat_parse import ResponseBuilder
 from agentcore.registry import resolve_model
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks

@@ -12,7 +12,7 @@ import pytest
 from agentcore import errors
 from agentcore.messages import ToolCall, UserMessage
 from agentcore.model import ModelSettings, ModelTextDelta
-from agentcore.providers.openai_chat import OpenAIChatModel
+from agentcore.providers.openai.chat import OpenAIChatModel
 from tests.emulators.base import Reply
 from tests.emulators.openai_chat import ChatQuirks
 from tests.providers import test_openai_chat as chat
@@ -92,7 +92,7 @@ async def test_unknown_fields_are_rejected_by_the_emulator(serve) -> None:
 
 
 def test_error_body_in_a_200_answer_is_mapped() -> None:
-    from agentcore.providers.openai_chat import _raise_body_error
+    from agentcore.providers.openai.chat import _raise_body_error
 
     with pytest.raises(errors.RateLimitError):
         _raise_body_error({"error": {"message": "Rate limit exceeded", "code": 429}}, "openai-chat")

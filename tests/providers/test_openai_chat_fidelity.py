@@ -26,8 +26,8 @@ from agentcore.messages import (
     UserMessage,
 )
 from agentcore.model import ModelReasoningDelta, ModelRequest, ToolSpec
-from agentcore.providers.openai_chat import OpenAIChatModel
-from agentcore.providers.openai_chat_parse import ResponseBuilder
+from agentcore.providers.openai.chat import OpenAIChatModel
+from agentcore.providers.openai.chat_parse import ResponseBuilder
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks
 from tests.providers import test_openai_chat as chat
@@ -269,7 +269,7 @@ def _grow(*steps: list[Item]) -> Iterator[list[Item]]:
 @pytest.mark.parametrize("replay", ["auto", "always", "never"])
 def test_incremental_encoding_matches_a_fresh_encoding(replay: str) -> None:
     """Resuming from the previous call's checkpoint gives the bytes a from-scratch encoding gives."""
-    from agentcore.providers.openai_chat_wire import MessageEncoder
+    from agentcore.providers.openai.chat_wire import MessageEncoder
 
     def own(text: str) -> Reasoning:
         state = ProviderState(

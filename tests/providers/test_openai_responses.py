@@ -45,7 +45,7 @@ from agentcore.model import (
     ModelToolCallDelta,
     OutputSchema,
 )
-from agentcore.providers.openai_responses import OpenAIResponsesModel
+from agentcore.providers.openai.responses import OpenAIResponsesModel
 from agentcore.registry import resolve_model
 from tests.emulators.base import Reply
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
@@ -362,7 +362,7 @@ async def test_closing_the_adapter_leaves_a_client_passed_in_open(emu: OpenAIRes
 
 async def test_a_session_keeps_the_response_chain_across_runs(emu: OpenAIResponsesEmulator) -> None:
     from agentcore import Agent, Runner, tool
-    from agentcore.session import InMemorySession
+    from agentcore.sessions.base import InMemorySession
 
     @tool
     def get_weather(city: str) -> str:

@@ -26,8 +26,8 @@ from pydantic import BaseModel, TypeAdapter
 
 from agentcore.messages import AssistantMessage, Item, Reasoning, ToolCall, ToolResult, UserMessage
 from agentcore.model import ModelRequest, ModelTextDelta, ModelToolCallDelta, ToolSpec
-from agentcore.providers.openai_responses import OpenAIResponsesModel, _StreamState
-from agentcore.providers.openai_responses_wire import item_to_wire, response_from
+from agentcore.providers.openai.responses import OpenAIResponsesModel, _StreamState
+from agentcore.providers.openai.responses_wire import item_to_wire, response_from
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
 from tests.providers.harness import CASSETTES as CASSETTE_ROOT

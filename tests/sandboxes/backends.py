@@ -64,7 +64,7 @@ def register(backend: Backend) -> None:
 
 
 def _local_unavailable() -> str | None:
-    from agentcore.sandboxes.local import bwrap_path
+    from agentcore.sandboxes.local.sandbox import bwrap_path
 
     if bwrap_path() is None:
         return "bubblewrap (bwrap) is not installed"
@@ -72,7 +72,7 @@ def _local_unavailable() -> str | None:
 
 
 async def _local_factory(config: SandboxConfig) -> Sandbox:
-    from agentcore.sandboxes.local import LocalSandbox
+    from agentcore.sandboxes.local.sandbox import LocalSandbox
 
     return LocalSandbox(config)
 

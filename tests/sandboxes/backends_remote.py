@@ -62,7 +62,7 @@ def docker_unavailable() -> str | None:
 
 
 async def docker_factory(config: SandboxConfig) -> Sandbox:
-    from agentcore.sandboxes.docker import DockerSandbox
+    from agentcore.sandboxes.docker.sandbox import DockerSandbox
 
     return DockerSandbox(replace(config, image=DOCKER_TEST_IMAGE))
 
@@ -102,7 +102,7 @@ def fake_workspace() -> Path:
 async def e2b_factory(config: SandboxConfig) -> Sandbox:
     """An :class:`E2BSandbox` in debug mode whose envd is a fresh ``FakeEnvd`` (its own "VM"),
     stopped and cleaned up when the sandbox closes."""
-    from agentcore.sandboxes.e2b import E2BSandbox
+    from agentcore.sandboxes.remote.e2b import E2BSandbox
 
     from .fake_envd import FakeEnvd
 
@@ -140,7 +140,7 @@ def modal_unavailable() -> str | None:
 
 async def modal_factory(config: SandboxConfig) -> Sandbox:
     """A :class:`ModalSandbox` driving ``FakeModal`` (local processes in their own PID namespace)."""
-    from agentcore.sandboxes.modal import ModalSandbox
+    from agentcore.sandboxes.remote.modal import ModalSandbox
 
     from .fake_modal import FakeModal
 

@@ -11,7 +11,7 @@ import asyncio
 
 from agentcore import Agent
 from agentcore.messages import ToolResult
-from agentcore.runner import Runner
+from agentcore.run.runner import Runner
 from agentcore.sandboxes.base import Sandbox
 from agentcore.testing import ScriptedModel, Step
 

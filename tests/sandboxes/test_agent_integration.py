@@ -8,7 +8,7 @@ import re
 from agentcore import Agent
 from agentcore.events import ToolOutputDelta
 from agentcore.messages import ToolResult
-from agentcore.runner import Runner
+from agentcore.run.runner import Runner
 from agentcore.sandboxes.base import Sandbox
 from agentcore.testing import ScriptedModel, tool_call
 
@@ -74,8 +74,8 @@ async def _kill_from_outside(sandbox: Sandbox) -> None:
     import asyncio
     import os
 
-    from agentcore.sandboxes.docker import DockerSandbox
-    from agentcore.sandboxes.local import LocalSandbox
+    from agentcore.sandboxes.docker.sandbox import DockerSandbox
+    from agentcore.sandboxes.local.sandbox import LocalSandbox
 
     if isinstance(sandbox, LocalSandbox):
         assert sandbox._init_pid is not None
@@ -93,7 +93,7 @@ async def _kill_from_outside(sandbox: Sandbox) -> None:
 
 async def test_a_sandbox_that_dies_mid_run_is_reported_and_the_history_survives(sandbox: Sandbox) -> None:
     from agentcore.model import ModelRequest
-    from agentcore.session import InMemorySession
+    from agentcore.sessions.base import InMemorySession
     from agentcore.testing import FunctionModel, Step
 
     async def model_turn(request: ModelRequest) -> Step | str:
@@ -120,7 +120,7 @@ async def test_a_sandbox_the_run_starts_starts_while_the_model_thinks(local_back
     import asyncio
 
     from agentcore.model import ModelRequest
-    from agentcore.sandboxes.local import LocalSandbox
+    from agentcore.sandboxes.local.sandbox import LocalSandbox
     from agentcore.testing import FunctionModel, Step
 
     sandbox = LocalSandbox(sandbox_config(lifetime="run"))
@@ -150,7 +150,7 @@ async def test_a_sandbox_that_cannot_start_fails_the_run_before_any_tool_runs(
     import pytest
 
     from agentcore.errors import SandboxError
-    from agentcore.sandboxes.local import LocalSandbox
+    from agentcore.sandboxes.local.sandbox import LocalSandbox
 
     not_a_dir = Path(str(tmp_path)) / "file"
     not_a_dir.write_text("x")

@@ -18,7 +18,7 @@ import pytest
 from agentcore.errors import SandboxError
 from agentcore.sandboxes import janitor
 from agentcore.sandboxes.base import SandboxConfig
-from agentcore.sandboxes.docker import DockerSandbox
+from agentcore.sandboxes.docker.sandbox import DockerSandbox
 from agentcore.testing import tool_call
 
 from .backends import sandbox_config

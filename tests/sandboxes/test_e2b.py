@@ -13,7 +13,7 @@ import pytest
 
 from agentcore.errors import SandboxError
 from agentcore.sandboxes.base import SandboxConfig
-from agentcore.sandboxes.e2b import E2BSandbox
+from agentcore.sandboxes.remote.e2b import E2BSandbox
 from agentcore.testing import tool_call
 
 from .backends import sandbox_config

@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 
 from agentcore.errors import PathEscapeError, SandboxError, UserError
-from agentcore.sandboxes import _local_launch, janitor
-from agentcore.sandboxes._local_limits import PREFIX, create_limits
-from agentcore.sandboxes._local_loop import sandbox_loop as _sandbox_loop
-from agentcore.sandboxes.local import DEFAULT_HOST_UID, LocalSandbox, bwrap_path, state_root
+from agentcore.sandboxes import janitor
+from agentcore.sandboxes._loop import sandbox_loop as _sandbox_loop
+from agentcore.sandboxes.local import launch as _local_launch
+from agentcore.sandboxes.local.limits import PREFIX, create_limits
+from agentcore.sandboxes.local.sandbox import DEFAULT_HOST_UID, LocalSandbox, bwrap_path, state_root
 from agentcore.testing import tool_call
 
 from .backends import sandbox_config
@@ -212,7 +213,7 @@ def test_a_parked_launcher_and_its_cgroup_go_away_with_the_process() -> None:
     script = textwrap.dedent(
         """
         import asyncio, json
-        from agentcore.sandboxes import _local_launch
+        from agentcore.sandboxes.local import launch as _local_launch
         from agentcore.sandboxes.local import LocalSandbox
 
         async def main():
@@ -307,7 +308,7 @@ async def test_lifetime_expiry_closes_the_sandbox() -> None:
 
 
 async def test_missing_bubblewrap_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    import agentcore.sandboxes.local as local_module
+    import agentcore.sandboxes.local.sandbox as local_module
 
     monkeypatch.setattr(local_module, "bwrap_path", lambda: None)
     with pytest.raises(SandboxError, match="bubblewrap is not installed"):

@@ -14,7 +14,7 @@ import pytest
 
 from agentcore.errors import SandboxError
 from agentcore.sandboxes.base import SandboxConfig
-from agentcore.sandboxes.modal import ModalSandbox
+from agentcore.sandboxes.remote.modal import ModalSandbox
 from agentcore.testing import tool_call
 
 from .backends import sandbox_config
@@ -76,7 +76,7 @@ async def test_binary_files_round_trip_through_the_sandbox_filesystem() -> None:
 async def test_the_janitor_terminates_tagged_sandboxes(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import agentcore.sandboxes.modal as modal_backend
+    import agentcore.sandboxes.remote.modal as modal_backend
 
     fake = FakeModal()
     monkeypatch.setattr(modal_backend, "_modal", lambda: fake)
@@ -102,7 +102,7 @@ async def test_a_missing_sdk_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -
 
 
 def _modal_credentials() -> bool:
-    from agentcore.sandboxes.modal import _has_credentials
+    from agentcore.sandboxes.remote.modal import _has_credentials
 
     return _has_credentials()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import struct
 
-from agentcore.sandboxes._docker_exec import FrameDecoder
 from agentcore.sandboxes._remote_shell import MarkedStream, split_pid_line
+from agentcore.sandboxes.docker.exec import FrameDecoder
 
 
 def frame(stream: int, payload: bytes) -> bytes:

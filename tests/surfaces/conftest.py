@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agentcore import trace_store
+from agentcore.tracing import store as trace_store
 
 
 @pytest.fixture(autouse=True)

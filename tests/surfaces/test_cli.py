@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from agentcore.cli import EXIT_CODES, main
+from agentcore.cli.main import EXIT_CODES, main
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks
 

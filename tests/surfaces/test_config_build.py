@@ -12,16 +12,22 @@ from pydantic import BaseModel
 
 from agentcore import registry
 from agentcore.agent import Agent
-from agentcore.config import agent_from_yaml, load, loads, to_yaml
-from agentcore.config_build import FallbackModel
-from agentcore.config_schema import json_schema
+from agentcore.control.guardrails import (
+    AgentGuardrail,
+    Budget,
+    FunctionGuardrail,
+    SecretRedactor,
+    ShellPolicy,
+)
+from agentcore.control.handoffs import Handoff
+from agentcore.control.verifiers import CommandVerifier, FunctionVerifier
+from agentcore.definitions import agent_from_yaml, load, loads, to_yaml
+from agentcore.definitions.build import FallbackModel
+from agentcore.definitions.schema import json_schema
 from agentcore.errors import ConfigError, RateLimitError, UserError
-from agentcore.guardrails import AgentGuardrail, Budget, FunctionGuardrail, SecretRedactor, ShellPolicy
-from agentcore.handoffs import Handoff
 from agentcore.messages import UserMessage
 from agentcore.model import ModelRequest
 from agentcore.testing import ScriptedModel, fail
-from agentcore.verifiers import CommandVerifier, FunctionVerifier
 from tests.surfaces import fixtures_pkg
 
 PKG = "tests.surfaces.fixtures_pkg"
@@ -336,7 +342,7 @@ def test_a_typo_inside_model_settings_lists_the_settings() -> None:
 
 
 def test_a_python_sandbox_round_trips() -> None:
-    from agentcore.sandboxes.local import LocalSandbox
+    from agentcore.sandboxes.local.sandbox import LocalSandbox
 
     agent = Agent(name="builder", model="openai:gpt-5", sandbox=LocalSandbox(memory_mb=512, network="open"))
     text = to_yaml(agent)
@@ -375,7 +381,7 @@ def test_alias_bombs_are_refused() -> None:
 
 
 def test_sub_agents_as_tools(write: Callable[..., Path]) -> None:
-    from agentcore.handoffs import AgentTool
+    from agentcore.control.handoffs import AgentTool
 
     text = f"""
 version: 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentcore.config import loads
+from agentcore.definitions import loads
 from agentcore.errors import ConfigError
 
 BASE = "version: 1\nagents:\n  a:\n    model: openai:gpt-5\n"

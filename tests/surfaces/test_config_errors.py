@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agentcore.config import load, loads
+from agentcore.definitions import load, loads
 from agentcore.errors import ConfigError
 
 
@@ -379,7 +379,7 @@ def test_libyaml_and_the_pure_python_parser_report_the_same_positions(
 ) -> None:
     import yaml
 
-    from agentcore import config_yaml
+    from agentcore.definitions import loader as config_yaml
 
     text = (
         "version: 1\nentry: a\nagents:\n  a:\n    model: nope\n    instructions: 'héllo ${MISSING}'\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentcore.config import loads
+from agentcore.definitions import loads
 from agentcore.errors import ConfigError
 from tests.surfaces.test_config_build import FULL, PKG, fake_local_sandbox  # noqa: F401
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agentcore.config import load, loads, register_tool
+from agentcore.definitions import load, loads, register_tool
 from agentcore.errors import ConfigError
 from agentcore.tools import Tool
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from agentcore.cli import main
-from agentcore.sqlite_session import load_session
+from agentcore.cli.main import main
+from agentcore.sessions.sqlite import load_session
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from agentcore import sqlite_session
 from agentcore.agent import Agent
 from agentcore.errors import ServerError
 from agentcore.messages import AssistantMessage, ToolResult, Usage, UserMessage
-from agentcore.runner import Runner
-from agentcore.sqlite_session import SQLiteSession, delete_session, list_sessions, load_session
+from agentcore.run.runner import Runner
+from agentcore.sessions import sqlite as sqlite_session
+from agentcore.sessions.sqlite import SQLiteSession, delete_session, list_sessions, load_session
 from agentcore.testing import ScriptedModel, fail, tool_call
 from agentcore.tools import tool
 

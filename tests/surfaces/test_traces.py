@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from agentcore import trace_store, trace_view
 from agentcore.agent import Agent
+from agentcore.control.guardrails import ShellPolicy
 from agentcore.errors import GuardrailTripwire
-from agentcore.guardrails import ShellPolicy
-from agentcore.runner import Runner
+from agentcore.run.runner import Runner
 from agentcore.testing import ScriptedModel, tool_call
 from agentcore.tools import tool
+from agentcore.tracing import store as trace_store
+from agentcore.tracing import view as trace_view
 
 
 @tool
@@ -397,7 +398,7 @@ def test_the_cli_exports_its_runs_over_otlp_without_content(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from agentcore.cli import main
+    from agentcore.cli.main import main
 
     url, requests = otlp_receiver
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url)

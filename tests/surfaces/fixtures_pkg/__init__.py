@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentcore.guardrails import Check, Verdict, allow, tripwire
+from agentcore.control.guardrails import Check, Verdict, allow, tripwire
 
 
 def lookup_order(order_id: str) -> str:

@@ -1,0 +1,88 @@
+"""What the ``agentcore`` subcommands share: exit codes and how errors are printed."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from ..errors import (
+    ConfigError,
+    GuardrailTripwire,
+    MaxTurnsExceeded,
+    ModelBehaviorError,
+    ModelCallFailed,
+    ModelError,
+    RetryBudgetExhausted,
+    SandboxError,
+    UnknownModelError,
+    UserError,
+    VerifierFailed,
+)
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
+EXIT_GUARDRAIL = 4
+EXIT_VERIFIER = 5
+EXIT_MAX_TURNS = 6
+EXIT_MODEL = 7
+EXIT_SANDBOX = 8
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "success",
+    EXIT_ERROR: "unexpected error",
+    EXIT_USAGE: "wrong command-line usage",
+    EXIT_CONFIG: "configuration error (invalid definition file, unknown model or provider, missing key)",
+    EXIT_GUARDRAIL: "a guardrail tripwire stopped the run",
+    EXIT_VERIFIER: "the verifiers still failed when the feedback budget was spent",
+    EXIT_MAX_TURNS: "the run reached max_turns without a final output",
+    EXIT_MODEL: "model/provider failure (non-retryable error, retries exhausted, or the model kept misbehaving)",
+    EXIT_SANDBOX: "the sandbox failed (backend unavailable, died)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code for an exception that ended a run."""
+    if isinstance(exc, ConfigError | UnknownModelError):
+        return EXIT_CONFIG
+    if isinstance(exc, GuardrailTripwire):
+        return EXIT_GUARDRAIL
+    if isinstance(exc, VerifierFailed):
+        return EXIT_VERIFIER
+    if isinstance(exc, MaxTurnsExceeded):
+        return EXIT_MAX_TURNS
+    if isinstance(exc, ModelCallFailed | RetryBudgetExhausted | ModelBehaviorError | ModelError):
+        from ..errors import AuthenticationError
+
+        inner = getattr(exc, "error", None)
+        if isinstance(exc, AuthenticationError) or isinstance(inner, AuthenticationError):
+            return EXIT_CONFIG
+        return EXIT_MODEL
+    if isinstance(exc, SandboxError):
+        return EXIT_SANDBOX
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, UserError):
+        return EXIT_CONFIG
+    return EXIT_ERROR
+
+
+def _color(stream: Any, flag: bool | None) -> bool:
+    if flag is not None:
+        return flag
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+def _print_config_error(exc: ConfigError, color: bool) -> None:
+    for file, line, col, msg in exc.errors:
+        where = f"{file}:{line}:{col}:"
+        print(
+            f"\033[1m{where}\033[0m \033[31merror:\033[0m {msg}" if color else f"{where} error: {msg}",
+            file=sys.stderr,
+        )
+    count = len(exc.errors)
+    print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)

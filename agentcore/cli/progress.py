@@ -1,0 +1,208 @@
+"""Live progress of a run on stderr, and the summary printed when it ends."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from ..events import (
+    AgentStarted,
+    GuardrailFeedback,
+    HandoffOccurred,
+    RetryScheduled,
+    RunEvent,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    ToolOutputDelta,
+    TurnCompleted,
+)
+from ..messages import Usage
+from ..tracing.view import BOLD, CYAN, DIM, GREEN, RED, RESET, YELLOW
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass
+class Progress:
+    """Prints run events as they happen; collects what the summary needs.
+
+    ``prices`` maps agent names to USD per million (input, output) tokens; the cost is shown only
+    when every turn's agent has a price.
+    """
+
+    out: TextIO = field(default_factory=lambda: sys.stderr)
+    color: bool = False
+    quiet: bool = False
+    echo_text: bool = True
+    text_out: TextIO | None = None
+    """Where assistant text streams (chat mode: stdout); ``None``: progress stream, dimmed."""
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+    usage: Usage = field(default_factory=Usage)
+    turns: int = 0
+    cost: float = 0.0
+    cost_known: bool = True
+    agent: str | None = None
+    trace_id: str | None = None
+    _partial: dict[str, str] = field(default_factory=dict)
+    """Streamed tool output not yet ended by a newline, by call id."""
+    _line_open: bool = False
+    _text_streamed: bool = False
+
+    def paint(self, text: str, tint: str) -> str:
+        return f"{tint}{text}{RESET}" if self.color else text
+
+    def say(self, text: str, tint: str = "") -> None:
+        if self.quiet:
+            return
+        self._close_line()
+        print(self.paint(text, tint) if tint else text, file=self.out, flush=True)
+
+    def _close_line(self) -> None:
+        if self._line_open:
+            target = self.text_out or self.out
+            print(file=target, flush=True)
+            self._line_open = False
+
+    def event(self, ev: RunEvent) -> None:
+        if isinstance(ev, AgentStarted):
+            self.agent = ev.agent
+            self.say(f"▶ agent {ev.agent}", BOLD)
+        elif isinstance(ev, TextDelta):
+            if not self.echo_text or (self.quiet and self.text_out is None):
+                return
+            target = self.text_out or self.out
+            text = ev.delta if self.text_out is not None else self.paint(ev.delta, DIM)
+            target.write(text)
+            target.flush()
+            self._line_open = True
+            self._text_streamed = True
+        elif isinstance(ev, ToolCallStarted):
+            self.say(self._describe_call(ev), CYAN)
+        elif isinstance(ev, ToolOutputDelta):
+            if self.quiet:
+                return
+            self._close_line()
+            pending = self._partial.get(ev.call_id, "") + ev.delta
+            *lines, rest = pending.split("\n")
+            self._partial[ev.call_id] = rest
+            for line in lines:
+                print(self.paint(f"  │ {line}", DIM), file=self.out, flush=True)
+        elif isinstance(ev, ToolCallFinished):
+            rest = self._partial.pop(ev.call.call_id, "")
+            if rest and not self.quiet:
+                print(self.paint(f"  │ {rest}", DIM), file=self.out, flush=True)
+            if ev.result.is_error:
+                self.say(f"  ✗ {ev.call.name}: {_short(ev.result.output)}", RED)
+            else:
+                self.say(f"  ✓ {ev.call.name} → {_short(ev.result.output, 100)}", DIM)
+        elif isinstance(ev, HandoffOccurred):
+            self.say(f"↪ handoff {ev.from_agent} → {ev.to_agent}", CYAN)
+        elif isinstance(ev, TurnCompleted):
+            self._account(ev)
+            self.say(
+                f"· turn {ev.turn} · tokens {self.usage.input_tokens:,} in / {self.usage.output_tokens:,} out",
+                DIM,
+            )
+        elif isinstance(ev, RetryScheduled):
+            self.say(f"↻ retry #{ev.attempt} in {ev.delay:.1f}s: {_short(ev.error, 120)}", YELLOW)
+        elif isinstance(ev, GuardrailFeedback):
+            self.say(f"⚠ {ev.name}: {_short(ev.message)}", YELLOW)
+
+    def _describe_call(self, ev: ToolCallStarted) -> str:
+        try:
+            args: Any = json.loads(ev.call.arguments or "{}")
+        except ValueError:
+            args = ev.call.arguments
+        if ev.call.name == "shell" and isinstance(args, dict) and "command" in args:
+            return f"⚙ shell $ {_short(str(args['command']), 200)}"
+        shown = json.dumps(args) if not isinstance(args, str) else args
+        return f"⚙ {ev.call.name} {_short(shown, 160)}"
+
+    def _account(self, ev: TurnCompleted) -> None:
+        self._charge(ev.agent, ev.usage)
+        self.turns = ev.turn
+
+    def _charge(self, agent: str, usage: Usage) -> None:
+        """Add the cost of the tokens used since the last event to ``agent``'s model price."""
+        delta_in = usage.input_tokens - self.usage.input_tokens
+        delta_out = usage.output_tokens - self.usage.output_tokens
+        if delta_in <= 0 and delta_out <= 0:
+            return
+        price = self.prices.get(agent)
+        if price is None:
+            self.cost_known = False
+        else:
+            self.cost += (max(delta_in, 0) * price[0] + max(delta_out, 0) * price[1]) / 1e6
+        self.usage = usage.model_copy()
+
+    def settle(self, usage: Usage, agent: str) -> None:
+        """Charge tokens the turn events did not cover (the final turn) to ``agent``."""
+        self._charge(agent, usage)
+
+    def reset(self) -> None:
+        """Start counting afresh (each message of a chat gets its own summary)."""
+        self.usage = Usage()
+        self.started = time.monotonic()
+        self.turns = 0
+        self.cost, self.cost_known = 0.0, True
+        self.trace_id = None
+        self._text_streamed = False
+        self._partial.clear()
+
+    def finish_text(self) -> None:
+        self._close_line()
+
+    @property
+    def text_streamed(self) -> bool:
+        return self._text_streamed
+
+    def summary(
+        self,
+        *,
+        status: str,
+        ok: bool,
+        trace_id: str | None,
+        session: str | None,
+        agent: str | None,
+        turns: int | None = None,
+        usage: Usage | None = None,
+    ) -> dict[str, Any]:
+        """Print the summary line(s) and return them as a dict (for ``--json``)."""
+        usage = usage or self.usage
+        elapsed = time.monotonic() - self.started
+        info: dict[str, Any] = {
+            "status": status,
+            "agent": agent or self.agent,
+            "turns": turns if turns is not None else self.turns,
+            "usage": usage.model_dump(),
+            "cost_usd": round(self.cost, 6) if self.cost_known and usage.total_tokens else None,
+            "seconds": round(elapsed, 3),
+            "trace_id": trace_id,
+            "session": session,
+        }
+        parts = [
+            status,
+            f"agent {info['agent']}",
+            f"{info['turns']} turn{'s' if info['turns'] != 1 else ''}",
+            f"{usage.total_tokens:,} tokens ({usage.input_tokens:,} in / {usage.output_tokens:,} out)",
+        ]
+        if info["cost_usd"] is not None:
+            cost = info["cost_usd"]
+            parts.append(f"${cost:.4f}" if cost >= 0.01 else f"${cost:.6f}")
+        parts.append(f"{elapsed:.1f}s")
+        if trace_id:
+            parts.append(f"trace {trace_id[:12]}")
+        self.say(("✔ " if ok else "✗ ") + " · ".join(parts), GREEN if ok else RED)
+        if trace_id:
+            self.say(f"  view: agentcore trace show {trace_id[:12]}", DIM)
+        if session:
+            self.say(f"  continue: --session {session}", DIM)
+        return info

@@ -1,0 +1,635 @@
+"""The loop behind ``Runner``: one run's state and the turns that drive it.
+
+One turn: guardrails (``turn``) → a model call (``ModelCaller``: retries, spans, held output) → tool calls
+(``toolexec``: validation, guardrails, approvals, concurrency) → a handoff, or the final output
+(validation, output guardrails, verifiers). ``Runner.run`` consumes :meth:`RunLoop.events` itself,
+``Runner.stream`` hands the same events to the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import weakref
+from collections.abc import AsyncIterator
+from typing import Any
+
+from .. import tracing
+from ..agent import Agent, OutputValidationError
+from ..context import RunContext
+from ..control.approvals import ApprovalLedger, RunState, call_digest
+from ..control.guardrails import Check
+from ..control.handoffs import Handoff
+from ..errors import ApprovalError, MaxTurnsExceeded, ModelBehaviorError, UserError, VerifierFailed
+from ..events import (
+    AgentStarted,
+    FinalOutput,
+    GuardrailFeedback,
+    HandoffOccurred,
+    ItemAdded,
+    RunCompleted,
+    RunEvent,
+    RunResult,
+    TextDelta,
+    TurnCompleted,
+)
+from ..messages import Handoff as HandoffItem
+from ..messages import (
+    Item,
+    ToolCall,
+    ToolResult,
+    Usage,
+    UserMessage,
+    dump_items,
+    input_to_items,
+    load_items,
+    new_id,
+)
+from ..model import Model, ModelRequest, ModelResponse
+from ..registry import resolve_model
+from ..sessions.base import Session
+from ..tools import Tool
+from .modelcall import ModelCaller
+from .retry import RetryPolicy
+from .toolexec import ToolPhase, apply_guardrails, run_tool_calls
+
+DEFAULT_MAX_TURNS = 30
+_META = "__agentcore__"
+
+
+_shared_models: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Model]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_model(spec: str) -> Model:
+    """The adapter for a ``provider:model`` string, shared by every run on this event loop, so
+    connection pools and encoding caches are reused instead of rebuilt per run."""
+    models = _shared_models.setdefault(asyncio.get_running_loop(), {})
+    model = models.get(spec)
+    if model is None:
+        model = models[spec] = resolve_model(spec)
+    return model
+
+
+def _default_tracing() -> None:
+    from ..tracing.store import ensure_default
+
+    ensure_default()
+
+
+def _agents_reachable(entry: Agent[Any]) -> dict[str, Agent[Any]]:
+    found: dict[str, Agent[Any]] = {}
+    stack = [entry]
+    while stack:
+        agent = stack.pop()
+        if agent.name in found:
+            continue
+        found[agent.name] = agent
+        stack.extend(h.agent for h in agent.handoff_list)
+    return found
+
+
+class RunLoop:
+    """The state of one run and its loop."""
+
+    def __init__(
+        self,
+        agent: Agent[Any],
+        input: Any,
+        *,
+        session: Session | None,
+        deps: Any,
+        max_turns: int | None,
+        retry: RetryPolicy,
+        user_streaming: bool,
+        hold_output: bool,
+    ) -> None:
+        self.entry = agent
+        self.agent = agent
+        self.input = input
+        self.session = session
+        self.deps = deps
+        self.max_turns = max_turns or agent.max_turns or DEFAULT_MAX_TURNS
+        self.user_streaming = user_streaming
+        self.hold_output = hold_output
+        self.run_id = new_id()
+        self.agents = _agents_reachable(agent)
+        self.items: list[Item] = []
+        self.history_len = 0
+        self.saved_len = 0
+        self.usage = Usage()
+        self.saved_usage = Usage()
+        self.turns = 0
+        self.corrections = 0
+        self.verify_rounds = 0
+        self.caches: dict[str, dict[str, Any]] = {}
+        self.view: tuple[list[Item], int] | None = None
+        self.models: dict[str, Model] = {}
+        self.owned_sandboxes: list[Any] = []
+        self.sandbox_starts: list[asyncio.Task[None]] = []
+        self.extra: dict[str, Any] = {"started_at": time.monotonic(), "sandbox_seconds": 0.0}
+        self.resume: RunState | None = None
+        self.result: RunResult[Any] | None = None
+        self.trace_id: str | None = None
+        self._activation = contextlib.ExitStack()
+        self.retry = retry
+        self.caller = ModelCaller(
+            policy=retry,
+            user_streaming=user_streaming,
+            hold_output=hold_output,
+            conversation_id=session.session_id if session is not None else self.run_id,
+            transcript=self._snapshot,
+        )
+
+    # ------------------------------------------------------------------ setup
+
+    async def _prepare(self) -> list[Item]:
+        if isinstance(self.input, RunState):
+            state = self.input
+            decisions = state.verify()
+            ledger = ApprovalLedger()
+            for call_id in decisions:
+                if not await asyncio.to_thread(ledger.consume, state.run_id, call_id):
+                    raise ApprovalError(f"the decision for call {call_id} was already used")
+            self.resume = state
+            self.run_id = state.run_id
+            if state.agent not in self.agents:
+                raise UserError(
+                    f"paused run was on agent {state.agent!r}, which {self.entry.name!r} cannot reach"
+                )
+            self.agent = self.agents[state.agent]
+            self.items = list(state.items)
+            self.history_len = state.history_len
+            self.saved_len = len(self.items)
+            self.usage = state.usage.model_copy()
+            self.saved_usage = self.usage.model_copy()
+            self.turns = state.turn
+            self.caches = state.caches
+            self._restore_view(state.view)
+            return []
+        if self.session is not None:
+            snap = await self.session.load()
+            self.items = list(snap.items)
+            self.caches = snap.caches
+            if snap.active_agent and snap.active_agent in self.agents:
+                self.agent = self.agents[snap.active_agent]
+            self._restore_view(self.caches.get(_META, {}).get("view"))
+        self.history_len = self.saved_len = len(self.items)
+        new = input_to_items(self.input)
+        if not new and not self.items:
+            raise UserError("a run needs input (or a session with history to continue)")
+        self.items.extend(new)
+        if self.session is not None and new:
+            await self.session.append(new, active_agent=self.agent.name)
+            self.saved_len = len(self.items)
+        return new
+
+    def _restore_view(self, data: dict[str, Any] | None) -> None:
+        if data and data.get("agent") == self.agent.name:
+            self.view = (load_items(data["base"]), int(data["from_index"]))
+
+    def _view_state(self) -> dict[str, Any] | None:
+        """The active agent's filtered history (after a non-"full" handoff), as JSON for persistence."""
+        if self.view is None:
+            return None
+        return {"agent": self.agent.name, "base": dump_items(self.view[0]), "from_index": self.view[1]}
+
+    def _view_items(self) -> list[Item]:
+        if self.view is None:
+            return list(self.items)
+        base, start = self.view
+        return base + self.items[start:]
+
+    def _model(self, agent: Agent[Any]) -> Model:
+        model = self.models.get(agent.name)
+        if model is None:
+            if agent.model is None:
+                raise UserError(f"agent {agent.name!r} has no model")
+            spec = agent.model
+            model = self.models[agent.name] = shared_model(spec) if isinstance(spec, str) else spec
+        return model
+
+    async def _tools(self, agent: Agent[Any]) -> tuple[dict[str, Tool], dict[str, Handoff]]:
+        tools = {t.name: t for t in agent.function_tools}
+        if agent.sandbox is not None:
+            sandbox = agent.sandbox
+            if not sandbox.started and sandbox not in self.owned_sandboxes:
+                # starts while the model thinks; awaited before anything can use it (_sandboxes_ready)
+                self.sandbox_starts.append(asyncio.ensure_future(_start_for_run(sandbox)))
+                self.owned_sandboxes.append(sandbox)
+            for t in sandbox.tools():
+                tools.setdefault(t.name, t)
+        handoffs = {h.name: h for h in agent.handoff_list}
+        return tools, handoffs
+
+    async def _sandboxes_ready(self) -> None:
+        """Wait for the sandboxes this run is starting (a failed start raises here)."""
+        starts, self.sandbox_starts = self.sandbox_starts, []
+        for task in starts:
+            await task
+
+    def _ctx(self, agent: Agent[Any]) -> RunContext[Any]:
+        return RunContext(
+            deps=self.deps,
+            agent=agent,
+            run_id=self.run_id,
+            usage=self.usage,
+            items=self.items,
+            session=self.session,
+            sandbox=agent.sandbox,
+            conversation_id=self._conversation_id,
+            extra=self.extra,
+            run_agent=self.run_agent,
+        )
+
+    async def run_agent(
+        self, agent: Agent[Any], input: str, *, deps: Any, max_turns: int | None = None
+    ) -> RunResult[Any]:
+        """Run another agent to completion inside this run (agents as tools, LLM judges), with this
+        run's retry policy; the caller adds its usage where it should count."""
+        sub = RunLoop(
+            agent,
+            input,
+            session=None,
+            deps=deps,
+            max_turns=max_turns,
+            retry=self.retry,
+            user_streaming=False,
+            hold_output=False,
+        )
+        async for _ in sub.events():
+            pass
+        assert sub.result is not None
+        return sub.result
+
+    @property
+    def _conversation_id(self) -> str:
+        return self.session.session_id if self.session is not None else self.run_id
+
+    def _snapshot(self) -> list[Item]:
+        return list(self.items)
+
+    def _digest(self, call: ToolCall) -> str:
+        return call_digest(self.run_id, call)
+
+    def _append(self, item: Item) -> RunEvent:
+        self.items.append(item)
+        return ItemAdded(item)
+
+    async def _save(self) -> None:
+        if self.session is None:
+            return
+        view = self._view_state()
+        self.caches[_META] = {"view": view} if view is not None else {}
+        delta = self.usage.model_copy()
+        for name in Usage.model_fields:
+            setattr(delta, name, getattr(self.usage, name) - getattr(self.saved_usage, name))
+        await self.session.append(
+            self.items[self.saved_len :], active_agent=self.agent.name, caches=self.caches, usage=delta
+        )
+        self.saved_len = len(self.items)
+        self.saved_usage = self.usage.model_copy()
+
+    def _fail(self, exc_type: type[Any], message: str) -> Exception:
+        err: Exception = exc_type(message, items=list(self.items), agent_name=self.agent.name)
+        return err
+
+    def _feedback(self, agent: Agent[Any], source: str, message: str) -> list[RunEvent]:
+        self.corrections += 1
+        if self.corrections > agent.max_corrections:
+            raise ModelBehaviorError(
+                f"agent {agent.name!r} needed more than {agent.max_corrections} corrections in a row; last: {message}",
+                items=list(self.items),
+                agent_name=agent.name,
+            )
+        item = UserMessage.of(f"[{source}] {message}", agent=agent.name)
+        return [GuardrailFeedback(agent.name, source, message), self._append(item)]
+
+    # ------------------------------------------------------------------ model calls
+
+    # ------------------------------------------------------------------ the loop
+
+    async def events(self) -> AsyncIterator[RunEvent]:
+        lock = self.session.lock() if self.session is not None else contextlib.nullcontext()
+        async with lock:
+            try:
+                async for event in self._loop():
+                    yield event
+            finally:
+                for task in self.sandbox_starts:  # a run that ended before it needed them
+                    with contextlib.suppress(BaseException):
+                        await task
+                for sandbox in self.owned_sandboxes:
+                    if getattr(getattr(sandbox, "config", None), "lifetime", "run") == "run":
+                        with contextlib.suppress(Exception):
+                            await sandbox.close()
+
+    async def _loop(self) -> AsyncIterator[RunEvent]:
+        _default_tracing()
+        new_input = await self._prepare()
+        self.caller.conversation_id = self._conversation_id  # a resumed run keeps its first run id
+        root_attrs = {**self._agent_attributes(self.agent), "agentcore.run.id": self.run_id}
+        with (
+            tracing.span(f"invoke_agent {self.agent.name}", root_attrs) as root,
+            contextlib.ExitStack() as act,
+        ):
+            self.trace_id = tracing.trace_id_of(root)
+            try:
+                async for event in self._turns(new_input, act):
+                    yield event
+            finally:
+                if root.is_recording():
+                    tracing.set_usage(root, self.usage, prefix="agentcore.usage")
+                    root.set_attribute("agentcore.turns", self.turns)
+
+    def _agent_attributes(self, agent: Agent[Any]) -> dict[str, Any]:
+        model = self._model(agent)
+        attrs = {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.name": agent.name,
+            "gen_ai.provider.name": model.system,
+            "gen_ai.request.model": model.model_name,
+            "gen_ai.conversation.id": self._conversation_id,
+        }
+        if agent.description:
+            attrs["gen_ai.agent.description"] = agent.description
+        return attrs
+
+    async def _turns(self, new_input: list[Item], act: contextlib.ExitStack) -> AsyncIterator[RunEvent]:
+        self._activation = act
+        yield AgentStarted(self.agent.name)
+        gate: list[asyncio.Task[Any]] = []
+        if new_input:
+            gate = await self._input_guardrails(new_input)
+        if self.resume is not None:
+            async for event in self._resume_tools():
+                yield event
+            if self.result is not None:
+                return
+        while True:
+            agent = self.agent
+            model = self._model(agent)
+            ctx = self._ctx(agent)
+            self.extra["model_name"] = model.model_name
+            await apply_guardrails(
+                agent.guardrails, "turn", Check("turn", ctx), agent=agent, items=self._snapshot
+            )
+            if self.turns >= self.max_turns:
+                raise self._fail(MaxTurnsExceeded, f"run exceeded max_turns={self.max_turns}")
+            tools, handoffs = await self._tools(agent)
+            self.extra["tools"] = list(tools.values())
+            request = ModelRequest(
+                instructions=await agent.resolve_instructions(ctx),
+                items=self._view_items(),
+                tools=[t.spec for t in tools.values()] + [h.spec for h in handoffs.values()],
+                output_schema=agent.output_schema,
+                settings=agent.model_settings,
+                cache=self.caches.setdefault(f"{agent.name}|{model.cache_key}", {}),
+                conversation_id=self._conversation_id,
+                agent_name=agent.name,
+            )
+            response: ModelResponse | None = None
+            async for ev in self.caller.call(agent, model, request, gate):
+                if isinstance(ev, ModelResponse):
+                    response = ev
+                else:
+                    yield ev
+            assert response is not None
+            await self._sandboxes_ready()
+            if gate:
+                await self._await_gate(gate)
+                gate = []
+            self.turns += 1
+            self.usage.add(response.usage)
+            for item in response.items:
+                yield self._append(item.model_copy(update={"agent": agent.name}))
+            calls = [
+                i for i in self.items[len(self.items) - len(response.items) :] if isinstance(i, ToolCall)
+            ]
+            if calls:
+                if self.caller.held:
+                    yield TextDelta(agent.name, self.caller.held)
+                async for event in self._tool_turn(agent, calls, tools, handoffs, ctx):
+                    yield event
+                if self.result is not None:
+                    return
+                continue
+            async for event in self._final_turn(agent, response, ctx):
+                yield event
+            if self.result is not None:
+                return
+
+    async def _input_guardrails(self, new_input: list[Item]) -> list[asyncio.Task[Any]]:
+        agent = self.agent
+        ctx = self._ctx(agent)
+        text = "\n".join(i.text for i in new_input if isinstance(i, UserMessage))
+        items = self._snapshot
+        blocking = [g for g in agent.guardrails if g.applies("input") and g.blocking]
+        background = [g for g in agent.guardrails if g.applies("input") and not g.blocking]
+        if blocking:
+            verdict = await apply_guardrails(
+                blocking, "input", Check("input", ctx, text=text), agent=agent, items=items
+            )
+            if verdict.action == "retry":
+                from ..errors import GuardrailTripwire
+
+                raise GuardrailTripwire(
+                    "input", verdict.reason, stage="input", items=items(), agent_name=agent.name
+                )
+        return [
+            asyncio.create_task(
+                apply_guardrails([g], "input", Check("input", ctx, text=text), agent=agent, items=items)
+            )
+            for g in background
+        ]
+
+    async def _await_gate(self, gate: list[asyncio.Task[Any]]) -> None:
+        try:
+            await asyncio.gather(*gate)
+        finally:
+            for t in gate:
+                t.cancel()
+
+    async def _tool_turn(
+        self,
+        agent: Agent[Any],
+        calls: list[ToolCall],
+        tools: dict[str, Tool],
+        handoffs: dict[str, Handoff],
+        ctx: RunContext[Any],
+        decisions: dict[str, bool] | None = None,
+        phase: ToolPhase | None = None,
+    ) -> AsyncIterator[RunEvent]:
+        phase = phase or ToolPhase()
+        todo = calls if decisions is None else [c for c in calls if c.call_id in decisions]
+        async for event in run_tool_calls(
+            todo,
+            tools,
+            handoffs,
+            ctx,
+            phase,
+            digest=self._digest,
+            items=self._snapshot,
+            decisions=decisions,
+            stream=self.user_streaming,
+        ):
+            yield event
+        if phase.pending:
+            if phase.handoff is not None:  # a handoff cannot wait for a human: the model asks again later
+                h_call = phase.handoff[1]
+                phase.results[h_call.call_id] = ToolResult(
+                    call_id=h_call.call_id,
+                    name=h_call.name,
+                    is_error=True,
+                    agent=agent.name,
+                    output="handoff deferred: other calls of this turn await approval; request it again",
+                )
+            self._pause(agent, calls, phase)
+            await self._save()
+            return
+        for call in calls:
+            yield self._append(phase.results[call.call_id])
+        if phase.mistakes:
+            self.corrections += 1
+            if self.corrections > agent.max_corrections:
+                raise self._fail(ModelBehaviorError, f"agent {agent.name!r} kept calling tools wrongly")
+        else:
+            self.corrections = 0
+        if phase.handoff is not None:
+            handoff, call = phase.handoff
+            yield self._handoff(agent, handoff, call)
+            yield HandoffOccurred(agent.name, handoff.agent.name)
+            yield AgentStarted(handoff.agent.name)
+        await self._save()
+        yield TurnCompleted(agent.name, self.turns, self.usage.model_copy())
+
+    def _handoff(self, source: Agent[Any], handoff: Handoff, call: ToolCall) -> RunEvent:
+        target = handoff.agent
+        with tracing.span(
+            f"execute_tool transfer_to_{target.name} {target.name}",
+            {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": call.name,
+                "gen_ai.tool.call.id": call.call_id,
+                "gen_ai.agent.name": source.name,
+                "gen_ai.transfer.mode": "pass_control",
+                "gen_ai.transfer.target.name": target.name,
+            },
+        ) as transfer:
+            event = self._append(
+                HandoffItem(
+                    from_agent=source.name, to_agent=target.name, call_id=call.call_id, agent=source.name
+                )
+            )
+            if handoff.history != "full":
+                self.view = (handoff.apply(self._view_items()), len(self.items))
+            self.agent = target
+        # The target's activation is its own invoke_agent span, under the transfer (as in the semconv).
+        self._activation.close()
+        self._activation.enter_context(
+            tracing.span(f"invoke_agent {target.name}", self._agent_attributes(target), parent=transfer)
+        )
+        return event
+
+    def _pause(self, agent: Agent[Any], calls: list[ToolCall], phase: ToolPhase) -> None:
+        pending_ids = {p.call.call_id for p in phase.pending}
+        state = RunState(
+            run_id=self.run_id,
+            agent=agent.name,
+            items=list(self.items),
+            history_len=self.history_len,
+            usage=self.usage.model_copy(),
+            turn=self.turns,
+            caches=self.caches,
+            pending=sorted(phase.pending, key=lambda p: [c.call_id for c in calls].index(p.call.call_id)),
+            completed=[r for cid, r in phase.results.items() if cid not in pending_ids],
+            view=self._view_state(),
+            session_id=self.session.session_id if self.session else None,
+        ).seal()
+        self.result = self._result(None, state)
+
+    def _result(self, output: Any, paused: RunState | None = None) -> RunResult[Any]:
+        return RunResult(
+            final_output=output,
+            new_items=self.items[self.history_len :],
+            items=list(self.items),
+            usage=self.usage,
+            last_agent=self.agent.name,
+            run_id=self.run_id,
+            trace_id=self.trace_id,
+            turns=self.turns,
+            interruptions=list(paused.pending) if paused is not None else [],
+            state=paused,
+        )
+
+    async def _resume_tools(self) -> AsyncIterator[RunEvent]:
+        state = self.resume
+        assert state is not None
+        agent = self.agent
+        tools, handoffs = await self._tools(agent)
+        await self._sandboxes_ready()
+        decisions = {cid: d.approved for cid, d in state.decisions.items()}
+        phase = ToolPhase(results={r.call_id: r for r in state.completed})
+        turn_ids = set(decisions) | set(phase.results)
+        calls = [i for i in self.items if isinstance(i, ToolCall) and i.call_id in turn_ids]
+        async for event in self._tool_turn(agent, calls, tools, handoffs, self._ctx(agent), decisions, phase):
+            yield event
+
+    async def _final_turn(
+        self, agent: Agent[Any], response: ModelResponse, ctx: RunContext[Any]
+    ) -> AsyncIterator[RunEvent]:
+        text = response.text
+        try:
+            output = agent.parse_output(text)
+        except OutputValidationError as exc:
+            for event in self._feedback(agent, "output_validation", str(exc)):
+                yield event
+            return
+        verdict = await apply_guardrails(
+            agent.guardrails,
+            "output",
+            Check("output", ctx, text=text, output=output),
+            agent=agent,
+            items=self._snapshot,
+        )
+        if verdict.action == "retry":
+            for event in self._feedback(agent, "guardrail", verdict.reason):
+                yield event
+            return
+        for verifier in agent.verifiers:
+            with tracing.span(f"agentcore.verify {verifier.name}", {"gen_ai.agent.name": agent.name}) as s:
+                outcome = await verifier.verify(ctx, output)
+                if s.is_recording():
+                    s.set_attribute("agentcore.verifier.passed", outcome.passed)
+            if not outcome.passed:
+                self.verify_rounds += 1
+                if self.verify_rounds > agent.max_corrections:
+                    raise VerifierFailed(
+                        verifier.name, outcome.output, items=list(self.items), agent_name=agent.name
+                    )
+                yield GuardrailFeedback(agent.name, verifier.name, outcome.output)
+                yield self._append(
+                    UserMessage.of(
+                        f"[verifier {verifier.name}] The task is not done yet; the check failed:\n{outcome.output}",
+                        agent=agent.name,
+                    )
+                )
+                return
+        self.corrections = 0
+        if self.caller.held:
+            yield TextDelta(agent.name, self.caller.held)
+        await self._save()
+        self.result = self._result(output)
+        yield FinalOutput(agent.name, output)
+        yield RunCompleted(self.result)
+
+
+async def _start_for_run(sandbox: Any) -> None:
+    """Start a sandbox and its default shell (the first ``shell`` call then finds it up)."""
+    await sandbox.start()
+    opener = getattr(sandbox, "open_shell", None)
+    if opener is not None:
+        with contextlib.suppress(Exception):  # the first shell command retries and reports
+            await opener()

@@ -1,0 +1,276 @@
+"""Executing one turn's tool calls, and applying guardrails. Used by the runner only."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .. import tracing
+from ..context import RunContext
+from ..control.guardrails import Check, Guardrail, Stage, Verdict, allow
+from ..control.handoffs import Handoff
+from ..errors import GuardrailTripwire, ToolError
+from ..events import PendingApproval, RunEvent, ToolCallFinished, ToolCallStarted, ToolOutputDelta
+from ..messages import Item, ToolCall, ToolResult
+from ..tools import Tool, ToolArgumentsError, format_tool_output
+
+if TYPE_CHECKING:
+    from ..agent import Agent
+
+T = TypeVar("T")
+
+
+async def apply_guardrails(
+    guardrails: Sequence[Guardrail],
+    stage: Stage,
+    check: Check,
+    *,
+    agent: Agent[Any],
+    items: Callable[[], list[Item]],
+    tool_name: str | None = None,
+) -> Verdict:
+    """Run every guardrail of ``stage`` in order. Tripwires raise; the first ``retry`` is returned;
+    ``rewrite`` verdicts chain (each sees the previous one's text) and the last is returned."""
+    outcome = allow()
+    for g in guardrails:
+        if not g.applies(stage, tool_name):
+            continue
+        with tracing.span(
+            f"apply_guardrail {g.name}",
+            {
+                "gen_ai.operation.name": "apply_guardrail",
+                "gen_ai.guardrail.component.name": g.name,
+                "gen_ai.guardrail.source": stage,
+                "gen_ai.agent.name": agent.name,
+            },
+        ) as s:
+            verdict = await g.check(check)
+            if s.is_recording():
+                s.set_attribute("agentcore.guardrail.action", verdict.action)
+                if verdict.action != "allow":
+                    s.add_event(
+                        "gen_ai.guardrail.result",
+                        {
+                            "gen_ai.guardrail.result.type": verdict.action,
+                            "agentcore.guardrail.reason": tracing.redact(verdict.reason),
+                        },
+                    )
+        if verdict.action == "tripwire":
+            raise GuardrailTripwire(g.name, verdict.reason, stage=stage, items=items(), agent_name=agent.name)
+        if verdict.action == "retry":
+            return verdict
+        if verdict.action == "rewrite" and verdict.replacement is not None:
+            check.text = verdict.replacement
+            outcome = verdict
+    return outcome
+
+
+async def _gather_or_cancel(coros: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run concurrently; on the first exception cancel the rest and raise it (not an ExceptionGroup)."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for t in tasks:
+            if not t.done():
+                t.cancel()
+
+
+@dataclass
+class ToolPhase:
+    """What a turn's tool calls produced."""
+
+    results: dict[str, ToolResult] = field(default_factory=dict)
+    pending: list[PendingApproval] = field(default_factory=list)
+    handoff: tuple[Handoff, ToolCall] | None = None
+    mistakes: int = 0
+
+
+def _error(call: ToolCall, agent: str, message: str) -> ToolResult:
+    return ToolResult(call_id=call.call_id, name=call.name, output=message, is_error=True, agent=agent)
+
+
+async def execute_call(
+    call: ToolCall,
+    tool: Tool | None,
+    ctx: RunContext[Any],
+    phase: ToolPhase,
+    *,
+    digest: Callable[[ToolCall], str],
+    items: Callable[[], list[Item]],
+    approved: bool | None = None,
+) -> ToolResult | PendingApproval:
+    """Validate, guard, (maybe) pause for approval, run and post-process one tool call.
+
+    ``approved`` is the human decision when resuming a paused run (``None``: not decided yet).
+    """
+    agent = ctx.agent
+    attrs = {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": call.name,
+        "gen_ai.tool.call.id": call.call_id,
+        "gen_ai.tool.type": "function",
+        "gen_ai.agent.name": agent.name,
+    }
+    if tool is not None and tool.metadata.get("transfer_mode"):
+        attrs["gen_ai.transfer.mode"] = tool.metadata["transfer_mode"]
+        attrs["gen_ai.transfer.target.name"] = tool.metadata["transfer_target"]
+    with tracing.span(f"execute_tool {call.name}", attrs) as s:
+        capture = s.is_recording() and tracing.capture_content()
+        if capture:
+            s.set_attribute("gen_ai.tool.call.arguments", tracing.content(call.arguments))
+        if tool is None:
+            phase.mistakes += 1
+            names = ", ".join(sorted(t.name for t in ctx.extra.get("tools", ()))) or "none"
+            return _error(call, agent.name, f"unknown tool {call.name!r}; available tools: {names}")
+        try:
+            arguments = tool.parse_arguments(call.arguments)
+        except ToolArgumentsError as exc:
+            phase.mistakes += 1
+            return _error(call, agent.name, str(exc))
+        if approved is None:
+            pre = await apply_guardrails(
+                agent.guardrails,
+                "pre_tool",
+                Check("pre_tool", ctx, call=call, arguments=arguments),
+                agent=agent,
+                items=items,
+                tool_name=call.name,
+            )
+            if pre.action == "retry":
+                phase.mistakes += 1
+                return _error(call, agent.name, f"refused by guardrail: {pre.reason}")
+            if await tool.requires_approval(ctx, arguments):
+                if s.is_recording():
+                    s.set_attribute("agentcore.approval", "pending")
+                return PendingApproval(call=call, agent=agent.name, digest=digest(call))
+        elif approved is False:
+            if s.is_recording():
+                s.set_attribute("agentcore.approval", "rejected")
+            return _error(call, agent.name, "the user rejected this call")
+        elif s.is_recording():
+            s.set_attribute("agentcore.approval", "approved")
+        started = time.monotonic()
+        is_error = False
+        try:
+            output = format_tool_output(await tool.invoke(ctx, arguments))
+        except GuardrailTripwire:
+            raise
+        except ToolError as exc:
+            output, is_error = str(exc), True
+        except Exception as exc:  # a tool bug must not end the run: the model sees it
+            output, is_error = f"{type(exc).__name__}: {exc}", True
+            if s.is_recording():
+                s.set_attribute("error.type", type(exc).__name__)
+        if tool.metadata.get("sandbox"):
+            ctx.extra["sandbox_seconds"] = ctx.extra.get("sandbox_seconds", 0.0) + time.monotonic() - started
+        check = Check("post_tool", ctx, text=output, call=call, arguments=arguments)
+        post = await apply_guardrails(
+            agent.guardrails, "post_tool", check, agent=agent, items=items, tool_name=call.name
+        )
+        if post.action == "retry":
+            output, is_error = f"refused by guardrail: {post.reason}", True
+        elif check.text is not None:
+            output = check.text
+        if capture:
+            s.set_attribute("gen_ai.tool.call.result", tracing.content(output))
+        if is_error and s.is_recording():
+            s.set_attribute("agentcore.tool.is_error", True)
+        return ToolResult(
+            call_id=call.call_id, name=call.name, output=output, is_error=is_error, agent=agent.name
+        )
+
+
+async def run_tool_calls(
+    calls: Sequence[ToolCall],
+    tools: dict[str, Tool],
+    handoffs: dict[str, Handoff],
+    ctx: RunContext[Any],
+    phase: ToolPhase,
+    *,
+    digest: Callable[[ToolCall], str],
+    items: Callable[[], list[Item]],
+    decisions: dict[str, bool] | None = None,
+    stream: bool = True,
+) -> AsyncIterator[RunEvent]:
+    """Run the calls concurrently (bounded by the agent's ``max_parallel_tools``), yielding events as
+    they happen. Handoffs are resolved here: the first wins, later ones get a tool error."""
+    agent = ctx.agent
+    queue: asyncio.Queue[RunEvent | BaseException | None] = asyncio.Queue()
+    limit = asyncio.Semaphore(max(1, agent.max_parallel_tools))
+    work: list[ToolCall] = []
+    for call in calls:
+        if call.name in handoffs and call.name not in tools:
+            if phase.handoff is None:
+                phase.handoff = (handoffs[call.name], call)
+                target = handoffs[call.name].agent.name
+                phase.results[call.call_id] = ToolResult(
+                    call_id=call.call_id, name=call.name, output=f"Transferred to {target}.", agent=agent.name
+                )
+            else:
+                first = phase.handoff[1].name
+                phase.results[call.call_id] = _error(
+                    call,
+                    agent.name,
+                    f"only one handoff per turn: {first} was already requested; this one was ignored",
+                )
+            continue
+        work.append(call)
+
+    async def one(call: ToolCall, live: bool) -> RunEvent | None:
+        async with limit:
+            call_ctx = ctx.for_call(call)
+            if live:
+                call_ctx.on_output = lambda d: queue.put_nowait(ToolOutputDelta(agent.name, call.call_id, d))
+            approved = None if decisions is None else decisions.get(call.call_id)
+            out = await execute_call(
+                call, tools.get(call.name), call_ctx, phase, digest=digest, items=items, approved=approved
+            )
+        if isinstance(out, PendingApproval):
+            phase.pending.append(out)
+            return None
+        phase.results[call.call_id] = out
+        return ToolCallFinished(agent.name, call, out)
+
+    async def pump(call: ToolCall) -> None:
+        try:
+            queue.put_nowait(await one(call, True))
+        except BaseException as exc:  # surfaced to the loop below
+            queue.put_nowait(exc)
+
+    for call in work:
+        yield ToolCallStarted(agent.name, call)
+    if not stream:
+        # Nobody watches live output: run the calls directly, no event queue.
+        if len(work) == 1:
+            finished: list[RunEvent | None] = [await one(work[0], False)]
+        else:
+            finished = await _gather_or_cancel([one(call, False) for call in work])
+        for event in finished:
+            if event is not None:
+                yield event
+    else:
+        tasks = [asyncio.create_task(pump(call)) for call in work]
+        remaining = len(tasks)
+        try:
+            while remaining:
+                got = await queue.get()
+                if isinstance(got, BaseException):
+                    raise got
+                if got is None or isinstance(got, ToolCallFinished):
+                    remaining -= 1
+                if got is not None:
+                    yield got
+        finally:
+            for t in tasks:
+                if not t.done():
+                    t.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+    # Events for handoff calls, in call order, after real tools.
+    for call in calls:
+        if call.name in handoffs and call.name not in tools:
+            yield ToolCallFinished(agent.name, call, phase.results[call.call_id])

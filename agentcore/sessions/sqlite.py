@@ -1,0 +1,279 @@
+"""Sessions in an embedded SQLite database: the default store of the CLI.
+
+Each session is an append-only log of records in ``sessions.db`` under the data directory
+(``$AGENTCORE_HOME`` or ``~/.local/share/agentcore``). A record is one JSON document with its own
+``version``; reading a record written by an older version upgrades it through :data:`RECORD_UPGRADES`,
+and the database schema itself is migrated with ``PRAGMA user_version`` through :data:`MIGRATIONS`.
+Loading folds the log into a :class:`~agentcore.session.SessionSnapshot`.
+
+Concurrency: WAL journal, a busy timeout, one short ``BEGIN IMMEDIATE`` transaction per append, and a
+fresh connection per operation, run in a worker thread so the event loop never blocks on the disk.
+Runs on different sessions (in one process or several) proceed in parallel; one session is used by
+one run at a time (the runner holds :meth:`Session.lock`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..messages import Item, Usage, dump_items, load_items
+from ..paths import data_dir
+from .base import Session, SessionSnapshot
+
+RECORD_VERSION = 1
+"""Version written into every new record."""
+
+RecordUpgrade = Callable[[dict[str, Any]], dict[str, Any]]
+RECORD_UPGRADES: dict[int, RecordUpgrade] = {}
+"""``{n: fn}`` turns a version-``n`` record payload into a version ``n+1`` payload."""
+
+
+def _migration_1(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS sessions (
+               session_id TEXT PRIMARY KEY,
+               created_at REAL NOT NULL,
+               updated_at REAL NOT NULL,
+               metadata TEXT NOT NULL DEFAULT '{}'
+           )"""
+    )
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS records (
+               session_id TEXT NOT NULL REFERENCES sessions(session_id) ON DELETE CASCADE,
+               seq INTEGER NOT NULL,
+               version INTEGER NOT NULL,
+               kind TEXT NOT NULL,
+               payload TEXT NOT NULL,
+               created_at REAL NOT NULL,
+               PRIMARY KEY (session_id, seq)
+           )"""
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1]
+"""Database schema migrations; ``PRAGMA user_version`` counts how many ran."""
+
+
+def default_path() -> Path:
+    return data_dir() / "sessions.db"
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    db.execute("PRAGMA busy_timeout = 30000")
+    db.execute("PRAGMA synchronous = NORMAL")  # with WAL: a crash of the process loses nothing
+    db.execute("PRAGMA foreign_keys = ON")
+    return db
+
+
+_migrated: set[str] = set()
+
+
+def _migrate(path: Path) -> None:
+    key = str(path.resolve())
+    if key in _migrated and path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = _connect(path)
+    try:
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("BEGIN IMMEDIATE")
+        current = db.execute("PRAGMA user_version").fetchone()[0]
+        if current > len(MIGRATIONS):
+            db.execute("ROLLBACK")
+            raise RuntimeError(
+                f"{path} was written by a newer agentcore (schema {current}); upgrade agentcore"
+            )
+        for index in range(current, len(MIGRATIONS)):
+            MIGRATIONS[index](db)
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    _migrated.add(key)
+
+
+def upgrade_record(version: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """Bring a stored record up to :data:`RECORD_VERSION`."""
+    if version > RECORD_VERSION:
+        raise RuntimeError(
+            f"session record version {version} is newer than this agentcore ({RECORD_VERSION})"
+        )
+    while version < RECORD_VERSION:
+        payload = RECORD_UPGRADES[version](payload)
+        version += 1
+    return payload
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    session_id: str
+    created_at: float
+    updated_at: float
+    records: int
+    items: int
+    active_agent: str | None
+
+
+class SQLiteSession(Session):
+    """A conversation stored in SQLite. ``SQLiteSession("chat-1")`` continues that conversation."""
+
+    def __init__(self, session_id: str, path: str | Path | None = None) -> None:
+        if not session_id:
+            raise ValueError("session_id must not be empty")
+        self.session_id = session_id
+        self.path = Path(path) if path is not None else default_path()
+
+    # ------------------------------------------------------------------ sync core (worker thread)
+
+    def _db(self) -> sqlite3.Connection:
+        _migrate(self.path)
+        return _connect(self.path)
+
+    def _append_sync(self, kind: str, payload: dict[str, Any]) -> None:
+        now = time.time()
+        db = self._db()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "INSERT INTO sessions (session_id, created_at, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(session_id) DO UPDATE SET updated_at = excluded.updated_at",
+                (self.session_id, now, now),
+            )
+            db.execute(
+                "INSERT INTO records (session_id, seq, version, kind, payload, created_at) "
+                "SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM records WHERE session_id = ?",
+                (self.session_id, RECORD_VERSION, kind, json.dumps(payload), now, self.session_id),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()
+
+    def _records_sync(self) -> list[tuple[int, int, str, dict[str, Any], float]]:
+        db = self._db()
+        try:
+            rows = db.execute(
+                "SELECT seq, version, kind, payload, created_at FROM records WHERE session_id = ? ORDER BY seq",
+                (self.session_id,),
+            ).fetchall()
+        finally:
+            db.close()
+        return [(seq, version, kind, json.loads(payload), at) for seq, version, kind, payload, at in rows]
+
+    def _load_sync(self) -> SessionSnapshot:
+        snapshot = SessionSnapshot()
+        for _seq, version, kind, payload, _at in self._records_sync():
+            payload = upgrade_record(version, payload)
+            if kind == "cleared":
+                snapshot = SessionSnapshot()
+                continue
+            snapshot.items.extend(load_items(payload.get("items", [])))
+            if payload.get("active_agent") is not None:
+                snapshot.active_agent = payload["active_agent"]
+            if payload.get("caches") is not None:
+                snapshot.caches = payload["caches"]
+            if payload.get("usage") is not None:
+                snapshot.usage.add(Usage.model_validate(payload["usage"]))
+            snapshot.metadata.update(payload.get("metadata") or {})
+        return snapshot
+
+    def _delete_sync(self) -> bool:
+        db = self._db()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM records WHERE session_id = ?", (self.session_id,))
+            gone = db.execute("DELETE FROM sessions WHERE session_id = ?", (self.session_id,)).rowcount
+            db.execute("COMMIT")
+        finally:
+            db.close()
+        return bool(gone)
+
+    # ------------------------------------------------------------------ Session
+
+    async def load(self) -> SessionSnapshot:
+        return await asyncio.to_thread(self._load_sync)
+
+    async def append(
+        self,
+        items: Sequence[Item],
+        *,
+        active_agent: str | None = None,
+        caches: dict[str, dict[str, Any]] | None = None,
+        usage: Usage | None = None,
+    ) -> None:
+        payload: dict[str, Any] = {"items": dump_items(items)}
+        if active_agent is not None:
+            payload["active_agent"] = active_agent
+        if caches is not None:
+            payload["caches"] = caches
+        if usage is not None:
+            payload["usage"] = usage.model_dump()
+        await asyncio.to_thread(self._append_sync, "turn", payload)
+
+    async def set_metadata(self, **values: Any) -> None:
+        """Record metadata (for example the definition file a chat runs) in the log."""
+        await asyncio.to_thread(self._append_sync, "metadata", {"metadata": values})
+
+    async def clear(self) -> None:
+        """Forget the conversation (the log keeps a ``cleared`` record; use :meth:`delete` to erase)."""
+        await asyncio.to_thread(self._append_sync, "cleared", {})
+
+    async def delete(self) -> bool:
+        """Erase the session and its records. ``False`` when it did not exist."""
+        return await asyncio.to_thread(self._delete_sync)
+
+    def records(self) -> list[tuple[int, int, str, dict[str, Any], float]]:
+        """The raw log: ``(seq, version, kind, payload, created_at)``."""
+        return self._records_sync()
+
+
+# --------------------------------------------------------------------------- helpers for the CLI
+
+
+def list_sessions(path: str | Path | None = None) -> list[SessionInfo]:
+    """Every session in the store, most recently updated first."""
+    db_path = Path(path) if path is not None else default_path()
+    if not db_path.exists():
+        return []
+    _migrate(db_path)
+    db = _connect(db_path)
+    try:
+        rows = db.execute(
+            "SELECT s.session_id, s.created_at, s.updated_at, COUNT(r.seq) FROM sessions s "
+            "LEFT JOIN records r ON r.session_id = s.session_id GROUP BY s.session_id ORDER BY s.updated_at DESC"
+        ).fetchall()
+    finally:
+        db.close()
+    out = []
+    for session_id, created, updated, count in rows:
+        snapshot = SQLiteSession(session_id, db_path)._load_sync()
+        out.append(
+            SessionInfo(session_id, created, updated, count, len(snapshot.items), snapshot.active_agent)
+        )
+    return out
+
+
+def load_session(session_id: str, path: str | Path | None = None) -> SessionSnapshot | None:
+    """The snapshot of one session, or ``None`` when it does not exist."""
+    session = SQLiteSession(session_id, path)
+    if not session.path.exists() or not session._records_sync():
+        return None
+    return session._load_sync()
+
+
+def delete_session(session_id: str, path: str | Path | None = None) -> bool:
+    session = SQLiteSession(session_id, path)
+    if not session.path.exists():
+        return False
+    return session._delete_sync()

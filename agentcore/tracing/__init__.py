@@ -1,0 +1,212 @@
+"""OpenTelemetry spans following the GenAI semantic conventions.
+
+agentcore uses the global tracer provider (the user's, when they configured one) unless
+:func:`configure` names another. Nothing is exported anywhere unless a provider with an exporter is
+installed. Message content (prompts, tool arguments and results) is recorded only when content capture
+is on: ``configure(capture_content=True)`` or ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` set
+to ``SPAN_ONLY``/``SPAN_AND_EVENT``/``true``. Captured content is passed through :func:`redact`, which
+removes the values of secret-looking environment variables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+
+from ..messages import Item, Usage
+
+__all__ = [
+    "capture_content",
+    "configure",
+    "redact",
+    "span",
+    "tracer",
+]
+
+_SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
+_provider: trace.TracerProvider | None = None
+_capture: bool | None = None
+_delta = False
+_tracer: Tracer | None = None
+_tracer_source: object | None = None
+MAX_CONTENT_CHARS = 16_000
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)", re.IGNORECASE)
+_secret_values: list[str] | None = None
+
+
+def configure(
+    *,
+    tracer_provider: trace.TracerProvider | None = None,
+    capture_content: bool | None = None,
+    content_delta: bool | None = None,
+) -> None:
+    """Choose the tracer provider agentcore uses and whether message content is recorded.
+
+    ``content_delta``: each ``chat`` span records only the messages the previous one of the same agent
+    did not show (``agentcore.input.messages.from`` says where they start), so long runs stay small.
+    The local trace store uses it; exporters get the full ``gen_ai.input.messages`` of the semconv."""
+    global _provider, _capture, _tracer, _delta
+    if content_delta is not None:
+        _delta = content_delta
+    if tracer_provider is not None:
+        _provider = tracer_provider
+        _tracer = None
+    if capture_content is not None:
+        _capture = capture_content
+
+
+def tracer() -> Tracer:
+    global _tracer, _tracer_source
+    source = _provider or trace.get_tracer_provider()
+    if _tracer is None or _tracer_source is not source:
+        from .. import __version__
+
+        _tracer = source.get_tracer("agentcore", __version__, schema_url=_SCHEMA_URL)
+        _tracer_source = source
+    return _tracer
+
+
+def content_delta() -> bool:
+    return _delta
+
+
+def capture_content() -> bool:
+    if _capture is not None:
+        return _capture
+    value = os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower()
+    return value in ("true", "1", "span_only", "span_and_event")
+
+
+def _secrets() -> list[str]:
+    global _secret_values
+    if _secret_values is None:
+        _secret_values = sorted(
+            {v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8},
+            key=len,
+            reverse=True,
+        )
+    return _secret_values
+
+
+def add_secret(value: str) -> None:
+    """Register one more value that must never appear in a trace."""
+    if len(value) >= 4:
+        _secrets().append(value)
+        _secrets().sort(key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    """``text`` with every known secret value replaced by ``[REDACTED]``."""
+    for secret in _secrets():
+        if secret in text:
+            text = text.replace(secret, "[REDACTED]")
+    return text
+
+
+def content(value: Any) -> str:
+    """Serialize ``value`` for a content attribute: JSON, redacted, truncated."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = redact(text)
+    if len(text) > MAX_CONTENT_CHARS:
+        text = text[:MAX_CONTENT_CHARS] + f"…[{len(text) - MAX_CONTENT_CHARS} chars cut]"
+    return text
+
+
+@contextmanager
+def span(
+    name: str,
+    attributes: dict[str, Any] | None = None,
+    *,
+    kind: SpanKind = SpanKind.INTERNAL,
+    parent: Span | None = None,
+) -> Iterator[Span]:
+    """Start a span as the current one (under ``parent`` when given, else under the current span);
+    record exceptions as ``error.type`` and status ERROR."""
+    context = trace.set_span_in_context(parent) if parent is not None else None
+    with tracer().start_as_current_span(
+        name,
+        context=context,
+        kind=kind,
+        attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as s:
+        try:
+            yield s
+        except BaseException as exc:
+            if s.is_recording():
+                s.set_attribute("error.type", getattr(exc, "error_type", type(exc).__name__))
+                s.set_status(Status(StatusCode.ERROR, str(exc)[:500]))
+            raise
+
+
+def set_usage(s: Span, usage: Usage, *, prefix: str = "gen_ai.usage") -> None:
+    if not s.is_recording():
+        return
+    s.set_attribute(f"{prefix}.input_tokens", usage.input_tokens)
+    s.set_attribute(f"{prefix}.output_tokens", usage.output_tokens)
+    if usage.cached_input_tokens:
+        s.set_attribute(f"{prefix}.cache_read.input_tokens", usage.cached_input_tokens)
+    if usage.cache_write_tokens:
+        s.set_attribute(f"{prefix}.cache_creation.input_tokens", usage.cache_write_tokens)
+    if usage.reasoning_tokens:
+        s.set_attribute(f"{prefix}.reasoning.output_tokens", usage.reasoning_tokens)
+
+
+def note(event: str, **attributes: Any) -> None:
+    """Add an event to the current span (adapters use it to say, e.g., that they resent the transcript)."""
+    current = trace.get_current_span()
+    if current.is_recording():
+        current.add_event(event, {k: v for k, v in attributes.items() if v is not None})
+
+
+def trace_id_of(s: Span) -> str | None:
+    ctx = s.get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
+
+
+def messages_for_span(items: list[Item] | tuple[Item, ...]) -> list[dict[str, Any]]:
+    """Items in the semconv ``gen_ai.input.messages`` shape (role + parts)."""
+    from ..messages import AssistantMessage, Handoff, Reasoning, ToolCall, ToolResult, UserMessage
+
+    out: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, UserMessage):
+            out.append({"role": "user", "parts": [{"type": "text", "content": item.text}]})
+        elif isinstance(item, AssistantMessage):
+            out.append({"role": "assistant", "parts": [{"type": "text", "content": item.text}]})
+        elif isinstance(item, ToolCall):
+            out.append(
+                {
+                    "role": "assistant",
+                    "parts": [
+                        {
+                            "type": "tool_call",
+                            "id": item.call_id,
+                            "name": item.name,
+                            "arguments": item.arguments,
+                        }
+                    ],
+                }
+            )
+        elif isinstance(item, ToolResult):
+            out.append(
+                {
+                    "role": "tool",
+                    "parts": [{"type": "tool_call_response", "id": item.call_id, "response": item.output}],
+                }
+            )
+        elif isinstance(item, Reasoning):
+            out.append({"role": "assistant", "parts": [{"type": "reasoning", "content": item.summary}]})
+        elif isinstance(item, Handoff):
+            out.append(
+                {"role": "system", "parts": [{"type": "text", "content": f"handoff to {item.to_agent}"}]}
+            )
+    return out

@@ -1,0 +1,190 @@
+"""One transcript item -> its Anthropic content blocks, as wire JSON bytes.
+
+Also the small vocabulary the other Anthropic modules share: the compact JSON encoding, model
+families (the unit thinking signatures are bound to), tool-id remapping and cache marks.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from agentcore.messages import (
+    AssistantMessage,
+    FilePart,
+    Handoff,
+    ImagePart,
+    Item,
+    Reasoning,
+    TextPart,
+    ToolCall,
+    ToolResult,
+    UserMessage,
+)
+
+from .._common import dumps, hashed_call_id
+
+PROVIDER = "anthropic"
+TOOL_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_DATE_SUFFIX = re.compile(r"(-\d{8}|-latest|@.*)$")
+_CACHE_MARK = b',"cache_control":{"type":"ephemeral"}}'
+_REPLAY_KINDS = ("thinking", "redacted_thinking")
+
+
+def model_family(model: str | None) -> str:
+    """``claude-sonnet-4-5-20250929`` -> ``claude-sonnet-4-5``: the unit thinking signatures are bound to."""
+    return _DATE_SUFFIX.sub("", model or "")
+
+
+def wire_tool_id(call_id: str) -> str:
+    """The id Anthropic accepts for ``call_id``: unchanged when valid, else a deterministic ``toolu_`` hash."""
+    if TOOL_ID_RE.match(call_id):
+        return call_id
+    return hashed_call_id(call_id, prefix="toolu_")
+
+
+def with_cache_mark(block: bytes) -> bytes:
+    """``block`` (a JSON object's bytes) with an ephemeral ``cache_control`` added."""
+    return block[:-1] + _CACHE_MARK
+
+
+# --------------------------------------------------------------------------- per-item encoding
+
+
+@dataclass(slots=True)
+class Encoded:
+    """One item as wire content blocks. ``role`` None means the item is not sent."""
+
+    item: Item
+    role: str | None
+    blocks: tuple[bytes, ...] = ()
+    tool_use_id: str | None = None
+    """For a ToolCall: its wire id. For a ToolResult: the id it answers."""
+    bound: str | None = None
+    """For replayed thinking: the binding (system, tools, earlier messages) it was produced after."""
+    cacheable: bool = True
+    """False for blocks that cannot carry ``cache_control`` (thinking)."""
+
+
+def text_block(text: str) -> bytes:
+    return b'{"type":"text","text":' + dumps(text) + b"}"
+
+
+def _file_block(part: FilePart) -> bytes:
+    media = part.media_type.lower()
+    if media == "application/pdf":
+        source: dict[str, Any] = {"type": "base64", "media_type": "application/pdf", "data": part.data}
+    elif media.startswith("text/"):
+        try:
+            text = base64.b64decode(part.data, validate=True).decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            text = part.data
+        source = {"type": "text", "media_type": "text/plain", "data": text}
+    else:
+        name = part.filename or "file"
+        return text_block(f"[attached file {name} ({part.media_type}) cannot be shown to this model]")
+    block: dict[str, Any] = {"type": "document", "source": source}
+    if part.filename:
+        block["title"] = part.filename
+    return dumps(block)
+
+
+def _image_block(part: ImagePart) -> bytes:
+    if part.data is not None:
+        source = {"type": "base64", "media_type": part.media_type, "data": part.data}
+    else:
+        source = {"type": "url", "url": part.url or ""}
+    return dumps({"type": "image", "source": source})
+
+
+def _tool_input(arguments: str) -> bytes:
+    try:
+        parsed = json.loads(arguments) if arguments.strip() else {}
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return arguments.encode() if arguments.strip() else b"{}"
+    return dumps({"arguments": arguments})
+
+
+def encode_item(item: Item, family: str) -> Encoded:
+    """Encode one item for a model of ``family`` (own-vendor state is replayed only for that family)."""
+    if isinstance(item, UserMessage):
+        blocks: list[bytes] = []
+        for part in item.content:
+            if isinstance(part, TextPart):
+                if part.text:
+                    blocks.append(text_block(part.text))
+            elif isinstance(part, ImagePart):
+                blocks.append(_image_block(part))
+            else:
+                blocks.append(_file_block(part))
+        return Encoded(item, "user" if blocks else None, tuple(blocks))
+    if isinstance(item, AssistantMessage):
+        raw = _own_state(item, family, ("text", "block"))
+        if raw is not None:
+            return Encoded(item, "assistant", (dumps(raw.payload["block"]),))
+        return Encoded(
+            item, "assistant" if item.text else None, (text_block(item.text),) if item.text else ()
+        )
+    if isinstance(item, ToolCall):
+        wire_id = wire_tool_id(item.call_id)
+        raw = _own_state(item, family, ("tool_use",))
+        if raw is not None and raw.payload["block"].get("id") == wire_id:
+            return Encoded(item, "assistant", (dumps(raw.payload["block"]),), tool_use_id=wire_id)
+        block = (
+            b'{"type":"tool_use","id":'
+            + dumps(wire_id)
+            + b',"name":'
+            + dumps(item.name)
+            + b',"input":'
+            + _tool_input(item.arguments)
+            + b"}"
+        )
+        return Encoded(item, "assistant", (block,), tool_use_id=wire_id)
+    if isinstance(item, ToolResult):
+        wire_id = wire_tool_id(item.call_id)
+        body: dict[str, Any] = {"type": "tool_result", "tool_use_id": wire_id}
+        if item.output:
+            body["content"] = item.output
+        body["is_error"] = item.is_error
+        return Encoded(item, "user", (dumps(body),), tool_use_id=wire_id)
+    if isinstance(item, Reasoning):
+        raw = _own_state(item, family, _REPLAY_KINDS)
+        if raw is None:
+            return Encoded(item, None)  # foreign or stateless reasoning is never turned into text
+        return Encoded(
+            item, "assistant", (dumps(raw.payload["block"]),), bound=raw.payload.get("bound"), cacheable=False
+        )
+    if isinstance(item, Handoff):
+        return Encoded(item, None)  # a handoff is a transition of ours, not something the model said
+    return Encoded(item, None)  # pragma: no cover - exhaustive
+
+
+def _own_state(item: Item, family: str, kinds: tuple[str, ...]) -> Any:
+    for s in item.state:
+        if s.provider == PROVIDER and s.kind in kinds and model_family(s.model) == family:
+            if isinstance(s.payload, dict) and isinstance(s.payload.get("block"), dict):
+                return s
+    return None
+
+
+def orphan_result_block(item: ToolResult) -> bytes:
+    """A tool result whose call is not in the previous assistant turn, as plain context text."""
+    state = "failed" if item.is_error else "returned"
+    return text_block(f"[tool {item.name} ({item.call_id}) {state}]: {item.output}")
+
+
+def missing_result_block(tool_use_id: str) -> bytes:
+    return dumps(
+        {
+            "type": "tool_result",
+            "tool_use_id": tool_use_id,
+            "content": "no result was recorded",
+            "is_error": True,
+        }
+    )

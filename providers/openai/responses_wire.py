@@ -1,0 +1,333 @@
+"""Wire format of the OpenAI Responses API: transcript items to request JSON, response JSON to items.
+
+Everything here works on plain ``dict``/``bytes``; no SDK pydantic models are built on the hot path.
+Each transcript item is encoded to wire JSON once and its bytes are reused on every later call
+(:class:`ItemEncoder` keeps a bounded cache keyed by item id; items are immutable), so the cost of
+building a request does not grow with the transcript beyond joining byte strings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from agentcore import tracing
+from agentcore.messages import (
+    AssistantMessage,
+    FilePart,
+    Handoff,
+    ImagePart,
+    Item,
+    ProviderState,
+    Reasoning,
+    TextPart,
+    ToolCall,
+    ToolResult,
+    Usage,
+    UserMessage,
+)
+from agentcore.model import ModelResponse, ModelSettings, OutputSchema, ToolSpec
+
+from .._common import ItemCache, dumps, hashed_call_id
+
+PROVIDER = "openai"
+
+_CALL_ID_OK = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+_FORMAT_NAME_BAD = re.compile(r"[^A-Za-z0-9_\-]")
+
+
+def wire_call_id(call_id: str | None) -> str:
+    """``call_id`` as OpenAI accepts it. Foreign ids it would reject are mapped deterministically."""
+    if call_id and _CALL_ID_OK.match(call_id):
+        return call_id
+    return hashed_call_id(call_id or "")
+
+
+class Fingerprint:
+    """A cheap, incremental fingerprint of a transcript prefix: a hash of the item ids, in order."""
+
+    __slots__ = ("_h",)
+
+    def __init__(self) -> None:
+        self._h = hashlib.blake2b(digest_size=12)
+
+    def add(self, items: Sequence[Item]) -> Fingerprint:
+        update = self._h.update
+        for item in items:
+            update(item.id.encode())
+            update(b"\x1f")
+        return self
+
+    def digest(self) -> str:
+        return self._h.hexdigest()
+
+
+def fingerprint(items: Sequence[Item], count: int) -> str:
+    """The fingerprint of the first ``count`` items."""
+    return Fingerprint().add(items[:count]).digest()
+
+
+# --------------------------------------------------------------------------- request: items
+
+
+_SHARED_CACHES: dict[str, dict[str, tuple[Item, bytes | None]]] = {}
+
+
+class ItemEncoder:
+    """Encodes transcript items to wire JSON once per item and caches the bytes.
+
+    ``None`` in the cache means "this item is not sent" (a handoff, foreign reasoning). The cache is
+    shared by all adapters for the same model (encoding depends only on the item and the model) and
+    bounded: when it is full the oldest half is dropped.
+    """
+
+    def __init__(self, model: str, *, max_items: int = 8192) -> None:
+        self.model = model
+        self.max_items = max_items
+        # Shared by every adapter for the same model: a runner may build a fresh adapter per run.
+        self._cache = ItemCache(
+            lambda item: self._encode(item), max_items, data=_SHARED_CACHES.setdefault(model, {})
+        )
+
+    def encode(self, item: Item) -> bytes | None:
+        return self._cache.encoded(item)
+
+    def _encode(self, item: Item) -> bytes | None:
+        wire = item_to_wire(item, self.model)
+        return None if wire is None else dumps(wire)
+
+    def input_bytes(self, items: Sequence[Item]) -> tuple[list[bytes], int]:
+        """Encoded input items, in order, plus how many reasoning items were dropped as orphans.
+
+        A replayed reasoning item must be followed by the item it produced (the API answers 400
+        otherwise), so reasoning not followed by assistant output is left out.
+        """
+        out: list[bytes] = []
+        orphans = 0
+        n = len(items)
+        encode = self._cache.encoded
+        for i, item in enumerate(items):
+            data = encode(item)
+            if data is None:
+                continue
+            if isinstance(item, Reasoning):
+                following = items[i + 1] if i + 1 < n else None
+                if not isinstance(following, AssistantMessage | ToolCall):
+                    orphans += 1
+                    continue
+            out.append(data)
+        return out, orphans
+
+
+def _own_state(item: Item, kind: str, model: str | None) -> ProviderState | None:
+    return item.state_for(PROVIDER, model=model, kind=kind)
+
+
+def _user_content(msg: UserMessage) -> str | list[dict[str, Any]]:
+    if len(msg.content) == 1 and isinstance(msg.content[0], TextPart):
+        return msg.content[0].text
+    parts: list[dict[str, Any]] = []
+    for part in msg.content:
+        if isinstance(part, TextPart):
+            parts.append({"type": "input_text", "text": part.text})
+        elif isinstance(part, ImagePart):
+            url = part.url if part.url is not None else f"data:{part.media_type};base64,{part.data or ''}"
+            parts.append({"type": "input_image", "image_url": url, "detail": "auto"})
+        elif isinstance(part, FilePart):
+            file: dict[str, Any] = {
+                "type": "input_file",
+                "file_data": f"data:{part.media_type};base64,{part.data}",
+            }
+            file["filename"] = part.filename or "file"
+            parts.append(file)
+    return parts
+
+
+def item_to_wire(item: Item, model: str) -> dict[str, Any] | None:
+    """One transcript item as a Responses input item, or ``None`` when it is not sent."""
+    if isinstance(item, UserMessage):
+        return {"role": "user", "content": _user_content(item)}
+    if isinstance(item, AssistantMessage):
+        msg: dict[str, Any] = {"role": "assistant", "content": item.text}
+        st = _own_state(item, "message", None)
+        if st is not None and isinstance(st.payload, dict) and st.payload.get("phase"):
+            msg["phase"] = st.payload["phase"]
+        return msg
+    if isinstance(item, ToolCall):
+        return {
+            "type": "function_call",
+            "call_id": wire_call_id(item.call_id),
+            "name": item.name,
+            "arguments": item.arguments,
+        }
+    if isinstance(item, ToolResult):
+        return {"type": "function_call_output", "call_id": wire_call_id(item.call_id), "output": item.output}
+    if isinstance(item, Reasoning):
+        # Encrypted reasoning is bound to the model that produced it: replay only our own, in place.
+        st = _own_state(item, "reasoning", model)
+        if st is None or not isinstance(st.payload, dict) or not st.payload.get("encrypted_content"):
+            return None
+        p = st.payload
+        return {
+            "type": "reasoning",
+            "id": p["id"],
+            "summary": p.get("summary") or [],
+            "encrypted_content": p["encrypted_content"],
+        }
+    if isinstance(item, Handoff):
+        return None
+    return None
+
+
+# --------------------------------------------------------------------------- request: the rest
+
+
+def tools_to_wire(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "function",
+            "name": t.name,
+            "description": t.description or None,
+            "parameters": t.parameters,
+            "strict": t.strict,
+        }
+        for t in tools
+    ]
+
+
+def settings_to_wire(
+    settings: ModelSettings, output_schema: OutputSchema | None, tool_names: Sequence[str]
+) -> dict[str, Any]:
+    """Body fields for ``settings`` and structured output. ``stop`` and ``seed`` have no Responses API
+    field and are left out (the adapter notes that in the trace)."""
+    body: dict[str, Any] = {}
+    if settings.temperature is not None:
+        body["temperature"] = settings.temperature
+    if settings.top_p is not None:
+        body["top_p"] = settings.top_p
+    if settings.max_tokens is not None:
+        body["max_output_tokens"] = settings.max_tokens
+    if settings.tool_choice is not None and tool_names:
+        choice = settings.tool_choice
+        body["tool_choice"] = (
+            choice if choice in ("auto", "required", "none") else {"type": "function", "name": choice}
+        )
+    if settings.parallel_tool_calls is not None and tool_names:
+        body["parallel_tool_calls"] = settings.parallel_tool_calls
+    reasoning: dict[str, Any] = {}
+    if settings.reasoning_effort is not None:
+        reasoning["effort"] = settings.reasoning_effort
+    if settings.reasoning_summary:
+        reasoning["summary"] = "auto"
+    if reasoning:
+        body["reasoning"] = reasoning
+    if output_schema is not None:
+        body["text"] = {
+            "format": {
+                "type": "json_schema",
+                "name": _FORMAT_NAME_BAD.sub("_", output_schema.name)[:64] or "output",
+                "schema": output_schema.schema,
+                "strict": output_schema.strict,
+            }
+        }
+    if settings.extra:
+        body.update(settings.extra)
+    return body
+
+
+def assemble(head: bytes, inputs: list[bytes]) -> bytes:
+    """``head`` is a JSON object without its closing brace; the input array is appended last."""
+    return b"".join((head, b',"input":[', b",".join(inputs), b"]}"))
+
+
+# --------------------------------------------------------------------------- response
+
+
+def usage_from(data: Any) -> Usage:
+    if not isinstance(data, dict):
+        return Usage(requests=1)
+    inp = data.get("input_tokens_details") or {}
+    out = data.get("output_tokens_details") or {}
+    return Usage(
+        requests=1,
+        input_tokens=int(data.get("input_tokens") or 0),
+        output_tokens=int(data.get("output_tokens") or 0),
+        cached_input_tokens=int(inp.get("cached_tokens") or 0),
+        cache_write_tokens=int(inp.get("cache_write_tokens") or 0),
+        reasoning_tokens=int(out.get("reasoning_tokens") or 0),
+    )
+
+
+def _state(model: str, kind: str, payload: dict[str, Any]) -> tuple[ProviderState, ...]:
+    return (ProviderState(provider=PROVIDER, model=model, kind=kind, payload=payload),)
+
+
+def output_to_items(output: Sequence[Any], model: str) -> list[Item]:
+    """Response output items as transcript items, in the vendor's order."""
+    items: list[Item] = []
+    for out in output:
+        if not isinstance(out, dict):
+            continue
+        kind = out.get("type")
+        if kind == "reasoning":
+            summary = out.get("summary") or []
+            text = "\n\n".join(s.get("text", "") for s in summary if isinstance(s, dict))
+            payload: dict[str, Any] = {"id": out.get("id"), "summary": summary}
+            if out.get("encrypted_content"):
+                payload["encrypted_content"] = out["encrypted_content"]
+            items.append(Reasoning(summary=text, state=_state(model, "reasoning", payload)))
+        elif kind == "message":
+            texts = []
+            for part in out.get("content") or []:
+                if isinstance(part, dict) and part.get("type") == "output_text":
+                    texts.append(part.get("text", ""))
+                elif isinstance(part, dict) and part.get("type") == "refusal":
+                    texts.append(part.get("refusal", ""))
+            payload = {"id": out.get("id")}
+            if out.get("phase"):
+                payload["phase"] = out["phase"]
+            items.append(AssistantMessage(text="".join(texts), state=_state(model, "message", payload)))
+        elif kind == "function_call":
+            items.append(
+                ToolCall(
+                    call_id=out.get("call_id") or "",
+                    name=out.get("name") or "",
+                    arguments=out.get("arguments") or "{}",
+                    state=_state(model, "function_call", {"id": out.get("id")}),
+                )
+            )
+        else:
+            tracing.note("agentcore.openai.output_item_ignored", type=str(kind))
+    return items
+
+
+def finish_reason(resp: dict[str, Any], items: Sequence[Item]) -> str:
+    status = resp.get("status")
+    if status == "incomplete":
+        reason = (resp.get("incomplete_details") or {}).get("reason")
+        return "length" if reason == "max_output_tokens" else str(reason or "incomplete")
+    if any(isinstance(i, ToolCall) for i in items):
+        return "tool_calls"
+    return "stop"
+
+
+def response_from(resp: dict[str, Any], model: str) -> ModelResponse:
+    """A complete Responses ``response`` object as a :class:`ModelResponse`."""
+    items = output_to_items(resp.get("output") or [], model)
+    withheld = resp.get("input_transformations") or []
+    if withheld:
+        tracing.note(
+            "agentcore.openai.reasoning_withheld",
+            count=len(withheld),
+            ids=[str(t.get("id")) for t in withheld if isinstance(t, dict)],
+            reasons=sorted({str(t.get("reason")) for t in withheld if isinstance(t, dict)}),
+        )
+    return ModelResponse(
+        items=items,
+        usage=usage_from(resp.get("usage")),
+        response_id=resp.get("id"),
+        finish_reason=finish_reason(resp, items),
+        model=resp.get("model"),
+    )

@@ -1,0 +1,1 @@
+"""Hosted sandbox backends reached through their SDKs: :mod:`.e2b` and :mod:`.modal` (optional extras)."""
