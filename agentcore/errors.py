@@ -187,6 +187,19 @@ class UserError(AgentcoreError):
     """agentcore was used wrongly (bad tool signature, duplicate tool names, …)."""
 
 
+class MissingCredentialsError(UserError):
+    """A provider has no API key: raised when the adapter is built, before any network work.
+    ``variable`` names the environment variable to set (``OPENAI_API_KEY``, …)."""
+
+    def __init__(self, provider: str, variable: str, hint: str = "") -> None:
+        self.provider = provider
+        self.variable = variable
+        super().__init__(
+            f"no API key for {provider}: set {variable} (or pass api_key= / a client to the model)"
+            + (f"; {hint}" if hint else "")
+        )
+
+
 class ConfigError(AgentcoreError):
     """A YAML definition is invalid. ``errors`` lists ``(file, line, column, message)``."""
 
