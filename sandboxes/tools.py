@@ -9,6 +9,7 @@ or ambiguous) come back as :class:`~agentcore.errors.ToolError`, i.e. as an erro
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from agentcore.tools import Tool, function_to_tool
 if TYPE_CHECKING:
     from .base import Sandbox, ShellResult
 
-__all__ = ["clean_terminal_output", "format_shell_result", "sandbox_tools"]
+__all__ = ["cap_result", "clean_terminal_output", "format_shell_result", "sandbox_tools"]
 
 MAX_STREAMED_CHARS = 1_000_000
 """Live output streamed to the run's events per command; the rest is announced once, not streamed."""
@@ -28,6 +29,10 @@ MAX_TIMEOUT_FACTOR = 10
 """A model may raise a command's timeout up to this multiple of the sandbox's default."""
 MAX_READ_CHARS = 200_000
 """``read_file`` returns at most this much text; the model is told to ask for a line range."""
+MAX_RESULT_CHARS = 250_000
+"""Hard cap of every tool result and error message; a longer one keeps its head and tail and says so."""
+LIST_PAGE = 500
+"""``list_files`` returns at most this many entries per call (``offset``/``limit`` page through more)."""
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
@@ -66,6 +71,33 @@ def format_shell_result(result: ShellResult, timeout: float) -> str:
     return f"{text}[{'; '.join(status)}]"
 
 
+def cap_result(text: str, limit: int = MAX_RESULT_CHARS) -> str:
+    """``text`` if it fits in ``limit`` characters, else its head and tail around a marked cut."""
+    if len(text) <= limit:
+        return text
+    note = f"\n[... {len(text) - limit:,} of {len(text):,} characters cut ...]\n"
+    head = (limit - len(note)) * 2 // 3
+    tail = limit - len(note) - head
+    return text[:head] + note + (text[-tail:] if tail > 0 else "")
+
+
+def _capped(fn: Any) -> Any:
+    """Wrap a tool function so that its result and its error message are capped (:func:`cap_result`)."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> str:
+        try:
+            result = await fn(*args, **kwargs)
+        except ToolError as exc:
+            message = str(exc)
+            if len(message) <= MAX_RESULT_CHARS:
+                raise
+            raise ToolError(cap_result(message)) from exc
+        return cap_result(result)
+
+    return wrapper
+
+
 _TEMPLATES: dict[str, Tool] = {}
 
 
@@ -75,7 +107,7 @@ def _bind(fn: Any, *, needs_approval: bool) -> Tool:
     template = _TEMPLATES.get(fn.__name__)
     if template is None:
         template = _TEMPLATES[fn.__name__] = function_to_tool(fn)
-    return dataclasses.replace(template, fn=fn, needs_approval=needs_approval, metadata={})
+    return dataclasses.replace(template, fn=_capped(fn), needs_approval=needs_approval, metadata={})
 
 
 def sandbox_tools(sandbox: Sandbox) -> list[Tool]:
@@ -219,11 +251,14 @@ def sandbox_tools(sandbox: Sandbox) -> list[Tool]:
             raise ToolError(str(exc)) from exc
         return f"edited {path}: replaced 1 occurrence ({len(old)} -> {len(new)} characters)"
 
-    async def list_files(path: str = ".") -> str:
-        """List a directory in the sandbox workspace (directories end with '/', files show their size).
+    async def list_files(path: str = ".", offset: int = 0, limit: int = LIST_PAGE) -> str:
+        """List a directory in the sandbox workspace (directories end with '/', files show their size),
+        sorted by name, at most `limit` entries from `offset` on (the result says when more remain).
 
         Args:
             path: Directory path, relative to the workspace or absolute inside it.
+            offset: Number of entries to skip (to page through a large directory).
+            limit: Maximum number of entries to return (at most 500).
         """
         await ready()
         try:
@@ -232,8 +267,13 @@ def sandbox_tools(sandbox: Sandbox) -> list[Tool]:
             raise ToolError(str(exc)) from exc
         if not entries:
             return f"{path}: empty directory"
+        total = len(entries)
+        first = max(0, offset)
+        count = max(1, min(limit, LIST_PAGE))
+        if first >= total:
+            raise ToolError(f"{path} has {total:,} entries; offset {first:,} is past the end")
         lines = []
-        for entry in entries:
+        for entry in entries[first : first + count]:
             if entry.type == "dir":
                 lines.append(f"{entry.name}/")
             elif entry.type == "symlink":
@@ -242,6 +282,19 @@ def sandbox_tools(sandbox: Sandbox) -> list[Tool]:
                 lines.append(f"{entry.name}  ({entry.size:,} bytes)")
             else:
                 lines.append(f"{entry.name}  (special file)")
+        shown = len(lines)
+        if first or first + shown < total:
+            kinds = {"dir": 0, "file": 0}
+            for entry in entries:
+                if entry.type in kinds:
+                    kinds[entry.type] += 1
+            note = (
+                f"[entries {first + 1:,}-{first + shown:,} of {total:,} ({kinds['dir']:,} directories, "
+                f"{kinds['file']:,} files)"
+            )
+            if first + shown < total:
+                note += f"; call list_files again with offset={first + shown} for more"
+            lines.append(note + "]")
         return "\n".join(lines)
 
     approve = set(sandbox.config.approve_tools)

@@ -1,0 +1,77 @@
+"""Issue 12, items 2, 4, 5, 6 and 10: ordinary agent actions and host crashes must not destroy a sandbox
+or leave anything behind; tool results are bounded; file tools never leave the workspace; nothing of
+the host shows inside. Parametrized over the backends with real isolation (local, docker).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agentcore.context import RunContext
+from agentcore.errors import ToolError
+from agentcore.messages import Usage
+from agentcore.sandboxes.base import Sandbox
+from agentcore.sandboxes.tools import LIST_PAGE, MAX_RESULT_CHARS
+
+from .conftest import MakeSandbox
+
+BACKEND_NAMES = ("local", "docker")
+
+
+def _ctx(sandbox: Sandbox) -> RunContext[Any]:
+    return RunContext(
+        deps=None,
+        agent=None,  # type: ignore[arg-type]
+        run_id="test",
+        usage=Usage(),
+        items=[],
+        sandbox=sandbox,
+    )
+
+
+def _tool(sandbox: Sandbox, name: str) -> Any:
+    return next(t for t in sandbox.tools() if t.name == name)
+
+
+# --------------------------------------------------------------------------- item 5: bounded tool results
+
+
+async def test_item5_list_files_pages_a_huge_directory(sandbox: Sandbox) -> None:
+    n = 20_000
+    made = await sandbox.shell(
+        f"mkdir big && cd big && for i in $(seq 0 1000 {n - 1}); do "
+        'touch $(seq -f "entry-with-a-longish-name-%06g.txt" $i $((i + 999))); done; ls | wc -l',
+        timeout=120,
+    )
+    assert made.output.strip() == str(n)
+    list_files = _tool(sandbox, "list_files")
+    ctx = _ctx(sandbox)
+    first = await list_files.invoke(ctx, {"path": "big"})
+    assert len(first) <= MAX_RESULT_CHARS
+    lines = first.splitlines()
+    assert len(lines) == LIST_PAGE + 1  # the entries, then the note saying how to get more
+    assert lines[0] == "entry-with-a-longish-name-000000.txt  (0 bytes)"
+    assert f"of {n:,}" in lines[-1] and f"offset={LIST_PAGE}" in lines[-1]
+    second = await list_files.invoke(ctx, {"path": "big", "offset": LIST_PAGE, "limit": 10})
+    assert second.splitlines()[0] == f"entry-with-a-longish-name-{LIST_PAGE:06d}.txt  (0 bytes)"
+    assert len(second.splitlines()) == 11
+    last = await list_files.invoke(ctx, {"path": "big", "offset": n - 2})
+    assert last.splitlines()[-1].startswith(f"[entries {n - 1:,}-{n:,} of {n:,}")
+    assert "offset=" not in last
+    with pytest.raises(ToolError, match="past the end"):
+        await list_files.invoke(ctx, {"path": "big", "offset": n})
+    small = await list_files.invoke(ctx, {"path": "."})
+    assert small == "big/"  # a small directory has no note
+
+
+async def test_item5_every_tool_result_is_capped_with_a_marked_cut(make_sandbox: MakeSandbox) -> None:
+    huge = MAX_RESULT_CHARS * 2
+    sandbox = await make_sandbox(max_output_bytes=huge * 2)  # a config that lets the output through
+    ctx = _ctx(sandbox)
+    shell = _tool(sandbox, "shell")
+    text = await shell.invoke(ctx, {"command": f"head -c {huge} /dev/zero | tr '\\0' x; echo; echo END"})
+    assert len(text) <= MAX_RESULT_CHARS
+    assert "characters cut" in text
+    assert text.startswith("xxx") and "END\n[exit code 0" in text  # head and tail kept
