@@ -1,12 +1,17 @@
 """Runner overhead: the cost of agentcore's loop itself, with a scripted model and an async tool.
 
 Prints, for a 10-turn and a 50-turn tool loop, the loop overhead per turn (total time / turns; the
-scripted model and the tool do almost nothing, so this is the framework's cost), and for 100 and
-1,000 concurrent 10-turn runs the wall time and the peak RSS of this process.
+scripted model and the tool do almost nothing, so this is the framework's cost), the marginal cost of a
+turn early and late in a 50-turn run (flat when per-turn work does not depend on the history length),
+and for 100 and 1,000 concurrent 10-turn runs the wall time and the peak RSS of this process.
 
-    python bench/overhead.py                    # all three tracing setups, one after the other
+First it compares the library's default tracing path with the no-tracing floor in one process,
+interleaved (the budget: the default costs at most 10 % over the floor).
+
+    python bench/overhead.py                    # the comparison, then every tracing setup
     python bench/overhead.py --tracing off      # AGENTCORE_TRACES=off: no tracer provider, no-op spans
-    python bench/overhead.py --tracing local    # the default: spans batched to the local JSONL store
+    python bench/overhead.py --tracing default  # the library default (nothing set): nothing on disk
+    python bench/overhead.py --tracing local    # opted in (what `agentcore run` does): local store + content
     python bench/overhead.py --tracing memory   # an SDK provider with an in-memory exporter
 """
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import itertools
 import os
 import resource
 import statistics
@@ -26,10 +32,13 @@ import time
 from agentcore import Agent, Runner, tool, tracing
 from agentcore.testing import ScriptedModel, tool_call
 
+_stamps: list[float] = []
+
 
 @tool
 async def step(n: int) -> int:
     """Advance."""
+    _stamps.append(time.perf_counter())
     return n + 1
 
 
@@ -48,6 +57,19 @@ async def per_turn(turns: int, repeats: int) -> float:
     return statistics.median(samples)
 
 
+async def marginal(turns: int, repeats: int) -> tuple[float, float]:
+    """Median time between consecutive tool calls over the first and the last 10 turns of a run."""
+    early: list[float] = []
+    late: list[float] = []
+    for _ in range(repeats):
+        _stamps.clear()
+        await Runner.run(make_agent(turns), "go", max_turns=turns + 1)
+        gaps = [b - a for a, b in itertools.pairwise(_stamps)]
+        early.extend(gaps[:10])
+        late.extend(gaps[-10:])
+    return statistics.median(early), statistics.median(late)
+
+
 async def concurrent(runs: int, turns: int) -> float:
     agents = [make_agent(turns) for _ in range(runs)]
     start = time.perf_counter()
@@ -59,8 +81,40 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+_TRACES_ENV = {"off": "off", "default": None, "local": "content", "memory": "off"}
+
+
+def _set_mode(mode: str) -> None:
+    value = _TRACES_ENV[mode]
+    if value is None:
+        os.environ.pop("AGENTCORE_TRACES", None)
+    else:
+        os.environ["AGENTCORE_TRACES"] = value
+
+
+async def default_vs_floor(rounds: int = 15) -> None:
+    """The library default against the no-tracing floor, interleaved in one process (same noise)."""
+    from agentcore.tracing import store
+
+    samples: dict[str, list[float]] = {"off": [], "default": []}
+    await per_turn(10, 20)
+    for _ in range(rounds):
+        for mode in ("off", "default"):
+            store.reset()
+            _set_mode(mode)
+            samples[mode].append(await per_turn(10, 20))
+    floor = statistics.median(samples["off"])
+    default = statistics.median(samples["default"])
+    print("default tracing path vs the no-tracing floor (10-turn loop, interleaved, same process):")
+    print(f"  no tracing (AGENTCORE_TRACES=off): {floor * 1e3:.3f} ms/turn")
+    print(
+        f"  library default (nothing set):     {default * 1e3:.3f} ms/turn "
+        f"({(default / floor - 1) * 100:+.1f} %; budget +10 %)"
+    )
+
+
 async def measure(mode: str) -> None:
-    os.environ["AGENTCORE_TRACES"] = "on" if mode == "local" else "off"
+    _set_mode(mode)
     if mode == "memory":
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -74,6 +128,8 @@ async def measure(mode: str) -> None:
     for turns in (10, 50):
         t = await per_turn(turns, 200 if turns == 10 else 40)
         print(f"  loop overhead per turn, {turns}-turn tool loop: {t * 1e3:.3f} ms")
+    early, late = await marginal(50, 40)
+    print(f"  one turn of a 50-turn loop: turns 1-10 {early * 1e3:.3f} ms, turns 41-50 {late * 1e3:.3f} ms")
     for runs in (100, 1000):
         gc.collect()
         wall = await concurrent(runs, 10)
@@ -82,18 +138,19 @@ async def measure(mode: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--tracing", choices=["off", "local", "memory"])
+    parser.add_argument("--tracing", choices=["off", "default", "local", "memory"])
+    parser.add_argument("--compare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.compare:
+        asyncio.run(default_vs_floor())
+        return
     if args.tracing:
         asyncio.run(measure(args.tracing))
         return
-    for mode in ("off", "local", "memory"):
-        env = dict(
-            os.environ,
-            AGENTCORE_TRACES="on" if mode == "local" else "off",
-            AGENTCORE_HOME=tempfile.mkdtemp(prefix="agentcore-bench-"),
-        )
-        subprocess.run([sys.executable, __file__, "--tracing", mode], env=env, check=True)
+    for extra in (["--compare"], *(["--tracing", mode] for mode in ("off", "default", "local", "memory"))):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_") and k != "AGENTCORE_TRACES"}
+        env["AGENTCORE_HOME"] = tempfile.mkdtemp(prefix="agentcore-bench-")
+        subprocess.run([sys.executable, __file__, *extra], env=env, check=True)
 
 
 if __name__ == "__main__":

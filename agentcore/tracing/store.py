@@ -1,14 +1,26 @@
-"""A local trace store, on by default, and the standard OTLP exporter when the environment asks.
+"""The local trace store (opt-in) and the standard OTLP exporter when the environment asks.
 
-:func:`setup` gives agentcore a private ``TracerProvider`` (the global one is left alone) with:
+What a library call (``Runner.run`` in your program) writes by default: **nothing**. Unless the
+application installed its own tracer provider, asked for OTLP export or set ``AGENTCORE_TRACES``, no
+tracer provider is installed and every span is a no-op (the cheapest path; bench/overhead.py prints
+its cost next to the no-tracing floor). :func:`ensure_default` is that rule; the runner calls it once
+per process.
+
+:func:`setup` (the ``agentcore`` CLI calls it for its own runs; a program may call it to opt in) gives
+agentcore a private ``TracerProvider`` (the global one is left alone) with:
 
 * a :class:`JsonlSpanExporter` writing one JSON line per span to ``traces/YYYY-MM-DD.jsonl`` under the
-  data directory (``$AGENTCORE_HOME`` or ``~/.local/share/agentcore``); message content is captured
-  for this store only, because it never leaves the machine (``AGENTCORE_TRACES=off`` disables it);
+  data directory (``$AGENTCORE_HOME`` or ``~/.local/share/agentcore``). ``setup()`` records message
+  content there (``capture_content=True``, the default of an explicit call: calling it is the opt-in);
+  ``setup(capture_content=False)`` keeps only names, ids, timings, token usage and errors.
+  ``AGENTCORE_TRACES=off`` disables the store;
 * an OTLP/HTTP exporter when ``OTEL_EXPORTER_OTLP_ENDPOINT`` or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``
   is set (or ``OTEL_TRACES_EXPORTER=otlp``). The exporter reads the usual ``OTEL_EXPORTER_OTLP_*``
   variables (headers, timeout, …). Content attributes are removed before export unless the user opted
   in with ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``.
+
+Without a call to :func:`setup`, ``AGENTCORE_TRACES=on`` makes library runs write the local store
+without content, ``AGENTCORE_TRACES=content`` with content.
 
 When the user installed their own global provider (their code, ``opentelemetry-instrument``,
 logfire…), :func:`setup` changes nothing: agentcore's spans go to that provider, and nothing else.
@@ -48,7 +60,8 @@ CONTENT_KEYS = frozenset(
         "agentcore.input",
     }
 )
-"""Attributes holding message content: kept in the local store, removed before OTLP export."""
+"""Attributes holding message content: removed before OTLP export unless the user opted in; recorded
+at all only while content capture is on."""
 
 _state: dict[str, Any] = {}
 
@@ -233,8 +246,23 @@ def user_provider_installed() -> bool:
     return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
-def setup(*, directory: str | Path | None = None, local: bool | None = None) -> TraceSetup:
-    """Install agentcore's tracer provider unless the user has their own (idempotent)."""
+def _traces_env() -> str:
+    """``AGENTCORE_TRACES`` normalized: ``off``, ``on`` (no content), ``content`` or ``""`` (unset)."""
+    value = os.environ.get("AGENTCORE_TRACES", "").strip().lower()
+    if value in ("off", "0", "false", "no"):
+        return "off"
+    if value in ("content", "full"):
+        return "content"
+    return "on" if value else ""
+
+
+def setup(
+    *, directory: str | Path | None = None, local: bool | None = None, capture_content: bool = True
+) -> TraceSetup:
+    """Install agentcore's tracer provider unless the user has their own (idempotent).
+
+    Calling it opts in to the local trace store (``local=None``: on unless ``AGENTCORE_TRACES=off``)
+    with message content (``capture_content=False``: names, ids, timings, usage and errors only)."""
     if "setup" in _state:
         existing: TraceSetup = _state["setup"]
         return existing
@@ -244,7 +272,7 @@ def setup(*, directory: str | Path | None = None, local: bool | None = None) -> 
         result = TraceSetup(None, notes=["using the TracerProvider installed by the application"])
     else:
         if local is None:
-            local = os.environ.get("AGENTCORE_TRACES", "on").lower() not in ("off", "0", "false", "no")
+            local = _traces_env() != "off"
         service = os.environ.get("OTEL_SERVICE_NAME", "agentcore")
         provider = TracerProvider(resource=Resource.create({"service.name": service}))
         result = TraceSetup(provider)
@@ -262,25 +290,34 @@ def setup(*, directory: str | Path | None = None, local: bool | None = None) -> 
                 provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=_QUEUE))
                 result.otlp = True
         opted_in = _user_opted_into_content()
+        local_content = bool(local) and capture_content
+        if local and not local_content and not opted_in:
+            result.notes.append("local trace store without message content")
         tracing.configure(
             tracer_provider=provider,
-            capture_content=bool(local) or opted_in,
-            content_delta=bool(local) and not opted_in,
+            capture_content=local_content or opted_in,
+            content_delta=local_content and not opted_in,
         )
     _state["setup"] = result
     return result
 
 
 def ensure_default() -> None:
-    """Called by the runner once per process: unless the application installed its own tracer
-    provider, spans go to the local trace store (``AGENTCORE_TRACES=off`` disables it) and to OTLP when
-    ``OTEL_EXPORTER_OTLP_*`` asks for it."""
+    """The library default, applied by the runner once per process. Writes nothing to disk unless asked:
+
+    * no ``AGENTCORE_TRACES`` (or ``off``): no local store. When ``OTEL_EXPORTER_OTLP_*`` asks for
+      export, an OTLP exporter (without content unless opted in); otherwise no tracer provider at all
+      (no-op spans; the application's own provider, when it installed one, gets the spans);
+    * ``AGENTCORE_TRACES=on``: the local store without message content;
+    * ``AGENTCORE_TRACES=content``: the local store with message content.
+    """
     if "default" in _state:
         return
     _state["default"] = True
-    local = os.environ.get("AGENTCORE_TRACES", "on").lower() not in ("off", "0", "false", "no")
+    mode = _traces_env()
+    local = mode in ("on", "content")
     if local or otlp_requested():
-        setup(local=local)
+        setup(local=local, capture_content=mode == "content")
 
 
 def reset() -> None:
@@ -292,6 +329,7 @@ def reset() -> None:
         tracing._provider = None
         tracing._capture = None
         tracing._tracer = None
+        tracing._delta = False
 
 
 # --------------------------------------------------------------------------- reading
