@@ -227,3 +227,20 @@ class InterruptedRun(AgentcoreError):
 
 class ApprovalError(AgentcoreError):
     """A paused run cannot resume: its state was edited, an approval is forged, missing or already used."""
+
+
+class SessionBusy(AgentcoreError):
+    """Another run holds the session (in this process or another) and did not finish within the wait.
+
+    ``session_id`` names the session, ``holder`` describes the lock's owner (``pid@host``) and
+    ``waited`` is how long this run waited, in seconds. Nothing was read or written: retry later."""
+
+    def __init__(self, session_id: str, *, holder: str = "", waited: float = 0.0, message: str = "") -> None:
+        self.session_id = session_id
+        self.holder = holder
+        self.waited = waited
+        super().__init__(
+            message
+            or f"session {session_id!r} is busy: another run ({holder or 'unknown owner'}) holds it; "
+            f"waited {waited:.1f}s (raise the wait with SQLiteSession(..., lock_timeout=…))"
+        )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,8 +56,9 @@ class Session(abc.ABC):
     async def clear(self) -> None:
         raise NotImplementedError
 
-    def lock(self) -> asyncio.Lock:
-        """A per-session lock the runner holds for the duration of a run."""
+    def lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """A per-session lock the runner holds for the duration of a run (this one: within this process;
+        :class:`~agentcore.sessions.SQLiteSession` locks across processes)."""
         lock: asyncio.Lock | None = getattr(self, "_run_lock", None)
         if lock is None:
             lock = asyncio.Lock()

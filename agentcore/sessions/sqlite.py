@@ -9,21 +9,33 @@ Loading folds the log into a :class:`~agentcore.session.SessionSnapshot`.
 Concurrency: WAL journal, a busy timeout, one short ``BEGIN IMMEDIATE`` transaction per append, and a
 fresh connection per operation, run in a worker thread so the event loop never blocks on the disk.
 Runs on different sessions (in one process or several) proceed in parallel; one session is used by
-one run at a time (the runner holds :meth:`Session.lock`).
+one run at a time, across processes: the runner holds :meth:`SQLiteSession.lock`, a row in the
+``locks`` table naming its owner (a random token, ``pid@host``) with an expiry that a heartbeat thread
+pushes forward every ``lock_ttl / 3`` seconds. A second run polls (asynchronously) for up to
+``lock_timeout`` seconds, then raises :class:`~agentcore.errors.SessionBusy`. When the owner crashed
+(no release, no heartbeat), its lock expires ``lock_ttl`` seconds after the last heartbeat and the next
+run takes it over. An append by anyone but a live lock's owner raises ``SessionBusy``, so two runs
+never interleave a conversation (even one whose heartbeat stalled past the TTL cannot write after
+another run took over).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import socket
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..messages import Item, Usage, dump_items, load_items
+from ..errors import SessionBusy
+from ..messages import Item, Usage, dump_items, load_items, new_id
 from ..paths import data_dir
 from .base import Session, SessionSnapshot
 
@@ -57,7 +69,19 @@ def _migration_1(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1]
+def _migration_2(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS locks (
+               session_id TEXT PRIMARY KEY,
+               owner TEXT NOT NULL,
+               holder TEXT NOT NULL,
+               acquired_at REAL NOT NULL,
+               expires_at REAL NOT NULL
+           )"""
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2]
 """Database schema migrations; ``PRAGMA user_version`` counts how many ran."""
 
 
@@ -122,14 +146,37 @@ class SessionInfo:
     active_agent: str | None
 
 
-class SQLiteSession(Session):
-    """A conversation stored in SQLite. ``SQLiteSession("chat-1")`` continues that conversation."""
+DEFAULT_LOCK_TIMEOUT = 30.0
+"""Seconds a run waits for a session another run holds before it raises ``SessionBusy``."""
+DEFAULT_LOCK_TTL = 30.0
+"""Seconds after the last heartbeat when a (crashed) owner's lock expires."""
 
-    def __init__(self, session_id: str, path: str | Path | None = None) -> None:
+
+class SQLiteSession(Session):
+    """A conversation stored in SQLite. ``SQLiteSession("chat-1")`` continues that conversation.
+
+    ``lock_timeout``: how long a run waits for the session while another run (in any process) holds
+    it, then :class:`~agentcore.errors.SessionBusy`; ``lock_ttl``: how long a lock outlives its owner's
+    last heartbeat (a crashed owner's lock is taken over after that)."""
+
+    def __init__(
+        self,
+        session_id: str,
+        path: str | Path | None = None,
+        *,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        lock_ttl: float = DEFAULT_LOCK_TTL,
+    ) -> None:
         if not session_id:
             raise ValueError("session_id must not be empty")
+        if lock_timeout < 0 or lock_ttl <= 0:
+            raise ValueError("lock_timeout must be >= 0 and lock_ttl > 0")
         self.session_id = session_id
         self.path = Path(path) if path is not None else default_path()
+        self.lock_timeout = lock_timeout
+        self.lock_ttl = lock_ttl
+        self._owner: str | None = None
+        self._local_lock: asyncio.Lock | None = None
 
     # ------------------------------------------------------------------ sync core (worker thread)
 
@@ -142,6 +189,7 @@ class SQLiteSession(Session):
         db = self._db()
         try:
             db.execute("BEGIN IMMEDIATE")
+            self._check_owner(db, now)
             db.execute(
                 "INSERT INTO sessions (session_id, created_at, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(session_id) DO UPDATE SET updated_at = excluded.updated_at",
@@ -159,6 +207,129 @@ class SQLiteSession(Session):
             raise
         finally:
             db.close()
+
+    def _check_owner(self, db: sqlite3.Connection, now: float) -> None:
+        """Inside a write transaction: refuse when a live lock belongs to someone else."""
+        row = db.execute(
+            "SELECT owner, holder, expires_at FROM locks WHERE session_id = ?", (self.session_id,)
+        ).fetchone()
+        if row is not None and row[0] != self._owner and row[2] >= now:
+            raise SessionBusy(
+                self.session_id,
+                holder=row[1],
+                message=f"session {self.session_id!r} is held by another run ({row[1]}): not written",
+            )
+
+    # ------------------------------------------------------------------ the cross-process lock
+
+    def _try_lock_sync(self, owner: str) -> str | None:
+        """Take the lock if it is free or expired; otherwise return its holder."""
+        now = time.time()
+        db = self._db()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute(
+                "SELECT owner, holder, expires_at FROM locks WHERE session_id = ?", (self.session_id,)
+            ).fetchone()
+            if row is not None and row[0] != owner and row[2] >= now:
+                db.execute("COMMIT")
+                return str(row[1])
+            db.execute(
+                "INSERT OR REPLACE INTO locks (session_id, owner, holder, acquired_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    self.session_id,
+                    owner,
+                    f"pid {os.getpid()}@{socket.gethostname()}",
+                    now,
+                    now + self.lock_ttl,
+                ),
+            )
+            db.execute("COMMIT")
+            return None
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()
+
+    def _heartbeat_sync(self, owner: str) -> bool:
+        """Push the expiry forward; ``False`` when the lock is no longer ours."""
+        db = self._db()
+        try:
+            cur = db.execute(
+                "UPDATE locks SET expires_at = ? WHERE session_id = ? AND owner = ?",
+                (time.time() + self.lock_ttl, self.session_id, owner),
+            )
+            return cur.rowcount > 0
+        finally:
+            db.close()
+
+    def _unlock_sync(self, owner: str) -> None:
+        db = self._db()
+        try:
+            db.execute("DELETE FROM locks WHERE session_id = ? AND owner = ?", (self.session_id, owner))
+        finally:
+            db.close()
+
+    def lock_holder(self) -> str | None:
+        """Who holds this session's lock now (``pid N@host``), or ``None`` when it is free or expired."""
+        db = self._db()
+        try:
+            row = db.execute(
+                "SELECT holder, expires_at FROM locks WHERE session_id = ?", (self.session_id,)
+            ).fetchone()
+        finally:
+            db.close()
+        return str(row[0]) if row is not None and row[1] >= time.time() else None
+
+    @contextlib.asynccontextmanager
+    async def _hold(self) -> AsyncIterator[None]:
+        if self._local_lock is None:
+            self._local_lock = asyncio.Lock()
+        async with self._local_lock:  # runs of this process on this object queue here first
+            owner = new_id()
+            start = time.monotonic()
+            delay = 0.05
+            while True:
+                holder = await asyncio.to_thread(self._try_lock_sync, owner)
+                if holder is None:
+                    break
+                waited = time.monotonic() - start
+                if waited >= self.lock_timeout:
+                    raise SessionBusy(self.session_id, holder=holder, waited=waited)
+                await asyncio.sleep(min(delay, self.lock_timeout - waited))
+                delay = min(delay * 2, 0.5)
+            self._owner = owner
+            stop = threading.Event()
+            beat = threading.Thread(
+                target=self._beat,
+                args=(owner, stop),
+                name=f"agentcore-session-lock-{self.session_id}",
+                daemon=True,
+            )
+            beat.start()
+            try:
+                yield
+            finally:
+                stop.set()
+                self._owner = None
+                await asyncio.to_thread(beat.join)
+                await asyncio.to_thread(self._unlock_sync, owner)
+
+    def _beat(self, owner: str, stop: threading.Event) -> None:
+        """The heartbeat (a thread, so a busy event loop does not let the lock expire)."""
+        while not stop.wait(self.lock_ttl / 3):
+            try:
+                if not self._heartbeat_sync(owner):
+                    return  # taken over after an expiry: appends now fail with SessionBusy
+            except sqlite3.Error:
+                continue  # a busy database: try again at the next beat
+
+    def lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """The session's lock across processes (see the module docstring); the runner holds it per run."""
+        return self._hold()
 
     def _records_sync(self) -> list[tuple[int, int, str, dict[str, Any], float]]:
         db = self._db()
