@@ -14,11 +14,18 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .messages import Item
+    from .messages import Item, Usage
 
 
 class AgentcoreError(Exception):
-    """Base class of every agentcore error."""
+    """Base class of every agentcore error.
+
+    When the error ended a run, ``usage`` and ``turns`` are what the run spent until then (the runner
+    sets them on the way out, so a failed run's cost is never lost); ``None`` otherwise.
+    """
+
+    usage: Usage | None = None
+    turns: int | None = None
 
 
 # --------------------------------------------------------------------------- model / provider errors
@@ -124,7 +131,26 @@ class MaxTurnsExceeded(RunError):
 
 
 class ModelBehaviorError(RunError):
-    """The model kept making mistakes (invalid tool arguments, unknown tools, invalid output) past its budget."""
+    """The model kept making mistakes (invalid tool arguments, unknown tools, invalid output) past its budget.
+
+    ``corrections`` lists every correction of the streak that ran out, oldest first, as
+    ``(source, message)`` (source: ``unknown_tool``, ``tool_arguments``, ``guardrail``,
+    ``output_validation``); the message lists them all.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        items: Sequence[Item] = (),
+        agent_name: str | None = None,
+        corrections: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self.corrections: list[tuple[str, str]] = list(corrections)
+        if self.corrections:
+            lines = [f"  {n}. [{source}] {text}" for n, (source, text) in enumerate(self.corrections, 1)]
+            message = message + "; corrections sent:\n" + "\n".join(lines)
+        super().__init__(message, items=items, agent_name=agent_name)
 
 
 class GuardrailTripwire(RunError):
@@ -145,6 +171,29 @@ class GuardrailTripwire(RunError):
         self.guardrail = guardrail
         self.reason = reason
         self.stage = stage
+
+
+class GuardrailError(RunError):
+    """A guardrail failed: its check raised, or it returned a verdict its stage cannot apply (a
+    ``rewrite`` at ``turn``, a rewrite of the arguments that the tool refuses, …). Names the guardrail
+    and the stage; ``error`` is the exception it raised (also ``__cause__``), if any."""
+
+    def __init__(
+        self,
+        guardrail: str,
+        message: str,
+        *,
+        stage: str = "",
+        error: BaseException | None = None,
+        items: Sequence[Item] = (),
+        agent_name: str | None = None,
+    ) -> None:
+        super().__init__(
+            f"guardrail {guardrail!r} failed ({stage}): {message}", items=items, agent_name=agent_name
+        )
+        self.guardrail = guardrail
+        self.stage = stage
+        self.error = error
 
 
 class VerifierFailed(RunError):

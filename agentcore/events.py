@@ -98,6 +98,21 @@ class GuardrailFeedback:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelCorrection:
+    """The model made a mistake and was told so (an unknown tool, invalid tool arguments, a guardrail's
+    ``retry``, output that does not validate). ``count`` is the length of the current streak of turns
+    with a correction; past ``limit`` (the agent's ``max_corrections``) the run ends with
+    ``ModelBehaviorError``, which lists every correction of the streak."""
+
+    agent: str
+    source: str
+    message: str
+    count: int
+    limit: int
+    kind: Literal["model_correction"] = "model_correction"
+
+
+@dataclass(frozen=True, slots=True)
 class FinalOutput:
     agent: str
     output: Any
@@ -122,6 +137,7 @@ RunEvent = (
     | TurnCompleted
     | RetryScheduled
     | GuardrailFeedback
+    | ModelCorrection
     | FinalOutput
     | RunCompleted
 )

@@ -12,6 +12,7 @@ from ..events import (
     AgentStarted,
     GuardrailFeedback,
     HandoffOccurred,
+    ModelCorrection,
     RetryScheduled,
     RunEvent,
     TextDelta,
@@ -55,6 +56,8 @@ class Progress:
     """Streamed tool output not yet ended by a newline, by call id."""
     _line_open: bool = False
     _text_streamed: bool = False
+    _corrected: str | None = None
+    """The message of the last correction shown (its GuardrailFeedback twin is not shown again)."""
 
     def paint(self, text: str, tint: str) -> str:
         return f"{tint}{text}{RESET}" if self.color else text
@@ -113,8 +116,13 @@ class Progress:
             )
         elif isinstance(ev, RetryScheduled):
             self.say(f"↻ retry #{ev.attempt} in {ev.delay:.1f}s: {_short(ev.error, 120)}", YELLOW)
+        elif isinstance(ev, ModelCorrection):
+            self._corrected = ev.message
+            self.say(f"↺ correction {ev.count}/{ev.limit} ({ev.source}): {_short(ev.message)}", YELLOW)
         elif isinstance(ev, GuardrailFeedback):
-            self.say(f"⚠ {ev.name}: {_short(ev.message)}", YELLOW)
+            if ev.message != self._corrected:
+                self.say(f"⚠ {ev.name}: {_short(ev.message)}", YELLOW)
+            self._corrected = None
 
     def _describe_call(self, ev: ToolCallStarted) -> str:
         try:

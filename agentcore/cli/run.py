@@ -324,12 +324,18 @@ def _failed(
     else:
         progress.quiet = progress.quiet and args.json
         progress.say(f"✗ {type(exc).__name__}: {exc}", "\033[31m")
+    agent = getattr(exc, "agent_name", None)
+    usage = getattr(exc, "usage", None)  # what the failed run spent (set by the runner)
+    if usage is not None:
+        progress.settle(usage, agent or progress.agent or "")
     info = progress.summary(
         status="failed" if code != EXIT_INTERRUPTED else "interrupted",
         ok=False,
         trace_id=progress.trace_id,
         session=session_name,
-        agent=getattr(exc, "agent_name", None),
+        agent=agent,
+        turns=getattr(exc, "turns", None),
+        usage=usage,
     )
     if args.json:
         error = {"type": type(exc).__name__, "message": str(exc)}

@@ -10,9 +10,23 @@ Stages:
   before streamed text is released).
 
 A check returns a :class:`Verdict`: ``allow()``, ``tripwire(reason)`` (the run stops with
-:class:`~agentcore.errors.GuardrailTripwire`; nothing after it executes), ``retry(feedback)`` (the
-feedback goes back to the model, bounded by the agent's ``max_corrections``) or ``rewrite(text)``
-(post_tool only: replace the tool output).
+:class:`~agentcore.errors.GuardrailTripwire`; nothing after it executes), ``retry(feedback)`` or
+``rewrite(text)``. What ``retry`` and ``rewrite`` do depends on the stage (no verdict is ever ignored):
+
+=========  =====================================  =================================================
+stage      ``retry(feedback)``                    ``rewrite(text)``
+=========  =====================================  =================================================
+input      stops the run (``GuardrailTripwire``)  replaces the user's input (blocking guardrails;
+                                                  a non-blocking one raises ``GuardrailError``)
+turn       the feedback goes to the model          ``GuardrailError`` (nothing to rewrite)
+pre_tool   the call fails, the model is told why   new arguments: a JSON object
+                                                  (:func:`rewrite_arguments`)
+post_tool  the result becomes an error             replaces the tool output
+output     the feedback goes to the model          replaces the final text (re-validated)
+=========  =====================================  =================================================
+
+Feedback to the model counts against the agent's ``max_corrections``. A guardrail whose check raises
+ends the run with :class:`~agentcore.errors.GuardrailError`.
 """
 
 from __future__ import annotations
@@ -41,6 +55,8 @@ class Verdict:
     action: Literal["allow", "tripwire", "retry", "rewrite"] = "allow"
     reason: str = ""
     replacement: str | None = None
+    guardrail: str = ""
+    """The guardrail that gave the verdict (filled in by the runner)."""
 
     @property
     def allowed(self) -> bool:
@@ -60,7 +76,16 @@ def retry(feedback: str) -> Verdict:
 
 
 def rewrite(text: str, reason: str = "rewritten") -> Verdict:
+    """Replace the input (input), tool output (post_tool) or final text (output) with ``text``; at
+    ``pre_tool``, ``text`` is the new arguments as a JSON object (see :func:`rewrite_arguments`)."""
     return Verdict("rewrite", reason, text)
+
+
+def rewrite_arguments(arguments: dict[str, Any], reason: str = "arguments rewritten") -> Verdict:
+    """A ``pre_tool`` verdict: run the tool with ``arguments`` instead of the model's."""
+    import json
+
+    return Verdict("rewrite", reason, json.dumps(arguments))
 
 
 @dataclass(slots=True)

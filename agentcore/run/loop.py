@@ -18,10 +18,10 @@ from typing import Any
 from .. import tracing
 from ..agent import Agent, OutputValidationError
 from ..context import RunContext
-from ..control.approvals import ApprovalLedger, RunState, call_digest
+from ..control.approvals import ApprovalLedger, Decision, RunState, call_digest
 from ..control.guardrails import Check
 from ..control.handoffs import Handoff
-from ..errors import ApprovalError, MaxTurnsExceeded, ModelBehaviorError, UserError, VerifierFailed
+from ..errors import AgentcoreError, ApprovalError, MaxTurnsExceeded, UserError, VerifierFailed
 from ..events import (
     AgentStarted,
     FinalOutput,
@@ -50,6 +50,8 @@ from ..model import Model, ModelRequest, ModelResponse
 from ..registry import resolve_model
 from ..sessions.base import Session
 from ..tools import Tool
+from .checks import Gate, await_gate, check_input, rewrite_output
+from .corrections import Corrections
 from .modelcall import ModelCaller
 from .retry import RetryPolicy
 from .toolexec import ToolPhase, apply_guardrails, run_tool_calls
@@ -122,7 +124,7 @@ class RunLoop:
         self.usage = Usage()
         self.saved_usage = Usage()
         self.turns = 0
-        self.corrections = 0
+        self.corrections = Corrections()
         self.verify_rounds = 0
         self.caches: dict[str, dict[str, Any]] = {}
         self.view: tuple[list[Item], int] | None = None
@@ -181,9 +183,6 @@ class RunLoop:
         if not new and not self.items:
             raise UserError("a run needs input (or a session with history to continue)")
         self.items.extend(new)
-        if self.session is not None and new:
-            await self.session.append(new, active_agent=self.agent.name)
-            self.saved_len = len(self.items)
         return new
 
     def _restore_view(self, data: dict[str, Any] | None) -> None:
@@ -297,15 +296,9 @@ class RunLoop:
         return err
 
     def _feedback(self, agent: Agent[Any], source: str, message: str) -> list[RunEvent]:
-        self.corrections += 1
-        if self.corrections > agent.max_corrections:
-            raise ModelBehaviorError(
-                f"agent {agent.name!r} needed more than {agent.max_corrections} corrections in a row; last: {message}",
-                items=list(self.items),
-                agent_name=agent.name,
-            )
+        events = self.corrections.add(agent, [(source, message)], self._snapshot)
         item = UserMessage.of(f"[{source}] {message}", agent=agent.name)
-        return [GuardrailFeedback(agent.name, source, message), self._append(item)]
+        return [*events, GuardrailFeedback(agent.name, source, message), self._append(item)]
 
     # ------------------------------------------------------------------ model calls
 
@@ -339,6 +332,9 @@ class RunLoop:
             try:
                 async for event in self._turns(new_input, act):
                     yield event
+            except AgentcoreError as exc:  # what the run spent goes with the error that ended it
+                exc.usage, exc.turns = self.usage.model_copy(), self.turns
+                raise
             finally:
                 if root.is_recording():
                     tracing.set_usage(root, self.usage, prefix="agentcore.usage")
@@ -360,9 +356,12 @@ class RunLoop:
     async def _turns(self, new_input: list[Item], act: contextlib.ExitStack) -> AsyncIterator[RunEvent]:
         self._activation = act
         yield AgentStarted(self.agent.name)
-        gate: list[asyncio.Task[Any]] = []
+        gate: Gate = []
         if new_input:
             gate = await self._input_guardrails(new_input)
+            if self.session is not None:  # saved as the guardrails left it (a rewrite replaces it)
+                await self.session.append(self.items[self.saved_len :], active_agent=self.agent.name)
+                self.saved_len = len(self.items)
         if self.resume is not None:
             async for event in self._resume_tools():
                 yield event
@@ -373,9 +372,12 @@ class RunLoop:
             model = self._model(agent)
             ctx = self._ctx(agent)
             self.extra["model_name"] = model.model_name
-            await apply_guardrails(
+            verdict = await apply_guardrails(
                 agent.guardrails, "turn", Check("turn", ctx), agent=agent, items=self._snapshot
             )
+            if verdict.action == "retry":  # feedback the model reads in this turn's request
+                for event in self._feedback(agent, f"guardrail {verdict.guardrail}", verdict.reason):
+                    yield event
             if self.turns >= self.max_turns:
                 raise self._fail(MaxTurnsExceeded, f"run exceeded max_turns={self.max_turns}")
             tools, handoffs = await self._tools(agent)
@@ -399,7 +401,7 @@ class RunLoop:
             assert response is not None
             await self._sandboxes_ready()
             if gate:
-                await self._await_gate(gate)
+                await await_gate(gate, agent, self._snapshot)
                 gate = []
             self.turns += 1
             self.usage.add(response.usage)
@@ -421,36 +423,11 @@ class RunLoop:
             if self.result is not None:
                 return
 
-    async def _input_guardrails(self, new_input: list[Item]) -> list[asyncio.Task[Any]]:
-        agent = self.agent
-        ctx = self._ctx(agent)
-        text = "\n".join(i.text for i in new_input if isinstance(i, UserMessage))
-        items = self._snapshot
-        blocking = [g for g in agent.guardrails if g.applies("input") and g.blocking]
-        background = [g for g in agent.guardrails if g.applies("input") and not g.blocking]
-        if blocking:
-            verdict = await apply_guardrails(
-                blocking, "input", Check("input", ctx, text=text), agent=agent, items=items
-            )
-            if verdict.action == "retry":
-                from ..errors import GuardrailTripwire
-
-                raise GuardrailTripwire(
-                    "input", verdict.reason, stage="input", items=items(), agent_name=agent.name
-                )
-        return [
-            asyncio.create_task(
-                apply_guardrails([g], "input", Check("input", ctx, text=text), agent=agent, items=items)
-            )
-            for g in background
-        ]
-
-    async def _await_gate(self, gate: list[asyncio.Task[Any]]) -> None:
-        try:
-            await asyncio.gather(*gate)
-        finally:
-            for t in gate:
-                t.cancel()
+    async def _input_guardrails(self, new_input: list[Item]) -> Gate:
+        rewritten, gate = await check_input(self.agent, self._ctx(self.agent), new_input, self._snapshot)
+        if rewritten is not None:
+            self.items[len(self.items) - len(new_input) :] = rewritten
+        return gate
 
     async def _tool_turn(
         self,
@@ -459,7 +436,7 @@ class RunLoop:
         tools: dict[str, Tool],
         handoffs: dict[str, Handoff],
         ctx: RunContext[Any],
-        decisions: dict[str, bool] | None = None,
+        decisions: dict[str, Decision] | None = None,
         phase: ToolPhase | None = None,
     ) -> AsyncIterator[RunEvent]:
         phase = phase or ToolPhase()
@@ -491,12 +468,11 @@ class RunLoop:
             return
         for call in calls:
             yield self._append(phase.results[call.call_id])
-        if phase.mistakes:
-            self.corrections += 1
-            if self.corrections > agent.max_corrections:
-                raise self._fail(ModelBehaviorError, f"agent {agent.name!r} kept calling tools wrongly")
+        if phase.corrections:
+            for event in self.corrections.add(agent, phase.corrections, self._snapshot):
+                yield event
         else:
-            self.corrections = 0
+            self.corrections.reset()
         if phase.handoff is not None:
             handoff, call = phase.handoff
             yield self._handoff(agent, handoff, call)
@@ -570,7 +546,7 @@ class RunLoop:
         agent = self.agent
         tools, handoffs = await self._tools(agent)
         await self._sandboxes_ready()
-        decisions = {cid: d.approved for cid, d in state.decisions.items()}
+        decisions = dict(state.decisions)
         phase = ToolPhase(results={r.call_id: r for r in state.completed})
         turn_ids = set(decisions) | set(phase.results)
         calls = [i for i in self.items if isinstance(i, ToolCall) and i.call_id in turn_ids]
@@ -598,6 +574,10 @@ class RunLoop:
             for event in self._feedback(agent, "guardrail", verdict.reason):
                 yield event
             return
+        if verdict.action == "rewrite":  # the answer in the transcript, the result and held text
+            start = len(self.items) - len(response.items)
+            output = rewrite_output(agent, verdict, self.items, start, self._snapshot)
+            self.caller.held = (verdict.replacement or "") if self.caller.held else ""
         for verifier in agent.verifiers:
             with tracing.span(f"agentcore.verify {verifier.name}", {"gen_ai.agent.name": agent.name}) as s:
                 outcome = await verifier.verify(ctx, output)
@@ -617,7 +597,7 @@ class RunLoop:
                     )
                 )
                 return
-        self.corrections = 0
+        self.corrections.reset()
         if self.caller.held:
             yield TextDelta(agent.name, self.caller.held)
         await self._save()

@@ -14,6 +14,7 @@ from ..errors import ModelCallFailed, ModelError, ModelStreamError, RetryBudgetE
 from ..events import ReasoningDelta, RetryScheduled, RunEvent, TextDelta
 from ..messages import Item
 from ..model import Model, ModelReasoningDelta, ModelRequest, ModelResponse, ModelResponseDone, ModelTextDelta
+from .checks import gate_passed
 from .retry import RetryBudget, RetryPolicy, RetryWait, is_retryable
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class ModelCaller:
             else:
                 async for ev in model.stream(request):
                     if isinstance(ev, ModelTextDelta):
-                        if self.hold_output or any(not t.done() for t in gate):
+                        if self.hold_output or (gate and not gate_passed(gate)):
                             self.held_parts.append(ev.text)
                         else:
                             self.streamed = True

@@ -98,6 +98,11 @@ def _run_coroutine_sync(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        running = False
+    else:
+        running = True
+    if not running:
+        # Outside the ``except`` block, so a run's error is not chained to "no running event loop".
         return asyncio.run(coro)
     # Called from inside a running loop (a notebook, an async framework): use a private thread.
     box: dict[str, Any] = {}

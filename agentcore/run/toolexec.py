@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import tracing
 from ..context import RunContext
+from ..control.approvals import Decision
 from ..control.guardrails import Check, Guardrail, Stage, Verdict, allow
 from ..control.handoffs import Handoff
-from ..errors import GuardrailTripwire, ToolError
+from ..errors import GuardrailError, GuardrailTripwire, ToolError
 from ..events import PendingApproval, RunEvent, ToolCallFinished, ToolCallStarted, ToolOutputDelta
 from ..messages import Item, ToolCall, ToolResult
 from ..tools import Tool, ToolArgumentsError, format_tool_output
@@ -33,7 +35,9 @@ async def apply_guardrails(
     tool_name: str | None = None,
 ) -> Verdict:
     """Run every guardrail of ``stage`` in order. Tripwires raise; the first ``retry`` is returned;
-    ``rewrite`` verdicts chain (each sees the previous one's text) and the last is returned."""
+    ``rewrite`` verdicts chain (each sees the previous one's text, or at ``pre_tool`` its arguments)
+    and the last is returned. Every verdict returned names its guardrail. A check that raises, or a
+    rewrite the stage cannot apply, raises :class:`GuardrailError`."""
     outcome = allow()
     for g in guardrails:
         if not g.applies(stage, tool_name):
@@ -47,7 +51,20 @@ async def apply_guardrails(
                 "gen_ai.agent.name": agent.name,
             },
         ) as s:
-            verdict = await g.check(check)
+            try:
+                verdict = await g.check(check)
+            except (GuardrailTripwire, GuardrailError):
+                raise
+            except Exception as exc:
+                raise GuardrailError(
+                    g.name,
+                    f"{type(exc).__name__}: {exc}",
+                    stage=stage,
+                    error=exc,
+                    items=items(),
+                    agent_name=agent.name,
+                ) from exc
+            verdict = replace(verdict, guardrail=g.name)
             if s.is_recording():
                 s.set_attribute("agentcore.guardrail.action", verdict.action)
                 if verdict.action != "allow":
@@ -58,14 +75,51 @@ async def apply_guardrails(
                             "agentcore.guardrail.reason": tracing.redact(verdict.reason),
                         },
                     )
+            if verdict.action == "rewrite":
+                _apply_rewrite(g, stage, check, verdict, agent=agent, items=items)
+                if s.is_recording():
+                    s.set_attribute("agentcore.guardrail.rewritten", True)
+                    if tracing.capture_content():
+                        s.set_attribute(
+                            "agentcore.guardrail.replacement", tracing.content(verdict.replacement)
+                        )
         if verdict.action == "tripwire":
             raise GuardrailTripwire(g.name, verdict.reason, stage=stage, items=items(), agent_name=agent.name)
         if verdict.action == "retry":
             return verdict
-        if verdict.action == "rewrite" and verdict.replacement is not None:
-            check.text = verdict.replacement
+        if verdict.action == "rewrite":
             outcome = verdict
     return outcome
+
+
+def _apply_rewrite(
+    g: Guardrail,
+    stage: Stage,
+    check: Check,
+    verdict: Verdict,
+    *,
+    agent: Agent[Any],
+    items: Callable[[], list[Item]],
+) -> None:
+    """Put a rewrite into ``check`` (so the next guardrail sees it), or refuse it with GuardrailError."""
+
+    def refuse(message: str) -> GuardrailError:
+        return GuardrailError(g.name, message, stage=stage, items=items(), agent_name=agent.name)
+
+    if verdict.replacement is None:
+        raise refuse("a rewrite verdict without a replacement")
+    if stage == "turn":
+        raise refuse("a rewrite verdict at stage 'turn' has nothing to rewrite (use retry or tripwire)")
+    if stage == "pre_tool":
+        try:
+            arguments = json.loads(verdict.replacement)
+        except ValueError:
+            arguments = None
+        if not isinstance(arguments, dict):
+            raise refuse("a pre_tool rewrite must be the new arguments as a JSON object")
+        check.arguments = arguments
+        return
+    check.text = verdict.replacement
 
 
 async def _gather_or_cancel(coros: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
@@ -81,12 +135,21 @@ async def _gather_or_cancel(coros: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
 
 @dataclass
 class ToolPhase:
-    """What a turn's tool calls produced."""
+    """What a turn's tool calls produced. ``corrections`` lists the model's mistakes of the turn as
+    ``(source, message)``; each also went back to the model as an error result."""
 
     results: dict[str, ToolResult] = field(default_factory=dict)
     pending: list[PendingApproval] = field(default_factory=list)
     handoff: tuple[Handoff, ToolCall] | None = None
-    mistakes: int = 0
+    corrections: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def mistakes(self) -> int:
+        return len(self.corrections)
+
+    def mistake(self, call: ToolCall, agent: str, source: str, message: str) -> ToolResult:
+        self.corrections.append((source, f"{call.name}: {message}"))
+        return _error(call, agent, message)
 
 
 def _error(call: ToolCall, agent: str, message: str) -> ToolResult:
@@ -102,10 +165,12 @@ async def execute_call(
     digest: Callable[[ToolCall], str],
     items: Callable[[], list[Item]],
     approved: bool | None = None,
+    reason: str = "",
 ) -> ToolResult | PendingApproval:
     """Validate, guard, (maybe) pause for approval, run and post-process one tool call.
 
-    ``approved`` is the human decision when resuming a paused run (``None``: not decided yet).
+    ``approved`` is the human decision when resuming a paused run (``None``: not decided yet);
+    ``reason`` is the reason given with a rejection (the model reads it).
     """
     agent = ctx.agent
     attrs = {
@@ -123,34 +188,40 @@ async def execute_call(
         if capture:
             s.set_attribute("gen_ai.tool.call.arguments", tracing.content(call.arguments))
         if tool is None:
-            phase.mistakes += 1
             names = ", ".join(sorted(t.name for t in ctx.extra.get("tools", ()))) or "none"
-            return _error(call, agent.name, f"unknown tool {call.name!r}; available tools: {names}")
+            return phase.mistake(
+                call, agent.name, "unknown_tool", f"unknown tool {call.name!r}; available tools: {names}"
+            )
         try:
             arguments = tool.parse_arguments(call.arguments)
         except ToolArgumentsError as exc:
-            phase.mistakes += 1
-            return _error(call, agent.name, str(exc))
+            return phase.mistake(call, agent.name, "tool_arguments", str(exc))
+        if approved is False:
+            if s.is_recording():
+                s.set_attribute("agentcore.approval", "rejected")
+                if reason:
+                    s.set_attribute("agentcore.approval.reason", tracing.redact(reason))
+            message = "the user rejected this call"
+            return _error(call, agent.name, f"{message}: {reason}" if reason else message)
+        # pre_tool guardrails run again on an approved call, so a rewrite applies to what runs
+        check = Check("pre_tool", ctx, call=call, arguments=arguments)
+        pre = await apply_guardrails(
+            agent.guardrails, "pre_tool", check, agent=agent, items=items, tool_name=call.name
+        )
+        if pre.action == "retry":
+            return phase.mistake(call, agent.name, "guardrail", f"refused by guardrail: {pre.reason}")
+        note = ""
+        if pre.action == "rewrite":
+            arguments, note = _rewritten_arguments(call, tool, check, pre, agent=agent, items=items)
+            if s.is_recording():
+                s.set_attribute("agentcore.tool.arguments_rewritten_by", pre.guardrail)
+                if capture:
+                    s.set_attribute("agentcore.tool.rewritten_arguments", tracing.content(check.arguments))
         if approved is None:
-            pre = await apply_guardrails(
-                agent.guardrails,
-                "pre_tool",
-                Check("pre_tool", ctx, call=call, arguments=arguments),
-                agent=agent,
-                items=items,
-                tool_name=call.name,
-            )
-            if pre.action == "retry":
-                phase.mistakes += 1
-                return _error(call, agent.name, f"refused by guardrail: {pre.reason}")
             if await tool.requires_approval(ctx, arguments):
                 if s.is_recording():
                     s.set_attribute("agentcore.approval", "pending")
                 return PendingApproval(call=call, agent=agent.name, digest=digest(call))
-        elif approved is False:
-            if s.is_recording():
-                s.set_attribute("agentcore.approval", "rejected")
-            return _error(call, agent.name, "the user rejected this call")
         elif s.is_recording():
             s.set_attribute("agentcore.approval", "approved")
         started = time.monotonic()
@@ -167,14 +238,18 @@ async def execute_call(
                 s.set_attribute("error.type", type(exc).__name__)
         if tool.metadata.get("sandbox"):
             ctx.extra["sandbox_seconds"] = ctx.extra.get("sandbox_seconds", 0.0) + time.monotonic() - started
-        check = Check("post_tool", ctx, text=output, call=call, arguments=arguments)
+        post_check = Check("post_tool", ctx, text=output, call=call, arguments=arguments)
         post = await apply_guardrails(
-            agent.guardrails, "post_tool", check, agent=agent, items=items, tool_name=call.name
+            agent.guardrails, "post_tool", post_check, agent=agent, items=items, tool_name=call.name
         )
         if post.action == "retry":
             output, is_error = f"refused by guardrail: {post.reason}", True
-        elif check.text is not None:
-            output = check.text
+            phase.corrections.append(("guardrail", f"{call.name}: {output}"))
+        elif post.action == "rewrite" and post_check.text is not None:
+            output = post_check.text
+            if s.is_recording():
+                s.set_attribute("agentcore.tool.output_rewritten_by", post.guardrail)
+        output = note + output
         if capture:
             s.set_attribute("gen_ai.tool.call.result", tracing.content(output))
         if is_error and s.is_recording():
@@ -182,6 +257,31 @@ async def execute_call(
         return ToolResult(
             call_id=call.call_id, name=call.name, output=output, is_error=is_error, agent=agent.name
         )
+
+
+def _rewritten_arguments(
+    call: ToolCall,
+    tool: Tool,
+    check: Check,
+    verdict: Verdict,
+    *,
+    agent: Agent[Any],
+    items: Callable[[], list[Item]],
+) -> tuple[Any, str]:
+    """The arguments a pre_tool rewrite asked for, validated by the tool, and the note that tells the
+    model (in the tool result, so the transcript records it) what actually ran."""
+    raw = json.dumps(check.arguments)
+    try:
+        arguments = tool.parse_arguments(raw)
+    except ToolArgumentsError as exc:
+        raise GuardrailError(
+            verdict.guardrail,
+            f"rewrote the arguments of {call.name} to something the tool refuses: {exc}",
+            stage="pre_tool",
+            items=items(),
+            agent_name=agent.name,
+        ) from None
+    return arguments, f"[guardrail {verdict.guardrail} rewrote the arguments to {raw}]\n"
 
 
 async def run_tool_calls(
@@ -193,7 +293,7 @@ async def run_tool_calls(
     *,
     digest: Callable[[ToolCall], str],
     items: Callable[[], list[Item]],
-    decisions: dict[str, bool] | None = None,
+    decisions: dict[str, Decision] | None = None,
     stream: bool = True,
 ) -> AsyncIterator[RunEvent]:
     """Run the calls concurrently (bounded by the agent's ``max_parallel_tools``), yielding events as
@@ -225,9 +325,16 @@ async def run_tool_calls(
             call_ctx = ctx.for_call(call)
             if live:
                 call_ctx.on_output = lambda d: queue.put_nowait(ToolOutputDelta(agent.name, call.call_id, d))
-            approved = None if decisions is None else decisions.get(call.call_id)
+            decision = None if decisions is None else decisions.get(call.call_id)
             out = await execute_call(
-                call, tools.get(call.name), call_ctx, phase, digest=digest, items=items, approved=approved
+                call,
+                tools.get(call.name),
+                call_ctx,
+                phase,
+                digest=digest,
+                items=items,
+                approved=None if decision is None else decision.approved,
+                reason="" if decision is None else decision.reason,
             )
         if isinstance(out, PendingApproval):
             phase.pending.append(out)
