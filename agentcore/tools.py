@@ -12,12 +12,13 @@ import inspect
 import json
 import re
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from . import tracing
 from .context import RunContext
 from .errors import UserError
 from .model import ToolSpec
@@ -226,6 +227,7 @@ def tool(
     description: str | None = None,
     needs_approval: bool | ApprovalPredicate = False,
     strict: bool = False,
+    secrets: Sequence[str] = (),
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -237,8 +239,15 @@ def tool(
     description: str | None = None,
     needs_approval: bool | ApprovalPredicate = False,
     strict: bool = False,
+    secrets: Sequence[str] = (),
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
-    """Turn a typed function into a :class:`Tool`. Use as ``@tool`` or ``@tool(needs_approval=True)``."""
+    """Turn a typed function into a :class:`Tool`. Use as ``@tool`` or ``@tool(needs_approval=True)``.
+
+    ``secrets``: credentials the tool uses (an API token it sends…); they are registered with
+    :func:`agentcore.tracing.add_secret`, so they never appear in a trace or (with ``SecretRedactor``)
+    in what the model sees."""
+    for value in secrets:
+        tracing.add_secret(value)
 
     def wrap(f: Callable[..., Any]) -> Tool:
         return function_to_tool(

@@ -41,6 +41,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
+from agentcore import tracing
 from agentcore.errors import PathEscapeError, SandboxDied, SandboxError, UserError
 
 from .shell import KILL_GROUPS_SCRIPT, OutputCallback, ShellProcess, ShellResult, ShellSession
@@ -115,6 +116,21 @@ DEFAULT_SHELL_ENV: Mapping[str, str] = {
 Lifetime = Literal["run", "session"]
 Network = Literal["none", "open"]
 
+_PLAIN_ENV = frozenset(
+    {*DEFAULT_SHELL_ENV, "PATH", "HOME", "USER", "SHELL", "PWD", "TMPDIR", "TERM", "TZ", "LANG", "PYTHONPATH"}
+)
+
+
+def register_env_secrets(env: Mapping[str, str]) -> None:
+    """Treat the values handed to a sandbox as secrets in traces (``agentcore.tracing.add_secret``):
+    every value of at least 8 characters, and shorter ones (4+) under a secret-looking name, except the
+    well-known non-secret variables (``PATH``, ``HOME``, ``LANG``, ``LC_*``…) and bare paths."""
+    for key, value in env.items():
+        if key in _PLAIN_ENV or key.startswith("LC_"):
+            continue
+        if tracing._SECRET_NAME.search(key) or (len(value) >= 8 and not value.startswith(("/", "~", "."))):
+            tracing.add_secret(value)
+
 
 @dataclass(frozen=True)
 class SandboxConfig:
@@ -185,6 +201,7 @@ class SandboxConfig:
         for key, value in self.env.items():
             if not key or "=" in key or "\0" in key or "\0" in value:
                 raise UserError(f"invalid environment variable name or value: {key!r}")
+        register_env_secrets(self.env)
 
     def shell_env(self) -> dict[str, str]:
         """The environment shells and execs start with: safe defaults, HOME/USER, then ``env``."""

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..context import RunContext
 from ..messages import ToolCall, ToolResult
 from ..tracing import _SECRET_NAME
+from ..tracing.redaction import SECRET_PATTERNS, handed_values
 
 if TYPE_CHECKING:
     from ..agent import Agent
@@ -339,13 +340,7 @@ class Budget(Guardrail):
         return allow()
 
 
-_DEFAULT_SECRET_PATTERNS = {
-    "api_key": r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{16,}\b",
-    "aws_access_key": r"\bAKIA[0-9A-Z]{16}\b",
-    "github_token": r"\bgh[pousr]_[A-Za-z0-9]{30,}\b",
-    "bearer": r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{16,}=*",
-    "private_key": r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
-}
+_DEFAULT_SECRET_PATTERNS = dict(SECRET_PATTERNS)
 _PII_PATTERNS = {
     "email": r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b",
     "phone": r"(?<!\w)\+?\d[\d ()-]{8,}\d\b",
@@ -356,8 +351,10 @@ class SecretRedactor(Guardrail):
     """Rewrite tool output so secrets (and optionally PII) never reach the model.
 
     Redacts: values of this process's secret-looking environment variables (names containing KEY,
-    TOKEN, SECRET, PASSWORD…), common credential formats, extra ``values`` and ``patterns``, and with
-    ``pii=True`` e-mail addresses and phone numbers.
+    TOKEN, SECRET, PASSWORD…), values registered with ``agentcore.tracing.add_secret`` (every value
+    handed to a sandbox with ``SandboxConfig(env=…)``, to a tool with ``@tool(secrets=…)``, API keys
+    given to model adapters), common credential formats (:data:`agentcore.tracing.redaction.SECRET_PATTERNS`),
+    extra ``values`` and ``patterns``, and with ``pii=True`` e-mail addresses and phone numbers.
     """
 
     stages: tuple[Stage, ...] = ("post_tool",)
@@ -387,6 +384,9 @@ class SecretRedactor(Guardrail):
     def redact(self, text: str) -> str:
         for value in self.values:
             text = text.replace(value, "[REDACTED]")
+        for value in handed_values():  # registered after this guardrail was built, too
+            if value in text:
+                text = text.replace(value, "[REDACTED]")
         for label, pattern in self.patterns.items():
             text = pattern.sub(f"[REDACTED:{label}]", text)
         return text

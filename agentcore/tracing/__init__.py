@@ -4,15 +4,17 @@ agentcore uses the global tracer provider (the user's, when they configured one)
 :func:`configure` names another. Nothing is exported anywhere unless a provider with an exporter is
 installed. Message content (prompts, tool arguments and results) is recorded only when content capture
 is on: ``configure(capture_content=True)`` or ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` set
-to ``SPAN_ONLY``/``SPAN_AND_EVENT``/``true``. Captured content is passed through :func:`redact`, which
-removes the values of secret-looking environment variables.
+to ``SPAN_ONLY``/``SPAN_AND_EVENT``/``true``. Captured content, status messages, event attributes and
+string attributes given to :func:`span` are passed through :func:`redact` (see
+:mod:`agentcore.tracing.redaction`): registered secret values (secret-looking environment variables,
+API keys, values handed to sandboxes and tools) and key-shaped strings (``sk-…``, ``AKIA…``, ``ghp_…``,
+JWTs, PEM private keys…) are replaced before any exporter sees the span.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +23,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from ..messages import Item, Usage
+from . import redaction as _redaction
 
 __all__ = [
     "capture_content",
@@ -37,8 +40,10 @@ _delta = False
 _tracer: Tracer | None = None
 _tracer_source: object | None = None
 MAX_CONTENT_CHARS = 16_000
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)", re.IGNORECASE)
+_REDACT_MARGIN = 4_096
+_SECRET_NAME = _redaction.SECRET_NAME
 _secret_values: list[str] | None = None
+"""``None``: (re)read the secret-looking environment variables on next use (tests set it)."""
 
 
 def configure(
@@ -84,39 +89,41 @@ def capture_content() -> bool:
     return value in ("true", "1", "span_only", "span_and_event")
 
 
-def _secrets() -> list[str]:
+def _secrets() -> tuple[str, ...]:
     global _secret_values
     if _secret_values is None:
-        _secret_values = sorted(
-            {v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8},
-            key=len,
-            reverse=True,
-        )
-    return _secret_values
+        _redaction.load_env(again=True)
+        _secret_values = []
+    return _redaction.secret_values()
 
 
 def add_secret(value: str) -> None:
-    """Register one more value that must never appear in a trace."""
-    if len(value) >= 4:
-        _secrets().append(value)
-        _secrets().sort(key=len, reverse=True)
+    """Register one more value that must never appear in a trace (at least 4 characters)."""
+    _redaction.add_secret(value)
 
 
 def redact(text: str) -> str:
-    """``text`` with every known secret value replaced by ``[REDACTED]``."""
+    """``text`` with every known secret value replaced by ``[REDACTED]`` and every key-shaped string
+    (``sk-…``, ``AKIA…``, ``ghp_…``, JWTs, PEM private keys…) by ``[REDACTED:label]``."""
     for secret in _secrets():
         if secret in text:
             text = text.replace(secret, "[REDACTED]")
-    return text
+    return _redaction.redact_patterns(text)
+
+
+def _redact_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {k: redact(v) if isinstance(v, str) else v for k, v in attributes.items()}
 
 
 def content(value: Any) -> str:
     """Serialize ``value`` for a content attribute: JSON, redacted, truncated."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    text = redact(text)
-    if len(text) > MAX_CONTENT_CHARS:
-        text = text[:MAX_CONTENT_CHARS] + f"…[{len(text) - MAX_CONTENT_CHARS} chars cut]"
-    return text
+    size = len(text)
+    if size > MAX_CONTENT_CHARS:
+        # Redact a margin past the cut (so a secret across it is still recognised), not the whole text.
+        text = redact(text[: MAX_CONTENT_CHARS + _REDACT_MARGIN])[:MAX_CONTENT_CHARS]
+        return text + f"…[{size - MAX_CONTENT_CHARS} chars cut]"
+    return redact(text)
 
 
 @contextmanager
@@ -134,7 +141,7 @@ def span(
         name,
         context=context,
         kind=kind,
-        attributes=attributes,
+        attributes=_redact_attributes(attributes) if attributes else attributes,
         record_exception=False,
         set_status_on_exception=False,
     ) as s:
@@ -143,7 +150,7 @@ def span(
         except BaseException as exc:
             if s.is_recording():
                 s.set_attribute("error.type", getattr(exc, "error_type", type(exc).__name__))
-                s.set_status(Status(StatusCode.ERROR, str(exc)[:500]))
+                s.set_status(Status(StatusCode.ERROR, redact(str(exc))[:500]))
             raise
 
 
@@ -164,7 +171,7 @@ def note(event: str, **attributes: Any) -> None:
     """Add an event to the current span (adapters use it to say, e.g., that they resent the transcript)."""
     current = trace.get_current_span()
     if current.is_recording():
-        current.add_event(event, {k: v for k, v in attributes.items() if v is not None})
+        current.add_event(event, _redact_attributes({k: v for k, v in attributes.items() if v is not None}))
 
 
 def trace_id_of(s: Span) -> str | None:
