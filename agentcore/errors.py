@@ -110,6 +110,18 @@ class ModelStreamError(ModelError):
     retryable = True
 
 
+class IncompleteResponseError(ModelError):
+    """The vendor ended a response without completing it: an OpenAI background response that was
+    ``cancelled`` (not by this run) or came back ``incomplete``. ``status`` is the vendor's status and
+    ``reason`` its detail (``max_output_tokens``, ``content_filter``…). Not retryable: the same request
+    would end the same way."""
+
+    def __init__(self, message: str, *, status: str, reason: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.status = status
+        self.reason = reason
+
+
 class UnknownModelError(AgentcoreError):
     """A ``provider:model`` string names no registered provider."""
 
@@ -149,7 +161,7 @@ class ModelBehaviorError(RunError):
         self.corrections: list[tuple[str, str]] = list(corrections)
         if self.corrections:
             lines = [f"  {n}. [{source}] {text}" for n, (source, text) in enumerate(self.corrections, 1)]
-            message = message + "; corrections sent:\n" + "\n".join(lines)
+            message = message + "; the corrections, oldest first:\n" + "\n".join(lines)
         super().__init__(message, items=items, agent_name=agent_name)
 
 

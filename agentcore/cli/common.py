@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import (
     ConfigError,
+    GuardrailError,
     GuardrailTripwire,
     MaxTurnsExceeded,
     ModelBehaviorError,
@@ -36,7 +37,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_ERROR: "unexpected error",
     EXIT_USAGE: "wrong command-line usage",
     EXIT_CONFIG: "configuration error (invalid definition file, unknown model or provider, missing key)",
-    EXIT_GUARDRAIL: "a guardrail tripwire stopped the run",
+    EXIT_GUARDRAIL: "a guardrail stopped the run (a tripwire, or the guardrail itself failed)",
     EXIT_VERIFIER: "the verifiers still failed when the feedback budget was spent",
     EXIT_MAX_TURNS: "the run reached max_turns without a final output",
     EXIT_MODEL: "model/provider failure (non-retryable error, retries exhausted, or the model kept misbehaving)",
@@ -49,7 +50,7 @@ def exit_code_for(exc: BaseException) -> int:
     """The exit code for an exception that ended a run."""
     if isinstance(exc, ConfigError | UnknownModelError):
         return EXIT_CONFIG
-    if isinstance(exc, GuardrailTripwire):
+    if isinstance(exc, GuardrailTripwire | GuardrailError):
         return EXIT_GUARDRAIL
     if isinstance(exc, VerifierFailed):
         return EXIT_VERIFIER

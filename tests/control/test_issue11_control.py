@@ -307,13 +307,13 @@ async def test_item11_rewritten_arguments_apply_to_an_approved_call() -> None:
 # --------------------------------------------------------------------------- item 12
 
 
-def _boom(check: Check) -> Verdict:
+def judge_down(check: Check) -> Verdict:
     raise RuntimeError("judge backend down")
 
 
 @pytest.mark.parametrize("stage", ["input", "turn", "pre_tool", "post_tool", "output"])
 async def test_item12_a_guardrail_that_raises_is_a_typed_error_with_transcript_and_usage(stage: str) -> None:
-    guard = FunctionGuardrail(_boom, stage=stage, name="judge")  # type: ignore[arg-type]
+    guard = FunctionGuardrail(judge_down, stage=stage, name="judge")
     model = ScriptedModel(
         [
             Step(tool_calls=[("echo", {"text": "hi"})], usage=usage(100, 10)),
@@ -522,3 +522,17 @@ def test_item18_progress_shows_an_output_correction_once() -> None:
         "↺ correction 1/3 (output_validation): not JSON",
         "⚠ pytest: 1 failed",
     ]
+
+
+def test_item12_the_cli_exits_4_naming_the_failed_guardrail(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _scripted_provider(monkeypatch, ScriptedModel(["never"]))
+    module = "tests.control.test_issue11_control"
+    guard = f'    guardrails: [{{type: function, ref: "{module}:judge_down", stage: input, name: judge}}]\n'
+    path = _definition(tmp_path, "scripted11:m", guard)
+    code, out, err = _cli(capsys, "run", str(path), "hi", "--no-trace", "--allow", module, "--json")
+    assert code == 4, err
+    error = json.loads(out)["error"]
+    assert error["type"] == "GuardrailError" and "'judge'" in error["message"]
+    assert "judge backend down" in error["message"]
