@@ -2,7 +2,7 @@
 
 Every sandbox starts the same way: a tiny POSIX sh *launcher* applies the limits to itself (joins the
 sandbox's cgroups, or sets rlimits), drops to the sandbox's host uid through ``setpriv`` when we are root,
-and execs ``bwrap --args FD /bin/sh -c SUPERVISOR``. bwrap then blocks until it has read its options
+and execs ``bwrap --args FD /bin/bash -c SUPERVISOR``. bwrap then blocks until it has read its options
 (binds, environment, tmpfs sizes…) from the pipe ``FD``; :meth:`Launcher.start` writes them. Nothing of
 the sandbox runs before the launcher has joined the cgroups, so every sandbox process is limited from its
 first instruction.

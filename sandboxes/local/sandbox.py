@@ -20,8 +20,11 @@ Docker socket):
 * Files: host-side, through ``/proc/<pid>/root``, walked without following links and with the sandbox
   user's file credentials (:mod:`._local_fs`).
 
-Inside, a small POSIX sh supervisor (pid 2) spawns the shells and execs on request, in the sandbox's
-namespaces, talking to the host over FIFOs in a read-only control directory.
+Inside, a small bash supervisor spawns the shells and execs on request, in the sandbox's namespaces,
+talking to the host over FIFOs in a read-only control directory. It is the pid namespace's init
+(``--as-pid-1``), so ``kill -9 -1`` (or any signal) from the agent cannot take it down; a shell killed
+that way is reported as ended and the next command gets a fresh one (cwd and variables restored).
+Its environment is the sandbox's own (``--clearenv``): nothing of the host shows in ``/proc/1/environ``.
 """
 
 from __future__ import annotations
@@ -50,40 +53,16 @@ from .fs import ConfinedFiles
 from .io import LocalShell, Pipes
 from .launch import LaunchSpec, prewarm_key, refill_soon, spawn_launcher, take_warm
 from .limits import PREFIX, Limits, create_limits
+from .supervisor import COMMAND, SUPERVISOR
 
-__all__ = ["DEFAULT_HOST_UID", "LocalSandbox", "bwrap_path", "state_root"]
+__all__ = ["DEFAULT_HOST_UID", "SUPERVISOR", "LocalSandbox", "bwrap_path", "state_root"]
 
 DEFAULT_HOST_UID = 60999
 """Host uid the sandbox runs as when agentcore runs as root (no passwd entry, owns nothing)."""
 CTL = "/run/agentcore"
 
-SUPERVISOR = r"""
-exec 2>/dev/null
-C=/run/agentcore
-NL='
-'
-printf 'ready %s\n' "$$"
-while IFS= read -r req; do
-  eval "set -- $req" || continue
-  op=$1 id=$2; shift 2
-  case $op in
-  sh)
-    cwd=$1; shift
-    ( ( cd -- "$cwd" || exit 126; for kv do export "$kv"; done; exec bash --noprofile --norc ) \
-        <"$C/$id.in" >"$C/$id.out" 2>&1; printf 'd %s %d\n' "$id" "$?" ) &
-    printf 'p %s %d\n' "$id" "$!" ;;
-  ex)
-    cwd=$1; shift
-    in=/dev/null; [ -f "$C/$id.stdin" ] && in=$C/$id.stdin
-    ( ( cd -- "$cwd" || exit 126; while [ "$1" != -- ]; do export "$1"; shift; done; shift; exec "$@" ) \
-        <"$in" >"$C/$id.out" 2>"$C/$id.err"; printf 'x %s %d\n' "$id" "$?" ) &
-    printf 'p %s %d\n' "$id" "$!" ;;
-  kg)
-    ( bash "$C/kill-groups.sh" "$@" </dev/null >/dev/null 2>&1; printf 'k %s 0\n' "$id" ) & ;;
-  esac
-done
-"""
 ISOLATION = (
+    "--as-pid-1",
     "--unshare-all",
     "--unshare-user",
     "--disable-userns",
@@ -92,8 +71,6 @@ ISOLATION = (
     "--clearenv",
 )
 """bwrap options on its command line (the rest comes through ``--args``, see :mod:`._local_launch`)."""
-COMMAND = ("/bin/sh", "-c", SUPERVISOR)
-"""What bwrap runs as the sandbox's pid 2."""
 
 
 def _proc_state(pid: int | None) -> str:

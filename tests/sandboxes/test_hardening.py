@@ -5,6 +5,8 @@ the host shows inside. Parametrized over the backends with real isolation (local
 
 from __future__ import annotations
 
+import os
+import secrets
 from typing import Any
 
 import pytest
@@ -75,3 +77,57 @@ async def test_item5_every_tool_result_is_capped_with_a_marked_cut(make_sandbox:
     assert len(text) <= MAX_RESULT_CHARS
     assert "characters cut" in text
     assert text.startswith("xxx") and "END\n[exit code 0" in text  # head and tail kept
+
+
+# --------------------------------------------------------------------------- item 2: kill -9 -1
+
+
+async def test_item2_kill_all_keeps_the_sandbox(sandbox: Sandbox) -> None:
+    setup = await sandbox.shell(
+        "mkdir -p sub && cd sub && export KEEP=kept && echo data > f.txt; (sleep 300 &); sleep 300 &"
+    )
+    assert setup.exit_code == 0
+    expected = "/workspace/sub\nkept\ndata\n"
+    # the builtin (the calling shell survives it) and a child process (which takes the shell too)
+    for attack in ("kill -9 -1; echo after", "bash -c 'kill -9 -1'; echo after"):
+        await sandbox.shell(attack, timeout=20)
+        after = await sandbox.shell("pwd; echo $KEEP; cat f.txt")
+        assert after.output == expected, attack
+        assert after.exit_code == 0
+        assert (await sandbox.exec(["cat", "sub/f.txt"])).stdout == b"data\n"
+        assert await sandbox.read_file("sub/f.txt") == b"data\n"
+    # a signal storm at pid 1 changes nothing either
+    storm = " ".join(
+        f"kill -{sig} 1 2>/dev/null;" for sig in ("TERM", "INT", "HUP", "QUIT", "USR1", "STOP", "KILL")
+    )
+    await sandbox.shell(storm + " echo sent")
+    final = await sandbox.shell("pwd; echo $KEEP; cat f.txt")
+    assert final.output == expected
+
+
+# --------------------------------------------------------------------------- item 10: nothing of the host inside
+
+HOST_MARKER = "AGENTCORE_HOST_ONLY_MARKER"
+
+
+async def test_item10_nothing_of_the_host_shows_inside(
+    make_sandbox: MakeSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = f"host-only-{secrets.token_hex(6)}"
+    monkeypatch.setenv(HOST_MARKER, secret)
+    sandbox = await make_sandbox()
+    seen = await sandbox.shell(
+        "for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do tr '\\0' '\\n' < \"$f\"; echo; done 2>/dev/null"
+    )
+    text = seen.output
+    assert text.strip()
+    assert secret not in text and HOST_MARKER not in text
+    assert os.getcwd() not in text
+    assert "PATH=/usr/sbin:/usr/bin:/sbin:/bin\n" not in text  # the launcher's own PATH
+    init = (await sandbox.exec(["cat", "/proc/1/environ"])).stdout.decode().split("\0")
+    entries = {e for e in init if e}
+    if sandbox.backend == "local":  # exactly the sandbox's configured environment
+        allowed = {f"{k}={v}" for k, v in sandbox.config.shell_env().items()} | {
+            f"PWD={sandbox.config.workdir}"
+        }
+        assert entries <= allowed, entries - allowed
