@@ -40,7 +40,7 @@ _delta = False
 _tracer: Tracer | None = None
 _tracer_source: object | None = None
 MAX_CONTENT_CHARS = 16_000
-_REDACT_MARGIN = 4_096
+_WALK_CHARS = 2_048
 _SECRET_NAME = _redaction.SECRET_NAME
 _secret_values: list[str] | None = None
 """``None``: (re)read the secret-looking environment variables on next use (tests set it)."""
@@ -116,14 +116,20 @@ def _redact_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
 
 
 def content(value: Any) -> str:
-    """Serialize ``value`` for a content attribute: JSON, redacted, truncated."""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    size = len(text)
-    if size > MAX_CONTENT_CHARS:
-        # Redact a margin past the cut (so a secret across it is still recognised), not the whole text.
-        text = redact(text[: MAX_CONTENT_CHARS + _REDACT_MARGIN])[:MAX_CONTENT_CHARS]
-        return text + f"…[{size - MAX_CONTENT_CHARS} chars cut]"
-    return redact(text)
+    """Serialize ``value`` for a content attribute: redacted (every string, before JSON escaping), JSON,
+    truncated."""
+    _secrets()  # honours a reset of ``_secret_values``
+    if isinstance(value, str):
+        text = _redaction.redact_cached(value)
+    else:
+        text = json.dumps(value, default=str)
+        if len(text) < _WALK_CHARS:  # small: one pass over the JSON (escaped values are registered too)
+            text = _redaction.redact(text)
+        else:  # large: redact each string once (tool results recur in later chat spans), then encode
+            text = json.dumps(_redaction.redact_tree(value), default=str)
+    if len(text) > MAX_CONTENT_CHARS:
+        text = text[:MAX_CONTENT_CHARS] + f"…[{len(text) - MAX_CONTENT_CHARS} chars cut]"
+    return text
 
 
 @contextmanager

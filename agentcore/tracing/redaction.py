@@ -22,6 +22,7 @@ import os
 import re
 import threading
 from collections.abc import Callable
+from typing import Any
 
 SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH)", re.IGNORECASE)
 """Environment variable names whose values are secrets."""
@@ -74,6 +75,14 @@ _values: tuple[str, ...] = ()
 """Every registered value, longest first (so a value containing another is replaced whole)."""
 _handed_values: tuple[str, ...] = ()
 _env_loaded = False
+_version = 0
+"""Bumped whenever a value is registered (a cached redaction made before is stale)."""
+
+_CACHE_MIN_CHARS = 256
+_CACHE_MAX_CHARS = 65_536
+_CACHE_ENTRIES = 64
+_cache: dict[str, str] = {}
+_cache_version = 0
 
 
 def load_env(*, again: bool = False) -> None:
@@ -95,7 +104,7 @@ def add_secret(value: str) -> None:
 
 
 def _register(value: str, *, handed: bool) -> None:
-    global _values, _handed_values
+    global _values, _handed_values, _version
     if not isinstance(value, str) or len(value) < _MIN_VALUE:
         return
     forms = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
@@ -106,6 +115,7 @@ def _register(value: str, *, handed: bool) -> None:
         if not forms <= _known:
             _known.update(forms)
             _values = tuple(sorted(_known, key=len, reverse=True))
+            _version += 1
 
 
 def secret_values() -> tuple[str, ...]:
@@ -139,8 +149,14 @@ _REPLACERS = {label: _replacer(label) for _, label, _ in _RULES}
 _REPLACERS["private_key"] = lambda _match: "[REDACTED:private_key]"  # a block has no word boundary
 
 
+_SHORTEST_MATCH = 15
+"""No pattern matches fewer characters (``xoxb-`` and ten more)."""
+
+
 def redact_patterns(text: str) -> str:
     """``text`` with every key-shaped string replaced by ``[REDACTED:label]``."""
+    if len(text) < _SHORTEST_MATCH:
+        return text
     for gate, rules in _GATED:
         if gate in text:
             for label, pattern in rules:
@@ -157,11 +173,46 @@ def redact(text: str) -> str:
     return redact_patterns(text)
 
 
+def redact_cached(text: str) -> str:
+    """:func:`redact`, remembering the result for long strings: a tool result is recorded on its tool
+    span and again in the next chat span's messages (the same ``str`` object, whose hash Python keeps),
+    so it is scanned once."""
+    global _cache_version
+    size = len(text)
+    if size < _CACHE_MIN_CHARS or size > _CACHE_MAX_CHARS:
+        return redact(text)
+    if _cache_version != _version:
+        _cache.clear()
+        _cache_version = _version
+    hit = _cache.get(text)
+    if hit is None:
+        hit = redact(text)
+        if len(_cache) >= _CACHE_ENTRIES:
+            _cache.clear()
+        _cache[text] = hit
+    return hit
+
+
+def redact_tree(value: Any) -> Any:
+    """A copy of a JSON-like value (dicts, lists, strings…) with every string redacted; other objects as
+    their redacted ``str``. Strings are redacted before JSON escaping, so escaping never hides a secret."""
+    if isinstance(value, str):
+        return redact_cached(value)
+    if isinstance(value, dict):
+        return {(redact(k) if isinstance(k, str) else k): redact_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_tree(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact(str(value))
+
+
 def _forget_for_tests() -> None:
     """Drop every registered value and re-read the environment on next use."""
-    global _values, _handed_values, _env_loaded
+    global _values, _handed_values, _env_loaded, _version
     with _lock:
         _known.clear()
         _handed.clear()
         _values = _handed_values = ()
         _env_loaded = False
+        _version += 1
