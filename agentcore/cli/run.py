@@ -125,10 +125,10 @@ def _approver(args: argparse.Namespace, progress: Progress) -> Any:
             return True, ""
         if not interactive:
             progress.say(f"✗ rejected {label}: nobody to ask (run in a terminal or pass --yes)")
-            return False, "the user was not available to approve this call"
+            return False, "nobody was there to approve it"
         progress.finish_text()
         answer = input(f"approve {label}? [y/N] ").strip().lower()
-        return answer in ("y", "yes"), "" if answer in ("y", "yes") else "rejected by the user"
+        return answer in ("y", "yes"), ""  # the model reads "the user rejected this call"
 
     return decide
 
@@ -232,6 +232,7 @@ async def _main(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_config_error(exc, color)
         return EXIT_CONFIG
+    progress.agent = agent.name  # until the run says otherwise (a failure before it starts names it too)
     decide = _approver(args, progress)
     code = EXIT_OK
     try:

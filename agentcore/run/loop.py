@@ -376,7 +376,7 @@ class RunLoop:
                 agent.guardrails, "turn", Check("turn", ctx), agent=agent, items=self._snapshot
             )
             if verdict.action == "retry":  # feedback the model reads in this turn's request
-                for event in self._feedback(agent, f"guardrail {verdict.guardrail}", verdict.reason):
+                for event in self._feedback(agent, "guardrail", verdict.reason):
                     yield event
             if self.turns >= self.max_turns:
                 raise self._fail(MaxTurnsExceeded, f"run exceeded max_turns={self.max_turns}")

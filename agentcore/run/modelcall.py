@@ -101,6 +101,8 @@ class ModelCaller:
                             self.streamed = True
                             yield TextDelta(agent.name, ev.text)
                     elif isinstance(ev, ModelReasoningDelta):
+                        if gate and not gate_passed(gate):
+                            continue  # nothing of a reply to unchecked input is shown (the item still arrives)
                         self.streamed = True
                         yield ReasoningDelta(agent.name, ev.text)
                     elif isinstance(ev, ModelResponseDone):

@@ -35,7 +35,7 @@ from agentcore.errors import (
     RunError,
     VerifierFailed,
 )
-from agentcore.events import GuardrailFeedback, ModelCorrection, RunEvent, TextDelta
+from agentcore.events import GuardrailFeedback, ModelCorrection, ReasoningDelta, RunEvent, TextDelta
 from agentcore.messages import AssistantMessage, ToolResult, Usage, UserMessage
 from agentcore.model import ModelRequest
 from agentcore.registry import _providers
@@ -115,11 +115,11 @@ async def test_item10_non_blocking_input_verdict_stops_the_run_and_the_reply_is_
         checked.set()
         return verdict
 
-    async def model_fn(request: ModelRequest) -> str:
+    async def model_fn(request: ModelRequest) -> Step:
         if finishes == "before_reply":
             await checked.wait()
         replied.set()
-        return "the answer to a disallowed question"
+        return Step(text="the answer to a disallowed question", reasoning="how to answer it")
 
     agent = Agent(
         name="a",
@@ -132,7 +132,7 @@ async def test_item10_non_blocking_input_verdict_stops_the_run_and_the_reply_is_
         err = info.value
     else:
         events, err = await collect(agent, "hi", hold_output_until_checked=mode == "stream_held")
-        assert [e for e in events if isinstance(e, TextDelta)] == []
+        assert [e for e in events if isinstance(e, TextDelta | ReasoningDelta)] == []
         assert isinstance(err, GuardrailTripwire)
     assert (err.guardrail, err.stage, err.reason) == ("topic", "input", "off topic")
     assert not any(isinstance(i, AssistantMessage) for i in err.items)
@@ -197,7 +197,7 @@ def _expect(stage: str, action: str, model: ScriptedModel, outcome: Any, events:
             "STOP" if action == "tripwire" else "FEEDBACK",
         )
     elif action == "retry" and stage == "turn":
-        assert "[guardrail g] FEEDBACK" in user_texts(model.requests[0])
+        assert "[guardrail] FEEDBACK" in user_texts(model.requests[0])
         assert any(isinstance(e, ModelCorrection) and e.message == "FEEDBACK" for e in events)
         assert outcome.final_output == "final answer"
     elif action == "retry" and stage == "pre_tool":
@@ -451,6 +451,8 @@ def test_item17_the_cli_exits_3_naming_the_variable_when_a_key_is_missing(
     code, _, err = _cli(capsys, "run", str(path), "hi", "--no-trace", "--no-color")
     assert code == 3, err
     assert "NOKEY_API_KEY" in err and "Traceback" not in err
+    if where == "inline":
+        assert "✗ failed · agent a · 0 turns" in err
 
 
 def test_item17_anthropic_without_a_key_exits_3_naming_the_variable(

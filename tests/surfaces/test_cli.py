@@ -148,6 +148,8 @@ def test_approvals_are_rejected_without_a_human_and_granted_with_yes(
     )
     code, _, err = run(capsys, "run", str(agent_file), "cancel C3", "--allow", PKG, "--no-color")
     assert code == 0 and "✗ rejected cancel_order" in err
+    sent = json.dumps(llm.last_body["messages"])
+    assert "the user rejected this call: nobody was there to approve it" in sent
     llm.queue(Reply(tool_calls=[ToolCallReply("cancel_order", {"order_id": "C3"})]), Reply(text="Cancelled."))
     code, out, err = run(capsys, "run", str(agent_file), "cancel C3", "--allow", PKG, "--yes", "--no-color")
     assert code == 0 and "✓ approved cancel_order" in err and out == "Cancelled.\n"
