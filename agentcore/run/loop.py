@@ -557,10 +557,13 @@ class RunLoop:
         self, agent: Agent[Any], response: ModelResponse, ctx: RunContext[Any]
     ) -> AsyncIterator[RunEvent]:
         text = response.text
+        problem = None
         try:
             output = agent.parse_output(text)
         except OutputValidationError as exc:
-            for event in self._feedback(agent, "output_validation", str(exc)):
+            problem = str(exc)
+        if problem is not None:  # outside the except: a ModelBehaviorError is not chained to it
+            for event in self._feedback(agent, "output_validation", problem):
                 yield event
             return
         verdict = await apply_guardrails(

@@ -492,6 +492,7 @@ async def test_item18_every_correction_is_an_event_and_the_error_lists_them_all(
     message = str(err)
     assert "unknown tool 'nope'" in message and "echo: text" in message and "not valid JSON" in message
     assert "1. [unknown_tool]" in message and "3. [output_validation]" in message
+    assert err.__context__ is None  # not "during handling of OutputValidationError"
 
 
 async def test_item18_a_good_turn_ends_the_streak() -> None:
