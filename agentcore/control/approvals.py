@@ -57,9 +57,12 @@ def call_digest(run_id: str, call: ToolCall) -> str:
     return h.hexdigest()
 
 
-def _token(key: bytes, run_id: str, call_id: str, digest: str, approved: bool) -> str:
-    msg = f"{run_id}\0{call_id}\0{digest}\0{'approve' if approved else 'reject'}".encode()
-    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+def _token(key: bytes, run_id: str, call_id: str, digest: str, approved: bool, reason: str = "") -> str:
+    """The decision's token; a rejection's reason (which the model reads) is bound to it too."""
+    msg = f"{run_id}\0{call_id}\0{digest}\0{'approve' if approved else 'reject'}"
+    if reason:
+        msg += f"\0{reason}"
+    return hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -103,8 +106,9 @@ class RunState:
         )
 
     def reject(self, call_id: str, reason: str = "", *, key: bytes | None = None) -> None:
+        """Reject a pending call; the model gets ``the user rejected this call: <reason>``."""
         p = self._find(call_id)
-        tok = _token(key or approval_key(), self.run_id, call_id, p.digest, False)
+        tok = _token(key or approval_key(), self.run_id, call_id, p.digest, False, reason)
         self.decisions[call_id] = Decision(False, reason, tok)
 
     def approve_all(self) -> None:
@@ -191,7 +195,7 @@ class RunState:
             d = self.decisions.get(p.call.call_id)
             if d is None:
                 raise ApprovalError(f"no decision for pending call {p.call.call_id} ({p.call.name})")
-            expected = _token(key, self.run_id, p.call.call_id, p.digest, d.approved)
+            expected = _token(key, self.run_id, p.call.call_id, p.digest, d.approved, d.reason)
             if not hmac.compare_digest(d.token, expected):
                 raise ApprovalError(
                     f"decision for call {p.call.call_id} is forged or was made for other arguments"
