@@ -88,6 +88,9 @@ class RunState:
     """Results of the same turn's calls that did not need approval."""
     view: dict[str, Any] | None = None
     session_id: str | None = None
+    workspaces: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per agent, the workspace of the sandbox the run started, saved at pause time (see
+    :mod:`agentcore.control.paused`): ``{"workdir", "entries"}``, or ``{"error": why}`` when not saved."""
     decisions: dict[str, Decision] = field(default_factory=dict)
     mac: str = ""
 
@@ -134,6 +137,7 @@ class RunState:
             "completed": dump_items(self.completed),
             "view": self.view,
             "session_id": self.session_id,
+            **({"workspaces": self.workspaces} if self.workspaces else {}),
         }
 
     def _seal(self, body: dict[str, Any], key: bytes) -> str:
@@ -144,7 +148,27 @@ class RunState:
         self.mac = self._seal(self._body(), key or approval_key())
         return self
 
+    async def discard(self) -> None:
+        """Give up this paused run: close the sandboxes it keeps in this process now (instead of at
+        resume or after ``AGENTCORE_PAUSED_SANDBOX_TTL``)."""
+        from .paused import discard
+
+        await discard(self.run_id)
+
     def to_json(self) -> str:
+        """The state as JSON. Refused (``ApprovalError``) when a sandbox workspace the paused calls need
+        could not be saved: such a run resumes only in this process, while its sandbox is kept."""
+        unsaved = {agent: w["error"] for agent, w in self.workspaces.items() if "error" in w}
+        if unsaved:
+            from .paused import PAUSED_SANDBOX_TTL
+
+            why = "; ".join(f"agent {agent!r}: {reason}" for agent, reason in unsaved.items())
+            raise ApprovalError(
+                f"paused run {self.run_id} cannot leave this process: the workspace of its sandbox was not "
+                f"saved ({why}). Resume it here with Runner.run(agent, state) within "
+                f"{PAUSED_SANDBOX_TTL:.0f}s (the sandbox is kept until then), or raise "
+                "AGENTCORE_PAUSE_SNAPSHOT_MAX_BYTES"
+            )
         body = self._body()
         body["mac"] = self.mac
         body["decisions"] = {k: vars(v) for k, v in self.decisions.items()}
@@ -177,6 +201,7 @@ class RunState:
                 completed=[i for i in load_items(data["completed"]) if isinstance(i, ToolResult)],
                 view=data.get("view"),
                 session_id=data.get("session_id"),
+                workspaces=dict(data.get("workspaces") or {}),
                 decisions={k: Decision(**v) for k, v in data.get("decisions", {}).items()},
                 mac=str(data.get("mac", "")),
             )

@@ -18,6 +18,7 @@ from typing import Any
 from .. import tracing
 from ..agent import Agent, OutputValidationError
 from ..context import RunContext
+from ..control import paused
 from ..control.approvals import ApprovalLedger, Decision, RunState, call_digest
 from ..control.guardrails import Check
 from ..control.handoffs import Handoff
@@ -156,6 +157,7 @@ class RunLoop:
                 if not await asyncio.to_thread(ledger.consume, state.run_id, call_id):
                     raise ApprovalError(f"the decision for call {call_id} was already used")
             self.resume = state
+            self.owned_sandboxes.extend(paused.claim(state.run_id))  # kept since the pause, this process
             self.run_id = state.run_id
             if state.agent not in self.agents:
                 raise UserError(
@@ -314,10 +316,17 @@ class RunLoop:
                 for task in self.sandbox_starts:  # a run that ended before it needed them
                     with contextlib.suppress(BaseException):
                         await task
-                for sandbox in self.owned_sandboxes:
-                    if getattr(getattr(sandbox, "config", None), "lifetime", "run") == "run":
-                        with contextlib.suppress(Exception):
-                            await sandbox.close()
+                owned = [
+                    s
+                    for s in self.owned_sandboxes
+                    if getattr(getattr(s, "config", None), "lifetime", "run") == "run"
+                ]
+                if self.result is not None and self.result.state is not None:
+                    paused.park(self.run_id, owned)  # a pause is not an end: kept until resume/discard/TTL
+                    owned = []
+                for sandbox in owned:
+                    with contextlib.suppress(Exception):
+                        await sandbox.close()
 
     async def _loop(self) -> AsyncIterator[RunEvent]:
         _default_tracing()
@@ -463,7 +472,7 @@ class RunLoop:
                     agent=agent.name,
                     output="handoff deferred: other calls of this turn await approval; request it again",
                 )
-            self._pause(agent, calls, phase)
+            self._pause(agent, calls, phase, await paused.save_workspaces(self.agents, self.owned_sandboxes))
             await self._save()
             return
         for call in calls:
@@ -509,7 +518,7 @@ class RunLoop:
         )
         return event
 
-    def _pause(self, agent: Agent[Any], calls: list[ToolCall], phase: ToolPhase) -> None:
+    def _pause(self, agent: Agent[Any], calls: list[ToolCall], phase: ToolPhase, workspaces: Any) -> None:
         pending_ids = {p.call.call_id for p in phase.pending}
         state = RunState(
             run_id=self.run_id,
@@ -523,6 +532,7 @@ class RunLoop:
             completed=[r for cid, r in phase.results.items() if cid not in pending_ids],
             view=self._view_state(),
             session_id=self.session.session_id if self.session else None,
+            workspaces=workspaces,
         ).seal()
         self.result = self._result(None, state)
 
@@ -544,8 +554,11 @@ class RunLoop:
         state = self.resume
         assert state is not None
         agent = self.agent
+        kept = list(self.owned_sandboxes)
         tools, handoffs = await self._tools(agent)
         await self._sandboxes_ready()
+        fresh = [s for s in self.owned_sandboxes if all(s is not k for k in kept)]
+        await paused.restore_workspaces(state.workspaces, agent, self.agents, fresh)
         decisions = dict(state.decisions)
         phase = ToolPhase(results={r.call_id: r for r in state.completed})
         turn_ids = set(decisions) | set(phase.results)
