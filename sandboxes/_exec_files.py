@@ -2,9 +2,10 @@
 
 Docker (read-only root and tmpfs workspaces, which ``put_archive``/``get_archive`` cannot see), E2B
 and Modal all run commands inside the isolated environment, so the safest way to touch a file is to
-let a small bash script there resolve the path (symlinks included, with ``realpath``) and refuse it
-unless it stays inside the workspace, then do the operation — in the same process, so the check and
-the use see the same file system. Nothing on the host ever opens a path the sandbox controls.
+let a small bash script there walk to the file one directory at a time (``cd -P``, checking where
+each step really landed), open it, check the *opened* file, then do the operation: resolving and
+opening are one step, so a symlink swapped in meanwhile is never followed out of the workspace.
+Nothing on the host ever opens a path the sandbox controls.
 
 Every operation is one exec: ``read`` streams the file to stdout, ``write`` takes it on stdin,
 ``list``/``stat`` print NUL-separated records. Exit codes of the script map to typed errors.
@@ -39,72 +40,135 @@ from .base import (
 )
 
 # Arguments: op root path [arg]. Paths arrive lexically normalized (base.resolve_path), so the only
-# way out of the workspace left is a symlink: every component is resolved with realpath here.
+# way out of the workspace left is a symlink. read/write/list/stat/remove/mkdir resolve and open in one
+# step (issue 12 item 6: a symlink swapped in between a check and a later open must not be followed):
+# the script walks to the parent directory one component at a time with `cd -P`, checking after each
+# step where the kernel's cwd really is (`pwd -P`); from then on it works relative to that cwd, which no
+# rename or symlink swap can move. A final component that is followed (read, write) is opened first,
+# and the opened file itself is checked (/proc/self/fd: the object, not a path). resolve-read and
+# resolve-write (for vendor file APIs that take a path) can only check the path: see their callers.
 FILES_SCRIPT = r"""
-set -u
+set -u -f
+unset CDPATH
 op=$1 root=$2 p=$3 arg=${4:-}
 die() { printf '%s\n' "$2" >&2; exit "$1"; }
 inside() { case "$1" in "$root" | "$root"/*) return 0 ;; *) return 1 ;; esac; }
-# Resolve every component except the last (ops that must not follow a final symlink use $lex).
-if [ "$p" = "$root" ]; then
-    lex=$root
-else
-    parent=$(realpath -m -- "${p%/*}/") || die 9 "cannot resolve $p"
-    inside "$parent" || die 3 "$p is outside the workspace (through a symlink)"
-    lex=$parent/${p##*/}
-fi
-follow() {  # the final target of $lex, which must stay inside too
-    real=$(realpath -m -- "$lex") || die 9 "cannot resolve $p"
-    inside "$real" || die 3 "$p is outside the workspace (through a symlink)"
+rel=${p#"$root"}; rel=${rel#/}
+case $rel in */*) dir=${rel%/*} ;; *) dir= ;; esac
+name=${rel##*/}
+here() { local d; d=$(pwd -P) || return 9; inside "$d" || return 3; }
+enter() {  # cd into workspace-relative $1, component by component (missing ones made when $2 = 1)
+  cd -P -- "$root" 2>/dev/null || return 9
+  here || return $?
+  local c IFS=/
+  for c in $1; do
+    [ -n "$c" ] || continue
+    if [ "$2" = 1 ] && [ ! -e "$c" ] && [ ! -L "$c" ]; then mkdir -- "$c" 2>/dev/null; fi
+    [ -e "$c" ] || return 4
+    [ -d "$c" ] || return 6
+    cd -P -- "$c" 2>/dev/null || return 9
+    here || return $?
+  done
+}
+walk() {  # enter $1 or die with the right message
+  enter "$1" "$2"; local rc=$?
+  case $rc in
+  0) ;;
+  3) die 3 "$p is outside the workspace (through a symlink)" ;;
+  4) die 4 "$3: no such directory" ;;
+  6) die 6 "$3 is not a directory" ;;
+  *) die 9 "cannot resolve $p" ;;
+  esac
+}
+opened() {  # fd 3 is open: it must be a regular file inside the workspace
+  local real
+  real=$(readlink /proc/self/fd/3) || die 9 "cannot resolve $p"
+  inside "${real% (deleted)}" || die 3 "$p is outside the workspace (through a symlink)"
+  [ -d /dev/fd/3 ] && die 5 "$p is a directory"
+  [ -f /dev/fd/3 ] || die 9 "$p is not a regular file"
+}
+unopened() {  # opening $name failed: say why (a link leading out is an escape, not a permission error)
+  local real
+  if [ -L "./$name" ]; then
+    real=$(realpath -m -- "./$name") && inside "$real" || die 3 "$p is outside the workspace (through a symlink)"
+  fi
+  [ -e "./$name" ] || [ "$1" = write ] || die 4 "$p: no such file"
+  die 9 "cannot open $p"
 }
 fmt='%y/%s/%m/%T@\0%l\0%f\0'
 case $op in
-resolve-read | read)
-    follow
-    [ -e "$real" ] || die 4 "$p: no such file"
-    [ -d "$real" ] && die 5 "$p is a directory"
-    [ -f "$real" ] || die 9 "$p is not a regular file"
-    if [ -n "$arg" ] && [ "$(stat -c %s -- "$real")" -gt "$arg" ]; then die 8 "$p is larger than $arg bytes"; fi
-    if [ "$op" = resolve-read ]; then printf '%s' "$real"; exit 0; fi
-    exec cat -- "$real" ;;
-resolve-write | write)
-    follow
-    dir=${real%/*}; [ -n "$dir" ] || dir=/
-    if [ ! -d "$dir" ]; then
-        [ -e "$dir" ] && die 6 "${p%/*} is not a directory"
-        [ "${arg#*:}" = parents ] || die 4 "${p%/*}: no such directory"
-        mkdir -p -- "$dir" || die 9 "cannot create ${p%/*}"
+read)
+    walk "$dir" 0 "${p%/*}"
+    [ -n "$name" ] || die 5 "$p is a directory"
+    [ -p "./$name" ] && die 9 "$p is not a regular file"
+    { exec 3<"./$name"; } 2>/dev/null || unopened read
+    opened
+    if [ -n "$arg" ] && [ "$(stat -L -c %s /dev/fd/3)" -gt "$arg" ]; then die 8 "$p is larger than $arg bytes"; fi
+    exec cat <&3 ;;
+write)
+    mode=${arg%%:*}
+    walk "$dir" "$([ "${arg#*:}" = parents ] && echo 1 || echo 0)" "${p%/*}"
+    [ -n "$name" ] && [ ! -d "./$name" ] || die 5 "$p is a directory"
+    [ -p "./$name" ] && die 9 "$p is not a regular file"
+    if [ -L "./$name" ]; then  # never create a file outside (the check after opening is the real one)
+        real=$(realpath -m -- "./$name") && inside "$real" || die 3 "$p is outside the workspace (through a symlink)"
     fi
-    [ -d "$real" ] && die 5 "$p is a directory"
-    if [ "$op" = resolve-write ]; then printf '%s' "$real"; exit 0; fi
-    cat > "$real" || die 9 "cannot write $p"
-    chmod "${arg%%:*}" -- "$real" || die 9 "cannot chmod $p" ;;
+    { exec 3<>"./$name"; } 2>/dev/null || unopened write
+    opened
+    cat >/proc/self/fd/3 || die 9 "cannot write $p"
+    chmod "$mode" /proc/self/fd/3 || die 9 "cannot chmod $p" ;;
 stat)
-    [ -e "$lex" ] || [ -L "$lex" ] || exit 4
-    exec find "$lex" -maxdepth 0 -printf "$fmt" ;;
+    enter "$dir" 0; rc=$?
+    [ $rc = 3 ] && die 3 "$p is outside the workspace (through a symlink)"
+    [ $rc = 0 ] || exit 4
+    [ -n "$name" ] || exec find . -maxdepth 0 -printf "$fmt"
+    [ -e "./$name" ] || [ -L "./$name" ] || exit 4
+    exec find "./$name" -maxdepth 0 -printf "$fmt" ;;
 list)
-    follow
-    [ -e "$real" ] || die 4 "$p: no such directory"
-    [ -d "$real" ] || die 6 "$p is not a directory"
-    exec find "$real" -mindepth 1 -maxdepth 1 -printf "$fmt" ;;
+    walk "$rel" 0 "$p"
+    exec find . -mindepth 1 -maxdepth 1 -printf "$fmt" ;;
 remove)
-    [ "$lex" = "$root" ] && die 3 "refusing to remove the workspace itself"
-    [ -e "$lex" ] || [ -L "$lex" ] || die 4 "$p: no such file or directory"
-    if [ -d "$lex" ] && [ ! -L "$lex" ]; then
-        if [ "$arg" = recursive ]; then rm -rf -- "$lex" || die 9 "cannot remove $p"
-        else rmdir -- "$lex" 2>/dev/null || die 7 "$p is a non-empty directory (use recursive)"; fi
+    [ -n "$rel" ] || die 3 "refusing to remove the workspace itself"
+    enter "$dir" 0; rc=$?
+    [ $rc = 3 ] && die 3 "$p is outside the workspace (through a symlink)"
+    [ $rc = 0 ] || die 4 "$p: no such file or directory"
+    [ -e "./$name" ] || [ -L "./$name" ] || die 4 "$p: no such file or directory"
+    if [ -d "./$name" ] && [ ! -L "./$name" ]; then
+        if [ "$arg" = recursive ]; then rm -rf -- "./$name" || die 9 "cannot remove $p"
+        else rmdir -- "./$name" 2>/dev/null || die 7 "$p is a non-empty directory (use recursive)"; fi
     else
-        rm -f -- "$lex" || die 9 "cannot remove $p"
+        rm -f -- "./$name" || die 9 "cannot remove $p"
     fi ;;
 mkdir)
-    follow
-    [ -d "$real" ] && exit 0
-    [ -e "$real" ] && die 7 "$p exists and is not a directory"
-    if [ "$arg" = parents ]; then mkdir -p -- "$real" || die 9 "cannot create $p"
+    [ -n "$rel" ] || exit 0
+    walk "$dir" "$([ "$arg" = parents ] && echo 1 || echo 0)" "${p%/*}"
+    [ -d "./$name" ] && exit 0
+    [ -e "./$name" ] || [ -L "./$name" ] && die 7 "$p exists and is not a directory"
+    mkdir -- "./$name" || die 9 "cannot create $p" ;;
+resolve-read | resolve-write)
+    if [ "$p" = "$root" ]; then lex=$root
     else
-        [ -d "${real%/*}" ] || die 4 "${p%/*}: no such directory"
-        mkdir -- "$real" || die 9 "cannot create $p"
-    fi ;;
+        parent=$(realpath -m -- "${p%/*}/") || die 9 "cannot resolve $p"
+        inside "$parent" || die 3 "$p is outside the workspace (through a symlink)"
+        lex=$parent/${p##*/}
+    fi
+    real=$(realpath -m -- "$lex") || die 9 "cannot resolve $p"
+    inside "$real" || die 3 "$p is outside the workspace (through a symlink)"
+    if [ "$op" = resolve-read ]; then
+        [ -e "$real" ] || die 4 "$p: no such file"
+        [ -d "$real" ] && die 5 "$p is a directory"
+        [ -f "$real" ] || die 9 "$p is not a regular file"
+        if [ -n "$arg" ] && [ "$(stat -c %s -- "$real")" -gt "$arg" ]; then die 8 "$p is larger than $arg bytes"; fi
+    else
+        dir=${real%/*}; [ -n "$dir" ] || dir=/
+        if [ ! -d "$dir" ]; then
+            [ -e "$dir" ] && die 6 "${p%/*} is not a directory"
+            [ "${arg#*:}" = parents ] || die 4 "${p%/*}: no such directory"
+            mkdir -p -- "$dir" || die 9 "cannot create ${p%/*}"
+        fi
+        [ -d "$real" ] && die 5 "$p is a directory"
+    fi
+    printf '%s' "$real" ;;
 *) die 9 "unknown op $op" ;;
 esac
 """

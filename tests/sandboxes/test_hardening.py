@@ -131,3 +131,58 @@ async def test_item10_nothing_of_the_host_shows_inside(
             f"PWD={sandbox.config.workdir}"
         }
         assert entries <= allowed, entries - allowed
+
+
+# --------------------------------------------------------------------------- item 6: file tools vs a racing symlink swap
+
+SWAPPER = r"""
+mkdir -p d_real w_real /tmp/outside && echo inside > d_real/passwd && echo inside > d_real/marker
+echo inside > plain
+(
+  end=$((SECONDS + 120))
+  while [ $SECONDS -lt $end ] && [ ! -e stop ]; do
+    ln -sfn /etc/passwd l0 && mv -fT l0 target; cp plain t0 && mv -fT t0 target
+    ln -sfn /etc l1 && mv -fT l1 d; ln -sfn d_real l2 && mv -fT l2 d
+    ln -sfn /tmp/outside l3 && mv -fT l3 w; ln -sfn w_real l4 && mv -fT l4 w
+  done
+) >/dev/null 2>&1 &
+"""
+
+
+async def test_item6_file_tools_never_follow_a_racing_symlink_out(sandbox: Sandbox) -> None:
+    from agentcore.errors import PathEscapeError, SandboxError
+
+    started = await sandbox.shell(SWAPPER)
+    assert started.exit_code == 0
+    leaks: list[str] = []
+    outcomes: set[str] = set()
+    try:
+        for i in range(150):
+            for path in ("target", "d/passwd"):
+                try:
+                    data = await sandbox.read_file(path)
+                except PathEscapeError:
+                    outcomes.add("refused")
+                    continue
+                except SandboxError:  # e.g. caught between unlink and rename: not found
+                    outcomes.add("error")
+                    continue
+                outcomes.add("read")
+                if data != b"inside\n":
+                    leaks.append(f"read {path}: {data[:40]!r}")
+            try:
+                names = {e.name for e in await sandbox.list_dir("d")}
+                if names - {"passwd", "marker"}:
+                    leaks.append(f"list d: {sorted(names)[:5]}")
+            except SandboxError:
+                pass
+            try:
+                await sandbox.write_file(f"w/f{i}.txt", b"written")
+            except SandboxError:
+                pass
+    finally:
+        await sandbox.shell("touch stop; wait")
+    outside = await sandbox.shell("ls -A /tmp/outside")
+    assert outside.output == "", "a write followed the swapped link out of the workspace"
+    assert not leaks, leaks[:5]
+    assert outcomes  # the loop ran
