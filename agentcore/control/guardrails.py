@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import shlex
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +45,8 @@ from ..tracing.redaction import SECRET_PATTERNS, handed_values
 
 if TYPE_CHECKING:
     from ..agent import Agent
+    from .shell_policy import ShellPolicy as ShellPolicy
+    from .shell_policy import split_commands as split_commands
 
 Stage = Literal["input", "turn", "pre_tool", "post_tool", "output"]
 STAGES: tuple[Stage, ...] = ("input", "turn", "pre_tool", "post_tool", "output")
@@ -219,88 +220,8 @@ class AgentGuardrail(Guardrail):
 
 # --------------------------------------------------------------------------- built-ins
 
-_SEPARATORS = {";", "&&", "||", "|", "&", "\n", "(", ")", "{", "}", "`", "$("}
-
-
-def split_commands(command: str) -> list[list[str]]:
-    """Split a shell command line into simple commands (argv lists), following ``;``, ``&&``, ``|``, ``$(…)``."""
-    lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|()`$")
-    lexer.whitespace_split = True
-    lexer.commenters = "#"
-    commands: list[list[str]] = [[]]
-    try:
-        tokens = list(lexer)
-    except ValueError:  # unbalanced quotes: judge the raw words
-        tokens = command.split()
-    for token in tokens:
-        if token in _SEPARATORS or set(token) <= set(";&|()`$"):
-            if commands[-1]:
-                commands.append([])
-            continue
-        commands[-1].append(token)
-    out = [c for c in commands if c]
-    # Skip leading variable assignments and wrappers so `FOO=1 sudo rm` is judged as `sudo rm`.
-    cleaned = []
-    for argv in out:
-        while argv and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", argv[0]):
-            argv = argv[1:]
-        if argv:
-            cleaned.append(argv)
-    return cleaned
-
-
-class ShellPolicy(Guardrail):
-    """Allow/deny rules for the shell tool, applied to every simple command of the line.
-
-    Rules are program names (``"rm"``) or regular expressions over the whole simple command
-    (``r"rm\\s+-rf\\s+/"``, written as ``"re:…"``). A denied command trips (``action="tripwire"``) or
-    goes back to the model as feedback (``action="retry"``, the default). With ``allow`` set, any
-    program not listed is denied.
-    """
-
-    stages: tuple[Stage, ...] = ("pre_tool",)
-
-    def __init__(
-        self,
-        *,
-        allow: Sequence[str] | None = None,
-        deny: Sequence[str] = (),
-        action: Literal["tripwire", "retry"] = "retry",
-        tools: Sequence[str] = ("shell",),
-        argument: str = "command",
-        name: str = "shell_policy",
-    ) -> None:
-        self.allow = list(allow) if allow is not None else None
-        self.deny = list(deny)
-        self.action = action
-        self.tools = frozenset(tools)
-        self.argument = argument
-        self.name = name
-
-    @staticmethod
-    def _matches(rule: str, argv: list[str]) -> bool:
-        if rule.startswith("re:"):
-            return re.search(rule[3:], " ".join(argv)) is not None
-        program = argv[0].rsplit("/", 1)[-1]
-        words = rule.split()
-        return [program, *argv[1 : len(words)]] == words
-
-    def judge(self, command: str) -> str | None:
-        """The reason ``command`` is refused, or ``None`` when it is allowed."""
-        for argv in split_commands(command):
-            for rule in self.deny:
-                if self._matches(rule, argv):
-                    return f"command {' '.join(argv)!r} is denied by rule {rule!r}"
-            if self.allow is not None and not any(self._matches(rule, argv) for rule in self.allow):
-                return f"command {' '.join(argv)!r} is not allowed (allowed: {', '.join(self.allow)})"
-        return None
-
-    async def check(self, data: Check) -> Verdict:
-        command = str((data.arguments or {}).get(self.argument, ""))
-        reason = self.judge(command)
-        if reason is None:
-            return allow()
-        return tripwire(reason) if self.action == "tripwire" else retry(reason + "; use another command")
+# ShellPolicy and split_commands live in shell_policy.py (which imports this module); the package
+# (agentcore/control/__init__.py) sets them here too, so old imports from this module keep working.
 
 
 @dataclass

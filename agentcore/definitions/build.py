@@ -246,14 +246,20 @@ class _Builder:
 
     def guardrails(self, name: str, spec: AgentSpec, agents: dict[str, Agent[Any]]) -> list[Any]:
         from ..control import guardrails as g
+        from ..control.shell_policy import ShellPolicy
 
         out: list[Any] = []
         for i, item in enumerate(spec.guardrails):
             named = {"name": item.name} if item.name else {}
             if item.type == "shell_policy":
                 out.append(
-                    g.ShellPolicy(
-                        allow=item.allow, deny=item.deny, action=item.action, tools=item.tools, **named
+                    ShellPolicy(
+                        allow=item.allow,
+                        deny=item.deny,
+                        action=item.action,
+                        tools=item.tools,
+                        strict=item.strict,
+                        name=item.name or "shell_policy",
                     )
                 )
             elif item.type == "budget":

@@ -184,6 +184,8 @@ class _Dumper:
             }
             if g.allow is not None:
                 out["allow"] = list(g.allow)
+            if g.strict:
+                out["strict"] = True
         elif isinstance(g, gr.Budget):
             out = {"type": "budget"}
             for key in ("max_tokens", "max_cost", "max_seconds", "max_sandbox_seconds"):

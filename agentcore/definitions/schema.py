@@ -223,6 +223,7 @@ class ShellPolicySpec(Strict):
     deny: list[str] = Field(default_factory=list)
     action: Literal["tripwire", "retry"] = "retry"
     tools: list[Name] = Field(default_factory=lambda: ["shell"])
+    strict: bool = Field(False, description="Also refuse what the policy cannot see through (eval, sh -c $X…).")
     name: Name | None = None
 
 
