@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .control.guardrails import Guardrail
     from .control.handoffs import Handoff
     from .control.verifiers import Verifier
+    from .mcp.config import MCPServer
     from .run.retry import RetryPolicy
 
 OutputT = TypeVar("OutputT")
@@ -76,6 +77,9 @@ class Agent(Generic[OutputT]):
     """Checks run after the agent claims it is done: commands (run in the sandbox) or functions."""
     sandbox: Any = None
     """A sandbox (``agentcore.sandboxes``); its shell and file tools are added to ``tools``."""
+    mcp_servers: Sequence[MCPServer] = ()
+    """MCP servers (``agentcore.mcp.MCPServer``) whose tools are added to ``tools``: connected when the run
+    needs them, closed when it ends (or kept, with ``lifetime="session"``)."""
     max_turns: int | None = None
     """Model calls a run may make before ``MaxTurnsExceeded`` (``None``: the runner's default, 30)."""
     max_corrections: int = 3
@@ -90,6 +94,10 @@ class Agent(Generic[OutputT]):
         object.__setattr__(self, "handoffs", tuple(as_handoff(h) for h in self.handoffs))
         object.__setattr__(self, "guardrails", tuple(self.guardrails))
         object.__setattr__(self, "verify", tuple(as_verifier(v) for v in self.verify))
+        object.__setattr__(self, "mcp_servers", tuple(self.mcp_servers))
+        servers = [s.name for s in self.mcp_servers]
+        if len(set(servers)) != len(servers):
+            raise UserError(f"agent {self.name!r} has two MCP servers with the same name: {servers}")
         names = [t.name for t in self.function_tools]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:

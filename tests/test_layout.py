@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
      "agentcore.tracing", "agentcore.sessions"},
     {"agentcore.control"},
     {"agentcore.agent", "agentcore.testing"},
-    {"agentcore.run", "agentcore.providers", "agentcore.sandboxes"},
+    {"agentcore.run", "agentcore.mcp", "agentcore.providers", "agentcore.sandboxes"},
     {"agentcore"},  # the package's public surface re-exports from all of the above
     {"agentcore.definitions"},
     {"agentcore.cli"},

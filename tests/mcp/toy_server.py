@@ -1,0 +1,79 @@
+"""A small MCP server written with the official SDK, for behaviours no third-party server shows on
+demand: a tool list that changes, a server that crashes or hangs mid-call, progress, an image, a tool
+that reports an error. Run as ``python toy_server.py`` (stdio)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import sys
+
+from mcp.server.mcpserver import Context, MCPServer
+
+server = MCPServer("toy")
+
+
+@server.tool()
+def echo(text: str) -> str:
+    """Echo the text back."""
+    return text
+
+
+@server.tool()
+async def grow(ctx: Context) -> str:
+    """Add a tool named `extra` and tell the client the tool list changed."""
+
+    def extra() -> str:
+        return "extra ran"
+
+    server.add_tool(extra, name="extra", description="A tool added at run time.")
+    await ctx.session.send_tool_list_changed()
+    return "grown"
+
+
+@server.tool()
+def fail(reason: str) -> str:
+    """Always fails."""
+    raise ValueError(f"failed on purpose: {reason}")
+
+
+@server.tool()
+def crash() -> str:
+    """The server process dies mid-call."""
+    sys.stderr.write("toy server: crashing now\n")
+    sys.stderr.flush()
+    os._exit(3)
+
+
+@server.tool()
+async def hang() -> str:
+    """Never answers."""
+    await asyncio.sleep(3600)
+    return "unreachable"
+
+
+@server.tool()
+async def slow_steps(steps: int, ctx: Context) -> str:
+    """Reports progress for each step."""
+    for i in range(steps):
+        await ctx.report_progress(i + 1, steps, f"step {i + 1}")
+    return f"{steps} steps done"
+
+
+@server.tool()
+def pid() -> int:
+    """The server's process id."""
+    return os.getpid()
+
+
+@server.tool()
+def env(name: str) -> str:
+    """One variable of the server's environment ('<unset>' when missing)."""
+    return os.environ.get(name, "<unset>")
+
+
+PIXEL = base64.b64encode(bytes.fromhex("89504e470d0a1a0a")).decode()
+
+if __name__ == "__main__":
+    server.run("stdio")
