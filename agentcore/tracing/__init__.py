@@ -4,8 +4,8 @@ agentcore uses the global tracer provider (the user's, when they configured one)
 :func:`configure` names another. Nothing is exported anywhere unless a provider with an exporter is
 installed. Message content (prompts, tool arguments and results) is recorded only when content capture
 is on: ``configure(capture_content=True)`` or ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` set
-to ``SPAN_ONLY``/``SPAN_AND_EVENT``/``true``. Captured content, status messages, event attributes and
-string attributes given to :func:`span` are passed through :func:`redact` (see
+to ``SPAN_ONLY``/``SPAN_AND_EVENT``/``true``. Captured content (:func:`content`), status messages and
+event attributes are passed through :func:`redact` (see
 :mod:`agentcore.tracing.redaction`): registered secret values (secret-looking environment variables,
 API keys, values handed to sandboxes and tools) and key-shaped strings (``sk-…``, ``AKIA…``, ``ghp_…``,
 JWTs, PEM private keys…) are replaced before any exporter sees the span.
@@ -147,7 +147,7 @@ def span(
         name,
         context=context,
         kind=kind,
-        attributes=_redact_attributes(attributes) if attributes else attributes,
+        attributes=attributes,
         record_exception=False,
         set_status_on_exception=False,
     ) as s:
