@@ -37,6 +37,8 @@ class RunContext(Generic[DepsT]):
     conversation_id: str | None = None
     on_output: Callable[[str], None] | None = None
     """Inside a tool: call with live output (for example a shell command's) to stream it to the user."""
+    on_progress: Callable[[float, float | None, str | None], None] | None = None
+    """Inside a tool: call with (progress, total, message) to stream a ``ToolProgress`` event."""
     extra: dict[str, Any] = field(default_factory=dict)
     run_agent: Callable[..., Awaitable[Any]] | None = None
     """``await ctx.run_agent(agent, input, deps=…, max_turns=…)`` runs another agent to completion inside
@@ -66,6 +68,7 @@ class RunContext(Generic[DepsT]):
             tool_call=call,
             conversation_id=self.conversation_id,
             on_output=self.on_output,
+            on_progress=self.on_progress,
             extra=self.extra,
             run_agent=self.run_agent,
         )

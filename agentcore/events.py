@@ -64,6 +64,19 @@ class ToolOutputDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolProgress:
+    """A running tool reported progress (an MCP server's ``notifications/progress``): ``progress`` of
+    ``total`` (``None`` when unknown), with an optional message."""
+
+    agent: str
+    call_id: str
+    progress: float
+    total: float | None = None
+    message: str | None = None
+    kind: Literal["tool_progress"] = "tool_progress"
+
+
+@dataclass(frozen=True, slots=True)
 class HandoffOccurred:
     from_agent: str
     to_agent: str
@@ -133,6 +146,7 @@ RunEvent = (
     | ToolCallStarted
     | ToolCallFinished
     | ToolOutputDelta
+    | ToolProgress
     | HandoffOccurred
     | TurnCompleted
     | RetryScheduled

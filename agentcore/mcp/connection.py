@@ -294,13 +294,25 @@ class MCPConnection:
                 raise MCPCallTimeout(
                     name, tool, f"MCP server {name!r} did not answer {what} within {limit:g}s"
                 ) from None
-            raise MCPResultError(name, tool, f"MCP server {name!r} refused {what}: {exc}") from None
+            raise MCPResultError(name, tool, refusal_hint(f"MCP server {name!r} refused {what}: {exc}")) from None
         except TimeoutError:
             raise MCPCallTimeout(name, tool, f"MCP server {name!r} did not answer {what} within {limit:g}s") from None
         except (OSError, EOFError) as exc:
             tail = self._tail()
             await self._stop_owner()
             raise MCPServerCrashed(name, tool, f"MCP server {name!r}: {_describe(exc)} during {what}{tail}") from None
+
+
+def refusal_hint(text: str) -> str:
+    """``text``, plus what to do when it says a sampling or elicitation request was refused."""
+    lowered = text.lower()
+    for what in ("sampling", "elicitation"):
+        if f"{what} not supported" in lowered:
+            return (
+                f"{text} (agentcore refuses an MCP server's {what} requests unless its MCPServer "
+                f"has {what}=<callback>)"
+            )
+    return text
 
 
 def _describe(exc: BaseException) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..context import RunContext
 from ..tools import Tool
 from .config import MCPServer, is_destructive
+from .connection import refusal_hint
 from .errors import MCPResultError
 
 if TYPE_CHECKING:
@@ -35,18 +36,11 @@ class MCPTool(Tool):
 
     async def invoke(self, ctx: RunContext[Any], arguments: dict[str, Any]) -> Any:
         assert self.connection is not None
-        on_output = getattr(ctx, "on_output", None)
-        progress = None
-        if on_output is not None:
-
-            def progress(value: float, total: float | None, message: str | None) -> None:
-                done = f"{value:g}/{total:g}" if total else f"{value:g}"
-                on_output(f"[progress {done}{': ' + message if message else ''}]\n")
-
-        result = await self.connection.call_tool(self.remote, arguments, progress=progress)
+        result = await self.connection.call_tool(self.remote, arguments, progress=ctx.on_progress)
         text = result_text(result)
         if result.is_error:
-            raise MCPResultError(self.connection.server.name, self.remote, text or "the tool reported an error")
+            message = refusal_hint(text) if text else "the tool reported an error"
+            raise MCPResultError(self.connection.server.name, self.remote, message)
         return text
 
 

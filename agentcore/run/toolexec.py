@@ -15,7 +15,14 @@ from ..control.approvals import Decision
 from ..control.guardrails import Check, Guardrail, Stage, Verdict, allow
 from ..control.handoffs import Handoff
 from ..errors import GuardrailError, GuardrailTripwire, ToolError
-from ..events import PendingApproval, RunEvent, ToolCallFinished, ToolCallStarted, ToolOutputDelta
+from ..events import (
+    PendingApproval,
+    RunEvent,
+    ToolCallFinished,
+    ToolCallStarted,
+    ToolOutputDelta,
+    ToolProgress,
+)
 from ..messages import Item, ToolCall, ToolResult
 from ..tools import Tool, ToolArgumentsError, format_tool_output
 
@@ -325,6 +332,9 @@ async def run_tool_calls(
             call_ctx = ctx.for_call(call)
             if live:
                 call_ctx.on_output = lambda d: queue.put_nowait(ToolOutputDelta(agent.name, call.call_id, d))
+                call_ctx.on_progress = lambda p, t, m: queue.put_nowait(
+                    ToolProgress(agent.name, call.call_id, p, t, m)
+                )
             decision = None if decisions is None else decisions.get(call.call_id)
             out = await execute_call(
                 call,

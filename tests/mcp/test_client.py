@@ -16,7 +16,7 @@ import pytest
 
 from agentcore import Agent, Runner
 from agentcore.errors import UserError
-from agentcore.events import ToolOutputDelta
+from agentcore.events import ToolProgress
 from agentcore.mcp import MCPConnectError, MCPServer, MCPTool, close_all, connected
 from agentcore.messages import ToolResult
 from agentcore.testing import ScriptedModel, reply, tool_call
@@ -336,12 +336,15 @@ async def test_a_session_lifetime_server_is_shared_by_runs_until_closed() -> Non
     assert not _alive(pid)
 
 
-async def test_progress_notifications_stream_as_tool_output() -> None:
+async def test_progress_notifications_are_stream_events() -> None:
     model = ScriptedModel([tool_call("toy__slow_steps", {"steps": 3}), "ok"])
     agent = Agent(name="a", model=model, mcp_servers=[toy()])
     stream = Runner.stream(agent, "go")
-    deltas = [e.delta async for e in stream if isinstance(e, ToolOutputDelta)]
-    assert deltas == ["[progress 1/3: step 1]\n", "[progress 2/3: step 2]\n", "[progress 3/3: step 3]\n"]
+    events = [e async for e in stream if isinstance(e, ToolProgress)]
+    assert [(e.progress, e.total, e.message) for e in events] == [
+        (1, 3, "step 1"), (2, 3, "step 2"), (3, 3, "step 3")
+    ]
+    assert len({e.call_id for e in events}) == 1
 
 
 def test_config_is_validated() -> None:

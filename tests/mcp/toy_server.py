@@ -10,6 +10,7 @@ import os
 import sys
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import SamplingMessage, TextContent
 
 server = MCPServer("toy")
 
@@ -71,6 +72,34 @@ def pid() -> int:
 def env(name: str) -> str:
     """One variable of the server's environment ('<unset>' when missing)."""
     return os.environ.get(name, "<unset>")
+
+
+@server.tool()
+async def ask_model(question: str, ctx: Context) -> str:
+    """Asks the client's model (MCP sampling)."""
+    result = await ctx.session.create_message(
+        [SamplingMessage(role="user", content=TextContent(type="text", text=question))], max_tokens=50
+    )
+    content = result.content
+    return f"the client's model said: {getattr(content, 'text', content)}"
+
+
+@server.resource("toy://greeting", mime_type="text/plain")
+def greeting() -> str:
+    """A greeting."""
+    return "hello from the toy resource"
+
+
+@server.resource("toy://pixel", mime_type="image/png")
+def pixel() -> bytes:
+    """A tiny image."""
+    return base64.b64decode(PIXEL)
+
+
+@server.prompt()
+def review(code: str) -> str:
+    """Ask for a code review."""
+    return f"Please review this code:\n{code}"
 
 
 PIXEL = base64.b64encode(bytes.fromhex("89504e470d0a1a0a")).decode()
