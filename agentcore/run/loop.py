@@ -56,6 +56,7 @@ from .corrections import Corrections
 from .modelcall import ModelCaller
 from .retry import RetryPolicy
 from .toolexec import ToolPhase, apply_guardrails, run_tool_calls
+from .transcript import TranscriptView
 
 DEFAULT_MAX_TURNS = 30
 _META = "__agentcore__"
@@ -204,6 +205,11 @@ class RunLoop:
             return list(self.items)
         base, start = self.view
         return base + self.items[start:]
+
+    def _transcript(self) -> TranscriptView:
+        """What a request carries: O(1) per turn, whatever the history's length (see .transcript)."""
+        base, start = self.view if self.view is not None else ((), 0)
+        return TranscriptView(self.items, head=base, start=start)
 
     def _model(self, agent: Agent[Any]) -> Model:
         model = self.models.get(agent.name)
@@ -405,7 +411,7 @@ class RunLoop:
             self.extra["tools"] = list(tools.values())
             request = ModelRequest(
                 instructions=await agent.resolve_instructions(ctx),
-                items=self._view_items(),
+                items=self._transcript(),
                 tools=[t.spec for t in tools.values()] + [h.spec for h in handoffs.values()],
                 output_schema=agent.output_schema,
                 settings=agent.model_settings,
