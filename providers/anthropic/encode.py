@@ -111,8 +111,12 @@ class RequestEncoder:
         self.thinking = thinking
         self.caching = caching
         self.sampling = sampling
+        self._truncated: set[str] = set()
+        """Wire ids of tool calls ``max_tokens`` cut off (their error results say so)."""
         self._encoded = ItemCache(
-            lambda item: encode_item(item, self.family), _ITEM_CACHE_MAX, drop=_ITEM_CACHE_MAX // 4
+            lambda item: encode_item(item, self.family, self._truncated),
+            _ITEM_CACHE_MAX,
+            drop=_ITEM_CACHE_MAX // 4,
         ).encoded
         self._builds: dict[tuple[str | None, str | None], _Build] = {}
         self._schemas: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}

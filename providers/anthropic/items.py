@@ -33,6 +33,25 @@ TOOL_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _DATE_SUFFIX = re.compile(r"(-\d{8}|-latest|@.*)$")
 _CACHE_MARK = b',"cache_control":{"type":"ephemeral"}}'
 _REPLAY_KINDS = ("thinking", "redacted_thinking")
+SERVER_BLOCKS = frozenset(
+    {
+        "server_tool_use",
+        "web_search_tool_result",
+        "web_fetch_tool_result",
+        "code_execution_tool_result",
+        "bash_code_execution_tool_result",
+        "text_editor_code_execution_tool_result",
+        "tool_search_tool_result",
+        "container_upload",
+        "mcp_tool_use",
+        "mcp_tool_result",
+    }
+)
+"""Server-side tool blocks: plain data any Claude model reads, so they are replayed across model
+families (thinking and compaction blocks are replayed only to the family that produced them)."""
+TRUNCATED_NOTE = (
+    "[This call was cut off: your previous reply reached max_tokens while writing its arguments.] "
+)
 
 
 def model_family(model: str | None) -> str:
@@ -111,8 +130,12 @@ def _tool_input(arguments: str) -> bytes:
     return dumps({"arguments": arguments})
 
 
-def encode_item(item: Item, family: str) -> Encoded:
-    """Encode one item for a model of ``family`` (own-vendor state is replayed only for that family)."""
+def encode_item(item: Item, family: str, truncated: set[str] | None = None) -> Encoded:
+    """Encode one item for a model of ``family`` (own-vendor state is replayed only for that family).
+
+    ``truncated`` collects the wire ids of tool calls ``max_tokens`` cut off (items are encoded in
+    transcript order, so a call is seen before its result); the error result of such a call says so.
+    """
     if isinstance(item, UserMessage):
         blocks: list[bytes] = []
         for part in item.content:
@@ -125,14 +148,18 @@ def encode_item(item: Item, family: str) -> Encoded:
                 blocks.append(_file_block(part))
         return Encoded(item, "user" if blocks else None, tuple(blocks))
     if isinstance(item, AssistantMessage):
-        raw = _own_state(item, family, ("text", "block"))
+        raw = _own_state(item, family, ("text", "block", "compaction")) or _server_block(item)
         if raw is not None:
-            return Encoded(item, "assistant", (dumps(raw.payload["block"]),))
+            block = raw.payload["block"]
+            cacheable = raw.kind != "block" or block.get("type") in SERVER_BLOCKS
+            return Encoded(item, "assistant", (dumps(block),), cacheable=cacheable)
         return Encoded(
             item, "assistant" if item.text else None, (text_block(item.text),) if item.text else ()
         )
     if isinstance(item, ToolCall):
         wire_id = wire_tool_id(item.call_id)
+        if truncated is not None and _was_truncated(item):
+            truncated.add(wire_id)
         raw = _own_state(item, family, ("tool_use",))
         if raw is not None and raw.payload["block"].get("id") == wire_id:
             return Encoded(item, "assistant", (dumps(raw.payload["block"]),), tool_use_id=wire_id)
@@ -149,8 +176,11 @@ def encode_item(item: Item, family: str) -> Encoded:
     if isinstance(item, ToolResult):
         wire_id = wire_tool_id(item.call_id)
         body: dict[str, Any] = {"type": "tool_result", "tool_use_id": wire_id}
-        if item.output:
-            body["content"] = item.output
+        output = item.output
+        if item.is_error and truncated is not None and wire_id in truncated:
+            output = TRUNCATED_NOTE + output
+        if output:
+            body["content"] = output
         body["is_error"] = item.is_error
         return Encoded(item, "user", (dumps(body),), tool_use_id=wire_id)
     if isinstance(item, Reasoning):
@@ -171,6 +201,23 @@ def _own_state(item: Item, family: str, kinds: tuple[str, ...]) -> Any:
             if isinstance(s.payload, dict) and isinstance(s.payload.get("block"), dict):
                 return s
     return None
+
+
+def _server_block(item: Item) -> Any:
+    """Anthropic state holding a server-tool block, from any Claude model."""
+    for s in item.state:
+        if s.provider == PROVIDER and s.kind == "block" and isinstance(s.payload, dict):
+            block = s.payload.get("block")
+            if isinstance(block, dict) and block.get("type") in SERVER_BLOCKS:
+                return s
+    return None
+
+
+def _was_truncated(item: ToolCall) -> bool:
+    for s in item.state:
+        if s.provider == PROVIDER and s.kind == "tool_use_incomplete" and isinstance(s.payload, dict):
+            return s.payload.get("truncated") == "max_tokens"
+    return False
 
 
 def orphan_result_block(item: ToolResult) -> bytes:

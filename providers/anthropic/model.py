@@ -85,9 +85,16 @@ class AnthropicModel(Model):
                 kwargs["timeout"] = timeout
             if default_headers:
                 kwargs["default_headers"] = default_headers
-            client = AsyncAnthropic(**kwargs)
+            try:
+                client = AsyncAnthropic(**kwargs)
+            except anthropic.CredentialsError as exc:  # a configured profile that is missing or broken
+                raise errors.MissingCredentialsError(self.provider, "ANTHROPIC_API_KEY", str(exc)) from exc
         elif client.max_retries:
             client = client.with_options(max_retries=0)  # the core's retry policy owns retries
+        if not _has_credentials(client):
+            raise errors.MissingCredentialsError(
+                self.provider, "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN or an anthropic profile also work"
+            )
         self.client = client
         self._timeout = timeout
         self.server_address, self.server_port = server_address(str(client.base_url))
@@ -113,12 +120,15 @@ class AnthropicModel(Model):
         except anthropic.APIError as exc:
             raise self._error(exc) from exc
         try:
-            message = json.loads(response.content)
-        except ValueError as exc:
+            return BlockDecoder(self.model_name, bound).response(json.loads(response.content))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # a proxy's error page, a cut body: nothing reached the user, so it is worth a retry
             raise errors.ServerError(
-                f"Anthropic returned a body that is not JSON: {exc}", provider=self.provider, status_code=200
+                f"Anthropic answered 200 with a malformed message: {exc}",
+                provider=self.provider,
+                status_code=200,
+                body=response.content[:2000].decode("utf-8", "replace"),
             ) from exc
-        return BlockDecoder(self.model_name, bound).response(message)
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         body, bound = self.encoder.body(request, stream=True)
@@ -143,17 +153,25 @@ class AnthropicModel(Model):
             raise self._stream_error(exc) from exc
         except anthropic.APIError as exc:
             raise self._error(exc) from exc
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+            # a line that is not JSON, an event that is not what the API sends: retryable while
+            # nothing reached the user (the runner never replays a stream the user already saw)
             raise errors.ModelStreamError(
                 f"malformed Anthropic stream: {exc!r}", provider=self.provider, status_code=200
             ) from exc
         finally:
             await events.close()
-        if not assembler.stopped:
+        if not assembler.stopped or not assembler.started:
             raise errors.ModelStreamError(
                 "Anthropic stream ended before message_stop", provider=self.provider, status_code=200
             )
-        yield ModelResponseDone(BlockDecoder(self.model_name, bound).response(assembler.final()))
+        try:
+            response = BlockDecoder(self.model_name, bound).response(assembler.final(), assembler.raw_inputs)
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise errors.ModelStreamError(
+                f"malformed Anthropic stream: {exc!r}", provider=self.provider, status_code=200
+            ) from exc
+        yield ModelResponseDone(response)
 
     async def aclose(self) -> None:
         await self.client.close()
@@ -203,6 +221,17 @@ class AnthropicModel(Model):
         if status == 413 or (status == 400 and any(m in lowered for m in _CONTEXT_MARKERS)):
             return errors.ContextTooLongError(text, **common)
         return errors.InvalidRequestError(text, **common)
+
+
+def _has_credentials(client: Any) -> bool:
+    """Whether the client can authenticate: a key or token (argument or environment), SDK credentials
+    (a profile, workload identity), or an auth header of the caller's own."""
+    if getattr(client, "api_key", None) or getattr(client, "auth_token", None):
+        return True
+    if getattr(client, "credentials", None) is not None:
+        return True
+    headers = {k.lower() for k in getattr(client, "_custom_headers", None) or {}}
+    return bool(headers & {"x-api-key", "authorization"})
 
 
 def retry_after(headers: Any) -> float | None:

@@ -15,6 +15,7 @@ thinking_delta, signature_delta and input_json_delta, message_delta, message_sto
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import json
@@ -22,6 +23,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from tests.emulators.anthropic_rules import (
@@ -81,6 +83,30 @@ def open_signature(opaque: str) -> tuple[str, str, str] | None:
     return str(family), str(text_sha), str(prefix)
 
 
+@dataclass
+class AnthropicReply(Reply):
+    """A reply with what only Anthropic has.
+
+    ``content``: the assistant's content blocks verbatim (server tool use and results, compaction,
+    MCP, citations, any block from a recording), instead of ``reasoning``/``text``/``tool_calls``;
+    thinking blocks in it get fresh signatures from this emulator. ``stop_reason`` overrides the
+    one the content implies (``max_tokens``: a tool call whose arguments are invalid JSON is the
+    call the limit cut, streamed as written and ``input: {}`` when not streamed). ``usage`` is
+    merged into the usage (``iterations``, ``server_tool_use``…); ``container`` is returned as the
+    message's ``container`` (and in ``message_delta`` when streamed).
+    """
+
+    content: list[dict[str, Any]] | None = None
+    stop_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    container: dict[str, Any] | None = None
+
+
+INPUT_BLOCKS = ("tool_use", "server_tool_use", "mcp_tool_use")
+"""Blocks whose ``input`` streams as ``input_json_delta`` (everything else but text, thinking and
+compaction arrives whole in ``content_block_start``)."""
+
+
 def _rand_id(prefix: str) -> str:
     raw = os.urandom(22)
     return prefix + "01" + "".join(_ALNUM[b % 62] for b in raw)
@@ -112,10 +138,11 @@ class AnthropicEmulator(TimedEmulator):
         if not version:
             return self.error(400, "anthropic-version: header is required")
         body = request.body
+        betas = frozenset(b.strip() for b in headers.get("anthropic-beta", "").split(",") if b.strip())
         try:
-            check_top_level(body, version)
+            check_top_level(body, version, betas)
             _, tool_marks = check_tools(body)
-            marks = tool_marks + check_system(body) + check_messages(body, version)
+            marks = tool_marks + check_system(body) + check_messages(body, version, betas)
             check_thinking_turn(body)
             marks += 1 if body.get("cache_control") else 0
             if marks > 4:
@@ -127,10 +154,10 @@ class AnthropicEmulator(TimedEmulator):
         if reply.error is not None:
             status, message = reply.error
             return self.error(status, message, reply.error_type, reply.headers)
-        message = self._message(body, reply, hasher, breakpoints)
+        message, raw_inputs = self._message(body, reply, hasher, breakpoints)
         headers_out = {"request-id": _rand_id("req_"), **self._ratelimit_headers(), **reply.headers}
         if body.get("stream"):
-            return HTTPReply(200, sse=self._events(message, reply), headers=headers_out)
+            return HTTPReply(200, sse=self._events(message, reply, raw_inputs), headers=headers_out)
         return HTTPReply(200, message, headers=headers_out)
 
     def error(
@@ -237,14 +264,25 @@ class AnthropicEmulator(TimedEmulator):
 
     def _message(
         self, body: dict[str, Any], reply: Reply, hasher: PrefixHasher, breakpoints: list[tuple[str, int]]
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], dict[int, str]]:
+        """The message, and the raw text of tool inputs that are not JSON (by block index)."""
         usage = self._usage(reply, hasher, breakpoints)
         family = model_family(body["model"])
         content: list[dict[str, Any]] = []
+        raw_inputs: dict[int, str] = {}
         last = body["messages"][-1] if body["messages"] else {"role": "user"}
         if last["role"] == "user":
             hasher.role("assistant")
-        if reply.reasoning is not None:
+        scripted = reply.content if isinstance(reply, AnthropicReply) else None
+        if scripted is not None:
+            for block in copy.deepcopy(scripted):
+                if block.get("type") == "thinking":
+                    block["signature"] = self._issue(family, block.get("thinking", ""), hasher)
+                elif block.get("type") == "redacted_thinking":
+                    block["data"] = self._issue(family, "", hasher)
+                content.append(block)
+                hasher.block(block)
+        if reply.reasoning is not None and scripted is None:
             if reply.reasoning == REDACTED:
                 block: dict[str, Any] = {"type": "redacted_thinking", "data": self._issue(family, "", hasher)}
             else:
@@ -252,21 +290,23 @@ class AnthropicEmulator(TimedEmulator):
                 block["signature"] = self._issue(family, reply.reasoning, hasher)
             content.append(block)
             hasher.block(block)
-        if reply.text is not None:
+        if reply.text is not None and scripted is None:
             content.append({"type": "text", "text": reply.text})
-        for call in reply.tool_calls:
+        for call in reply.tool_calls if scripted is None else ():
             arguments = call.arguments if isinstance(call.arguments, dict) else _loads_obj(call.arguments)
+            if arguments is None:  # not JSON: the model wrote it so (or max_tokens cut it)
+                raw_inputs[len(content)] = str(call.arguments)
             content.append(
                 {
                     "type": "tool_use",
                     "id": call.call_id or _rand_id("toolu_"),
                     "name": call.name,
-                    "input": arguments,
+                    "input": arguments or {},
                     "caller": {"type": "direct"},
                 }
             )
-        stop = "tool_use" if reply.tool_calls else "end_turn"
-        return {
+        stop = "tool_use" if any(b.get("type") == "tool_use" for b in content) else "end_turn"
+        message: dict[str, Any] = {
             "model": body["model"],
             "id": _rand_id("msg_"),
             "type": "message",
@@ -277,10 +317,20 @@ class AnthropicEmulator(TimedEmulator):
             "stop_details": None,
             "usage": usage,
         }
+        if isinstance(reply, AnthropicReply):
+            message["stop_reason"] = reply.stop_reason or stop
+            usage.update(copy.deepcopy(reply.usage or {}))
+            if reply.container is not None:
+                message["container"] = dict(reply.container)
+        return message, raw_inputs
 
-    def _events(self, message: dict[str, Any], reply: Reply) -> Iterator[tuple[str | None, Any]]:
+    def _events(
+        self, message: dict[str, Any], reply: Reply, raw_inputs: dict[int, str]
+    ) -> Iterator[tuple[str | None, Any]]:
         usage = dict(message["usage"])
         start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+        start.pop("container", None)
+        start["usage"].pop("iterations", None)
         overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
         yield "message_start", {"type": "message_start", "message": start}
         for index, block in enumerate(message["content"]):
@@ -289,14 +339,16 @@ class AnthropicEmulator(TimedEmulator):
                 first: dict[str, Any] = {"type": "thinking", "thinking": "", "signature": ""}
             elif kind == "text":
                 first = {"type": "text", "text": ""}
-            elif kind == "tool_use":
+            elif kind in INPUT_BLOCKS:
                 first = {**block, "input": {}}
+            elif kind == "compaction":
+                first = {"type": "compaction", "content": None}
             else:
-                first = block  # redacted thinking and server blocks arrive whole
+                first = block  # redacted thinking and server tool results arrive whole
             yield "content_block_start", _start(index, first)
             if index == 0:
                 yield "ping", {"type": "ping"}
-            for n, delta in enumerate(_deltas(block)):
+            for n, delta in enumerate(_deltas(block, raw_inputs.get(index))):
                 yield "content_block_delta", _delta(index, delta)
                 if n == 0 and kind == "text" and reply.stream_error:
                     yield "error", overloaded
@@ -306,31 +358,43 @@ class AnthropicEmulator(TimedEmulator):
             yield "error", overloaded
             return
         counts = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
-        yield (
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None, "stop_details": None},
-                "usage": {**{k: usage[k] for k in counts}, "output_tokens": usage["output_tokens"]},
-            },
-        )
+        delta: dict[str, Any] = {
+            "stop_reason": message["stop_reason"],
+            "stop_sequence": None,
+            "stop_details": None,
+        }
+        if "container" in message:
+            delta["container"] = message["container"]
+        final_usage = {**{k: usage[k] for k in counts}, "output_tokens": usage["output_tokens"]}
+        for key in ("server_tool_use", "iterations"):
+            if key in usage:
+                final_usage[key] = usage[key]
+        yield "message_delta", {"type": "message_delta", "delta": delta, "usage": final_usage}
         yield "message_stop", {"type": "message_stop"}
 
 
-def _deltas(block: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _deltas(block: dict[str, Any], raw_input: str | None = None) -> Iterator[dict[str, Any]]:
     kind = block["type"]
     if kind == "thinking":
         for chunk in _chunks(block["thinking"]):
             yield {"type": "thinking_delta", "thinking": chunk}
         yield {"type": "signature_delta", "signature": block["signature"]}
     elif kind == "text":
+        for citation in block.get("citations") or ():
+            yield {"type": "citations_delta", "citation": citation}
         for chunk in _chunks(block["text"]):
             yield {"type": "text_delta", "text": chunk}
-    elif kind == "tool_use":
+    elif kind in INPUT_BLOCKS:
         yield {"type": "input_json_delta", "partial_json": ""}
-        if block["input"]:
-            for chunk in _chunks(_json_str(block["input"]), 12):
+        text = raw_input if raw_input is not None else (_json_str(block["input"]) if block["input"] else "")
+        if text:
+            for chunk in _chunks(text, 12):
                 yield {"type": "input_json_delta", "partial_json": chunk}
+    elif kind == "compaction":
+        delta = {"type": "compaction_delta", "content": block.get("content")}
+        if "encrypted_content" in block:
+            delta["encrypted_content"] = block["encrypted_content"]
+        yield delta
 
 
 def _start(index: int, block: dict[str, Any]) -> dict[str, Any]:
@@ -353,8 +417,12 @@ def _json_str(value: Any) -> str:
     return json.dumps(value)
 
 
-def _loads_obj(raw: str) -> dict[str, Any]:
-    value = json.loads(raw) if raw.strip() else {}
+def _loads_obj(raw: str) -> dict[str, Any] | None:
+    """``raw`` as the object the model meant, ``None`` when it is not JSON."""
+    try:
+        value = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        return None
     return value if isinstance(value, dict) else {"value": value}
 
 
@@ -372,4 +440,4 @@ def harness() -> Any:
     )
 
 
-__all__ = ["NEW_VERSION", "REDACTED", "AnthropicEmulator", "harness"]
+__all__ = ["NEW_VERSION", "REDACTED", "AnthropicEmulator", "AnthropicReply", "harness"]

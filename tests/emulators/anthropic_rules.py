@@ -9,10 +9,18 @@ API's (``messages.1.content.0: ...``). Modelled on the SDK's request types, the 
 
 from __future__ import annotations
 
+import collections.abc
 import hashlib
 import json
 import re
-from typing import Any
+import types
+import typing
+from functools import cache
+from typing import Any, Literal, Required, Union, get_args, get_origin
+
+import anthropic.types as sdk
+import anthropic.types.beta as sdk_beta
+from typing_extensions import is_typeddict
 
 TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
@@ -47,8 +55,38 @@ BLOCK_KEYS: dict[str, set[str]] = {
     "tool_use": {"type", "id", "name", "input", "cache_control", "caller", "toolset_name"},
     "tool_result": {"type", "tool_use_id", "content", "is_error", "cache_control", "toolset_name"},
 }
-USER_ONLY = {"tool_result", "image", "document"}
+USER_ONLY = {"tool_result", "image", "document", "search_result"}
 ASSISTANT_ONLY = {"thinking", "redacted_thinking", "tool_use"}
+SERVER_TOOL_ID = re.compile(r"^srvtoolu_[a-zA-Z0-9_]+$")
+SERVER_RESULTS = {
+    "web_search_tool_result",
+    "web_fetch_tool_result",
+    "code_execution_tool_result",
+    "bash_code_execution_tool_result",
+    "text_editor_code_execution_tool_result",
+    "tool_search_tool_result",
+}
+TYPED_BLOCKS: dict[str, Any] = {
+    "server_tool_use": sdk.ServerToolUseBlockParam,
+    "web_search_tool_result": sdk.WebSearchToolResultBlockParam,
+    "web_fetch_tool_result": sdk.WebFetchToolResultBlockParam,
+    "code_execution_tool_result": sdk.CodeExecutionToolResultBlockParam,
+    "bash_code_execution_tool_result": sdk.BashCodeExecutionToolResultBlockParam,
+    "text_editor_code_execution_tool_result": sdk.TextEditorCodeExecutionToolResultBlockParam,
+    "tool_search_tool_result": sdk.ToolSearchToolResultBlockParam,
+    "container_upload": sdk.ContainerUploadBlockParam,
+    "search_result": sdk.SearchResultBlockParam,
+}
+"""Request blocks checked field by field against the installed SDK's param types (unknown keys,
+missing required keys, wrong literals and nested shapes are rejected, as the API's schema does)."""
+BETA_BLOCKS: dict[str, tuple[Any, str]] = {
+    "compaction": (sdk_beta.BetaCompactionBlockParam, "compact-"),
+    "mcp_tool_use": (sdk_beta.BetaMCPToolUseBlockParam, "mcp-client-"),
+    "mcp_tool_result": (sdk_beta.BetaRequestMCPToolResultBlockParam, "mcp-client-"),
+}
+"""Beta request blocks: accepted only with an ``anthropic-beta`` of that family, checked like the above."""
+SERVER_SIDE = {"server_tool_use", *SERVER_RESULTS, "compaction", "mcp_tool_use", "mcp_tool_result"}
+"""Blocks only the model (the assistant turn) produces."""
 TOOL_KEYS = {
     "name",
     "description",
@@ -87,13 +125,21 @@ def check_cache_control(where: str, value: Any) -> int:
     return 1
 
 
-def check_top_level(body: Any, version: str) -> None:
+BETA_TOP_LEVEL = {"context_management": ("context-management-", "compact-"), "mcp_servers": ("mcp-client-",)}
+"""Beta request fields and the ``anthropic-beta`` families that unlock them."""
+
+
+def check_top_level(body: Any, version: str, betas: frozenset[str] = frozenset()) -> None:
     if not isinstance(body, dict):
         raise Rejected("request body must be a JSON object")
     for key in SAMPLING:
         if key in body and version >= NEW_VERSION:
             raise Rejected(f"{key}: Extra inputs are not permitted")
-    _extra("", set(body) - TOP_LEVEL)
+    unlocked = {k for k, fams in BETA_TOP_LEVEL.items() if any(b.startswith(fams) for b in betas)}
+    _extra("", set(body) - TOP_LEVEL - unlocked)
+    for key in unlocked & set(body):
+        if not isinstance(body[key], dict | list):
+            raise Rejected(f"{key}: Input should be a valid object")
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise Rejected("model: Field required")
     max_tokens = body.get("max_tokens")
@@ -203,8 +249,10 @@ def check_system(body: dict[str, Any]) -> int:
     return marks
 
 
-def check_messages(body: dict[str, Any], version: str) -> int:
-    """Shapes, roles, block types, tool pairing. Returns the number of breakpoints used."""
+def check_messages(body: dict[str, Any], version: str, betas: frozenset[str] = frozenset()) -> int:
+    """Shapes, roles, block types, tool pairing (client tools across messages, server tools within
+    the assistant turn). ``betas``: the request's ``anthropic-beta`` values. Returns the number of
+    breakpoints used."""
     messages = body["messages"]
     if not messages:
         raise Rejected("messages: at least one message is required")
@@ -232,7 +280,7 @@ def check_messages(body: dict[str, Any], version: str) -> int:
         tool_uses: list[str] = []
         for m, block in enumerate(blocks):
             where = f"messages.{n}.content.{m}."
-            marks += check_block(where, block, role, version)
+            marks += check_block(where, block, role, version, betas)
             kind = block["type"]
             if kind == "tool_result":
                 if seen_other:
@@ -263,6 +311,8 @@ def check_messages(body: dict[str, Any], version: str) -> int:
                 )
             if results.count(rid) > 1:
                 raise Rejected(f"messages.{n}: duplicate `tool_result` blocks for tool_use_id {rid}")
+        if role == "assistant":
+            check_server_pairing(n, blocks, last=n == len(messages) - 1)
         pending = tool_uses
         prev_role = role
     if pending:
@@ -274,10 +324,125 @@ def check_messages(body: dict[str, Any], version: str) -> int:
     return marks
 
 
-def check_block(where: str, block: Any, role: str, version: str) -> int:
+def check_server_pairing(n: int, blocks: list[dict[str, Any]], *, last: bool) -> None:
+    """Server tools run inside the assistant turn: each result follows its ``server_tool_use`` (same
+    message, same id) and each use has its result there, except in the last message, a turn the
+    API paused (``pause_turn``) that the request continues."""
+    uses: dict[str, str] = {}
+    answered: set[str] = set()
+    for m, block in enumerate(blocks):
+        kind = block["type"]
+        if kind in ("server_tool_use", "mcp_tool_use"):
+            if block["id"] in uses:
+                raise Rejected(f"messages.{n}.content.{m}: `{kind}` ids must be unique")
+            uses[block["id"]] = kind
+        elif kind in SERVER_RESULTS or kind == "mcp_tool_result":
+            wanted = "mcp_tool_use" if kind == "mcp_tool_result" else "server_tool_use"
+            rid = block["tool_use_id"]
+            if uses.get(rid) != wanted or rid in answered:
+                raise Rejected(
+                    f"messages.{n}.content.{m}: `{kind}` block with tool_use_id {rid} has no preceding "
+                    f"`{wanted}` block with that id in the same message"
+                )
+            answered.add(rid)
+    missing = [i for i in uses if i not in answered]
+    if missing and not last:
+        raise Rejected(
+            f"messages.{n}: `server_tool_use` ids were found without their result blocks: "
+            f"{', '.join(missing)}. Each server tool use must be followed by its result in the same message."
+        )
+
+
+@cache
+def _hints(td: Any) -> dict[str, Any]:
+    return typing.get_type_hints(td)
+
+
+@cache
+def _required(td: Any) -> frozenset[str]:
+    """Keys marked ``Required[...]`` (the SDK's string annotations hide them from ``__required_keys__``)."""
+    extras = typing.get_type_hints(td, include_extras=True)
+    marked = {k for k, v in extras.items() if get_origin(v) is Required}
+    return frozenset(marked | set(getattr(td, "__required_keys__", ())))
+
+
+_SEQUENCES = (list, collections.abc.Iterable, collections.abc.Sequence)
+
+
+def typed_problem(value: Any, tp: Any, where: str) -> str | None:
+    """The first way ``value`` does not fit the SDK param type ``tp`` (TypedDicts closed: no key
+    they do not declare), worded as the API's schema errors are; ``None`` when it fits. Written
+    out instead of pydantic because pydantic validates ``Iterable`` fields lazily (never, here)."""
+    origin, args = get_origin(tp), get_args(tp)
+    if tp is Any or tp is object:
+        return None
+    if tp is type(None):
+        return None if value is None else f"{where}: Input should be None"
+    if origin is Union or origin is types.UnionType:
+        problems = [typed_problem(value, arg, where) for arg in args]
+        if any(p is None for p in problems):
+            return None
+        tag = value.get("type") if isinstance(value, dict) else None
+        for arg, problem in zip(args, problems, strict=True):  # the member the block says it is
+            if is_typeddict(arg) and tag in get_args(_hints(arg).get("type", Any)):
+                return problem
+        return next((p for p in problems if p is not None), None)
+    if origin is Literal:
+        if value in args and type(value) in {type(a) for a in args}:
+            return None
+        return f"{where}: Input should be " + " or ".join(repr(a) for a in args)
+    if is_typeddict(tp):
+        if not isinstance(value, dict):
+            return f"{where}: Input should be a valid dictionary"
+        hints = _hints(tp)
+        for key in value:
+            if key not in hints:
+                return f"{where}.{key}: Extra inputs are not permitted"
+        for key in sorted(_required(tp)):
+            if key not in value:
+                return f"{where}.{key}: Field required"
+        for key, item in value.items():
+            problem = typed_problem(item, hints[key], f"{where}.{key}")
+            if problem is not None:
+                return problem
+        return None
+    if origin in _SEQUENCES or tp in _SEQUENCES:
+        if not isinstance(value, list):
+            return f"{where}: Input should be a valid list"
+        inner = args[0] if args else Any
+        for n, item in enumerate(value):
+            problem = typed_problem(item, inner, f"{where}.{n}")
+            if problem is not None:
+                return problem
+        return None
+    if origin in (dict, collections.abc.Mapping) or tp is dict:
+        return None if isinstance(value, dict) else f"{where}: Input should be a valid dictionary"
+    if tp is str:
+        return None if isinstance(value, str) else f"{where}: Input should be a valid string"
+    if tp is bool:
+        return None if isinstance(value, bool) else f"{where}: Input should be a valid boolean"
+    if tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else f"{where}: Input should be a valid integer"
+    if tp is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok else f"{where}: Input should be a valid number"
+    return None  # a type these blocks do not use: not checked
+
+
+def check_typed_block(where: str, kind: str, block: dict[str, Any], param: Any) -> None:
+    """``block`` against the SDK's param type (its first problem, as the API's schema words it)."""
+    problem = typed_problem(block, param, f"{where}{kind}")
+    if problem is not None:
+        raise Rejected(problem)
+
+
+def check_block(where: str, block: Any, role: str, version: str, betas: frozenset[str] = frozenset()) -> int:
     if not isinstance(block, dict) or not isinstance(block.get("type"), str):
         raise Rejected(f"{where}type: Field required")
     kind = block["type"]
+    if kind in TYPED_BLOCKS or kind in BETA_BLOCKS:
+        return check_server_block(where, block, role, betas)
     if kind not in BLOCK_KEYS:
         raise Rejected(
             f"{where}type: Input tag '{kind}' found using 'type' does not match any of the expected tags"
@@ -329,6 +494,35 @@ def check_block(where: str, block: Any, role: str, version: str) -> int:
             "file",
         ):
             raise Rejected(f"{where}{kind}.source: Input should be a valid source")
+    return check_cache_control(where, block.get("cache_control"))
+
+
+def check_server_block(where: str, block: dict[str, Any], role: str, betas: frozenset[str]) -> int:
+    kind = block["type"]
+    if kind in BETA_BLOCKS:
+        param, family = BETA_BLOCKS[kind]
+        if not any(b.startswith(family) for b in betas):
+            raise Rejected(
+                f"{where}type: Input tag '{kind}' found using 'type' does not match any of the expected "
+                f"tags (it needs the `anthropic-beta: {family}…` header)"
+            )
+    else:
+        param = TYPED_BLOCKS[kind]
+    check_typed_block(where, kind, block, param)
+    if role == "user" and kind in SERVER_SIDE:
+        raise Rejected(f"{where}{kind}: `{kind}` blocks can only be in `assistant` messages")
+    if role == "assistant" and kind in USER_ONLY:
+        raise Rejected(f"{where}{kind}: `{kind}` blocks can only be in `user` messages")
+    if kind == "server_tool_use" and not SERVER_TOOL_ID.match(block["id"]):
+        raise Rejected(f"{where}server_tool_use.id: String should match pattern '^srvtoolu_[a-zA-Z0-9_]+$'")
+    if kind in SERVER_RESULTS and not SERVER_TOOL_ID.match(block["tool_use_id"]):
+        raise Rejected(f"{where}{kind}.tool_use_id: String should match pattern '^srvtoolu_[a-zA-Z0-9_]+$'")
+    if kind in ("mcp_tool_use", "mcp_tool_result"):
+        key = "id" if kind == "mcp_tool_use" else "tool_use_id"
+        if not TOOL_ID.match(block[key]):
+            raise Rejected(f"{where}{kind}.{key}: String should match pattern '^[a-zA-Z0-9_-]+$'")
+    if kind == "compaction" and block.get("content") == "":
+        raise Rejected(f"{where}compaction.content: empty string content is not allowed")
     return check_cache_control(where, block.get("cache_control"))
 
 

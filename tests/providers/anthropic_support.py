@@ -88,3 +88,63 @@ async def tool_turn(
                 ToolResult(call_id=item.call_id, name=item.name, output=f"result of {item.arguments}")
             )
     return response
+
+
+class CannedServer:
+    """An HTTP server on 127.0.0.1 that answers each POST with the next canned ``(status,
+    content_type, body bytes)`` (the last one repeats): bodies no emulator would send, such as a
+    proxy's HTML page or a garbled SSE line. ``hits`` counts the requests."""
+
+    def __init__(self, *answers: tuple[int, str, bytes]) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.answers = list(answers)
+        self.hits = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                status, kind, body = server.answers[min(server.hits, len(server.answers) - 1)]
+                server.hits += 1
+                self.send_response(status)
+                self.send_header("content-type", kind)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> CannedServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def sse(*events: dict[str, Any] | str) -> bytes:
+    """SSE text: each dict as ``event: <type>`` + its JSON, each str as a raw ``data:`` line."""
+    import json
+
+    out = []
+    for e in events:
+        if isinstance(e, str):
+            out.append(f"data: {e}\n\n")
+        else:
+            out.append(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n")
+    return "".join(out).encode()
