@@ -11,19 +11,36 @@ function that finds leftovers whose owner is gone, filtered by labels, and remov
 Backends register at import time: ``janitor.register("docker", reap_docker)``. The local backend's
 reaper is built in: it removes control directories and cgroups of sandboxes whose owning process
 died (with ``--die-with-parent`` their processes died with it; anything left in the cgroup is killed).
+
+Automatic: the first start of a local or docker sandbox in a process reaps, in the background, what
+*dead owners on this machine* left behind (:func:`reap_after_first_start`): an owner is the process id
+plus its start time (:func:`owner_identity`), so a reused pid never passes for the owner. Resources
+whose owner cannot be judged from here (another host) are left to ``agentcore sandboxes reap``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
 import shutil
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from pathlib import Path
 
-__all__ = ["Reaper", "reap", "reap_local", "register", "registered"]
+__all__ = [
+    "Reaper",
+    "owner_alive",
+    "owner_identity",
+    "reap",
+    "reap_after_first_start",
+    "reap_local",
+    "register",
+    "registered",
+    "startup_reap",
+]
 
 Reaper = Callable[[Mapping[str, str], float], Awaitable[list[str]]]
 """``reaper(labels, older_than_s) -> ids removed``. Must only touch resources carrying all ``labels``
@@ -72,14 +89,85 @@ def _load_builtin_backends() -> None:
             __import__(f"agentcore.sandboxes.{module}")
 
 
-def _owner_alive(pid: int) -> bool:
+STARTUP_REAP_TIMEOUT_S = 30.0
+"""The background reap after a process's first start gives up after this long (it never blocks a start)."""
+
+
+def process_start(pid: int) -> str | None:
+    """``<boot id>:<start time in clock ticks>`` of a running process; None when it is gone. Together
+    with the pid it names one process for good: a reused pid has another start time."""
+    try:
+        ticks = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except (OSError, IndexError):
+        return None
+    return f"{boot}:{ticks}"
+
+
+def owner_identity() -> tuple[int, str]:
+    """``(pid, start)`` of this process, recorded on every resource it creates."""
+    pid = os.getpid()
+    return pid, process_start(pid) or ""
+
+
+def owner_alive(pid: int, start: str | None = None) -> bool:
+    """Whether the owner ``pid`` (started at ``start``, when recorded) still runs on this machine."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
+    if start:
+        now = process_start(pid)
+        return now is None or now == start  # None: /proc unreadable, assume alive
     return True
+
+
+_startup: dict[str, concurrent.futures.Future[list[str]]] = {}
+
+
+def _forget_startup_after_fork() -> None:
+    _startup.clear()
+
+
+os.register_at_fork(after_in_child=_forget_startup_after_fork)
+
+
+def reap_after_first_start(backend: str, run: Callable[[], Awaitable[list[str]]]) -> None:
+    """Once per process and backend: run ``run()`` (that backend's reaper, limited to dead owners on
+    this machine) as a background task of the running loop, bounded by :data:`STARTUP_REAP_TIMEOUT_S`.
+    Never raises and never delays the caller."""
+    if backend in _startup:
+        return
+    done: concurrent.futures.Future[list[str]] = concurrent.futures.Future()
+    _startup[backend] = done
+
+    async def bounded() -> None:
+        try:
+            done.set_result(await asyncio.wait_for(run(), STARTUP_REAP_TIMEOUT_S))
+        except BaseException as exc:  # a failed reap reports nothing
+            done.set_result([])
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+
+    task = asyncio.get_running_loop().create_task(bounded())
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+_tasks: set[asyncio.Task[None]] = set()
+
+
+async def startup_reap(backend: str) -> list[str] | None:
+    """What the first-start reap of ``backend`` removed (waits for it); None when none ran."""
+    fut = _startup.get(backend)
+    if fut is None:
+        return None
+    removed: list[str] = await asyncio.wrap_future(fut)
+    return removed
 
 
 def _matches(meta_labels: Mapping[str, str], labels: Mapping[str, str]) -> bool:
@@ -94,7 +182,7 @@ async def reap_local(labels: Mapping[str, str], older_than_s: float) -> list[str
 def _reap_local_sync(labels: Mapping[str, str], older_than_s: float) -> list[str]:
     from .local.launch import WARM_PREFIX
     from .local.limits import PREFIX, Limits, leaked_cgroups
-    from .local.sandbox import state_root
+    from .local.state import state_root
 
     removed: list[str] = []
     root = state_root()
@@ -112,7 +200,8 @@ def _reap_local_sync(labels: Mapping[str, str], older_than_s: float) -> list[str
                         shutil.rmtree(ctl, ignore_errors=True)
                         removed.append(ctl.name)
                 continue
-            if _owner_alive(int(meta.get("owner_pid", 0))) or not _matches(meta.get("labels", {}), labels):
+            alive = owner_alive(int(meta.get("owner_pid", 0)), meta.get("owner_start"))
+            if alive or not _matches(meta.get("labels", {}), labels):
                 live_ids.add(ctl.name)
                 continue
             if time.time() - float(meta.get("created", 0)) < older_than_s:

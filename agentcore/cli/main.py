@@ -5,6 +5,7 @@
     agentcore schema                 the JSON Schema of definition files
     agentcore trace list|show [ID]   traces from the local store, as a tree
     agentcore sessions list|show|delete [NAME]
+    agentcore sandboxes reap         remove sandboxes whose owning process is gone
 
 Exit codes (also in ``docs/cli.md``): see :data:`EXIT_CODES`.
 """
@@ -29,6 +30,7 @@ from .common import (
     _color,
     _print_config_error,
 )
+from .sandboxes import add_sandboxes_parser, cmd_sandboxes
 
 # --------------------------------------------------------------------------- validate / schema
 
@@ -249,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     sshow.add_argument("--json", action="store_true")
     sdel = ssub.add_parser("delete")
     sdel.add_argument("name")
+
+    add_sandboxes_parser(sub)
     return parser
 
 
@@ -276,6 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "schema": cmd_schema,
             "trace": cmd_trace,
             "sessions": cmd_sessions,
+            "sandboxes": cmd_sandboxes,
         }
         return handlers[args.command](args)
     except KeyboardInterrupt:

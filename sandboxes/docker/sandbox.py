@@ -10,12 +10,13 @@ The container (SANDBOX.md §3, every option measured on this machine):
   limit), the workspace owned by the sandbox user. ``/dev/shm`` is capped too. With
   ``read_only_root=False`` the container's own layer is writable and has no size limit (overlay2
   quotas need xfs with pquota).
-* PID 1 runs ``sleep <max_lifetime_s>`` as an unprivileged uid that differs from the sandbox user's,
-  so ``kill -9 -1`` inside cannot take the container down; when the lifetime ends the container
-  stops and removes itself (``auto_remove``) even if this process crashed.
+* PID 1 is a watchdog (:mod:`.reap`), run as an unprivileged uid that differs from the sandbox user's,
+  so ``kill -9 -1`` inside cannot take the container down: it reads the container's stdin, to which
+  this process stays attached, and exits when that connection ends (this process died) or when
+  ``max_lifetime_s`` ends; the container then stops and removes itself (``auto_remove``).
 * Labels ``agentcore.sandbox``/``agentcore.backend``/``agentcore.session`` (+ the config's, + the
-  owner's host and pid) tie the container to its owner; :func:`reap_docker` (registered with the
-  janitor) removes leftovers by label, by id.
+  owner's host, pid and start time) tie the container to its owner; :func:`reap_docker` (registered
+  with the janitor, run in the background by a process's first start) removes leftovers by label, by id.
 
 Commands run as the sandbox user with exactly the configured environment (``env -i``: nothing from
 the image or the host). The persistent shell is a ``docker exec`` of bash whose hijacked socket is
@@ -36,10 +37,8 @@ import io
 import os
 import posixpath
 import shlex
-import socket
 import stat as stat_module
 import tarfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -53,6 +52,7 @@ from .._remote_shell import MarkedStream, WrappedExec, new_token, shell_argv
 from ..base import ExecResult, Sandbox, SandboxConfig, resolve_path
 from ..shell import ShellProcess
 from .exec import STDERR, ExecProcess
+from .reap import attach_watchdog, close_watchdog, owner_labels, reap_docker, watchdog_entrypoint
 
 DEFAULT_IMAGE = "python:3.12-slim"
 """Used when ``SandboxConfig.image`` is None: a Debian-based image with bash, coreutils and python3."""
@@ -174,6 +174,7 @@ class DockerSandbox(ExecFilesSandbox):
         self._own_client = client is None
         self._runtime = runtime
         self.container_id: str | None = None
+        self._watchdog: Any = None
 
     @property
     def image(self) -> str:
@@ -189,9 +190,9 @@ class DockerSandbox(ExecFilesSandbox):
         cfg = self.config
         workdir = posixpath.normpath(cfg.workdir)
         init_uid = 65534 if cfg.uid != 65534 else 65533
-        lifetime = "infinity" if cfg.max_lifetime_s is None else str(max(1, int(cfg.max_lifetime_s + 30)))
         options: dict[str, Any] = {
-            "entrypoint": ["sleep", lifetime],
+            "entrypoint": watchdog_entrypoint(cfg.max_lifetime_s),
+            "stdin_open": True,  # with detach=False, docker-py also sets StdinOnce (see .reap)
             "auto_remove": True,
             "user": f"{init_uid}:{init_uid}",
             "hostname": "sandbox",
@@ -210,11 +211,7 @@ class DockerSandbox(ExecFilesSandbox):
                 "/tmp": f"rw,nosuid,nodev,size={cfg.tmp_mb}m,mode=1777",
                 workdir: f"rw,nosuid,nodev,size={cfg.disk_mb}m,uid={cfg.uid},gid={cfg.uid},mode=0755",
             },
-            "labels": {
-                **self.labels,
-                "agentcore.owner_host": socket.gethostname(),
-                "agentcore.owner_pid": str(os.getpid()),
-            },
+            "labels": {**self.labels, **owner_labels()},
             "environment": {},
         }
         if self._runtime:
@@ -232,8 +229,8 @@ class DockerSandbox(ExecFilesSandbox):
                     raise SandboxError(f"the Docker engine is not reachable: {exc}") from exc
             api = self._client.api
             options = self._container_options()
-            container_keys = ("entrypoint", "user", "hostname", "working_dir", "labels", "environment")
-            container = {k: options.pop(k) for k in container_keys}
+            keys = ("entrypoint", "user", "hostname", "working_dir", "labels", "environment", "stdin_open")
+            container = {k: options.pop(k) for k in keys}
             options.pop("detach", None)
             # low-level calls: create + start, without the high-level client's extra inspect
             host_config = api.create_host_config(**options)
@@ -244,6 +241,7 @@ class DockerSandbox(ExecFilesSandbox):
                     self._client.images.pull(self.image)
                     created = api.create_container(self.image, host_config=host_config, **container)
                 try:
+                    self._watchdog = attach_watchdog(api, created["Id"])  # before start: no gap
                     api.start(created["Id"])
                 except Exception:
                     with contextlib.suppress(Exception):
@@ -258,6 +256,8 @@ class DockerSandbox(ExecFilesSandbox):
             return str(created["Id"])
 
         self.container_id = await asyncio.to_thread(create)
+        client = self._client
+        janitor.reap_after_first_start("docker", lambda: reap_docker({}, float("inf"), client=client))
 
     async def _close(self) -> None:
         docker = _docker()
@@ -271,6 +271,8 @@ class DockerSandbox(ExecFilesSandbox):
                     except docker.errors.APIError as exc:
                         if exc.status_code != 409:  # 409: removal already in progress (auto_remove)
                             raise
+            close_watchdog(self._watchdog)
+            self._watchdog = None
             if self._own_client:
                 client.close()
 
@@ -499,54 +501,5 @@ def _untar_safely(data: bytes, dest: Path) -> None:
                 if fh is not None:
                     _write_host_file(target, fh.read(), member.mode & 0o777 or 0o644)
 
-
-def _owner_gone(labels: Mapping[str, str]) -> bool | None:
-    """Whether the process that created a container is gone (None: cannot tell from here)."""
-    host, pid = labels.get("agentcore.owner_host"), labels.get("agentcore.owner_pid")
-    if host != socket.gethostname() or not (pid and pid.isdigit()):
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-async def reap_docker(labels: Mapping[str, str], older_than_s: float, *, client: Any = None) -> list[str]:
-    """Janitor: remove containers leaked by a crashed process, found by label (``agentcore.backend=docker``
-    plus ``labels``) and removed by id. A container whose owner process is known (same host) is removed
-    when that process is gone; otherwise when it is older than ``older_than_s``."""
-    docker = _docker()
-
-    def run() -> list[str]:
-        cli = client or docker.from_env()
-        try:
-            filters = [f"{k}={v}" for k, v in {"agentcore.backend": "docker", **labels}.items()]
-            removed: list[str] = []
-            now = time.time()
-            for summary in cli.api.containers(all=True, filters={"label": filters}):
-                gone = _owner_gone(summary.get("Labels") or {})
-                if gone is False:
-                    continue
-                if gone is None and now - float(summary.get("Created", now)) < older_than_s:
-                    continue
-                with contextlib.suppress(docker.errors.NotFound):
-                    try:
-                        cli.api.remove_container(summary["Id"], force=True, v=True)
-                    except docker.errors.APIError as exc:
-                        if exc.status_code != 409:
-                            raise
-                    removed.append(str(summary["Id"]))
-            return removed
-        finally:
-            if client is None:
-                cli.close()
-
-    return await asyncio.to_thread(run)
-
-
-janitor.register("docker", reap_docker)
 
 __all__ = ["DEFAULT_IMAGE", "DockerSandbox", "reap_docker"]

@@ -45,6 +45,7 @@ from typing import Any
 
 from agentcore.errors import SandboxDied, SandboxError, UserError
 
+from .. import janitor
 from .._loop import on_sandbox_loop
 from .._loop_sandbox import ExecCall, LoopSandbox
 from ..base import ExecResult, FileInfo, SandboxConfig, resolve_path
@@ -53,6 +54,7 @@ from .fs import ConfinedFiles
 from .io import LocalShell, Pipes
 from .launch import LaunchSpec, prewarm_key, refill_soon, spawn_launcher, take_warm
 from .limits import PREFIX, Limits, create_limits
+from .state import state_root
 from .supervisor import COMMAND, SUPERVISOR
 
 __all__ = ["DEFAULT_HOST_UID", "SUPERVISOR", "LocalSandbox", "bwrap_path", "state_root"]
@@ -84,12 +86,6 @@ def _proc_state(pid: int | None) -> str:
 def bwrap_path() -> str | None:
     """The bubblewrap binary, or None when it is not installed."""
     return shutil.which("bwrap")
-
-
-def state_root() -> Path:
-    """Host directory holding one control directory per running local sandbox."""
-    uid = os.geteuid()
-    return Path("/tmp") / ("agentcore-local" if uid == 0 else f"agentcore-local-{uid}")
 
 
 class LocalSandbox(LoopSandbox):
@@ -159,6 +155,10 @@ class LocalSandbox(LoopSandbox):
         ctl.mkdir(mode=0o711)
         self._ctl = ctl
         try:
+            pid, started = janitor.owner_identity()  # first: a crash from here on is the janitor's
+            meta = {"id": self.id, "owner_pid": pid, "owner_start": started, "labels": self.labels}
+            (ctl / "meta.json").touch(mode=0o600)  # the control directory is visible inside: not this
+            (ctl / "meta.json").write_text(json.dumps({**meta, "created": time.time()}))
             self._write_ctl_files(ctl)
             if self.workspace_dir is not None:
                 self._prepare_workspace_dir(self.workspace_dir)
@@ -177,16 +177,10 @@ class LocalSandbox(LoopSandbox):
             self._init_pid = self._find_init_pid(self._proc.pid)
             self._files = ConfinedFiles(self._root_pid, self.config.workdir, self.host_uid, self.host_gid)
             self._reader = asyncio.get_running_loop().create_task(self._read_notices())
-            meta = ctl / "meta.json"
-            meta.touch(mode=0o600)
-            meta.write_text(
-                json.dumps(
-                    {"id": self.id, "owner_pid": os.getpid(), "labels": self.labels, "created": time.time()}
-                )
-            )
         except BaseException:
             await self._close()
             raise
+        janitor.reap_after_first_start("local", lambda: janitor.reap_local({}, 0.0))
 
     def _prepare_workspace_dir(self, path: Path) -> None:
         """Create a missing host workspace for the sandbox user; check an existing one is usable."""

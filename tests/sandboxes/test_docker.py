@@ -79,7 +79,7 @@ async def test_commands_run_as_the_sandbox_user_which_is_not_pid_1s(sandbox: Doc
     await sandbox.shell("sleep 300 & kill -9 -1", timeout=5)
     after = await sandbox.shell("ps -e -o user= -o comm=")
     processes = {tuple(line.split()) for line in after.output.splitlines()}
-    assert ("nobody", "sleep") in processes  # PID 1's child, the container's keep-alive, survived
+    assert ("nobody", "cat") in processes  # PID 1's child, the container's watchdog, survived
     assert ("sandbox", "sleep") not in processes  # the agent's own job did not
 
 

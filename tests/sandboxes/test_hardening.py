@@ -3,10 +3,17 @@ or leave anything behind; tool results are bounded; file tools never leave the w
 the host shows inside. Parametrized over the backends with real isolation (local, docker).
 """
 
+# ruff: noqa: ASYNC240  (host-side checks in tests may block briefly)
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import os
 import secrets
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +24,7 @@ from agentcore.messages import Usage
 from agentcore.sandboxes.base import Sandbox
 from agentcore.sandboxes.tools import LIST_PAGE, MAX_RESULT_CHARS
 
+from .backends import Backend
 from .conftest import MakeSandbox
 
 BACKEND_NAMES = ("local", "docker")
@@ -186,3 +194,101 @@ async def test_item6_file_tools_never_follow_a_racing_symlink_out(sandbox: Sandb
     assert outside.output == "", "a write followed the swapped link out of the workspace"
     assert not leaks, leaks[:5]
     assert outcomes  # the loop ran
+
+
+# --------------------------------------------------------------------------- item 4: a crashed owner leaves nothing
+
+CRASHING_OWNER = r"""
+import asyncio, json, sys
+from tests.sandboxes.backends import BACKENDS, sandbox_config
+
+async def main():
+    if sys.argv[1] == "local":
+        from agentcore.sandboxes.local import LocalSandbox
+        sb = LocalSandbox(sandbox_config(), prewarm=False)
+    else:
+        sb = await BACKENDS[sys.argv[1]].factory(sandbox_config())
+    await sb.start()
+    await sb.shell("sleep 600 >/dev/null 2>&1 &")
+    info = {"id": sb.id, "container": getattr(sb, "container_id", None)}
+    limits = getattr(sb, "_limits", None)
+    info["ctl"] = str(getattr(sb, "_ctl", None))
+    info["cgroups"] = [str(d) for d in limits.dirs] if limits is not None else []
+    print(json.dumps(info), flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+NEXT_START = r"""
+import asyncio, json
+from agentcore.sandboxes import janitor
+from agentcore.sandboxes.local import LocalSandbox
+from tests.sandboxes.backends import sandbox_config
+
+async def main():
+    async with LocalSandbox(sandbox_config(), prewarm=False):
+        print(json.dumps(await janitor.startup_reap("local")), flush=True)
+
+asyncio.run(main())
+"""
+
+
+async def _python(script: str, *args: str) -> asyncio.subprocess.Process:
+    root = Path(__file__).resolve().parents[2]
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, *args, cwd=root, stdout=subprocess.PIPE
+    )
+
+
+def _container_exists(container_id: str) -> bool:
+    import docker
+
+    client = docker.from_env()
+    try:
+        return bool(client.api.containers(all=True, filters={"id": container_id}))
+    finally:
+        client.close()
+
+
+def _remove_container(container_id: str) -> None:
+    import docker
+
+    client = docker.from_env()
+    try:
+        with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+            client.api.remove_container(container_id, force=True, v=True)
+    finally:
+        client.close()
+
+
+async def test_item4_a_killed_owner_leaves_nothing_behind(backend: Backend) -> None:
+    owner = await _python(CRASHING_OWNER, backend.name)
+    try:
+        assert owner.stdout is not None
+        line = await asyncio.wait_for(owner.stdout.readline(), 120)
+        info = json.loads(line)
+    finally:
+        owner.kill()  # SIGKILL: no close(), no atexit, nothing
+        await owner.wait()
+    if backend.name == "docker":
+        container = info["container"]
+        try:
+            for _ in range(600):  # the watchdog sees its stdin close: the container stops and removes itself
+                if not await asyncio.to_thread(_container_exists, container):
+                    break
+                await asyncio.sleep(0.1)
+            assert not await asyncio.to_thread(_container_exists, container)
+        finally:
+            await asyncio.to_thread(_remove_container, container)
+        return
+    ctl, cgroups = Path(info["ctl"]), [Path(c) for c in info["cgroups"]]
+    assert ctl.exists()  # the crash left it: the next start's background reap must take it
+    nxt = await _python(NEXT_START)
+    out, _ = await asyncio.wait_for(nxt.communicate(), 120)
+    removed = json.loads(out.decode().strip().splitlines()[-1])
+    assert removed is not None  # the next process's first start ran the reap
+    # (on a shared machine another process's first start may have reaped it first: same end state)
+    assert info["id"] in removed or not ctl.exists()
+    assert not ctl.exists()
+    assert not [c for c in cgroups if c.exists()]
