@@ -10,6 +10,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import os
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,7 +19,9 @@ from agentcore.errors import (
     AuthenticationError,
     ContextTooLongError,
     InvalidRequestError,
+    MissingCredentialsError,
     ModelError,
+    ModelStreamError,
     ModelTimeoutError,
     OverloadedError,
     RateLimitError,
@@ -47,6 +50,18 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 # --------------------------------------------------------------------------- client
 
 
+KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+"""Where google-genai looks for a key when none is passed (it prefers ``GOOGLE_API_KEY`` when both are set)."""
+
+
+def api_key_from_env() -> str | None:
+    for name in reversed(KEY_VARIABLES):
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
 def make_client(
     *,
     api_key: str | None,
@@ -54,11 +69,21 @@ def make_client(
     timeout: float | None,
     client: Any = None,
     api_version: str = API_VERSION,
+    provider: str = "google",
 ) -> Any:
-    """A ``google.genai.Client`` with the SDK's own retries off (the core owns retries)."""
+    """A ``google.genai.Client`` with the SDK's own retries off (the core owns retries).
+
+    Without ``api_key`` the key comes from ``GEMINI_API_KEY``/``GOOGLE_API_KEY``, as in the SDK;
+    with neither, :class:`~agentcore.errors.MissingCredentialsError` is raised here, before any
+    network work (a caller's own client is taken as configured).
+    """
     if client is not None:
         return client
-    import httpx
+    key = api_key or api_key_from_env()
+    if not key:
+        raise MissingCredentialsError(provider, "GEMINI_API_KEY", "GOOGLE_API_KEY is read too")
+    # httpx2 is what google-genai itself depends on (httpx is not a dependency of either)
+    import httpx2
     from google import genai
     from google.genai import types
 
@@ -67,10 +92,10 @@ def make_client(
         api_version=api_version,
         timeout=int(timeout * 1000) if timeout is not None else None,
         retry_options=types.HttpRetryOptions(attempts=1),
-        # One httpx pool for both APIs (the Interactions client only speaks httpx).
-        httpx_async_client=httpx.AsyncClient(timeout=timeout),
+        # One connection pool for both APIs (the Interactions client only speaks httpx/httpx2).
+        httpx_async_client=httpx2.AsyncClient(timeout=timeout),
     )
-    return genai.Client(api_key=api_key or "missing-api-key", http_options=http_options)
+    return genai.Client(api_key=key, http_options=http_options)
 
 
 def request_options(client: Any, built_here: bool, api_version: str) -> dict[str, Any] | None:
@@ -149,11 +174,12 @@ def error_from_status(
     return InvalidRequestError(text, **kw)
 
 
-def map_exception(exc: BaseException, *, provider: str) -> ModelError:
-    """Translate whatever the google-genai client raised into an agentcore error."""
+def map_exception(exc: BaseException, *, provider: str, streamed: bool = False) -> ModelError:
+    """Translate whatever the google-genai client raised into an agentcore error (``streamed``: it
+    came while reading a stream)."""
     if isinstance(exc, ModelError):
         return exc
-    import httpx
+    import httpx2
     from google.genai import _interactions_errors as ierrors
     from google.genai import errors as gerrors
 
@@ -172,14 +198,30 @@ def map_exception(exc: BaseException, *, provider: str) -> ModelError:
         )
     if isinstance(exc, ierrors.APIConnectionError):
         return TransportError(str(exc) or "connection failed", provider=provider)
-    if isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError | TimeoutError):
+    if isinstance(exc, httpx2.TimeoutException | asyncio.TimeoutError | TimeoutError):
         return ModelTimeoutError(str(exc) or "request timed out", provider=provider)
-    if isinstance(exc, httpx.TransportError | ConnectionError | OSError):
+    if isinstance(exc, httpx2.TransportError | ConnectionError | OSError):
         return TransportError(str(exc) or type(exc).__name__, provider=provider)
     name = type(exc).__module__
-    if name.startswith("aiohttp"):
+    if name.startswith(("aiohttp", "httpx")):  # a caller's own transport (aiohttp, httpx)
+        if "Timeout" in type(exc).__name__:
+            return ModelTimeoutError(str(exc) or "request timed out", provider=provider)
         return TransportError(str(exc) or type(exc).__name__, provider=provider)
+    if isinstance(
+        exc, json.JSONDecodeError | gerrors.UnknownApiResponseError | ierrors.APIResponseValidationError
+    ):
+        return malformed(exc, provider=provider, streamed=streamed)  # a 200 whose body/line is not JSON
     return ModelError(f"{type(exc).__name__}: {exc}", provider=provider)
+
+
+def malformed(exc: BaseException, *, provider: str, streamed: bool = False) -> ModelError:
+    """A body or stream line that is not what the API sends (a proxy's page, a cut or garbled
+    line): retryable, like any server fault; the runner never replays what already reached the user."""
+    if streamed:
+        return ModelStreamError(f"malformed Gemini stream: {exc!r}", provider=provider, status_code=200)
+    return ServerError(
+        f"Gemini answered 200 with a malformed body: {exc!r}", provider=provider, status_code=200
+    )
 
 
 # --------------------------------------------------------------------------- SSE

@@ -58,6 +58,7 @@ from .common import (
     close_client,
     gemini_schema,
     make_client,
+    malformed,
     map_exception,
     request_options,
     server_of,
@@ -240,7 +241,12 @@ class GeminiModel(Model):
     ) -> None:
         self.model_name = model_name
         self._client = make_client(
-            api_key=api_key, base_url=base_url, timeout=timeout, client=client, api_version=api_version
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            client=client,
+            api_version=api_version,
+            provider=self.provider,
         )
         self._api = self._client.aio._api_client
         self._options = request_options(self._client, client is None, api_version)
@@ -407,10 +413,12 @@ class GeminiModel(Model):
             raw = await self._api.async_request("post", self._path, body, self._options)
         except Exception as exc:
             raise map_exception(exc, provider=self.provider) from exc
-        data = json.loads(raw.body) if raw.body else {}
         asm = _Assembler(self.provider, self.model_name)
-        asm.feed(data)
-        return asm.response()
+        try:
+            asm.feed(json.loads(raw.body) if raw.body else {})
+            return asm.response()
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise malformed(exc, provider=self.provider) from exc
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         body = self.build_body(request)
@@ -419,12 +427,18 @@ class GeminiModel(Model):
         try:
             chunks = await self._api.async_request_streamed("post", self._stream_path, body, self._options)
             async for chunk in chunks:
-                data = json.loads(chunk.body) if chunk.body else {}
-                for event in asm.feed(data):
+                try:
+                    events = asm.feed(json.loads(chunk.body) if chunk.body else {})
+                except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                    raise malformed(exc, provider=self.provider, streamed=True) from exc
+                for event in events:
                     started = True
                     yield event
+            response = asm.response()
+        except ModelStreamError:
+            raise
         except Exception as exc:
-            err = map_exception(exc, provider=self.provider)
+            err = map_exception(exc, provider=self.provider, streamed=True)
             if started or (type(err) is ModelError):
                 raise ModelStreamError(
                     f"stream broke: {err.message}",
@@ -433,7 +447,7 @@ class GeminiModel(Model):
                     body=err.body,
                 ) from exc
             raise err from exc
-        yield ModelResponseDone(asm.response())
+        yield ModelResponseDone(response)
 
     async def aclose(self) -> None:
         await close_client(self._client, self._options is None)
@@ -447,5 +461,3 @@ def _merge(target: dict[str, Any], extra: dict[str, Any]) -> None:
             target[key] = merged
         else:
             target[key] = value
-
-

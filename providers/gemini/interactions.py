@@ -54,6 +54,7 @@ from .common import (
     fingerprint,
     gemini_schema,
     make_client,
+    malformed,
     map_exception,
     request_options,
     safe_call_id,
@@ -111,7 +112,12 @@ class GeminiInteractionsModel(Model):
         self.model_name = model_name
         self.store = store
         self._client = make_client(
-            api_key=api_key, base_url=base_url, timeout=timeout, client=client, api_version=api_version
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            client=client,
+            api_version=api_version,
+            provider=self.provider,
         )
         self._api = self._client.aio._api_client
         self._options = request_options(self._client, client is None, api_version)
@@ -325,11 +331,12 @@ class GeminiInteractionsModel(Model):
                         provider=self.provider, model=self.model_name, kind="function_call", payload=payload
                     ),
                 )
+                raw = step.get("_raw_arguments")  # streamed arguments that are not a JSON object
                 items.append(
                     ToolCall(
                         call_id=str(step.get("id") or ""),
                         name=str(step.get("name") or ""),
-                        arguments=json.dumps(step.get("arguments") or {}),
+                        arguments=raw if raw is not None else json.dumps(step.get("arguments") or {}),
                         state=st,
                     )
                 )
@@ -386,8 +393,11 @@ class GeminiInteractionsModel(Model):
             raise
         except Exception as exc:
             raise map_exception(exc, provider=self.provider) from exc
-        data = _dump(raw)
-        response = self._response(data, self._items_from_steps(data.get("steps")))
+        try:
+            data = _dump(raw)
+            response = self._response(data, self._items_from_steps(data.get("steps")))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise malformed(exc, provider=self.provider) from exc
         self._remember(request, response)
         return response
 
@@ -416,6 +426,8 @@ class GeminiInteractionsModel(Model):
         try:
             async for ev in events:
                 e = _dump(ev)
+                if not isinstance(e, dict):
+                    raise TypeError(f"stream event is not an object: {e!r:.200}")
                 etype = e.get("event_type")
                 if etype in ("interaction.created", "interaction.completed"):
                     final.update({k: v for k, v in (e.get("interaction") or {}).items() if v is not None})
@@ -464,8 +476,12 @@ class GeminiInteractionsModel(Model):
                     )
         except ModelError:
             raise
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:
+            # an event that is not JSON or not the documented shape (the runner retries it only
+            # while nothing reached the user)
+            raise malformed(exc, provider=self.provider, streamed=True) from exc
         except Exception as exc:
-            err2 = map_exception(exc, provider=self.provider)
+            err2 = map_exception(exc, provider=self.provider, streamed=True)
             if started:
                 raise ModelStreamError(f"stream broke: {err2.message}", provider=self.provider) from exc
             raise err2 from exc
@@ -473,11 +489,18 @@ class GeminiInteractionsModel(Model):
         for _, step in sorted(steps.items()):
             if step.get("type") == "function_call" and step.get("_args"):
                 try:
-                    step["arguments"] = json.loads(step["_args"])
+                    value = json.loads(step["_args"])
                 except ValueError:
-                    step["arguments"] = {"_raw_arguments": step["_args"]}
+                    value = None
+                if isinstance(value, dict):
+                    step["arguments"] = value
+                else:  # kept as written: the tool executor answers the model with a tool error
+                    step["_raw_arguments"] = step["_args"]
             ordered.append(step)
-        response = self._response(final, self._items_from_steps(ordered))
+        try:
+            response = self._response(final, self._items_from_steps(ordered))
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:
+            raise malformed(exc, provider=self.provider, streamed=True) from exc
         self._remember(request, response)
         yield ModelResponseDone(response)
 
