@@ -23,6 +23,7 @@ This is defence in depth, not a sandbox: see docs/control.md.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -88,6 +89,8 @@ class Analysis:
     opaque: list[str] = field(default_factory=list)
     """What the analysis could not see through (strict mode refuses the line)."""
     parse_error: bool = False
+    written: dict[str, str | None] = field(default_factory=dict)
+    """Files the line writes (``echo … > x.sh``): their content when known, else None."""
 
 
 # --------------------------------------------------------------------------- the analyser
@@ -215,12 +218,51 @@ class _Analyser:
             invs, out = self.run(argv, stdin)
             own.extend(invs)
             output = out if len(variants) == 1 else None
+        self._note_writes(redirects, output)
         names = [c for c in node.named_children if c.type == "command_name"]
         if names and names[0].named_children and names[0].named_children[0].type == "word":
             name = text_of(names[0])
             if GLOB.search(name) and name not in ("[", "[["):
                 self.result.opaque.append(f"the command name {name!r} is a glob")
         return own, output
+
+    def _note_writes(self, redirects: list[Node], output: str | None) -> None:
+        """Remember what ``> file`` / ``>> file`` put in a file, so running it later on the line is read."""
+        for r in redirects:
+            if r.type != "file_redirect":
+                continue
+            op = next((c.type for c in r.children if not c.is_named), "")
+            target = r.child_by_field_name("destination")
+            if op not in (">", ">>", ">|", "&>", "&>>") or target is None:
+                continue
+            values = word_values(target, self.env, self._printed)
+            if not values or len(values) != 1:
+                continue
+            path = posixpath.normpath(values[0][0])
+            stdout = not any(c.type == "file_descriptor" and text_of(c) != "1" for c in r.named_children)
+            content = output if stdout else None
+            before = self.result.written.get(path)
+            if op.endswith(">>") and not (path in self.result.written and before is not None):
+                content = None  # appended to a file from before the line: not known
+            elif op.endswith(">>") and content is not None and before is not None:
+                content = before + content
+            self.result.written[path] = content
+
+    def _run_written(self, path: str | None, program: str, inv: Invocation) -> bool:
+        """Read a script file the line itself wrote; True when ``path`` is one."""
+        if path is None:
+            return False
+        key = posixpath.normpath(path)
+        if key not in self.result.written:
+            return False
+        content = self.result.written[key]
+        if content is None:
+            self.result.opaque.append(
+                f"{program} runs {path!r}, written on this line with content computed at run time"
+            )
+        else:
+            self.nested(content, f"{program} {path}")
+        return True
 
     def _redirected_stdin(self, redirects: list[Node]) -> _Stdin | None:
         for r in redirects:
@@ -240,11 +282,34 @@ class _Analyser:
     def _argv_variants(self, words: list[Node]) -> list[list[str | None]]:
         variants: list[list[str | None]] = [[]]
         for word in words:
-            options = word_fields(word, self.env)
+            options = word_fields(word, self.env, self._printed)
             if len(variants) * len(options) > MAX_VARIANTS:
                 options = [[None]]
             variants = [v + o for v in variants for o in options]
         return [v for v in variants if v]
+
+    def _printed(self, node: Node) -> str | None:
+        """What a command substitution prints, when its commands print something known (``$(echo rm)``,
+        ``$(echo cm0= | base64 -d)``); its commands are recorded by the walk all the same."""
+        inner = [c for c in node.named_children if c.type != "comment"]
+        if len(inner) != 1:
+            return None
+        stages = inner[0].named_children if inner[0].type == "pipeline" else [inner[0]]
+        printed: str | None = None
+        for i, stage in enumerate(stages):
+            if stage.type != "command" or (i and printed is None):
+                return None
+            words = [w for c in stage.named_children if c.type == "command_name" for w in c.named_children]
+            words += [
+                c for c in stage.named_children if c.type not in ("command_name", "variable_assignment")
+            ]
+            variants = self._argv_variants(words)
+            if len(variants) != 1 or any(w is None for w in variants[0]):
+                return None
+            argv = variants[0]
+            program = (argv[0] or "").rsplit("/", 1)[-1]
+            printed = static_output(program, argv[1:], printed)
+        return printed
 
     # ---------------------------------------------------------------- what a command runs
 
@@ -261,6 +326,8 @@ class _Analyser:
         inv = self.record(argv)
         program = inv.program
         args = argv[1:]
+        if program is not None and "/" in (argv[0] or "") and self._run_written(argv[0], program, inv):
+            return [inv], None
         if program is None:
             self.result.opaque.append(f"the command name in {inv.display()!r} is computed at run time")
             return [inv], None
@@ -292,6 +359,8 @@ class _Analyser:
         if program in ("source", "."):
             if not args or args[0] is None:
                 self.result.opaque.append(f"{program} of a script computed at run time ({inv.display()!r})")
+            else:
+                self._run_written(args[0], program, inv)
             return []
         if program == "alias":
             for a in args:
@@ -359,7 +428,9 @@ class _Analyser:
         if operands and not (operands[0] == "-" or "-s" in args[:i]):
             if operands[0] is None:
                 self.result.opaque.append(f"{program} runs a script computed at run time ({inv.display()!r})")
-            return  # a script file: not read (the sandbox is the boundary)
+            else:  # a script file: read when this line wrote it, else not (the sandbox is the boundary)
+                self._run_written(operands[0], program, inv)
+            return
         if stdin is None:
             return
         if stdin.text is None:

@@ -11,6 +11,7 @@ import codecs
 import itertools
 import re
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -80,7 +81,11 @@ def _lookup(name: str, env: Env, *, split: bool) -> Candidates | None:
     return [(v, split) for v in sorted(values)]
 
 
-def word_values(node: Node, env: Env) -> Candidates | None:
+Substitute = Callable[["Node"], "str | None"]
+"""What a command substitution prints, when it is known statically (``$(echo rm)``)."""
+
+
+def word_values(node: Node, env: Env, subst: Substitute | None = None) -> Candidates | None:
     """The possible values of a word node, or None when it depends on run time."""
     kind = node.type
     if kind in ("word", "number"):
@@ -95,13 +100,13 @@ def word_values(node: Node, env: Env) -> Candidates | None:
             if child.type == "string_content":
                 parts.append([(_DQ_ESCAPE.sub(r"\1", text_of(child)), False)])
             else:
-                value = word_values(child, env)
+                value = word_values(child, env, subst)
                 if value is None:
                     return None
                 parts.append([(v, False) for v, _ in value])
         return _product(parts)
     if kind == "concatenation":
-        pieces = [word_values(child, env) for child in node.children]
+        pieces = [word_values(child, env, subst) for child in node.children]
         if any(p is None for p in pieces):
             return None
         return _product([p for p in pieces if p is not None])
@@ -113,13 +118,16 @@ def word_values(node: Node, env: Env) -> Candidates | None:
         if len(named) == 1 and named[0].type == "variable_name" and node.child_count == 3:
             return _lookup(text_of(named[0]), env, split=True)
         return None
-    return None  # $(…), <(…), $((…)), globs/braces the grammar marks, anything new
+    if kind == "command_substitution" and subst is not None:
+        printed = subst(node)
+        return None if printed is None else [(printed.rstrip("\n"), True)]
+    return None  # $(…) of anything else, <(…), $((…)), globs/braces the grammar marks, anything new
 
 
-def word_fields(node: Node, env: Env) -> list[list[str | None]]:
+def word_fields(node: Node, env: Env, subst: Substitute | None = None) -> list[list[str | None]]:
     """The word's possible field lists (one per candidate value): unquoted expansions are split, brace
     expansions (``r{m,}``, ``-{r,f}``) expanded."""
-    values = word_values(node, env)
+    values = word_values(node, env, subst)
     if values is None:
         return [[None]]
     braces = node.type == "concatenation" and any(
