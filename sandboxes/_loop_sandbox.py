@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ._loop import on_sandbox_loop, to_caller_loop
-from .base import ExecResult, OutputCallback, Sandbox, ShellResult
+from .base import ExecResult, OutputCallback, Sandbox, ShellResult, register_env_secrets
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,8 @@ class LoopSandbox(Sandbox):
         timeout: float | None = None,  # noqa: ASYNC109
         max_output_bytes: int | None = None,
     ) -> ExecResult:
+        if env:
+            register_env_secrets(env)  # values handed to a sandbox never reach a trace
         call = ExecCall(argv, cwd, env, stdin, timeout, max_output_bytes)
         return await on_sandbox_loop(self._exec(call))
 

@@ -289,3 +289,11 @@ async def test_item9_sandbox_credential_never_reaches_result_chat_or_command_spa
     texts = exported_text(spans.all)
     assert any("process.command_line" in (s.attributes or {}) for s in spans.all)
     assert_absent(texts, {"credential": credential, "github": GITHUB, "jwt": JWT, "aws": AWS})
+
+
+async def test_item9_values_handed_to_one_exec_are_secrets(sandbox_with_credential: Any) -> None:
+    value = "exec-only-7731c2d9"
+    result = await sandbox_with_credential.exec(["sh", "-c", "echo $ONE_OFF"], env={"ONE_OFF": value})
+    assert value in result.stdout.decode()  # the sandbox got it …
+    assert value in redaction.handed_values()  # … and traces never will
+    assert value not in tracing.content({"output": f"printed {value}"})
