@@ -279,6 +279,8 @@ async def test_item9_sandbox_credential_never_reaches_result_chat_or_command_spa
             tool_call("shell", {"command": "echo token=$DEPLOY_TOKEN"}),
             tool_call("shell", {"command": f"echo {credential} {GITHUB} | wc -c"}),
             tool_call("shell", {"command": f"printf '%s' '{JWT}' && echo {AWS}"}),
+            tool_call("shell", {"command": f"echo {OPENAI} {ANTHROPIC} {SLACK_BOT} {SLACK_USER}"}),
+            tool_call("shell", {"command": f"cat > key.pem <<'EOF'\n{PEM}\nEOF\ncat key.pem"}),
             "done",
         ]
     )
@@ -288,7 +290,13 @@ async def test_item9_sandbox_credential_never_reaches_result_chat_or_command_spa
     assert "token=[REDACTED]" in outputs[0]  # the command ran; the model saw no credential
     texts = exported_text(spans.all)
     assert any("process.command_line" in (s.attributes or {}) for s in spans.all)
-    assert_absent(texts, {"credential": credential, "github": GITHUB, "jwt": JWT, "aws": AWS})
+    assert_absent(texts, {"credential": credential, **KEYS})
+    commands = [
+        s.attributes["process.command_line"]
+        for s in spans.all
+        if "process.command_line" in (s.attributes or {})
+    ]
+    assert len(commands) == 5 and "[REDACTED:private_key]" in str(commands[-1])
 
 
 async def test_item9_values_handed_to_one_exec_are_secrets(sandbox_with_credential: Any) -> None:
