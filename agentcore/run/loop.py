@@ -133,8 +133,7 @@ class RunLoop:
         self.models: dict[str, Model] = {}
         self.owned_sandboxes: list[Any] = []
         self.sandbox_starts: list[asyncio.Task[None]] = []
-        self.mcp: Any = None
-        """``agentcore.mcp.runtime.RunServers``, made when an agent of the run has MCP servers."""
+        self.mcp: Any = None  # agentcore.mcp.runtime.RunServers, when an agent of the run has MCP servers
         self.extra: dict[str, Any] = {"started_at": time.monotonic(), "sandbox_seconds": 0.0}
         self.resume: RunState | None = None
         self.result: RunResult[Any] | None = None
@@ -230,11 +229,10 @@ class RunLoop:
                 self.owned_sandboxes.append(sandbox)
             for t in sandbox.tools():
                 tools.setdefault(t.name, t)
-        if agent.mcp_servers:  # all of the agent's servers connect at once; tools listed once, cached
-            if self.mcp is None:
-                from ..mcp.runtime import RunServers
+        if agent.mcp_servers:  # the agent's servers connect at once; their tools are listed once, cached
+            from ..mcp.runtime import RunServers
 
-                self.mcp = RunServers()
+            self.mcp = self.mcp or RunServers()
             for t in await self.mcp.tools(agent.name, agent.mcp_servers):
                 tools.setdefault(t.name, t)
         handoffs = {h.name: h for h in agent.handoff_list}
@@ -343,8 +341,7 @@ class RunLoop:
                     with contextlib.suppress(Exception):
                         await sandbox.close()
                 if self.mcp is not None:  # lifetime="run" servers stop here (a paused run reconnects)
-                    with contextlib.suppress(Exception):
-                        await self.mcp.close()
+                    await asyncio.gather(self.mcp.close(), return_exceptions=True)
 
     async def _loop(self) -> AsyncIterator[RunEvent]:
         _default_tracing()
