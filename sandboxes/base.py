@@ -122,14 +122,17 @@ _PLAIN_ENV = frozenset(
 
 
 def register_env_secrets(env: Mapping[str, str]) -> None:
-    """Treat the values handed to a sandbox as secrets in traces (``agentcore.tracing.add_secret``):
-    every value of at least 8 characters, and shorter ones (4+) under a secret-looking name, except the
-    well-known non-secret variables (``PATH``, ``HOME``, ``LANG``, ``LC_*``…) and bare paths."""
+    """Treat the values handed to a sandbox as secrets (``agentcore.tracing.add_secret``): those under a
+    secret-looking name (``*KEY*``, ``*TOKEN*``…; 4+ characters) never reach a trace nor, with
+    ``SecretRedactor``, the model; every other value of 8+ characters never reaches a trace. The
+    well-known non-secret variables (``PATH``, ``HOME``, ``LANG``, ``LC_*``…) and bare paths are left."""
     for key, value in env.items():
         if key in _PLAIN_ENV or key.startswith("LC_"):
             continue
-        if tracing._SECRET_NAME.search(key) or (len(value) >= 8 and not value.startswith(("/", "~", "."))):
+        if tracing._SECRET_NAME.search(key):
             tracing.add_secret(value)
+        elif len(value) >= 8 and not value.startswith(("/", "~", ".")):
+            tracing.add_secret(value, trace_only=True)
 
 
 @dataclass(frozen=True)

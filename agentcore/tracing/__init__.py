@@ -97,9 +97,10 @@ def _secrets() -> tuple[str, ...]:
     return _redaction.secret_values()
 
 
-def add_secret(value: str) -> None:
-    """Register one more value that must never appear in a trace (at least 4 characters)."""
-    _redaction.add_secret(value)
+def add_secret(value: str, *, trace_only: bool = False) -> None:
+    """Register one more value that must never appear in a trace (at least 4 characters); unless
+    ``trace_only``, ``SecretRedactor`` also hides it from the model."""
+    _redaction.add_secret(value, trace_only=trace_only)
 
 
 def redact(text: str) -> str:

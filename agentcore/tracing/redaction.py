@@ -97,10 +97,11 @@ def load_env(*, again: bool = False) -> None:
             _register(value, handed=False)
 
 
-def add_secret(value: str) -> None:
+def add_secret(value: str, *, trace_only: bool = False) -> None:
     """Register a value that must never appear in a trace (values shorter than 4 characters are ignored:
-    they would blank out ordinary text). Also covers the value as it appears inside JSON."""
-    _register(value, handed=True)
+    they would blank out ordinary text). Also covers the value as it appears inside JSON. Unless
+    ``trace_only``, :class:`~agentcore.SecretRedactor` also hides it from the model (:func:`handed_values`)."""
+    _register(value, handed=not trace_only)
 
 
 def _register(value: str, *, handed: bool) -> None:

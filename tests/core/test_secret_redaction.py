@@ -245,11 +245,16 @@ def test_item9_sandbox_env_values_are_registered() -> None:
             "LANG": "C.UTF-8",
             "WORKDIR_HINT": "/workspace/src",
             "MODE": "1",
+            "DATABASE_URL": "postgres://app:s3cr3t-pw@db/app",
         }
     )
-    handed = redaction.handed_values()
+    handed, traced = redaction.handed_values(), redaction.secret_values()
+    # Secret-named values: out of traces and (SecretRedactor) out of what the model sees.
     assert "dpl_9f8e7d6c5b4a" in handed and "4821" in handed
-    assert "C.UTF-8" not in handed and "/workspace/src" not in handed and "1" not in handed
+    # Any other value of 8+ characters: out of traces; the model may need it (a URL, a mode…).
+    assert "postgres://app:s3cr3t-pw@db/app" in traced and "postgres://app:s3cr3t-pw@db/app" not in handed
+    for plain in ("C.UTF-8", "/workspace/src", "1"):
+        assert plain not in traced, plain
 
 
 # --------------------------------------------------------------------------- on a real sandbox
@@ -303,5 +308,5 @@ async def test_item9_values_handed_to_one_exec_are_secrets(sandbox_with_credenti
     value = "exec-only-7731c2d9"
     result = await sandbox_with_credential.exec(["sh", "-c", "echo $ONE_OFF"], env={"ONE_OFF": value})
     assert value in result.stdout.decode()  # the sandbox got it …
-    assert value in redaction.handed_values()  # … and traces never will
+    assert value in redaction.secret_values()  # … and traces never will
     assert value not in tracing.content({"output": f"printed {value}"})
