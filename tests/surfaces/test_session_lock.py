@@ -35,7 +35,10 @@ turns, delay, timeout, ttl = int(turns), float(delay), float(timeout), float(ttl
 class SlowModel(ScriptedModel):
     async def respond(self, request):
         Path(marker).touch()  # the run holds the session from here on
-        await asyncio.sleep(delay)
+        if delay < 0:  # hold it until the test says so
+            while not Path(marker + ".release").exists():
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(max(delay, 0))
         return await super().respond(request)
 
 @tool
@@ -132,10 +135,11 @@ def test_item16_a_second_process_waits_and_never_interleaves(tmp_path: Path) -> 
 
 
 def test_item16_a_second_process_gives_up_with_session_busy(tmp_path: Path) -> None:
-    first, started = _start(tmp_path, "a", turns=3, delay=1.0)
+    first, started = _start(tmp_path, "a", turns=3, delay=-1)
     _wait_for(started, first)
     second, _ = _start(tmp_path, "b", turns=2, delay=0.0, timeout=0.3)
     code_b, out_b, err_b = _finish(second)
+    (tmp_path / "a.started.release").touch()  # a holds the session until b gave up
     code_a, _, err_a = _finish(first)
     assert code_a == 0, err_a
     assert code_b == 7, (out_b, err_b)
