@@ -189,6 +189,8 @@ def _reap_local_sync(labels: Mapping[str, str], older_than_s: float) -> list[str
     live_ids: set[str] = set()
     if root.is_dir():
         for ctl in root.iterdir():
+            if ctl.is_symlink() or not ctl.is_dir():  # e.g. the execute-only bash of local/pid1.py
+                continue
             try:
                 meta = json.loads((ctl / "meta.json").read_text())
             except (OSError, ValueError):

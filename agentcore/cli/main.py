@@ -6,6 +6,7 @@
     agentcore trace list|show [ID]   traces from the local store, as a tree
     agentcore sessions list|show|delete [NAME]
     agentcore sandboxes reap         remove sandboxes whose owning process is gone
+    agentcore mcp list|serve FILE    a definition's MCP servers and their tools; its agents served over MCP
 
 Exit codes (also in ``docs/cli.md``): see :data:`EXIT_CODES`.
 """
@@ -30,6 +31,7 @@ from .common import (
     _color,
     _print_config_error,
 )
+from .mcp import add_mcp_parser, cmd_mcp
 from .sandboxes import add_sandboxes_parser, cmd_sandboxes
 
 # --------------------------------------------------------------------------- validate / schema
@@ -253,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     sdel.add_argument("name")
 
     add_sandboxes_parser(sub)
+    add_mcp_parser(sub)
     return parser
 
 
@@ -281,6 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "trace": cmd_trace,
             "sessions": cmd_sessions,
             "sandboxes": cmd_sandboxes,
+            "mcp": cmd_mcp,
         }
         return handlers[args.command](args)
     except KeyboardInterrupt:

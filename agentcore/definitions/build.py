@@ -102,6 +102,7 @@ class _Builder:
         self.base_url = base_url
         self.models: dict[str, Model] = {}
         self.sandboxes: dict[str, Any] = {}
+        self.mcp_servers: dict[str, Any] = {}
 
     def fail(self, path: tuple[Any, ...], message: str) -> ConfigError:
         return ConfigError([self.d.problem(path, message)])
@@ -183,6 +184,25 @@ class _Builder:
         self.sandboxes[name] = sandbox
         return sandbox
 
+    # ------------------------------------------------------------------ MCP servers
+
+    def mcp_server(self, name: str) -> Any:
+        if name in self.mcp_servers:
+            return self.mcp_servers[name]
+        from ..mcp.config import MCPServer
+
+        spec = self.spec.mcp_servers[name]
+        fields = spec.model_dump(exclude_none=True, exclude={"cwd"})
+        if isinstance(fields.get("needs_approval"), list):
+            fields["needs_approval"] = tuple(fields["needs_approval"])
+        cwd = str((self.d.base_dir / spec.cwd).resolve()) if spec.cwd else None
+        try:
+            server = MCPServer(name=name, cwd=cwd, **fields)
+        except Exception as exc:
+            raise self.fail(("mcp_servers", name), f"mcp_servers.{name}: {exc}") from exc
+        self.mcp_servers[name] = server
+        return server
+
     # ------------------------------------------------------------------ agents
 
     def agent(self, name: str, spec: AgentSpec) -> Agent[Any]:
@@ -223,6 +243,7 @@ class _Builder:
             tools=tools,
             output_type=self.d.output_types.get(name),
             sandbox=self.sandbox(spec.sandbox) if spec.sandbox else None,
+            mcp_servers=[self.mcp_server(n) for n in spec.mcp_servers],
             verify=self.verifiers(name, spec),
             retry=retry_policy(self.spec.defaults.retry, spec.retry),
             metadata=metadata,

@@ -176,6 +176,7 @@ class _Checker:
         self.agents = {k for k in _mapping(data.get("agents")) if isinstance(k, str)}
         self.models = {k for k in _mapping(data.get("models")) if isinstance(k, str)}
         self.sandboxes = {k for k in _mapping(data.get("sandboxes")) if isinstance(k, str)}
+        self.mcp_servers = {k for k in _mapping(data.get("mcp_servers")) if isinstance(k, str)}
         self._providers: list[str] | None = None
 
     def report(self, path: tuple[Any, ...], message: str, *, at_key: bool = False) -> None:
@@ -314,6 +315,14 @@ class _Checker:
                 f"{_did_you_mean(str(sandbox), self.sandboxes)}; defined: "
                 f"{', '.join(sorted(self.sandboxes)) or 'none'}",
             )
+        for i, server in enumerate(_items(spec.get("mcp_servers"))):
+            if isinstance(server, str) and server not in self.mcp_servers:
+                self.report(
+                    (*path, "mcp_servers", i),
+                    f"{where}.mcp_servers: unknown MCP server {server!r}"
+                    f"{_did_you_mean(server, self.mcp_servers)}; defined: "
+                    f"{', '.join(sorted(self.mcp_servers)) or 'none'}",
+                )
         self.check_instructions(path, spec)
         self.check_tools(path, spec, has_sandbox)
         for i, h in enumerate(_items(spec.get("handoffs"))):

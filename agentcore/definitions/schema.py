@@ -153,6 +153,47 @@ SandboxSpec = Annotated[
 ]
 
 
+# --------------------------------------------------------------------------- MCP servers
+
+
+class MCPServerSpec(Strict):
+    """A Model Context Protocol server: a command over stdio, or a Streamable HTTP url. Its tools are
+    named ``<prefix>__<tool>`` (prefix: the server's name unless set)."""
+
+    command: str | None = Field(None, description="Run this command and talk to it over stdio.")
+    args: list[str] = Field(default_factory=list)
+    env: dict[EnvName, str] = Field(
+        default_factory=dict,
+        description="The server's environment (with HOME, PATH, USER…; the rest of the host's is never "
+        "passed). Use ${VAR} for secrets.",
+    )
+    cwd: str | None = Field(None, description="Working directory of the command (relative to this file).")
+    url: str | None = Field(None, description="The Streamable HTTP endpoint (http:// or https://).")
+    headers: dict[str, str] = Field(default_factory=dict)
+    bearer_token: str | None = Field(None, description="Sent as 'Authorization: Bearer ...'; use ${VAR}.")
+    prefix: str | None = Field(None, description="Tool name prefix ('' for none; default: the server's name).")
+    allow: list[str] | None = Field(None, description="Only these tools (server-side names, fnmatch patterns).")
+    deny: list[str] = Field(default_factory=list, description="Never these tools (fnmatch patterns).")
+    needs_approval: bool | Literal["destructive", "not_read_only"] | list[str] = Field(
+        False,
+        description="Which tools pause the run for approval: all (true), 'destructive' (not marked "
+        "read-only or non-destructive by the server), 'not_read_only', or a list of tool names.",
+    )
+    lifetime: Literal["run", "session"] = Field(
+        "run", description="Stop the server when the run ends, or keep it for the whole chat session."
+    )
+    connect_timeout: PositiveFloat = 30.0
+    call_timeout: PositiveFloat = 60.0
+    protocol: Literal["legacy", "auto"] = "legacy"
+    resource_tool: bool = Field(False, description="Add a '<prefix>__read_resource' tool.")
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> MCPServerSpec:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give exactly one of 'command' (stdio) or 'url' (Streamable HTTP)")
+        return self
+
+
 # --------------------------------------------------------------------------- tools, handoffs
 
 
@@ -322,6 +363,9 @@ class AgentSpec(Strict):
     settings: ModelSettings | None = Field(None, description="Overrides the model's settings for this agent.")
     tools: list[ToolEntry] = Field(default_factory=list)
     sandbox: Name | None = Field(None, description="A name from `sandboxes`; adds the shell and file tools.")
+    mcp_servers: list[Name] = Field(
+        default_factory=list, description="Names from `mcp_servers`; adds their tools."
+    )
     output_schema: dict[str, Any] | None = Field(
         None, description="JSON Schema of the final output (type: object); validated before the run returns."
     )
@@ -357,6 +401,7 @@ class ConfigFile(Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     models: dict[Name, ModelEntry] = Field(default_factory=dict)
     sandboxes: dict[Name, SandboxSpec] = Field(default_factory=dict)
+    mcp_servers: dict[Name, MCPServerSpec] = Field(default_factory=dict)
     agents: dict[Name, AgentSpec] = Field(min_length=1)
 
 

@@ -50,6 +50,7 @@ from .._loop import on_sandbox_loop
 from .._loop_sandbox import ExecCall, LoopSandbox
 from ..base import ExecResult, FileInfo, SandboxConfig, resolve_path
 from ..shell import KILL_GROUPS_SCRIPT, BoundedOutput, ShellProcess
+from . import pid1
 from .fs import ConfinedFiles
 from .io import LocalShell, Pipes
 from .launch import LaunchSpec, prewarm_key, refill_soon, spawn_launcher, take_warm
@@ -235,7 +236,8 @@ class LocalSandbox(LoopSandbox):
         bwrap = bwrap_path()
         if bwrap is None:
             return None
-        return LaunchSpec(bwrap, tuple(self._host_prefix()), ISOLATION, COMMAND)
+        command = COMMAND if pid1.execute_only_bash(state_root()) is None else pid1.COMMAND
+        return LaunchSpec(bwrap, tuple(self._host_prefix()), ISOLATION, command)
 
     async def _launch(self, spec: LaunchSpec, ctl: Path) -> asyncio.subprocess.Process:
         """Start bwrap through a launcher: a parked warm one when available, else a new one."""
@@ -316,6 +318,9 @@ class LocalSandbox(LoopSandbox):
         else:
             args += ["--size", str(cfg.disk_mb << 20), "--perms", "0755", "--tmpfs", cfg.workdir]
         args += ["--ro-bind", str(ctl), CTL]
+        init = pid1.execute_only_bash(state_root())  # pid 1 not dumpable: /proc/1 out of the agent's reach
+        if init is not None:
+            args += ["--ro-bind", str(init), pid1.INSIDE]
         if cfg.read_only_root:
             args += ["--remount-ro", "/"]
         args += ["--chdir", cfg.workdir]

@@ -25,12 +25,19 @@ S='1 2 3 4 5 6 7 8 10 11 12 13 14 15 16 18 20 21 22 23 24 25 26 27 28 29 30 31'
 trap : $S
 declare -A J
 R() {
-  local p s
+  local p s v f q
   for p in "${!J[@]}"; do
     kill -0 "$p" 2>/dev/null && continue
     wait "$p"; s=$?
-    ((s > 128)) && printf '%s %d\n' "${J[$p]}" "$s"
-    unset "J[$p]"
+    v=${J[$p]}; unset "J[$p]"
+    if [[ $v == +* ]]; then printf '%s 137\n' "${v#+}"; continue; fi
+    ((s > 128)) || continue
+    if [[ $v == "d "* ]]; then
+      q=
+      for f in /proc/[0-9]*/fd/0; do [ "$f" -ef "$C/${v#d }.in" ] && { q=${f#/proc/}; q=${q%%/*}; break; }; done
+      if [ -n "$q" ]; then J[$q]=+$v; continue; fi
+    fi
+    printf '%s %d\n' "$v" "$s"
   done
 }
 printf 'ready %s\n' "$$"
@@ -68,6 +75,7 @@ the supervisor cannot be killed or stopped from inside: the kernel delivers it o
 handler for, and it catches (and ignores) every catchable one. ``kill -9 -1`` still kills the
 wrappers: while any is tracked (``J``), the supervisor wakes every second and reports a wrapper that
 died by a signal as ended with that signal's status, so the host never waits for a notice that cannot
-come. As init it also reaps orphans (bash reaps every child on SIGCHLD)."""
+come; a shell that outlived its wrapper (the builtin ``kill -9 -1`` spares its caller) is found by its
+stdin FIFO and watched instead (``+`` entries), so it is not reported ended while it still runs. As init it also reaps orphans (bash reaps every child on SIGCHLD)."""
 COMMAND = ("/bin/bash", "--noprofile", "--norc", "-c", SUPERVISOR)
 """What bwrap runs as the sandbox's pid 1."""

@@ -104,6 +104,14 @@ async def test_item2_kill_all_keeps_the_sandbox(sandbox: Sandbox) -> None:
         assert after.exit_code == 0
         assert (await sandbox.exec(["cat", "sub/f.txt"])).stdout == b"data\n"
         assert await sandbox.read_file("sub/f.txt") == b"data\n"
+    # pid 1's plumbing (its pipes to the host, its memory, its environment) is out of the agent's reach
+    if sandbox.backend != "local" or os.geteuid() == 0:  # local: pid 1 runs an unreadable (0111) bash
+        reach = await sandbox.shell(
+            "ls /proc/1/fd >/dev/null 2>&1 && echo REACHED-fd; "
+            "cat /proc/1/environ >/dev/null 2>&1 && echo REACHED-environ; "
+            "(echo 'd forged 0' > /proc/1/fd/1) 2>/dev/null && echo REACHED-pipe; echo done"
+        )
+        assert reach.output == "done\n"
     # a signal storm at pid 1 changes nothing either
     storm = " ".join(
         f"kill -{sig} 1 2>/dev/null;" for sig in ("TERM", "INT", "HUP", "QUIT", "USR1", "STOP", "KILL")
@@ -132,13 +140,14 @@ async def test_item10_nothing_of_the_host_shows_inside(
     assert secret not in text and HOST_MARKER not in text
     assert os.getcwd() not in text
     assert "PATH=/usr/sbin:/usr/bin:/sbin:/bin\n" not in text  # the launcher's own PATH
-    init = (await sandbox.exec(["cat", "/proc/1/environ"])).stdout.decode().split("\0")
-    entries = {e for e in init if e}
-    if sandbox.backend == "local":  # exactly the sandbox's configured environment
+    if sandbox.backend == "local":  # exactly the sandbox's configured environment (read host-side)
+        init_pid = sandbox._init_pid  # type: ignore[attr-defined]
+        entries = {e for e in Path(f"/proc/{init_pid}/environ").read_bytes().decode().split("\0") if e}
         allowed = {f"{k}={v}" for k, v in sandbox.config.shell_env().items()} | {
             f"PWD={sandbox.config.workdir}"
         }
         assert entries <= allowed, entries - allowed
+        assert os.getcwd() not in Path(f"/proc/{init_pid}/cmdline").read_text()
 
 
 # --------------------------------------------------------------------------- item 6: file tools vs a racing symlink swap
