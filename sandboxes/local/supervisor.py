@@ -76,6 +76,7 @@ handler for, and it catches (and ignores) every catchable one. ``kill -9 -1`` st
 wrappers: while any is tracked (``J``), the supervisor wakes every second and reports a wrapper that
 died by a signal as ended with that signal's status, so the host never waits for a notice that cannot
 come; a shell that outlived its wrapper (the builtin ``kill -9 -1`` spares its caller) is found by its
-stdin FIFO and watched instead (``+`` entries), so it is not reported ended while it still runs. As init it also reaps orphans (bash reaps every child on SIGCHLD)."""
+stdin FIFO and watched instead (``+`` entries), so it is not reported ended while it still runs. As init
+it also reaps orphans (bash reaps every child on SIGCHLD)."""
 COMMAND = ("/bin/bash", "--noprofile", "--norc", "-c", SUPERVISOR)
 """What bwrap runs as the sandbox's pid 1."""
