@@ -18,7 +18,7 @@ from typing import Any
 from .. import tracing
 from ..agent import Agent, OutputValidationError
 from ..context import RunContext
-from ..control import paused
+from ..control import paused as parking
 from ..control.approvals import ApprovalLedger, Decision, RunState, call_digest
 from ..control.guardrails import Check
 from ..control.handoffs import Handoff
@@ -159,7 +159,7 @@ class RunLoop:
                 if not await asyncio.to_thread(ledger.consume, state.run_id, call_id):
                     raise ApprovalError(f"the decision for call {call_id} was already used")
             self.resume = state
-            self.owned_sandboxes.extend(paused.claim(state.run_id))  # kept since the pause, this process
+            self.owned_sandboxes.extend(parking.claim(state.run_id))  # kept since the pause, this process
             self.run_id = state.run_id
             if state.agent not in self.agents:
                 raise UserError(
@@ -335,7 +335,7 @@ class RunLoop:
                     if getattr(getattr(s, "config", None), "lifetime", "run") == "run"
                 ]
                 if self.result is not None and self.result.state is not None:
-                    paused.park(self.run_id, owned)  # a pause is not an end: kept until resume/discard/TTL
+                    parking.park(self.run_id, owned)  # a pause is not an end: kept until resume/discard/TTL
                     owned = []
                 for sandbox in owned:
                     with contextlib.suppress(Exception):
@@ -487,7 +487,7 @@ class RunLoop:
                     agent=agent.name,
                     output="handoff deferred: other calls of this turn await approval; request it again",
                 )
-            self._pause(agent, calls, phase, await paused.save_workspaces(self.agents, self.owned_sandboxes))
+            self._pause(agent, calls, phase, await parking.save_workspaces(self.agents, self.owned_sandboxes))
             await self._save()
             return
         for call in calls:
@@ -573,7 +573,7 @@ class RunLoop:
         tools, handoffs = await self._tools(agent)
         await self._sandboxes_ready()
         fresh = [s for s in self.owned_sandboxes if all(s is not k for k in kept)]
-        await paused.restore_workspaces(state.workspaces, agent, self.agents, fresh)
+        await parking.restore_workspaces(state.workspaces, agent, self.agents, fresh)
         decisions = dict(state.decisions)
         phase = ToolPhase(results={r.call_id: r for r in state.completed})
         turn_ids = set(decisions) | set(phase.results)
