@@ -126,8 +126,10 @@ def content(value: Any) -> str:
         text = json.dumps(value, default=str)
         if len(text) < _WALK_CHARS:  # small: one pass over the JSON (escaped values are registered too)
             text = _redaction.redact(text)
-        else:  # large: redact each string once (tool results recur in later chat spans), then encode
-            text = json.dumps(_redaction.redact_tree(value), default=str)
+        else:  # large: redact each string once (tool results recur in later chat spans)
+            cleaned, changed = _redaction.redact_tree(value)
+            if changed:
+                text = json.dumps(cleaned, default=str)
     if len(text) > MAX_CONTENT_CHARS:
         text = text[:MAX_CONTENT_CHARS] + f"…[{len(text) - MAX_CONTENT_CHARS} chars cut]"
     return text

@@ -194,18 +194,31 @@ def redact_cached(text: str) -> str:
     return hit
 
 
-def redact_tree(value: Any) -> Any:
-    """A copy of a JSON-like value (dicts, lists, strings…) with every string redacted; other objects as
-    their redacted ``str``. Strings are redacted before JSON escaping, so escaping never hides a secret."""
-    if isinstance(value, str):
-        return redact_cached(value)
-    if isinstance(value, dict):
-        return {(redact(k) if isinstance(k, str) else k): redact_tree(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact_tree(v) for v in value]
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    return redact(str(value))
+def redact_tree(value: Any) -> tuple[Any, bool]:
+    """A copy of a JSON-like value (dicts, lists, strings…) with every string redacted (other objects as
+    their redacted ``str``), and whether anything was. Strings are redacted before JSON escaping, so
+    escaping never hides a secret."""
+    changed = [False]
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            out = redact_cached(v)
+            if out != v:
+                changed[0] = True
+            return out
+        if isinstance(v, dict):
+            return {walk(k) if isinstance(k, str) else k: walk(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [walk(x) for x in v]
+        if v is None or isinstance(v, bool | int | float):
+            return v
+        text = str(v)
+        out = redact(text)
+        if out != text:
+            changed[0] = True
+        return out
+
+    return walk(value), changed[0]
 
 
 def _forget_for_tests() -> None:
