@@ -98,7 +98,7 @@ async def loop_agentcore(
 ) -> tuple[Timer, list[dict[str, Any]]]:
     """``kind``: ``google`` (generateContent), ``interactions`` (state on) or ``interactions-stateless``."""
     from agentcore.model import ToolSpec
-    from agentcore.providers.gemini.interactions import GeminiInteractionsModel, GeminiModel
+    from agentcore.providers.gemini import GeminiInteractionsModel, GeminiModel
 
     model: Any
     bodies: list[dict[str, Any]] = []
