@@ -202,12 +202,12 @@ def _reap_local_sync(labels: Mapping[str, str], older_than_s: float) -> list[str
                         shutil.rmtree(ctl, ignore_errors=True)
                         removed.append(ctl.name)
                 continue
-            alive = owner_alive(int(meta.get("owner_pid", 0)), meta.get("owner_start"))
-            if alive or not _matches(meta.get("labels", {}), labels):
+            owner = int(meta.get("owner_pid", 0))
+            if owner_alive(owner, meta.get("owner_start")) or not _matches(meta.get("labels", {}), labels):
                 live_ids.add(ctl.name)
                 continue
-            if time.time() - float(meta.get("created", 0)) < older_than_s:
-                live_ids.add(ctl.name)
+            if owner <= 0 and time.time() - float(meta.get("created", 0)) < older_than_s:
+                live_ids.add(ctl.name)  # no owner recorded: judged by age only
                 continue
             shutil.rmtree(ctl, ignore_errors=True)
             removed.append(ctl.name)

@@ -301,3 +301,25 @@ async def test_item4_a_killed_owner_leaves_nothing_behind(backend: Backend) -> N
     assert info["id"] in removed or not ctl.exists()
     assert not ctl.exists()
     assert not [c for c in cgroups if c.exists()]
+
+
+async def test_item4_agentcore_sandboxes_reap_removes_a_dead_owners_leftovers(
+    local_backend: Backend, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agentcore.cli.main import main
+
+    owner = await _python(CRASHING_OWNER, "local")
+    try:
+        assert owner.stdout is not None
+        info = json.loads(await asyncio.wait_for(owner.stdout.readline(), 120))
+    finally:
+        owner.kill()
+        await owner.wait()
+    ctl = Path(info["ctl"])
+    code = await asyncio.to_thread(main, ["sandboxes", "reap", "--backend", "local", "--json"])
+    assert code == 0
+    removed = json.loads(capsys.readouterr().out)
+    assert info["id"] in removed["local"] or not ctl.exists()  # (or another process's first start did it)
+    assert not ctl.exists()
+    assert not [c for c in info["cgroups"] if Path(c).exists()]
+    assert await asyncio.to_thread(main, ["sandboxes", "reap", "--label", "no-equals-sign"]) == 2
