@@ -16,6 +16,7 @@ from ..errors import (
     ModelError,
     RetryBudgetExhausted,
     SandboxError,
+    SessionBusy,
     UnknownModelError,
     UserError,
     VerifierFailed,
@@ -30,6 +31,7 @@ EXIT_VERIFIER = 5
 EXIT_MAX_TURNS = 6
 EXIT_MODEL = 7
 EXIT_SANDBOX = 8
+EXIT_BUSY = 9
 EXIT_INTERRUPTED = 130
 
 EXIT_CODES: dict[int, str] = {
@@ -42,6 +44,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_MAX_TURNS: "the run reached max_turns without a final output",
     EXIT_MODEL: "model/provider failure (non-retryable error, retries exhausted, or the model kept misbehaving)",
     EXIT_SANDBOX: "the sandbox failed (backend unavailable, died)",
+    EXIT_BUSY: "the session is in use by another run (it waited for it, then gave up)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
@@ -65,6 +68,8 @@ def exit_code_for(exc: BaseException) -> int:
         return EXIT_MODEL
     if isinstance(exc, SandboxError):
         return EXIT_SANDBOX
+    if isinstance(exc, SessionBusy):
+        return EXIT_BUSY
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     if isinstance(exc, UserError):

@@ -175,3 +175,10 @@ async def test_item16_an_append_by_another_while_the_lock_is_held_is_refused(tmp
     async with other.lock():  # released: the other one gets it at once
         await other.append([UserMessage.of("b after")])
     assert [i.text for i in (await holder.load()).items] == ["a mine", "b after"]  # type: ignore[union-attr]
+
+
+def test_item16_the_cli_exits_9_when_the_session_is_busy() -> None:
+    from agentcore.cli.common import EXIT_BUSY, EXIT_CODES, exit_code_for
+    from agentcore.errors import SessionBusy
+
+    assert exit_code_for(SessionBusy("s1", holder="pid 1@host", waited=30.0)) == EXIT_BUSY == 9 and 9 in EXIT_CODES
