@@ -84,15 +84,15 @@ class MCPConnection:
                 raise
 
     async def _own(self, ready: asyncio.Future[None], closing: asyncio.Event) -> None:
-        mcp = _sdk()
-        from mcp.client.stdio import stdio_client
-        from mcp.client.streamable_http import streamable_http_client
-
         server = self.server
         self._close_stderr()
-        if server.command is not None:  # kept after the server ends, for the error messages
-            self._stderr = tempfile.TemporaryFile("w+")
         try:
+            mcp = _sdk()
+            from mcp.client.stdio import stdio_client
+            from mcp.client.streamable_http import streamable_http_client
+
+            if server.command is not None:  # kept after the server ends, for the error messages
+                self._stderr = tempfile.TemporaryFile("w+")
             async with contextlib.AsyncExitStack() as stack:
                 if server.command is not None:
                     params = mcp.StdioServerParameters(
@@ -120,7 +120,7 @@ class MCPConnection:
             if not ready.done():
                 ready.set_exception(
                     MCPConnectError(server.name, f"{_describe(exc)}{self._tail()}")
-                    if not isinstance(exc, MCPConnectError)
+                    if not isinstance(exc, MCPConnectError | MCPNotInstalled)
                     else exc
                 )
         finally:
