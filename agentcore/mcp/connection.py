@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import MCPServer
 from .errors import MCPCallTimeout, MCPConnectError, MCPNotInstalled, MCPResultError, MCPServerCrashed
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mcp import Client
 
 ProgressCallback = Callable[[float, float | None, str | None], Any]
+T = TypeVar("T")
 _STDERR_TAIL = 2000
 _CLOSE_TIMEOUT = 10.0
 
@@ -203,17 +204,20 @@ class MCPConnection:
         """The server's tools, listed once and cached until ``notifications/tools/list_changed``."""
         if self._tools is not None and self.connected and self._listed_version == self._tools_version:
             return self._tools
-        client = await self._client_now()
-        version = self._tools_version
-        tools: list[mt.Tool] = []
-        cursor: str | None = None
-        async with self._guard("tools/list", self.server.connect_timeout):
+
+        async def listing(client: Client) -> tuple[int, list[mt.Tool]]:
+            version = self._tools_version
+            tools: list[mt.Tool] = []
+            cursor: str | None = None
             for _ in range(100):  # a paginator that never ends cannot hang the run
                 page = await client.list_tools(cursor=cursor)
                 tools.extend(page.tools)
                 cursor = page.next_cursor
                 if not cursor:
                     break
+            return version, tools
+
+        version, tools = await self._request("tools/list", self.server.connect_timeout, listing)
         self._tools, self._listed_version = tools, version
         self.listings += 1
         return tools
@@ -228,7 +232,6 @@ class MCPConnection:
         self, name: str, arguments: dict[str, Any], *, progress: ProgressCallback | None = None
     ) -> mt.CallToolResult:
         """Call the server's tool ``name``. Failures are :class:`MCPToolError` subclasses."""
-        client = await self._client_now()
         callback: Any = None
         if progress is not None:
             report = progress
@@ -236,7 +239,7 @@ class MCPConnection:
             async def callback(value: float, total: float | None, message: str | None) -> None:
                 report(value, total, message)
 
-        async with self._guard(f"tools/call {name}", self.server.call_timeout, tool=name):
+        async def call(client: Client) -> mt.CallToolResult:
             try:
                 return await client.call_tool(
                     name, arguments, read_timeout_seconds=self.server.call_timeout, progress_callback=callback
@@ -244,35 +247,61 @@ class MCPConnection:
             except RuntimeError as exc:  # the SDK's outputSchema validation
                 raise MCPResultError(self.server.name, name, str(exc)) from None
 
+        return await self._request(f"tools/call {name}", self.server.call_timeout, call, tool=name)
+
     async def list_resources(self) -> list[mt.Resource]:
-        client = await self._client_now()
-        out: list[mt.Resource] = []
-        cursor: str | None = None
-        async with self._guard("resources/list", self.server.call_timeout):
+        async def listing(client: Client) -> list[mt.Resource]:
+            out: list[mt.Resource] = []
+            cursor: str | None = None
             for _ in range(100):
                 page = await client.list_resources(cursor=cursor)
                 out.extend(page.resources)
                 cursor = page.next_cursor
                 if not cursor:
                     break
-        return out
+            return out
+
+        return await self._request("resources/list", self.server.call_timeout, listing)
 
     async def read_resource(self, uri: str) -> mt.ReadResourceResult:
-        client = await self._client_now()
-        async with self._guard(f"resources/read {uri}", self.server.call_timeout, tool="read_resource"):
+        async def read(client: Client) -> mt.ReadResourceResult:
             result: mt.ReadResourceResult = await client.read_resource(uri)
             return result
 
+        return await self._request(f"resources/read {uri}", self.server.call_timeout, read, tool="read_resource")
+
     async def list_prompts(self) -> list[mt.Prompt]:
-        client = await self._client_now()
-        async with self._guard("prompts/list", self.server.call_timeout):
+        async def listing(client: Client) -> list[mt.Prompt]:
             return list((await client.list_prompts()).prompts)
 
+        return await self._request("prompts/list", self.server.call_timeout, listing)
+
     async def get_prompt(self, name: str, arguments: dict[str, str] | None = None) -> mt.GetPromptResult:
-        client = await self._client_now()
-        async with self._guard(f"prompts/get {name}", self.server.call_timeout, tool=name):
+        async def get(client: Client) -> mt.GetPromptResult:
             result: mt.GetPromptResult = await client.get_prompt(name, arguments)
             return result
+
+        return await self._request(f"prompts/get {name}", self.server.call_timeout, get, tool=name)
+
+    async def _request(
+        self, what: str, limit: float, op: Callable[[Client], Awaitable[T]], *, tool: str = ""
+    ) -> T:
+        """Run ``op`` on the client (connecting first when needed). An HTTP session the server no longer
+        knows (it restarted, or expired the session) is replaced once and the request sent again: the
+        server refused it without running it."""
+        for attempt in (0, 1):
+            client = await self._client_now()
+            try:
+                async with self._guard(what, limit, tool=tool):
+                    return await op(client)
+            except _SessionDropped as dropped:
+                await self._stop_owner()
+                if attempt:
+                    raise MCPServerCrashed(
+                        self.server.name, tool, f"MCP server {self.server.name!r} dropped the session during "
+                        f"{what} and refused a new one: {dropped}"
+                    ) from None
+        raise AssertionError("unreachable")
 
     @contextlib.asynccontextmanager
     async def _guard(self, what: str, limit: float, *, tool: str = "") -> Any:
@@ -286,6 +315,8 @@ class MCPConnection:
             async with asyncio.timeout(limit + 1.0):
                 yield
         except MCPError as exc:
+            if self.server.url is not None and str(exc) in _SESSION_GONE:
+                raise _SessionDropped(str(exc)) from None
             if exc.code == CONNECTION_CLOSED:
                 tail = self._tail()
                 await self._stop_owner()  # the next request reconnects
@@ -301,6 +332,15 @@ class MCPConnection:
             tail = self._tail()
             await self._stop_owner()
             raise MCPServerCrashed(name, tool, f"MCP server {name!r}: {_describe(exc)} during {what}{tail}") from None
+
+
+class _SessionDropped(Exception):
+    """The HTTP server does not know the session any more (internal: the request is sent again)."""
+
+
+_SESSION_GONE = {"Session terminated", "Server returned an error response"}
+"""What the SDK's HTTP transport says for a 404 on a known session (the spec's "session expired") and
+for a bare 4xx/5xx without a JSON-RPC error body (some servers answer an unknown session with 400)."""
 
 
 def refusal_hint(text: str) -> str:

@@ -47,10 +47,23 @@ def crash() -> str:
     os._exit(3)
 
 
+def _write(path: str, text: str, mode: str) -> None:
+    with open(path, mode) as f:
+        f.write(text)
+
+
 @server.tool()
 async def hang() -> str:
-    """Never answers."""
-    await asyncio.sleep(3600)
+    """Never answers. With TOY_MARK set, writes 'started' there, and 'cancelled' when cancelled."""
+    mark = os.environ.get("TOY_MARK")
+    if mark:
+        _write(mark, "started\n", "w")
+    try:
+        await asyncio.sleep(3600)
+    except BaseException:
+        if mark:
+            _write(mark, "cancelled\n", "a")
+        raise
     return "unreachable"
 
 
