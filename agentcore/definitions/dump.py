@@ -70,6 +70,7 @@ class _Dumper:
     def __init__(self) -> None:
         self.models: dict[str, Any] = {}
         self.sandboxes: dict[str, Any] = {}
+        self.mcp_servers: dict[str, Any] = {}
         self.agents: dict[str, Any] = {}
         self.pending: list[Agent[Any]] = []
         self.judges: list[Agent[Any]] = []
@@ -140,6 +141,41 @@ class _Dumper:
         name = f"{agent.name}_sandbox"
         self.sandboxes[name] = out
         return name
+
+    def mcp_server(self, agent: Agent[Any], server: Any) -> str:
+        """An ``MCPServer`` as a ``mcp_servers`` entry; credentials become ``${VAR}`` references."""
+        from ..mcp.config import MCPServer
+        from .schema import MCPServerSpec
+
+        if server.sampling is not None or server.elicitation is not None or callable(server.needs_approval):
+            raise UserError(
+                f"agent {agent.name!r}: MCP server {server.name!r} has a callback (sampling, elicitation or "
+                "needs_approval), which YAML cannot describe"
+            )
+        defaults = MCPServerSpec.model_construct()
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(MCPServer):
+            if f.name in ("name", "sampling", "elicitation"):
+                continue
+            value = getattr(server, f.name)
+            value = list(value) if isinstance(value, tuple) else value
+            value = dict(value) if isinstance(value, dict) else value
+            if value != getattr(defaults, f.name, None) and value not in ((), [], {}, None):
+                out[f.name] = value
+        if "env" in out:
+            out["env"] = _env_refs(out["env"])
+        token = f"{server.name.upper().replace('-', '_')}_TOKEN"
+        if "bearer_token" in out:
+            out["bearer_token"] = _EnvRef(f"${{{token}}}")
+        if "headers" in out:
+            out["headers"] = {
+                k: (_EnvRef(f"${{{token}}}") if _SECRET_NAME.search(k) else v) for k, v in out["headers"].items()
+            }
+        known = self.mcp_servers.get(server.name)
+        if known is not None and known != out:
+            raise UserError(f"two different MCP servers are named {server.name!r}")
+        self.mcp_servers[server.name] = out
+        return str(server.name)
 
     def tool(self, agent: Agent[Any], tool: Tool) -> Any:
         from ..control.handoffs import AgentTool
@@ -278,6 +314,8 @@ class _Dumper:
         sandbox = self.sandbox(agent)
         if sandbox is not None:
             out["sandbox"] = sandbox
+        if agent.mcp_servers:
+            out["mcp_servers"] = [self.mcp_server(agent, s) for s in agent.mcp_servers]
         schema = schema_of(agent.output_type)
         if schema is not None:
             out["output_schema"] = schema
@@ -322,6 +360,8 @@ class _Dumper:
             doc["models"] = self.models
         if self.sandboxes:
             doc["sandboxes"] = self.sandboxes
+        if self.mcp_servers:
+            doc["mcp_servers"] = self.mcp_servers
         doc["agents"] = self.agents
         return doc
 

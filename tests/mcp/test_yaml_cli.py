@@ -110,3 +110,27 @@ async def test_cli_mcp_serve_over_stdio(tmp_path: Path) -> None:
         result = await client.call_tool("greeter", {"input": "hi"})
         # the scripted model has no steps: the run fails and the client gets a tool error
         assert result.is_error
+
+
+def test_an_agent_with_mcp_servers_round_trips_through_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentcore import Agent
+    from agentcore.definitions import to_yaml
+    from agentcore.mcp import MCPServer
+
+    files = MCPServer(name="files", command="mcp-server-filesystem", args=["/srv"], needs_approval="destructive",
+                      env={"API_KEY": "sk-secret-never-written", "MODE": "fast"}, call_timeout=9)
+    web = MCPServer(name="web", url="http://127.0.0.1:9/mcp", bearer_token="tok-never-written", allow=["get_*"])
+    agent = Agent(name="clerk", model="openai:gpt-5-mini", mcp_servers=[files, web])
+    text = to_yaml(agent)
+    assert "never-written" not in text and "${API_KEY}" in text and "${WEB_TOKEN}" in text
+    monkeypatch.setenv("API_KEY", "sk-from-env")
+    monkeypatch.setenv("WEB_TOKEN", "tok-from-env")
+    path = tmp_path / "dumped.yaml"
+    path.write_text(text)
+    back = agent_from_yaml(str(path))
+    f, w = back.mcp_servers
+    assert (f.command, f.args, f.needs_approval, f.call_timeout) == ("mcp-server-filesystem", ("/srv",), "destructive", 9)
+    assert f.env == {"API_KEY": "sk-from-env", "MODE": "fast"}
+    assert (w.url, w.bearer_token, w.allow) == ("http://127.0.0.1:9/mcp", "tok-from-env", ("get_*",))
