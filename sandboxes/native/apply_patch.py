@@ -431,7 +431,8 @@ async def apply_patch(sandbox: Sandbox, operation: Mapping[str, Any]) -> tuple[P
             existed = await _is_file(sandbox, path)
             await sandbox.write_file(path, content.encode("utf-8"))
             verb = "Replaced" if existed else "Created"
-            return "completed", f"{verb} {path} ({content.count(chr(10))} lines)"
+            n = content.count("\n")
+            return "completed", f"{verb} {path} ({n} line{'' if n == 1 else 's'})"
         if kind == "delete_file":
             info = await sandbox.stat(path)
             if info is None:
