@@ -12,6 +12,7 @@ import os
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import tracing
 from ..errors import ConfigError, ModelError
 from ..model import Model, ModelRequest, ModelResponse, ModelSettings, ModelStreamEvent
 from ..run.retry import RetryPolicy
@@ -131,6 +132,8 @@ class _Builder:
             model = resolve_model(f"{spec.provider}:{spec.model}", **options)
         except Exception as exc:
             raise self.fail(("models", name), f"models.{name}: cannot create the model: {exc}") from exc
+        if spec.pricing is not None:  # chat spans of this model carry their cost
+            tracing.set_price(model.model_name, spec.pricing.input_per_mtok, spec.pricing.output_per_mtok)
         if spec.fallback:
             backups = [self.named_model(b, (*chain, name)) for b in spec.fallback if b not in (*chain, name)]
             model = FallbackModel([model, *backups])

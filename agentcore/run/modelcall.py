@@ -110,6 +110,7 @@ class ModelCaller:
             if response is None:
                 raise ModelStreamError("stream ended without a response", provider=model.provider)
             self._record_response(s, response)
+            tracing.set_cost(s, model.model_name, response.usage)
             if capture:
                 self.captured[agent.name] = len(request.items) + len(response.items)
         self.held = "".join(self.held_parts)

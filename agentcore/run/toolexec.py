@@ -74,6 +74,8 @@ async def apply_guardrails(
             verdict = replace(verdict, guardrail=g.name)
             if s.is_recording():
                 s.set_attribute("agentcore.guardrail.action", verdict.action)
+                if verdict.action == "tripwire":  # the span that stopped the run is an error
+                    tracing.set_error(s, verdict.reason)
                 if verdict.action != "allow":
                     s.add_event(
                         "gen_ai.guardrail.result",

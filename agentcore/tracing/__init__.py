@@ -146,6 +146,10 @@ def span(
     """Start a span as the current one (under ``parent`` when given, else under the current span);
     record exceptions as ``error.type`` and status ERROR."""
     context = trace.set_span_in_context(parent) if parent is not None else None
+    operation = (attributes or {}).get("gen_ai.operation.name")
+    kind_name = _OPENINFERENCE_KIND.get(str(operation)) if operation else None
+    if kind_name is not None:  # the span kind backends such as Phoenix recognise (AGENT, LLM, TOOL…)
+        attributes = {**(attributes or {}), "openinference.span.kind": kind_name}
     with tracer().start_as_current_span(
         name,
         context=context,
@@ -161,6 +165,58 @@ def span(
                 s.set_attribute("error.type", getattr(exc, "error_type", type(exc).__name__))
                 s.set_status(Status(StatusCode.ERROR, redact(str(exc))[:500]))
             raise
+        status = getattr(s, "status", None)  # a recording SDK span; UNSET: nobody said it failed
+        if operation in _STATUS_OK and status is not None and status.status_code is StatusCode.UNSET:
+            s.set_status(Status(StatusCode.OK))  # a finished run, a guardrail that let it go on
+
+
+_OPENINFERENCE_KIND = {
+    "invoke_agent": "AGENT",
+    "create_agent": "AGENT",
+    "chat": "LLM",
+    "text_completion": "LLM",
+    "generate_content": "LLM",
+    "execute_tool": "TOOL",
+    "apply_guardrail": "GUARDRAIL",
+    "embeddings": "EMBEDDING",
+}
+"""``gen_ai.operation.name`` → ``openinference.span.kind``: agent, model, tool and guardrail spans are
+recognised as such by backends that read OpenInference kinds (Phoenix) rather than the GenAI semconv."""
+_STATUS_OK = frozenset({"invoke_agent", "apply_guardrail"})
+"""Spans that end with status OK when they succeed (an error sets ERROR): the root and the guardrails."""
+_prices: dict[str, tuple[float, float]] = {}
+
+
+def set_price(model: str, input_per_mtok: float, output_per_mtok: float) -> None:
+    """USD per million input and output tokens of ``model`` (its ``model_name``): its ``chat`` spans
+    then carry their cost (``gen_ai.usage.cost``). Definitions register their models' ``pricing``."""
+    _prices[model] = (float(input_per_mtok), float(output_per_mtok))
+
+
+def cost_of(model: str, usage: Usage) -> float | None:
+    """The cost in USD of ``usage`` on ``model``; ``None`` when its price is unknown."""
+    price = _prices.get(model)
+    if price is None:
+        return None
+    return (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1e6
+
+
+def set_cost(s: Span, model: str, usage: Usage) -> None:
+    """Record the cost of one model call (``gen_ai.usage.cost``, and OpenInference's ``llm.cost.*``)."""
+    price = _prices.get(model)
+    if price is None or not s.is_recording():
+        return
+    prompt, completion = usage.input_tokens * price[0] / 1e6, usage.output_tokens * price[1] / 1e6
+    s.set_attribute("gen_ai.usage.cost", round(prompt + completion, 10))
+    s.set_attribute("llm.cost.prompt", round(prompt, 10))
+    s.set_attribute("llm.cost.completion", round(completion, 10))
+    s.set_attribute("llm.cost.total", round(prompt + completion, 10))
+
+
+def set_error(s: Span, message: str) -> None:
+    """Mark ``s`` as failed (status ERROR) with a redacted message, without an exception."""
+    if s.is_recording():
+        s.set_status(Status(StatusCode.ERROR, redact(message)[:500]))
 
 
 def set_usage(s: Span, usage: Usage, *, prefix: str = "gen_ai.usage") -> None:

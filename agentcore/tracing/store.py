@@ -235,6 +235,17 @@ class TraceSetup:
             self.provider.shutdown()
 
 
+def _resource() -> Resource:
+    """``service.name`` from ``OTEL_SERVICE_NAME`` (default ``agentcore``), and the same name as the
+    project of backends that group by ``openinference.project.name`` (Phoenix; without it every
+    service lands in its ``default`` project). ``OTEL_RESOURCE_ATTRIBUTES`` may name another project."""
+    service = os.environ.get("OTEL_SERVICE_NAME", "").strip() or "agentcore"
+    attributes: dict[str, str] = {"service.name": service}
+    if "openinference.project.name" not in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", ""):
+        attributes["openinference.project.name"] = service
+    return Resource.create(attributes)
+
+
 _QUEUE = 65_536
 """Spans buffered before export; bursts of thousands of concurrent runs must not drop spans."""
 
@@ -273,8 +284,7 @@ def setup(
     else:
         if local is None:
             local = _traces_env() != "off"
-        service = os.environ.get("OTEL_SERVICE_NAME", "agentcore")
-        provider = TracerProvider(resource=Resource.create({"service.name": service}))
+        provider = TracerProvider(resource=_resource())
         result = TraceSetup(provider)
         if local:
             result.local = JsonlSpanExporter(directory)
