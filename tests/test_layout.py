@@ -16,7 +16,7 @@ TREES = {"agentcore": ROOT / "agentcore", "agentcore.providers": ROOT / "provide
 
 # Layers of the core package, lowest first. A module may import from its own layer or a lower one.
 # `control` holds the declarations an Agent is made of (handoffs, verifiers, guardrails), so it sits
-# below `agent`; `run` drives agents; `definitions` builds them from YAML; `cli` is on top.
+# below `agent`; `run` drives agents; `definitions` builds them from YAML; `cli` (and `ui`) is on top.
 LAYERS: list[set[str]] = [
     {"agentcore.messages", "agentcore.errors", "agentcore.paths", "agentcore._compat", "agentcore.model",
      "agentcore.context", "agentcore.tools", "agentcore.events", "agentcore.registry",
@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"agentcore.run", "agentcore.mcp", "agentcore.providers", "agentcore.sandboxes"},
     {"agentcore"},  # the package's public surface re-exports from all of the above
     {"agentcore.definitions"},
-    {"agentcore.cli"},
+    {"agentcore.cli", "agentcore.ui"},  # agentcore ui: the web trace viewer, a CLI command
 ]
 
 # (importer, imported): deliberate deferred imports that go up a layer.

@@ -7,6 +7,7 @@
     agentcore sessions list|show|delete [NAME]
     agentcore sandboxes reap         remove sandboxes whose owning process is gone
     agentcore mcp list|serve FILE    a definition's MCP servers and their tools; its agents served over MCP
+    agentcore ui [--host H] [--port P]  a local web page over traces and sessions (agentcore[ui])
 
 Exit codes (also in ``docs/cli.md``): see :data:`EXIT_CODES`.
 """
@@ -256,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sandboxes_parser(sub)
     add_mcp_parser(sub)
+    from ..ui import add_ui_parser
+
+    add_ui_parser(sub)
     return parser
 
 
@@ -278,6 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .run import cmd_run
 
             return cmd_run(args)
+        if args.command == "ui":
+            from ..ui import cmd_ui
+
+            return cmd_ui(args)
         handlers = {
             "validate": cmd_validate,
             "schema": cmd_schema,
