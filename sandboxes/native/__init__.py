@@ -17,7 +17,7 @@ OpenAI's ``shell``, ``local_shell`` and ``apply_patch`` and Anthropic's ``text_e
 from __future__ import annotations
 
 from .apply_patch import PatchFailed, apply_patch, apply_v4a, create_content, parse_v4a
-from .dispatch import NATIVE_TOOL_KINDS, NativeResult, NativeToolKind, execute_native
+from .dispatch import NATIVE_TOOL_KINDS, NativeResult, NativeToolKind, execute_native, native_commands
 from .functions import FUNCTION_NAMES, native_function_tools
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "apply_v4a",
     "create_content",
     "execute_native",
+    "native_commands",
     "native_function_tools",
     "parse_v4a",
 ]

@@ -26,6 +26,7 @@ are the sandbox's own typed errors (:class:`~agentcore.errors.SandboxError`: the
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from ..base import Sandbox
     from ..shell import OutputCallback
 
-__all__ = ["NATIVE_TOOL_KINDS", "NativeResult", "NativeToolKind", "execute_native"]
+__all__ = ["NATIVE_TOOL_KINDS", "NativeResult", "NativeToolKind", "execute_native", "native_commands"]
 
 NativeToolKind = Literal["shell", "local_shell", "apply_patch", "text_editor", "bash"]
 """The vendor-trained client tools agentcore runs in a sandbox (OpenAI ``shell``, ``local_shell``,
@@ -64,6 +65,25 @@ def _unwrap(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     """Accept the whole call item (``{action: {...}}`` / ``{operation: {...}}``) as well as its inner object."""
     inner = data.get(key)
     return inner if isinstance(inner, Mapping) else data
+
+
+def native_commands(kind: NativeToolKind, input: Mapping[str, Any]) -> list[str]:
+    """The command lines a native call will run in the sandbox, for guardrails that judge commands
+    (``ShellPolicy``): each of ``shell``'s commands, ``bash``'s command, ``local_shell``'s argv quoted as
+    one line. File tools (``apply_patch``, ``text_editor``) run no command: ``[]``."""
+    if kind == "shell":
+        commands = _unwrap(input, "action").get("commands")
+        if isinstance(commands, str):
+            return [commands]
+        return [c for c in commands if isinstance(c, str)] if isinstance(commands, list) else []
+    if kind == "bash":
+        command = input.get("command")
+        return [command] if isinstance(command, str) and not input.get("restart") else []
+    if kind == "local_shell":
+        argv = _unwrap(input, "action").get("command")
+        if isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv):
+            return [shlex.join(argv)]
+    return []
 
 
 async def execute_native(

@@ -17,7 +17,8 @@ that costs, and its limits:
 ``timeout_ms`` applies to each command (default: the sandbox's ``timeout_s``; at most 10x it); a command
 that runs out is killed and reported as ``{type: "timeout"}``, and the next commands still run.
 ``max_output_length`` caps the characters of stdout and stderr together per command (head and tail kept,
-the cut marked); it is also echoed in the payload, as ``shell_call_output`` wants it back.
+the cut marked); it is also echoed in the payload, as ``shell_call_output`` wants it back. Whatever the model
+asks, stdout and stderr each keep at most the sandbox's ``max_output_bytes`` characters.
 
 ``local_shell``: ``{type: "exec", command: [argv], env, working_directory, timeout_ms, user}`` runs once with
 :meth:`Sandbox.exec` (no shell state). A ``working_directory`` outside the workspace (models often guess
@@ -180,7 +181,10 @@ async def run_shell_action(
         raise ValueError("every command must be a non-empty string without NUL characters")
     timeout = _timeout(sandbox, action.get("timeout_ms"))
     limit = _positive_int(action.get("max_output_length"))
-    err_cap = limit if limit is not None else sandbox.config.max_output_bytes
+    # stderr kept per command: the model's limit, never more than the sandbox keeps of any output
+    err_cap = (
+        min(limit, sandbox.config.max_output_bytes) if limit is not None else sandbox.config.max_output_bytes
+    )
     # Room for the whole stderr section in the tail half of the shell's head+tail buffer.
     max_bytes = sandbox.config.max_output_bytes + 8 * err_cap + 256
     err_file = f"/tmp/.agentcore-stderr-{session}"
@@ -198,7 +202,9 @@ async def run_shell_action(
         stdout, found, stderr = result.output.rpartition("\n" + marker)
         if not found:
             stdout, stderr = result.output, ""
-        stdout, stderr = _cap_pair(clean_terminal_output(stdout), clean_terminal_output(stderr), limit)
+        # the buffer had room for the stderr section; stdout gets no more than any shell output would
+        stdout = truncate_middle(clean_terminal_output(stdout), sandbox.config.max_output_bytes)
+        stdout, stderr = _cap_pair(stdout, clean_terminal_output(stderr), limit)
         outputs.append(
             CommandOutput(
                 command, stdout, stderr, result.exit_code, timed_out=result.timed_out, cwd=result.cwd

@@ -23,7 +23,6 @@ stdout and stderr merged, as at a terminal; a non-zero exit status is appended; 
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -117,7 +116,9 @@ async def run_text_editor(
     try:
         if command == "view":
             limit = max_characters or data.get("max_characters") or DEFAULT_MAX_CHARACTERS
-            return await _view(sandbox, path, data.get("view_range"), int(limit))
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
+                return _error("max_characters must be a positive integer")
+            return await _view(sandbox, path, data.get("view_range"), limit)
         if command == "create":
             return await _create(sandbox, path, data)
         if command == "str_replace":
@@ -193,7 +194,7 @@ async def _list(sandbox: Sandbox, path: str) -> EditorResult:
                 await walk(entry.path, f"{prefix}{entry.name}/", depth + 1)
 
     await walk(path, "", 1)
-    shown = posixpath.normpath(path)
+    shown = resolve_path(sandbox.config.workdir, path)
     head = f"Files and directories in {shown}, up to 2 levels deep, hidden items excluded:"
     if not entries:
         return EditorResult(f"{head}\n(empty directory)")

@@ -1,4 +1,5 @@
-"""OpenAI ``shell`` and ``local_shell`` actions in real sandboxes (local bubblewrap and docker)."""
+"""OpenAI ``shell`` and ``local_shell`` actions in real sandboxes: local (bubblewrap) and docker, and the
+shell tests also over the e2b and modal stand-ins of ``tests/sandboxes/backends_remote.py``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from agentcore.sandboxes.base import Sandbox
 from agentcore.sandboxes.native import execute_native
 from agentcore.sandboxes.native.shell import run_shell_action, truncate_middle
 
-NATIVE_BACKENDS = ("local", "docker")
+NATIVE_BACKENDS = ("local", "docker", "e2b", "modal")
 
 
 async def test_commands_report_stdout_stderr_and_exit_separately(any_sandbox: Sandbox) -> None:
@@ -116,3 +117,24 @@ def test_truncate_middle() -> None:
     cut = truncate_middle("x" * 500 + "y" * 500, 200)
     assert len(cut) == 200 and cut.startswith("x") and cut.endswith("y") and "truncated" in cut
     assert truncate_middle("abcdef" * 10, 20) == ("abcdef" * 10)[:20]
+
+
+def test_native_commands_are_what_a_shell_policy_judges() -> None:
+    from agentcore.sandboxes.native import native_commands
+
+    assert native_commands("shell", {"commands": ["ls", "pwd"]}) == ["ls", "pwd"]
+    assert native_commands("shell", {"action": {"commands": ["make"]}}) == ["make"]
+    assert native_commands("bash", {"command": "rm -rf x"}) == ["rm -rf x"]
+    assert native_commands("bash", {"restart": True}) == []
+    argv = {"type": "exec", "command": ["bash", "-lc", "echo 'a b'"]}
+    assert native_commands("local_shell", argv) == ["bash -lc 'echo '\"'\"'a b'\"'\"''"]
+    assert native_commands("apply_patch", {"type": "delete_file", "path": "x"}) == []
+
+
+async def test_a_huge_max_output_length_is_bounded_by_the_sandbox(sandbox: Sandbox) -> None:
+    command = "head -c 300000 /dev/zero | tr '\\0' a"
+    result = await execute_native("shell", sandbox, {"commands": [command], "max_output_length": 10**9})
+    out = result.payload["output"][0]
+    assert out["outcome"] == {"type": "exit", "exit_code": 0}
+    assert len(out["stdout"]) < 300_000  # the sandbox's own cap (max_output_bytes) still holds
+    assert result.payload["max_output_length"] == 10**9
