@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -46,7 +47,10 @@ async def connect_times(server: MCPServer, n: int) -> list[float]:
     return out
 
 
-async def round_trips(server: MCPServer, calls: int, rounds: int) -> tuple[list[float], list[float]]:
+Samples = dict[str, list[float]]
+
+
+async def round_trips(server: MCPServer, calls: int, rounds: int) -> Samples:
     conn = await connect(server)
     try:
         tools = {t.name: t for t in await ToolCache(server, conn).tools()}
@@ -57,20 +61,21 @@ async def round_trips(server: MCPServer, calls: int, rounds: int) -> tuple[list[
         for _ in range(50):  # warm both paths
             await session.call_tool("echo", args)
             await echo.invoke(ctx, args)
-        bare: list[float] = []
-        ours: list[float] = []
+        out: Samples = {"bare": [], "ours": [], "bare_cpu": [], "ours_cpu": []}
         per_round = max(1, calls // rounds)
         for _ in range(rounds):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(per_round):
                 await session.call_tool("echo", args)
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             for _ in range(per_round):
                 assert await echo.invoke(ctx, args) == "ping"
-            t2 = time.perf_counter()
-            bare.append((t1 - t0) / per_round)
-            ours.append((t2 - t1) / per_round)
-        return bare, ours
+            t2, c2 = time.perf_counter(), time.process_time()
+            out["bare"].append((t1 - t0) / per_round)
+            out["ours"].append((t2 - t1) / per_round)
+            out["bare_cpu"].append((c1 - c0) / per_round)
+            out["ours_cpu"].append((c2 - c1) / per_round)
+        return out
     finally:
         await conn.close()
 
@@ -82,15 +87,26 @@ async def main() -> None:
     parser.add_argument("--connects", type=int, default=5)
     args = parser.parse_args()
     server = MCPServer(name="toy", command=sys.executable, args=[str(TOY)])
-    times = await connect_times(server, args.connects)
-    print(f"stdio connect (spawn + handshake + tools/list), {server.name}: "
-          f"median {statistics.median(times) * 1000:.1f} ms  (min {min(times) * 1000:.1f}, n={len(times)})")
-    bare, ours = await round_trips(server, args.calls, args.rounds)
-    b, o = statistics.median(bare) * 1000, statistics.median(ours) * 1000
-    print(f"tool call round trip, bare ClientSession.call_tool: median {b:.3f} ms/call")
-    print(f"tool call round trip, agentcore MCPTool.invoke:     median {o:.3f} ms/call")
-    print(f"agentcore overhead: {o - b:+.3f} ms/call (target < 0.5 ms; {args.rounds} rounds x "
-          f"{max(1, args.calls // args.rounds)} calls, interleaved)")
+    candidates = [server]
+    cache = Path(os.environ.get("AGENTCORE_MCP_SERVERS") or Path.home() / ".cache" / "agentcore-mcp")
+    if (cache / "venv/bin/mcp-server-time").exists():  # third-party servers, where .ci/mcp-servers.sh put them
+        candidates.append(MCPServer(name="mcp-server-time", command=str(cache / "venv/bin/mcp-server-time")))
+    if (cache / "node_modules/.bin/mcp-server-filesystem").exists():
+        candidates.append(MCPServer(name="server-filesystem",
+                                    command=str(cache / "node_modules/.bin/mcp-server-filesystem"), args=["/tmp"]))
+    for candidate in candidates:
+        times = await connect_times(candidate, args.connects)
+        print(f"stdio connect (spawn + handshake + tools/list), {candidate.name}: "
+              f"median {statistics.median(times) * 1000:.1f} ms  (min {min(times) * 1000:.1f}, n={len(times)})")
+    samples = await round_trips(server, args.calls, args.rounds)
+    med = {k: statistics.median(v) * 1000 for k, v in samples.items()}
+    print(f"tool call round trip, bare ClientSession.call_tool: median {med['bare']:.3f} ms/call wall, "
+          f"{med['bare_cpu']:.3f} ms/call CPU of this process")
+    print(f"tool call round trip, agentcore MCPTool.invoke:     median {med['ours']:.3f} ms/call wall, "
+          f"{med['ours_cpu']:.3f} ms/call CPU of this process")
+    print(f"agentcore overhead: {med['ours'] - med['bare']:+.3f} ms/call wall, "
+          f"{med['ours_cpu'] - med['bare_cpu']:+.3f} ms/call CPU (target < 0.5 ms; {args.rounds} rounds x "
+          f"{max(1, args.calls // args.rounds)} calls, interleaved; CPU time is what load elsewhere cannot skew)")
 
 
 if __name__ == "__main__":
