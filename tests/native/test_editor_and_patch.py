@@ -1,4 +1,4 @@
-"""Anthropic text editor and bash, and apply_patch operations, against a real local sandbox."""
+"""Anthropic text editor and bash, and apply_patch operations, against real sandboxes (local and docker)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,14 @@ import pytest
 from agentcore.sandboxes.base import Sandbox
 from agentcore.sandboxes.native import execute_native
 from agentcore.sandboxes.native.text_editor import NO_MATCH, REPLACED, multiple_matches
+
+NATIVE_BACKENDS = ("local", "docker")
+
+
+@pytest.fixture
+def sandbox(any_sandbox: Sandbox) -> Sandbox:
+    return any_sandbox
+
 
 PRIMES = "def is_prime(n):\n    for i in range(2, n)\n        if n % i == 0:\n            return False\n    return True\n"
 
