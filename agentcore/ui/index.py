@@ -36,10 +36,14 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_start ON runs (start DESC);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status, start DESC);
 CREATE INDEX IF NOT EXISTS runs_run_id ON runs (run_id);
+CREATE INDEX IF NOT EXISTS runs_agent ON runs (agent, start DESC);
 """
 
 INDEX_VERSION = 1
 """Bumped when the summary changes: an index of another version is rebuilt from the files."""
+
+CHUNK_BYTES = 4 * 1024 * 1024
+"""Bytes of a trace file indexed per transaction (the lock is released in between)."""
 
 CHAT_OPERATIONS = frozenset({"chat", "text_completion", "generate_content"})
 
@@ -200,43 +204,44 @@ class TraceIndex:
     # ------------------------------------------------------------------ writing
 
     def refresh(self) -> int:
-        """Read what was appended to the source files since the last call; returns how many spans."""
-        with self._lock:
-            known = {p: (o, s) for p, o, s in self._db.execute("SELECT path, offset, size FROM files")}
-            dirty: set[str] = set()
-            count = 0
-            self._db.execute("BEGIN")
-            try:
-                for directory in self.sources:
-                    for file in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
-                        count += self._read_file(file, known.get(str(file)), dirty)
-                for trace_id in dirty:
-                    self._summarize(trace_id)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            if dirty:
-                self.generation += 1
-            return count
+        """Read what was appended to the source files since the last call; returns how many spans.
 
-    def _read_file(self, file: Path, known: tuple[int, int] | None, dirty: set[str]) -> int:
+        Files are read in chunks of :data:`CHUNK_BYTES`, each in its own transaction: the lock is
+        released between chunks, so the first build of a large index does not hold readers up."""
+        count = 0
+        for directory in self.sources:
+            for file in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
+                while True:
+                    with self._lock:
+                        read, more = self._read_chunk(file)
+                    count += read
+                    if not more:
+                        break
+        return count
+
+    def _read_chunk(self, file: Path) -> tuple[int, bool]:
+        """Index the next chunk of ``file``: (spans read, whether more complete lines may follow)."""
         try:
             size = file.stat().st_size
         except OSError:
-            return 0
+            return 0, False
+        known = self._db.execute("SELECT offset FROM files WHERE path = ?", (str(file),)).fetchone()
         offset = known[0] if known is not None else 0
         if size < offset:  # the file was replaced: read it again
             offset = 0
         if size == offset:
-            return 0
+            return 0, False
         with file.open("rb") as fh:
             fh.seek(offset)
-            data = fh.read(size - offset)
-        end = data.rfind(b"\n")
+            data = fh.read(min(size - offset, CHUNK_BYTES))
+            end = data.rfind(b"\n")
+            if end < 0 and offset + len(data) < size:  # one line longer than a chunk
+                data += fh.read(size - offset - len(data))
+                end = data.rfind(b"\n")
         if end < 0:
-            return 0
+            return 0, False  # a writer is in the middle of the only line
         rows = []
+        dirty: set[str] = set()
         for line in data[: end + 1].splitlines():
             try:
                 span = json.loads(line)
@@ -247,9 +252,21 @@ class TraceIndex:
                     (span["trace_id"], span["span_id"], span.get("start"), line.decode("utf-8", "replace"))
                 )
                 dirty.add(span["trace_id"])
-        self._db.executemany("INSERT OR REPLACE INTO spans VALUES (?, ?, ?, ?)", rows)
-        self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", (str(file), offset + end + 1, size))
-        return len(rows)
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany("INSERT OR REPLACE INTO spans VALUES (?, ?, ?, ?)", rows)
+            self._db.execute(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?)", (str(file), offset + end + 1, size)
+            )
+            for trace_id in dirty:
+                self._summarize(trace_id)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        if dirty:
+            self.generation += 1
+        return len(rows), offset + end + 1 < size
 
     def _summarize(self, trace_id: str) -> None:
         spans = [
