@@ -9,6 +9,9 @@ pages. Screenshots go to docs/img/ (linked from docs/ui.md).
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -180,6 +183,59 @@ def test_a_run_in_progress_updates_live(home: Path, serve: Any, browser: Any) ->
     traces.flush()
     done = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "tr.run.ok"), what="the run finished")
     assert "builder" in done[0].text and not browser.find_elements(By.CSS_SELECTOR, "tr.run.running")
+
+
+DEFINITION = """\
+version: 1
+models:
+  m:
+    provider: scripted
+    model: scripted-cli
+    options: {steps: ["Paris is the capital of France."]}
+    pricing: {input_per_mtok: 1.0, output_per_mtok: 2.0}
+agents:
+  geo:
+    model: m
+    instructions: Answer briefly.
+"""
+
+
+def test_an_agentcore_run_appears_without_a_reload(
+    home: Path, serve: Any, browser: Any, tmp_path: Path
+) -> None:
+    ui = serve()
+    browser.get(ui.url + "/")
+    wait_until(lambda: browser.execute_script("return document.body.dataset.loaded"), what="the empty list")
+    assert browser.find_element(By.ID, "range").text == "0 runs"
+    definition = tmp_path / "agent.yaml"
+    definition.write_text(DEFINITION)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agentcore.cli",
+            "run",
+            str(definition),
+            "What is the capital of France?",
+            "--session",
+            "geo-demo",
+        ],
+        env={**os.environ, "AGENTCORE_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    row = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, "tr.run"), what="the CLI's run")[0]
+    assert "geo" in row.text and "scripted-cli" in row.text and "What is the capital of France?" in row.text
+    assert "$0.0000" in row.text  # priced in the definition: the chat span carries the cost
+    row.click()
+    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, ".msg"), what="the conversation")
+    assert text(browser, ".msg.system").endswith("Answer briefly.")
+    assert "What is the capital of France?" in text(browser, ".msg.user")
+    assert "Paris is the capital of France." in text(browser, ".msg.assistant")
+    assert "geo-demo" in text(browser, "#summary")
 
 
 def _otlp_json() -> dict[str, Any]:
