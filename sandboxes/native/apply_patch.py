@@ -8,7 +8,9 @@ update is a list of hunks (no line numbers; text locates them):
   step by step (``@@ class Foo`` then ``@@     def bar``): each anchor is the next matching line at or after
   the previous one. A diff may start without ``@@`` (one implicit hunk).
 * in a hunk, a line starting with a space is context, ``-`` a removed line, ``+`` an added line. An empty
-  line counts as an empty context line (models often drop the lone space).
+  line counts as an empty context line (models often drop the lone space); empty lines that end a hunk
+  and do not match are taken for stray blank lines and dropped. The line numbers of a unified-diff header
+  (``@@ -12,5 +12,6 @@ def f``) are ignored; the text after them is the anchor.
 * ``*** End of File`` closes a hunk that must match at the end of the file.
 * the envelope lines of the full patch language (``*** Begin Patch``, ``*** End Patch``, ``*** Update File:``,
   ``*** Add File:``, ``*** Delete File:``) are accepted and ignored; ``*** Move to: <path>`` renames the file.
@@ -33,6 +35,7 @@ on strings; :func:`apply_patch` runs an operation against a sandbox.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -75,7 +78,8 @@ class PatchFailed(Exception):
 
 @dataclass
 class Hunk:
-    """One ``@@`` section: its anchors and its lines as ``(op, text)`` with op in ``" "``, ``"-"``, ``"+"``."""
+    """One ``@@`` section: its anchors and its lines as ``(op, text)``; op is ``" "`` (context), ``"-"``,
+    ``"+"``, or ``"~"`` (an empty diff line: an empty context line)."""
 
     number: int
     anchors: list[str] = field(default_factory=list)
@@ -93,7 +97,17 @@ class Hunk:
 
     @property
     def changes(self) -> bool:
-        return any(op != " " for op, _ in self.lines)
+        return any(op in "-+" for op, _ in self.lines)
+
+    def without_loose_tail(self) -> Hunk | None:
+        """The hunk without the empty diff lines that end it (a model's stray blank lines), or None when
+        it has none. Those lines count as empty context lines; when that does not match, this is retried."""
+        end = len(self.lines)
+        while end and self.lines[end - 1][0] == "~":
+            end -= 1
+        if end == len(self.lines):
+            return None
+        return Hunk(self.number, list(self.anchors), self.lines[:end], self.end_of_file)
 
 
 @dataclass
@@ -103,6 +117,9 @@ class ParsedDiff:
 
 
 # --------------------------------------------------------------------------- parsing
+
+_UNIFIED_HEADER = re.compile(r"^-\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
+"""Line numbers of a unified diff hunk header, which models sometimes write; V4A ignores them."""
 
 
 def _diff_lines(diff: str) -> list[str]:
@@ -130,7 +147,9 @@ def parse_v4a(diff: str) -> ParsedDiff:
             current = None  # a new hunk needs a new @@
             continue
         if line.startswith("@@"):
-            anchor = line[2:].strip()
+            anchor = _UNIFIED_HEADER.sub("", line[2:].strip()).strip()
+            if anchor.endswith("@@"):
+                anchor = anchor[:-2].strip()
             if current is None or current.lines:
                 current = Hunk(number=len(hunks) + 1)
                 hunks.append(current)
@@ -143,7 +162,7 @@ def parse_v4a(diff: str) -> ParsedDiff:
             current = Hunk(number=len(hunks) + 1)
             hunks.append(current)
         if line == "":
-            current.lines.append((" ", ""))
+            current.lines.append(("~", ""))
         elif line[0] in " -+":
             current.lines.append((line[0], line[1:]))
         else:
@@ -383,11 +402,21 @@ def apply_v4a(original: str, diff: str | ParsedDiff) -> str:
     cursor = 0
     total = len(parsed.hunks)
     for hunk in parsed.hunks:
-        at, length = _locate(lines, hunk, cursor, total)
+        try:
+            at, length = _locate(lines, hunk, cursor, total)
+        except PatchFailed as first:
+            trimmed = hunk.without_loose_tail()
+            if trimmed is None:
+                raise
+            try:
+                at, length = _locate(lines, trimmed, cursor, total)
+            except PatchFailed:
+                raise first from None  # the message about the hunk as sent
+            hunk = trimmed
         out.extend(lines[cursor:at])
         index = at
         for op, new_text in hunk.lines:
-            if op == " ":
+            if op in " ~":
                 out.append(lines[index])
                 index += 1
             elif op == "-":

@@ -153,6 +153,14 @@ ROWS = [
         "*** Begin Patch\n*** Update File: x.txt\n@@\n-a\n+b\n*** End Patch\n",
         "b\n",
     ),
+    Row("update: stray blank lines after the last hunk", "a\nb\n", "@@\n-a\n+A\n b\n\n\n", "A\nb\n"),
+    Row("update: a blank diff line that is real context", "a\n\nb\n", "-a\n+A\n\n b\n", "A\n\nb\n"),
+    Row(
+        "update: unified-diff header numbers are ignored",
+        CALC,
+        "@@ -1,2 +1,2 @@ def add(a, b):\n-    return a - b\n+    return a + b\n",
+        CALC.replace("return a - b", "return a + b", 1),
+    ),
     # ---------------------------------------------------------------- updates that fail
     Row(
         "fail: context not in the file",
