@@ -63,3 +63,37 @@ async def prompt_items(conn: MCPConnection, name: str, arguments: dict[str, str]
         else:
             items.append(UserMessage(content=tuple(parts)))
     return items
+
+
+def sampler(agent: Any) -> Any:
+    """A ``sampling=`` callback that answers an MCP server's sampling requests with ``agent`` (an
+    agentcore ``Agent``; its model, instructions and tools): ``MCPServer(..., sampling=sampler(helper))``.
+    The request's system prompt is added to the agent's instructions; the answer is the agent's final
+    text."""
+
+    async def answer(params: Any) -> Any:
+        import mcp.types as mt
+
+        from ..run.runner import Runner
+
+        items: list[Item] = []
+        for message in params.messages:
+            blocks = message.content if isinstance(message.content, list) else [message.content]
+            parts = [p for block in blocks for p in _block_parts(block)]
+            if message.role == "assistant":
+                items.append(AssistantMessage(text="".join(p.text for p in parts if isinstance(p, TextPart))))
+            else:
+                items.append(UserMessage(content=tuple(parts)))
+        run_agent = agent
+        if params.system_prompt:
+            base = agent.instructions if isinstance(agent.instructions, str) else ""
+            run_agent = agent.clone(instructions=f"{base}\n\n{params.system_prompt}".strip())
+        result = await Runner.run(run_agent, items)
+        return mt.CreateMessageResult(
+            role="assistant",
+            content=mt.TextContent(type="text", text=str(result.final_output)),
+            model=getattr(agent.model, "model_name", None) or str(agent.model),
+            stop_reason="endTurn",
+        )
+
+    return answer

@@ -93,3 +93,15 @@ async def test_elicitation_with_a_callback() -> None:
     result = await Runner.run(agent, "go")
     _, out = results(result)
     assert not out.is_error and "Ada Lovelace" in out.output
+
+
+async def test_an_agentcore_agent_answers_sampling_requests() -> None:
+    from agentcore.mcp.resources import sampler
+
+    helper_model = ScriptedModel(["seven times six is forty-two"])
+    helper = Agent(name="helper", model=helper_model, instructions="Answer briefly.")
+    model = ScriptedModel([tool_call("toy__ask_model", {"question": "6 x 7?"}), "ok"])
+    result = await Runner.run(Agent(name="a", model=model, mcp_servers=[toy(sampling=sampler(helper))]), "go")
+    (out,) = results(result)
+    assert out.output == "the client's model said: seven times six is forty-two"
+    assert helper_model.requests[0].items[0].text == "6 x 7?"
