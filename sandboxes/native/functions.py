@@ -5,7 +5,8 @@ vendors name the native tool (``shell``, ``local_shell``, ``apply_patch``, ``str
 ``bash``) and taking the same fields the native call carries. Each runs
 :func:`~agentcore.sandboxes.native.dispatch.execute_native`, so a run that uses these function tools and one
 that uses the vendor's native tools leave the same workspace. An error result (a patch that does not apply,
-a missing file, a timeout) is raised as :class:`~agentcore.errors.ToolError`, i.e. an error tool result.
+a missing file, a timeout) is raised as :class:`~agentcore.errors.ToolError`, i.e. an error tool result; so
+is a :class:`~agentcore.errors.SandboxError` (the sandbox died), as with ``Sandbox.tools()``.
 
 Approvals follow the sandbox's ``approve_tools``: a tool whose own name is listed needs approval, and so do
 the shell-like ones (``shell``, ``local_shell``, ``bash``) when ``shell`` is listed, and the editing ones
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentcore.context import RunContext
-from agentcore.errors import ToolError
+from agentcore.errors import SandboxError, ToolError
 from agentcore.tools import Tool, function_to_tool
 
 from ..tools import cap_result
@@ -48,7 +49,10 @@ def _args(**values: Any) -> dict[str, Any]:
 
 def _builders(sandbox: Sandbox) -> dict[NativeToolKind, Callable[..., Any]]:
     async def run(kind: NativeToolKind, data: dict[str, Any], ctx: RunContext[Any] | None = None) -> str:
-        result = await execute_native(kind, sandbox, data, on_output=ctx.emit_output if ctx else None)
+        try:
+            result = await execute_native(kind, sandbox, data, on_output=ctx.emit_output if ctx else None)
+        except SandboxError as exc:  # the sandbox died or refused: a tool error, as for sandbox.tools()
+            raise ToolError(f"{FUNCTION_NAMES[kind]} failed: {exc}") from exc
         if result.is_error:
             raise ToolError(cap_result(result.output))
         return cap_result(result.output)

@@ -125,3 +125,20 @@ async def test_the_fixed_project_passes_and_native_calls_leave_the_same_workspac
         await other.close()
     assert via_native == via_functions
     assert set(via_functions) == {"calc/calc.py", "calc/test_calc.py"}
+
+
+async def test_a_dead_sandbox_is_a_tool_error_not_a_crash(sandbox: Sandbox) -> None:
+    tools = native_function_tools(sandbox, ("shell", "text_editor"))
+    model = ScriptedModel(
+        [
+            tool_call("shell", {"commands": ["echo hi"]}),
+            tool_call("str_replace_based_edit_tool", {"command": "view", "path": "."}),
+            "done",
+        ]
+    )
+    await sandbox.close()
+    result = await Runner.run(Agent(name="coder", model=model, tools=tools), "go")
+    outs = [item for item in result.new_items if isinstance(item, ToolResult)]
+    assert [o.is_error for o in outs] == [True, True]
+    assert outs[0].output.startswith("shell failed:")
+    assert result.final_output == "done"
