@@ -147,6 +147,12 @@ def test_runs_list_and_run_page_show_a_real_run(home: Path, serve: Any, browser:
     IMG.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(IMG / "ui-run.png"))
 
+    browser.find_element(By.LINK_TEXT, "support-demo (11 items)").click()  # the session's runs
+    wait_until(
+        lambda: browser.find_element(By.ID, "range").text == f"1{DASH}1 of 1", what="the session's runs"
+    )
+    assert browser.find_element(By.CSS_SELECTOR, "tr.run").get_attribute("data-trace") == trace_id
+
 
 def test_a_run_in_progress_updates_live(home: Path, serve: Any, browser: Any) -> None:
     traces = trace_store.setup(local=True)

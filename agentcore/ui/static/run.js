@@ -69,8 +69,17 @@ function renderSummary(run, session) {
       fact("Spans", `${run.spans}${run.errors ? ` (${run.errors} with errors)` : ""}`),
       fact("Started", fmtTime(run.start)), fact("Service", run.service || "—"),
       fact("Trace", run.trace_id), fact("Run", run.run_id || "—"),
-      fact("Session", session ? `${session.id} (${session.items} items)` : (run.conversation_id || "—"))));
+      sessionFact(run, session)));
   document.getElementById("live").hidden = run.status !== "running";
+}
+
+function sessionFact(run, session) {
+  // The session (or conversation) links to the runs list filtered to its runs.
+  const id = session ? session.id : run.conversation_id;
+  const label = session ? `${session.id} (${session.items} items)` : (id || "—");
+  const value = id ? el("a", { class: "value", href: "/?q=" + encodeURIComponent(id), title: "every run of this session", text: label })
+    : el("span", { class: "value", text: label });
+  return el("div", { class: "fact" }, el("span", { class: "label", text: "Session" }), value);
 }
 
 function renderWaterfall(spans) {
