@@ -10,6 +10,14 @@ caching from the request's ``cache_control`` breakpoints, so usage shows cache r
 Replies, errors, SSE event order and field names follow the recorded exchanges in
 ``../shared/cassettes/anthropic`` (message_start, content_block_start/delta/stop with text_delta,
 thinking_delta, signature_delta and input_json_delta, message_delta, message_stop, ping, error).
+
+Server-side blocks (:class:`AnthropicReply` ``content``): ``server_tool_use`` and ``mcp_tool_use``
+stream their input as ``input_json_delta`` (``vercel/ai``'s code-execution recording), result blocks
+and ``container_upload`` arrive whole in ``content_block_start``, ``compaction`` as a start with
+``content: null`` and one ``compaction_delta``, citations as ``citations_delta``; a ``container`` is
+returned on the message and in ``message_delta``. Sent back in a request, each is checked against the
+SDK's param type (closed), its id pattern, its role and its pairing within the assistant turn; beta
+blocks (``compaction``, MCP) need their ``anthropic-beta`` header.
 """
 
 from __future__ import annotations
