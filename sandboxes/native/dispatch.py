@@ -15,7 +15,9 @@ kind                      input                                       payload
                                                                       (``local_shell_call_output``)
 ``apply_patch``           ``apply_patch_call.operation``              ``{status: "completed"|"failed", output}``
                                                                       (``apply_patch_call_output``)
-``text_editor``           ``str_replace_based_edit_tool`` input       ``{command, path}``
+``text_editor``           ``str_replace_based_edit_tool`` input       ``{command, path}`` + what was done (``view``:
+                                                                      ``file_type``, ``start_line``, ``num_lines``,
+                                                                      ``total_lines``; ``create``: ``is_file_update``)
 ``bash``                  ``bash`` input (``command`` | ``restart``)  ``{}``
 ========================  ==========================================  ==============================================
 
@@ -124,7 +126,7 @@ async def execute_native(
         return NativeResult(log, is_error=status == "failed", payload={"status": status, "output": log})
     if kind == "text_editor":
         edited = await run_text_editor(sandbox, input, max_characters=max_characters)
-        payload = {"command": input.get("command"), "path": input.get("path")}
+        payload = {"command": input.get("command"), "path": input.get("path"), **edited.details}
         return NativeResult(edited.output, is_error=edited.is_error, payload=payload)
     ran = await run_bash(sandbox, input, session=session, on_output=on_output)
     return NativeResult(ran.output, is_error=ran.is_error)

@@ -24,7 +24,7 @@ stdout and stderr merged, as at a terminal; a non-zero exit status is appended; 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentcore.errors import PathEscapeError, SandboxError
@@ -56,6 +56,10 @@ def multiple_matches(count: int) -> str:
 class EditorResult:
     output: str
     is_error: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+    """What was done, for a structured rendering: ``view`` of a file gives ``file_type: "text"``,
+    ``start_line``, ``num_lines``, ``total_lines``; of a directory ``file_type: "directory"``; ``create``
+    gives ``is_file_update``."""
 
 
 def _error(text: str) -> EditorResult:
@@ -168,12 +172,18 @@ async def _view(sandbox: Sandbox, path: str, view_range: Any, limit: int) -> Edi
     if len(body) > limit:
         cut = body.rfind("\n", 0, limit)
         shown = body[: cut if cut > 0 else limit]
-        shown_last = first + shown.count("\n")
+        last = first + shown.count("\n")
         body = (
-            f"{shown}\n[... truncated: lines {first}-{shown_last} of {len(lines)} shown "
+            f"{shown}\n[... truncated: lines {first}-{last} of {len(lines)} shown "
             f"(at most {limit:,} characters); view the rest with view_range ...]"
         )
-    return EditorResult(body)
+    details = {
+        "file_type": "text",
+        "start_line": first,
+        "num_lines": max(0, last - first + 1),
+        "total_lines": len(lines),
+    }
+    return EditorResult(body, details=details)
 
 
 async def _list(sandbox: Sandbox, path: str) -> EditorResult:
@@ -197,9 +207,9 @@ async def _list(sandbox: Sandbox, path: str) -> EditorResult:
     shown = resolve_path(sandbox.config.workdir, path)
     head = f"Files and directories in {shown}, up to 2 levels deep, hidden items excluded:"
     if not entries:
-        return EditorResult(f"{head}\n(empty directory)")
+        return EditorResult(f"{head}\n(empty directory)", details={"file_type": "directory"})
     tail = f"\n[... listing stopped at {MAX_LISTED} entries ...]" if truncated else ""
-    return EditorResult(head + "\n" + "\n".join(entries) + tail)
+    return EditorResult(head + "\n" + "\n".join(entries) + tail, details={"file_type": "directory"})
 
 
 async def _create(sandbox: Sandbox, path: str, data: Mapping[str, Any]) -> EditorResult:
@@ -212,7 +222,10 @@ async def _create(sandbox: Sandbox, path: str, data: Mapping[str, Any]) -> Edito
     failed = await _write(sandbox, path, file_text)
     if failed is not None:
         return failed
-    return EditorResult(f"Successfully {'overwrote' if info is not None else 'created'} file {path}")
+    return EditorResult(
+        f"Successfully {'overwrote' if info is not None else 'created'} file {path}",
+        details={"is_file_update": info is not None},
+    )
 
 
 async def _str_replace(sandbox: Sandbox, path: str, data: Mapping[str, Any]) -> EditorResult:

@@ -33,8 +33,17 @@ async def test_view_a_file_with_line_numbers_and_ranges(sandbox: Sandbox) -> Non
     assert not err and out.splitlines()[:2] == ["1: def is_prime(n):", "2:     for i in range(2, n)"]
     out, _ = await edit(sandbox, command="view", path="/workspace/primes.py", view_range=[2, 3])
     assert out.splitlines() == ["2:     for i in range(2, n)", "3:         if n % i == 0:"]
-    out, _ = await edit(sandbox, command="view", path="primes.py", view_range=[4, -1])
-    assert out.splitlines() == ["4:             return False", "5:     return True"]
+    data = {"command": "view", "path": "primes.py", "view_range": [4, -1]}
+    result = await execute_native("text_editor", sandbox, data)
+    assert result.output.splitlines() == ["4:             return False", "5:     return True"]
+    assert result.payload == {
+        "command": "view",
+        "path": "primes.py",
+        "file_type": "text",
+        "start_line": 4,
+        "num_lines": 2,
+        "total_lines": 5,
+    }
     out, err = await edit(sandbox, command="view", path="primes.py", view_range=[9, 10])
     assert err and out.startswith("Error: Invalid view_range")
 
@@ -44,6 +53,7 @@ async def test_view_respects_max_characters(sandbox: Sandbox) -> None:
     result = await execute_native(
         "text_editor", sandbox, {"command": "view", "path": "big.txt"}, max_characters=200
     )
+    assert result.payload["num_lines"] == result.output.count("\n") and result.payload["total_lines"] == 2000
     body, _, note = result.output.rpartition("\n")
     assert len(body) <= 200 and body.startswith("1: line 1")
     assert "truncated" in note and "of 2000 shown" in note and "view_range" in note
