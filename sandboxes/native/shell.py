@@ -14,7 +14,7 @@ that costs, and its limits:
 * a command that ends the shell (``exit``, ``exec``) loses its stderr (the shell restarts, as always);
 * a command that turns on ``set -x`` sees the trace of those builtins at the end of its stderr.
 
-``timeout_ms`` applies to each command (default: the sandbox's ``timeout_s``; at most 10x it); a command
+``timeout_ms`` applies to each command (the API type speaks of "the commands"; read per command here; default: the sandbox's ``timeout_s``; at most 10x it); a command
 that runs out is killed and reported as ``{type: "timeout"}``, and the next commands still run.
 ``max_output_length`` caps the characters of stdout and stderr together per command (head and tail kept,
 the cut marked); it is also echoed in the payload, as ``shell_call_output`` wants it back. Whatever the model
