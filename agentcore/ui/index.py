@@ -24,9 +24,10 @@ from typing import Any
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, offset INTEGER NOT NULL, size INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS spans (
-    trace_id TEXT NOT NULL, span_id TEXT NOT NULL, start INTEGER, data TEXT NOT NULL,
+    trace_id TEXT NOT NULL, span_id TEXT NOT NULL, start INTEGER, data TEXT NOT NULL, file TEXT,
     PRIMARY KEY (trace_id, span_id)
 );
+CREATE INDEX IF NOT EXISTS spans_file ON spans (file);
 CREATE TABLE IF NOT EXISTS runs (
     trace_id TEXT PRIMARY KEY, name TEXT, agent TEXT, models TEXT, status TEXT, turns INTEGER,
     input_tokens INTEGER, output_tokens INTEGER, cost REAL, start INTEGER, end INTEGER,
@@ -39,7 +40,7 @@ CREATE INDEX IF NOT EXISTS runs_run_id ON runs (run_id);
 CREATE INDEX IF NOT EXISTS runs_agent ON runs (agent, start DESC);
 """
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 """Bumped when the summary changes: an index of another version is rebuilt from the files."""
 
 CHUNK_BYTES = 4 * 1024 * 1024
@@ -209,6 +210,8 @@ class TraceIndex:
         Files are read in chunks of :data:`CHUNK_BYTES`, each in its own transaction: the lock is
         released between chunks, so the first build of a large index does not hold readers up."""
         count = 0
+        with self._lock:
+            self._forget_removed_files()
         for directory in self.sources:
             for file in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
                 while True:
@@ -218,6 +221,31 @@ class TraceIndex:
                     if not more:
                         break
         return count
+
+    def _forget_removed_files(self) -> None:
+        """Spans of files the store pruned (it keeps 30 days) leave the index too."""
+        gone = [p for (p,) in self._db.execute("SELECT path FROM files") if not Path(p).exists()]
+        if not gone:
+            return
+        self._db.execute("BEGIN")
+        try:
+            for path in gone:
+                traces = [
+                    t
+                    for (t,) in self._db.execute(
+                        "SELECT DISTINCT trace_id FROM spans WHERE file = ?", (path,)
+                    )
+                ]
+                self._db.execute("DELETE FROM spans WHERE file = ?", (path,))
+                self._db.execute("DELETE FROM files WHERE path = ?", (path,))
+                for trace_id in traces:
+                    self._db.execute("DELETE FROM runs WHERE trace_id = ?", (trace_id,))
+                    self._summarize(trace_id)  # what other files still hold of it
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self.generation += 1
 
     def _read_chunk(self, file: Path) -> tuple[int, bool]:
         """Index the next chunk of ``file``: (spans read, whether more complete lines may follow)."""
@@ -248,13 +276,12 @@ class TraceIndex:
             except ValueError:
                 continue  # a torn line from a crashed writer
             if isinstance(span, dict) and span.get("trace_id") and span.get("span_id"):
-                rows.append(
-                    (span["trace_id"], span["span_id"], span.get("start"), line.decode("utf-8", "replace"))
-                )
+                text = line.decode("utf-8", "replace")
+                rows.append((span["trace_id"], span["span_id"], span.get("start"), text, str(file)))
                 dirty.add(span["trace_id"])
         self._db.execute("BEGIN")
         try:
-            self._db.executemany("INSERT OR REPLACE INTO spans VALUES (?, ?, ?, ?)", rows)
+            self._db.executemany("INSERT OR REPLACE INTO spans VALUES (?, ?, ?, ?, ?)", rows)
             self._db.execute(
                 "INSERT OR REPLACE INTO files VALUES (?, ?, ?)", (str(file), offset + end + 1, size)
             )

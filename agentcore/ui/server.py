@@ -43,6 +43,7 @@ from .otlp import OTLPDecodeError, empty_response, spans_from_json, spans_from_p
 COOKIE = "agentcore_ui_token"
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
 MAX_OTLP_BYTES = 32 * 1024 * 1024
+KEEP_OTLP_FILES = 30
 
 
 class UIError(AgentcoreError):
@@ -113,6 +114,9 @@ class UIState:
     def append_otlp(self, spans: list[dict[str, Any]]) -> None:
         data = "".join(json.dumps(s, default=str) + "\n" for s in spans).encode()
         path = self.otlp / time.strftime("%Y-%m-%d.jsonl", time.gmtime())
+        if not path.exists():  # a new day: keep the last KEEP_OTLP_FILES days, as the trace store does
+            for old in sorted(self.otlp.glob("*.jsonl"))[: -KEEP_OTLP_FILES + 1]:
+                old.unlink(missing_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)

@@ -121,6 +121,9 @@ def test_the_index_reads_only_what_was_appended(tmp_path: Path) -> None:
     index.close()
     again = TraceIndex(tmp_path / "index.db", [traces])  # reopened: nothing is read twice
     assert again.refresh() == 0 and again.runs()[0] == 1
+    file.unlink()  # the store pruned the day's file: its runs leave the index
+    again.refresh()
+    assert again.runs()[0] == 0 and again.run("ab" * 16) is None
     again.close()
 
 
