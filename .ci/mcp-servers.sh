@@ -5,14 +5,15 @@
 # listing the pinned versions skips the work when nothing changed.
 set -euo pipefail
 dest="${1:-$HOME/.cache/agentcore-mcp}"
-NPM_PKGS=("@modelcontextprotocol/server-everything@2026.8.31" "@modelcontextprotocol/server-filesystem@2026.8.31")
+NPM_PKGS=("@modelcontextprotocol/server-everything@2026.8.31" "@modelcontextprotocol/server-filesystem@2026.8.31"
+          "@modelcontextprotocol/inspector@2.12.0")  # the Inspector's --cli checks agentcore's own server
 PY_PKGS=("mcp-server-time==2026.10.19" "mcp-server-git==2026.10.19")
 want="$(printf '%s\n' "${NPM_PKGS[@]}" "${PY_PKGS[@]}")"
 stamp="$dest/.installed"
 mkdir -p "$dest"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
     && [ -f "$dest/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js" ] \
-    && [ -x "$dest/venv/bin/mcp-server-git" ]; then
+    && [ -x "$dest/node_modules/.bin/mcp-inspector" ] && [ -x "$dest/venv/bin/mcp-server-git" ]; then
     echo "MCP servers already installed in $dest"
     exit 0
 fi

@@ -4,6 +4,7 @@ Streamable HTTP, and with agentcore's own client (an agent delegating to agents 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ from agentcore import Agent, Runner
 from agentcore.mcp import MCPServer
 from agentcore.messages import ToolResult
 from agentcore.testing import ScriptedModel, tool_call
+
+from .conftest import HOME, _need
 
 SERVED = Path(__file__).with_name("served_agents.py")
 
@@ -75,3 +78,21 @@ async def test_an_agent_delegates_to_served_agents_through_agentcore_s_client() 
     result: Any = await Runner.run(Agent(name="boss", model=model, mcp_servers=[served]), "go")
     (out,) = [i for i in result.new_items if isinstance(i, ToolResult)]
     assert not out.is_error and '"length": 10' in out.output
+
+
+async def test_the_mcp_inspector_cli_lists_and_calls_the_served_agents() -> None:
+    inspector = _need(HOME / "node_modules" / ".bin" / "mcp-inspector", "@modelcontextprotocol/inspector")
+
+    async def inspect(*args: str) -> Any:
+        proc = await asyncio.create_subprocess_exec(
+            str(inspector), "--cli", sys.executable, str(SERVED), *args,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode == 0, err.decode()
+        return json.loads(out)
+
+    listed = await inspect("--method", "tools/list")
+    assert {t["name"] for t in listed["tools"]} == {"shouter", "measurer"}
+    called = await inspect("--method", "tools/call", "--tool-name", "measurer", "--tool-arg", "input=hello")
+    assert called["structuredContent"] == {"word": "hello", "length": 5} and called["isError"] is False
