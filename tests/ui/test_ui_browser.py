@@ -127,7 +127,7 @@ def test_runs_list_and_run_page_show_a_real_run(home: Path, serve: Any, browser:
     ):
         assert expected in names, names
     kinds = {e.get_attribute("data-type") for e in browser.find_elements(By.CSS_SELECTOR, ".wf-row")}
-    assert {"agent", "model", "tool", "guardrail", "handoff", "error"} <= kinds
+    assert {"agent", "model", "tool", "guardrail", "handoff"} <= kinds
     errors = text(browser, ".wf-row.error .wf-name")
     assert "execute_tool lookup" in errors  # the failing tool is highlighted
     assert "session\nsupport-demo" in text(browser, "#summary").lower()  # the session it belongs to
@@ -278,6 +278,18 @@ def _otlp_json() -> dict[str, Any]:
                             },
                             {
                                 "traceId": trace,
+                                "spanId": "eee19b7ec3c1b176",
+                                "parentSpanId": "eee19b7ec3c1b174",
+                                "name": "agentcore.sandbox.exec docker",
+                                "startTimeUnixNano": str(now - 90_000_000),
+                                "endTimeUnixNano": str(now - 10_000_000),
+                                "attributes": [
+                                    attr("process.command_line", "make test"),
+                                    attr("process.exit.code", 2),
+                                ],
+                            },
+                            {
+                                "traceId": trace,
                                 "spanId": "eee19b7ec3c1b175",
                                 "parentSpanId": "eee19b7ec3c1b174",
                                 "name": "chat gpt-4o-mini",
@@ -350,6 +362,8 @@ def test_otlp_posts_show_up(home: Path, serve: Any, browser: Any) -> None:
     assert "Summarise the ticket" in text(browser, ".msg.user")
     assert "The printer is on fire." in text(browser, ".msg.assistant")
     assert "helpdesk-app" in text(browser, "#summary")
+    sandbox = browser.find_element(By.CSS_SELECTOR, '.wf-row[data-type="sandbox"]')
+    assert "exit=2" in sandbox.text and "error" in sandbox.get_attribute("class")  # a failed command is red
 
 
 def test_ten_thousand_runs_page(home: Path, serve: Any, browser: Any) -> None:

@@ -12,7 +12,6 @@ const CONTENT = {
 
 function spanType(s) {
   const a = s.attributes || {};
-  if (s.status === "ERROR" || a["agentcore.tool.is_error"]) return "error";
   const op = a["gen_ai.operation.name"];
   if (op === "invoke_agent" || op === "create_agent") return "agent";
   if (op === "chat" || op === "text_completion" || op === "generate_content") return "model";
@@ -20,6 +19,13 @@ function spanType(s) {
   if (op === "apply_guardrail") return "guardrail";
   if (s.name.startsWith("agentcore.sandbox") || "process.command_line" in a) return "sandbox";
   return "other";
+}
+
+function isError(s) {
+  // A failed span, a tool call that returned an error, a command that exited non-zero.
+  const a = s.attributes || {};
+  const code = a["process.exit.code"];
+  return s.status === "ERROR" || !!a["agentcore.tool.is_error"] || (code !== undefined && String(code) !== "0");
 }
 
 function facts(s) {
@@ -92,7 +98,7 @@ function renderWaterfall(spans) {
     const type = spanType(s);
     const left = (((s.start || t0) - t0) / total) * 100;
     const width = Math.max((((s.end || t1) - (s.start || t0)) / total) * 100, 0.4);
-    const row = el("div", { class: `wf-row t-${type}` + (type === "error" ? " error" : "") + (s.span_id === selected ? " selected" : ""), "data-span": s.span_id, "data-type": type, onclick: () => select(s.span_id) },
+    const row = el("div", { class: `wf-row t-${type}` + (isError(s) ? " error" : "") + (s.span_id === selected ? " selected" : ""), "data-span": s.span_id, "data-type": type, onclick: () => select(s.span_id) },
       el("div", { class: "wf-label", style: `padding-left:${depth * 16 + 6}px` },
         el("i", { class: "dot" }), el("span", { class: "wf-name", text: s.name }), el("span", { class: "wf-facts", text: facts(s) })),
       el("div", { class: "wf-track" },
