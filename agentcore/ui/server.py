@@ -176,15 +176,19 @@ async def api_run(request: Request) -> Response:
     session = None
     if row.conversation_id and state.sessions is not None and state.sessions.exists():
         session = await asyncio.to_thread(_session, state.sessions, row.conversation_id)
-    return JSONResponse(
-        {
+    generation = state.index.generation
+
+    def body() -> bytes:  # a long run's spans and messages: built off the event loop
+        payload = {
             "run": row.to_json(),
             "spans": spans,
             "conversation": conversation(spans),
             "session": session,
-            "generation": state.index.generation,
+            "generation": generation,
         }
-    )
+        return json.dumps(payload, default=str).encode()
+
+    return Response(await asyncio.to_thread(body), media_type="application/json")
 
 
 def _session(path: Path, session_id: str) -> dict[str, Any] | None:
