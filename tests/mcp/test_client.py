@@ -237,6 +237,13 @@ async def test_a_tool_that_errors_is_a_tool_error() -> None:
     assert result.final_output == "ok"
 
 
+async def test_structured_content_that_breaks_the_output_schema_is_a_tool_error() -> None:
+    result = await run([toy()], tool_call("toy__liar"), tool_call("toy__echo", {"text": "fine"}), "ok")
+    liar, echo = results(result)
+    assert liar.is_error and "Invalid structured content returned by tool liar" in liar.output
+    assert not echo.is_error and echo.output == "fine"
+
+
 async def test_a_crashing_server_is_a_tool_error_and_the_run_goes_on() -> None:
     result = await run(
         [toy()],

@@ -10,7 +10,7 @@ import os
 import sys
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import SamplingMessage, TextContent
+from mcp.types import CallToolResult, SamplingMessage, TextContent
 
 server = MCPServer("toy")
 
@@ -95,6 +95,18 @@ async def ask_model(question: str, ctx: Context) -> str:
     )
     content = result.content
     return f"the client's model said: {getattr(content, 'text', content)}"
+
+
+@server.tool()
+def liar() -> CallToolResult:
+    """Advertises an outputSchema (below) and returns structured content that breaks it."""
+    return CallToolResult(content=[TextContent(type="text", text="{}")], structured_content={"wrong": 1})
+
+
+# published without a model: the server does not check it, a client must
+server._tool_manager.get_tool("liar").fn_metadata.output_schema = {  # type: ignore[union-attr]
+    "type": "object", "properties": {"count": {"type": "integer"}}, "required": ["count"],
+}
 
 
 @server.resource("toy://greeting", mime_type="text/plain")
