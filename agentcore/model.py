@@ -36,6 +36,12 @@ class ModelSettings(BaseModel):
     reasoning_summary: bool | None = None
     stop: tuple[str, ...] | None = None
     seed: int | None = None
+    background: bool | None = None
+    """Run each request as a background job and poll until it ends (OpenAI Responses ``background``:
+    long reasoning runs that outlast a connection). Adapters without such a mode ignore it."""
+    poll_interval: float | None = None
+    """Seconds before the first poll of a background response (each wait then grows 1.5x, capped by
+    the adapter's ``max_poll_interval``); ``None``: the adapter's default."""
     extra: dict[str, Any] | None = None
     """Vendor-specific body fields, merged last into the request."""
 

@@ -8,7 +8,10 @@
 * ``hashed_call_id``: the deterministic replacement for a tool-call id a vendor would reject;
 * ``stale_watermark``: whether the server-side state an adapter chained from still matches the
   transcript (the Responses and Interactions adapters keep ``covered``/``fingerprint``/``model`` in
-  ``request.cache``, each with its own fingerprint).
+  ``request.cache``, each with its own fingerprint);
+* ``json_body`` / ``malformed_stream``: a 200 whose body is not a JSON object, or a stream line that
+  is not JSON, as the typed, retryable errors (``ServerError`` / ``ModelStreamError``) instead of a raw
+  ``JSONDecodeError``. The runner replays such a call only while nothing of it reached the user.
 
 Vendor rules (which status means what, which ids a vendor accepts, how server-side state is chained)
 stay in each adapter.
@@ -24,6 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
+from agentcore.errors import ModelStreamError, ServerError
 from agentcore.messages import Item
 
 __all__ = [
@@ -31,6 +35,8 @@ __all__ = [
     "dumps",
     "hashed_call_id",
     "header_retry_after",
+    "json_body",
+    "malformed_stream",
     "server_address",
     "stale_watermark",
 ]
@@ -41,6 +47,35 @@ _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encod
 def dumps(value: Any) -> bytes:
     """Compact JSON as UTF-8 bytes (no ASCII escaping)."""
     return _encode_json(value).encode()
+
+
+def json_body(raw: bytes | str, provider: str) -> dict[str, Any]:
+    """``raw`` parsed as the JSON object a successful answer must be; otherwise a retryable
+    :class:`ServerError` (a proxy's HTML error page, a truncated body) carrying the start of it."""
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ServerError(
+            f"the server answered 200 with a body that is not JSON ({exc})",
+            provider=provider,
+            status_code=200,
+            body=raw[:2000],
+        ) from None
+    if not isinstance(data, dict):
+        raise ServerError(
+            "the server answered 200 with JSON that is not an object",
+            provider=provider,
+            status_code=200,
+            body=raw[:2000],
+        )
+    return data
+
+
+def malformed_stream(provider: str, exc: ValueError) -> ModelStreamError:
+    """The error for a stream line that is not JSON (retryable while nothing reached the user)."""
+    return ModelStreamError(
+        f"malformed stream: a line is not JSON ({exc})", provider=provider, status_code=200
+    )
 
 
 def server_address(url: str) -> tuple[str | None, int]:

@@ -27,11 +27,9 @@ Compatibility choices (each one an option):
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import openai
 from openai import AsyncStream
@@ -48,7 +46,8 @@ from agentcore.model import (
     ToolSpec,
 )
 
-from .._common import dumps, header_retry_after, server_address
+from .._common import dumps, header_retry_after, json_body, malformed_stream, server_address
+from .auth import api_key_for, is_openai_host
 from .chat_parse import DEFAULT_REASONING_FIELDS, ResponseBuilder
 from .chat_wire import MessageEncoder, ReplayReasoning
 
@@ -56,7 +55,6 @@ __all__ = ["OpenAIChatModel", "map_error"]
 
 MaxTokensParam = Literal["auto", "max_completion_tokens", "max_tokens"]
 
-_OPENAI_HOSTS = ("api.openai.com", ".openai.azure.com")
 _SYSTEMS = {  # gen_ai.provider.name by well-known host
     "api.deepseek.com": "deepseek",
     "api.groq.com": "groq",
@@ -73,12 +71,13 @@ _NAME_RE = re.compile(r"[^a-zA-Z0-9_-]")
 _REGISTERED_SECRETS: set[str] = set()
 
 
-def _is_openai_host(host: str) -> bool:
-    return host == _OPENAI_HOSTS[0] or host.endswith(_OPENAI_HOSTS[1])
-
-
 class OpenAIChatModel(Model):
-    """A model served through the Chat Completions API (``openai-chat:`` in model strings)."""
+    """A model served through the Chat Completions API (``openai-chat:`` in model strings).
+
+    Without ``api_key``/``client``, OpenAI's own host needs ``OPENAI_API_KEY`` (building the adapter
+    raises :class:`~agentcore.errors.MissingCredentialsError` without it); another ``base_url`` gets a
+    placeholder key, never the user's OpenAI key (see :mod:`.auth`).
+    """
 
     provider = "openai-chat"
     system = "openai"
@@ -108,28 +107,18 @@ class OpenAIChatModel(Model):
             if api_key is not None and api_key not in _REGISTERED_SECRETS:
                 _REGISTERED_SECRETS.add(api_key)
                 tracing.add_secret(api_key)  # never in a trace
-            if (
-                api_key is None
-                and base_url is not None
-                and not _is_openai_host(urlsplit(base_url).hostname or "")
-            ):
-                # Local servers rarely check keys; never send the user's OpenAI key to another host.
-                api_key = "not-needed"
-            try:
-                self._client = openai.AsyncOpenAI(
-                    api_key=api_key,
-                    base_url=base_url,
-                    max_retries=0,
-                    timeout=timeout if timeout is not None else openai.NOT_GIVEN,
-                    default_headers=default_headers,
-                )
-            except openai.OpenAIError as exc:  # no key anywhere
-                raise errors.AuthenticationError(str(exc), provider=self.provider) from None
+            self._client = openai.AsyncOpenAI(
+                api_key=api_key_for(self.provider, api_key, base_url),
+                base_url=base_url,
+                max_retries=0,
+                timeout=timeout if timeout is not None else openai.NOT_GIVEN,
+                default_headers=default_headers,
+            )
         self.server_address, self.server_port = server_address(str(self._client.base_url))
         host = self.server_address or ""
         self.system = _SYSTEMS.get(host, "openai")
         if max_tokens_param == "auto":
-            max_tokens_param = "max_completion_tokens" if _is_openai_host(host) else "max_tokens"
+            max_tokens_param = "max_completion_tokens" if is_openai_host(host) else "max_tokens"
         self.max_tokens_param = max_tokens_param
         self.structured_output = structured_output
         self.stream_usage = stream_usage
@@ -186,6 +175,8 @@ class OpenAIChatModel(Model):
             out["reasoning_effort"] = settings.reasoning_effort
         if settings.reasoning_summary:
             tracing.note("openai_chat.setting_dropped", setting="reasoning_summary")
+        if settings.background:
+            tracing.note("openai_chat.setting_dropped", setting="background")
         if has_tools:
             choice = settings.tool_choice
             if choice in ("auto", "required", "none"):
@@ -261,12 +252,7 @@ class OpenAIChatModel(Model):
             raw = await self._client.post("/chat/completions", cast_to=bytes, content=body)
         except openai.OpenAIError as exc:
             raise map_error(exc, self.provider) from None
-        try:
-            data = _loads(raw)
-        except ValueError:
-            raise errors.ServerError(
-                "the server answered with invalid JSON", provider=self.provider, body=raw[:2000]
-            ) from None
+        data = json_body(raw, self.provider)
         _raise_body_error(data, self.provider)
         builder = self._builder()
         builder.add_completion(data)
@@ -295,6 +281,8 @@ class OpenAIChatModel(Model):
                     yield event
         except openai.OpenAIError as exc:
             raise map_error(exc, self.provider, mid_stream=True) from None
+        except ValueError as exc:  # a line that is not JSON (the SDK's SSE decoder raises JSONDecodeError)
+            raise malformed_stream(self.provider, exc) from None
         finally:
             await chunks.close()
         if builder.finish is None:
@@ -310,13 +298,6 @@ class OpenAIChatModel(Model):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _loads(raw: bytes) -> dict[str, Any]:
-    data = json.loads(raw)
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    return data
 
 
 def _raise_body_error(data: dict[str, Any], provider: str) -> None:

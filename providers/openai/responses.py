@@ -3,7 +3,8 @@
 Transport is the official ``openai`` SDK (auth, base URL, headers, pooling, typed errors, SSE decoding)
 with its own retries off; the core owns retries. Request bodies are built here as wire JSON from
 per-item cached bytes (see :mod:`.openai_responses_wire`) and sent raw through the client's low-level
-``post``, so the per-call cost does not grow with the transcript.
+``post``, so the per-call cost does not grow with the transcript. A 200 whose body or stream line is
+not JSON is a retryable ``ServerError`` / ``ModelStreamError``, never a raw ``JSONDecodeError``.
 
 Server-side state is a cache (DESIGN decision 2). ``request.cache`` remembers the last response id,
 how many transcript items it covers (the input it was given plus the output it produced) and a
@@ -12,11 +13,24 @@ plus the items after that watermark (tool results, new user messages), and ``ins
 ``tools`` every turn. When anything before the watermark changed, or the server no longer knows the
 id, it sends the whole transcript again and notes ``agentcore.server_state.reset`` in the trace.
 With ``store=False`` every call is stateless: full transcript, reasoning replayed in place with its
-``encrypted_content``.
+``encrypted_content``, ``compaction`` items replayed in place.
+
+Encrypted reasoning is asked for (``include: ["reasoning.encrypted_content"]``) only from models of a
+reasoning family (:func:`.responses_wire.reasoning_family`; ``encrypted_reasoning=`` overrides). A 400
+naming ``include`` anyway drops it for that model and server for the rest of the process, and the
+request is sent again once without it.
+
+Background mode (``ModelSettings(background=True)``): the response comes back ``queued``; the adapter
+polls ``GET /responses/{id}`` with backoff until it ends, cancels it (``POST /responses/{id}/cancel``)
+when the run is cancelled or polling fails, and raises a typed error when it ends ``failed``,
+``cancelled`` or ``incomplete``. A streamed background request is polled the same way and its result
+streamed when it is done. A response that has not ended is never returned as final, background
+asked for or not.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -29,6 +43,7 @@ from agentcore import tracing
 from agentcore.errors import (
     AuthenticationError,
     ContextTooLongError,
+    IncompleteResponseError,
     InvalidRequestError,
     ModelError,
     ModelStreamError,
@@ -39,7 +54,7 @@ from agentcore.errors import (
     ServerStateLostError,
     TransportError,
 )
-from agentcore.messages import Item
+from agentcore.messages import AssistantMessage, Item, Reasoning, ToolCall
 from agentcore.model import (
     Model,
     ModelReasoningDelta,
@@ -51,12 +66,22 @@ from agentcore.model import (
     ModelToolCallDelta,
 )
 
-from .._common import dumps, header_retry_after, server_address, stale_watermark
+from .._common import (
+    dumps,
+    header_retry_after,
+    json_body,
+    malformed_stream,
+    server_address,
+    stale_watermark,
+)
+from .auth import api_key_for
 from .responses_wire import (
+    PENDING,
     PROVIDER,
     Fingerprint,
     ItemEncoder,
     assemble,
+    reasoning_family,
     response_from,
     settings_to_wire,
     tools_to_wire,
@@ -65,8 +90,15 @@ from .responses_wire import (
 __all__ = ["OpenAIResponsesModel"]
 
 _INCLUDE = ["reasoning.encrypted_content"]
+_INCLUDE_QUERY = {"include": _INCLUDE}
 _MAX_LOST = 2
 """Consecutive ``previous_response_not_found`` fallbacks after which a conversation stops chaining."""
+_NO_INCLUDE: set[tuple[str, str]] = set()
+"""(base URL, model) pairs that answered 400 to ``include``: not asked again in this process."""
+_POLL_INTERVAL = 1.0
+_POLL_BACKOFF = 1.5
+_POLL_FAILURES = 5
+"""Consecutive retryable failures of ``GET /responses/{id}`` tolerated while polling."""
 _SSL: list[ssl.SSLContext] = []
 
 
@@ -82,7 +114,13 @@ class OpenAIResponsesModel(Model):
 
     Options: ``api_key``, ``base_url``, ``client`` (a pre-built ``openai.AsyncOpenAI``), ``timeout``,
     ``store`` (default ``True``: use ``previous_response_id`` as a cache; ``False``: fully
-    stateless), ``organization``, ``project``, ``default_headers``.
+    stateless), ``encrypted_reasoning`` (ask for encrypted reasoning: ``None``, the default, decides
+    by model family, see :func:`.responses_wire.reasoning_family`), ``poll_interval`` and
+    ``max_poll_interval`` (seconds between polls of a background response: the first wait, and the
+    cap of its 1.5x growth), ``organization``, ``project``, ``default_headers``.
+
+    Without ``api_key``/``client`` the key comes from ``OPENAI_API_KEY``; pointed at OpenAI without one,
+    building the adapter raises :class:`~agentcore.errors.MissingCredentialsError` (see :mod:`.auth`).
     """
 
     provider = PROVIDER
@@ -97,6 +135,9 @@ class OpenAIResponsesModel(Model):
         client: AsyncOpenAI | None = None,
         timeout: float | None = None,
         store: bool = True,
+        encrypted_reasoning: bool | None = None,
+        poll_interval: float = _POLL_INTERVAL,
+        max_poll_interval: float = 10.0,
         organization: str | None = None,
         project: str | None = None,
         default_headers: dict[str, str] | None = None,
@@ -104,8 +145,9 @@ class OpenAIResponsesModel(Model):
     ) -> None:
         self.model_name = model_name
         self.store = store
-        self._client_error: str | None = None
-        self._client: AsyncOpenAI | None = None
+        self.encrypted_reasoning = encrypted_reasoning
+        self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
         self._owns_client = False
         if client is not None:
             if not isinstance(client, AsyncOpenAI):
@@ -114,27 +156,33 @@ class OpenAIResponsesModel(Model):
                 client = client.with_options(timeout=timeout)
             self._client = client.with_options(max_retries=0)
         else:
-            try:
-                self._client = AsyncOpenAI(
-                    api_key=api_key,
-                    base_url=base_url,
-                    organization=organization,
-                    project=project,
-                    timeout=timeout if timeout is not None else 600.0,
-                    max_retries=0,
-                    default_headers=default_headers,
-                    http_client=openai.DefaultAsyncHttpxClient(verify=_ssl_context()),
-                )
-                self._owns_client = True
-            except openai.OpenAIError as exc:  # no API key anywhere: fail on first call, typed
-                self._client_error = str(exc)
-        if self._client is not None:
-            self.server_address, self.server_port = server_address(str(self._client.base_url))
+            self._client = AsyncOpenAI(
+                api_key=api_key_for(self.provider, api_key, base_url),
+                base_url=base_url,
+                organization=organization,
+                project=project,
+                timeout=timeout if timeout is not None else 600.0,
+                max_retries=0,
+                default_headers=default_headers,
+                http_client=openai.DefaultAsyncHttpxClient(verify=_ssl_context()),
+            )
+            self._owns_client = True
+        self._base_url = str(self._client.base_url)
+        self.server_address, self.server_port = server_address(self._base_url)
+        self._reasons = reasoning_family(model_name)
         self._encoder = ItemEncoder(model_name, max_items=max_cached_items)
         self._head_key: tuple[Any, ...] | None = None
         self._head: tuple[bytes, list[str]] = (b"", [])
 
     # ------------------------------------------------------------------ request building
+
+    def _asks_reasoning(self) -> bool:
+        """Whether requests carry ``include: ["reasoning.encrypted_content"]``."""
+        if (self._base_url, self.model_name) in _NO_INCLUDE:
+            return False
+        if self.encrypted_reasoning is not None:
+            return self.encrypted_reasoning
+        return self._reasons
 
     def _static_head(self, request: ModelRequest) -> bytes:
         """Body fields that do not depend on the transcript, as JSON without the closing brace.
@@ -142,7 +190,8 @@ class OpenAIResponsesModel(Model):
         Cached while instructions, tools, output schema and settings stay equal (the runner passes the
         same objects every turn, so the check is mostly identity comparisons).
         """
-        key = (request.instructions, tuple(request.tools), request.output_schema, request.settings)
+        include = self._asks_reasoning()
+        key = (request.instructions, tuple(request.tools), request.output_schema, request.settings, include)
         if key != self._head_key:
             head: dict[str, Any] = {"model": self.model_name}
             if request.instructions:
@@ -150,7 +199,8 @@ class OpenAIResponsesModel(Model):
             if request.tools:
                 head["tools"] = tools_to_wire(request.tools)
             head["store"] = self.store
-            head["include"] = list(_INCLUDE)
+            if include:
+                head["include"] = list(_INCLUDE)
             dropped = []
             s = request.settings
             if s.stop:
@@ -201,7 +251,7 @@ class OpenAIResponsesModel(Model):
             head += b',"stream":true'
         if previous is not None:
             head += b',"previous_response_id":' + dumps(previous)
-        inputs, orphans = self._encoder.input_bytes(items)
+        inputs, orphans = self._encoder.input_bytes(items, request.items)
         if orphans:
             tracing.note("agentcore.openai.reasoning_dropped", count=orphans, reason="no following item")
         return assemble(head, inputs)
@@ -236,64 +286,165 @@ class OpenAIResponsesModel(Model):
         if cache["lost"] >= _MAX_LOST:
             tracing.note("agentcore.server_state.disabled", reason="previous_response_not_found repeatedly")
 
+    def _drop_include(self, exc: InvalidRequestError) -> bool:
+        """After a 400 naming ``include``: stop asking this model for encrypted reasoning (for the rest
+        of the process) and say whether the request is worth sending again."""
+        err = exc.body if isinstance(exc.body, dict) else {}
+        if err.get("param") != "include" or not self._asks_reasoning():
+            return False
+        _NO_INCLUDE.add((self._base_url, self.model_name))
+        tracing.note(
+            "agentcore.openai.include_dropped",
+            model=self.model_name,
+            include=_INCLUDE[0],
+            reason=str(err.get("message") or exc.message),
+        )
+        return True
+
     # ------------------------------------------------------------------ transport
 
-    def _require_client(self) -> AsyncOpenAI:
-        if self._client is None:
-            raise AuthenticationError(self._client_error or "no OpenAI client", provider=self.provider)
-        return self._client
-
     async def _post_json(self, body: bytes) -> dict[str, Any]:
-        client = self._require_client()
         try:
-            result = await client.post("/responses", cast_to=object, content=body)
+            raw = await self._client.post("/responses", cast_to=bytes, content=body)
         except openai.APIError as exc:
             raise map_error(exc) from exc
-        if not isinstance(result, dict):
-            raise ServerError("unexpected response body", provider=self.provider, body=result)
-        return result
+        return json_body(raw, PROVIDER)
+
+    async def _get_json(self, response_id: str) -> dict[str, Any]:
+        options: Any = {"params": _INCLUDE_QUERY} if self._asks_reasoning() else {}
+        try:
+            raw = await self._client.get(f"/responses/{response_id}", cast_to=bytes, options=options)
+        except openai.APIError as exc:
+            raise map_error(exc) from exc
+        return json_body(raw, PROVIDER)
 
     async def _post_stream(self, body: bytes) -> AsyncStream[object]:
-        client = self._require_client()
         try:
-            return await client.post(
+            return await self._client.post(
                 "/responses", cast_to=object, content=body, stream=True, stream_cls=AsyncStream[object]
             )
         except openai.APIError as exc:
             raise map_error(exc) from exc
 
+    async def _create(
+        self, request: ModelRequest, previous: str | None, items: Sequence[Item]
+    ) -> tuple[dict[str, Any], bool]:
+        """``POST /responses`` (not streamed) with the adapter's two fallbacks: the full transcript when
+        the server lost ``previous``, and no ``include`` when the model refuses it. Returns the body
+        and whether it was chained."""
+        while True:
+            try:
+                data = await self._post_json(self._body(request, previous, items, stream=False))
+                return data, previous is not None
+            except ServerStateLostError:
+                if previous is None:
+                    raise
+                self._forget(request, previous)
+                previous, items = None, request.items
+            except InvalidRequestError as exc:
+                if not self._drop_include(exc):
+                    raise
+
+    # ------------------------------------------------------------------ background responses
+
+    async def _wait(self, data: dict[str, Any], settings_interval: float | None) -> dict[str, Any]:
+        """Poll a ``queued``/``in_progress`` response until it ends; cancel it if we stop waiting."""
+        rid = data.get("id")
+        if not isinstance(rid, str) or not rid:
+            raise ServerError("a response that has not ended came back without an id", provider=PROVIDER)
+        tracing.note("agentcore.openai.background", response_id=rid, status=str(data.get("status")))
+        delay = settings_interval if settings_interval is not None else self.poll_interval
+        failures = 0
+        polls = 0
+        try:
+            while data.get("status") in PENDING:
+                await asyncio.sleep(delay)
+                delay = min(delay * _POLL_BACKOFF, max(self.max_poll_interval, delay))
+                try:
+                    data = await self._get_json(rid)
+                    failures = 0
+                    polls += 1
+                except ModelError as exc:
+                    failures += 1
+                    if not exc.retryable or failures >= _POLL_FAILURES:
+                        raise
+        except BaseException:  # cancelled run, or polling failed: the job must not run on unwatched
+            await self._cancel(rid)
+            raise
+        tracing.note(
+            "agentcore.openai.background.done", response_id=rid, status=str(data.get("status")), polls=polls
+        )
+        return data
+
+    async def _cancel(self, response_id: str) -> None:
+        """``POST /responses/{id}/cancel``, best effort and bounded (this runs while a run unwinds)."""
+        try:
+            await asyncio.wait_for(
+                self._client.post(f"/responses/{response_id}/cancel", cast_to=bytes, content=b"{}"), 10.0
+            )
+            tracing.note("agentcore.openai.background.cancelled", response_id=response_id)
+        except Exception as exc:  # nothing more can be done for it
+            tracing.note(
+                "agentcore.openai.background.cancel_failed", response_id=response_id, error=repr(exc)[:300]
+            )
+
+    @staticmethod
+    def _ended(data: dict[str, Any], *, waited: bool) -> None:
+        """Raise the typed error of a response that ended without completing."""
+        status = data.get("status")
+        if status == "failed":
+            raise failed_error(data.get("error"), stream=False)
+        if status == "cancelled" or (status == "incomplete" and waited):
+            reason = (data.get("incomplete_details") or {}).get("reason")
+            raise IncompleteResponseError(
+                f"background response {data.get('id')} ended {status}" + (f" ({reason})" if reason else ""),
+                provider=PROVIDER,
+                status=str(status),
+                reason=reason,
+                body={k: data.get(k) for k in ("id", "status", "incomplete_details", "error")},
+            )
+
+    async def _finished(self, request: ModelRequest, data: dict[str, Any]) -> dict[str, Any]:
+        waited = data.get("status") in PENDING
+        if waited:
+            data = await self._wait(data, request.settings.poll_interval)
+        self._ended(data, waited=waited or bool(request.settings.background))
+        return data
+
     # ------------------------------------------------------------------ Model API
 
     async def respond(self, request: ModelRequest) -> ModelResponse:
         previous, items, fp = self._plan(request)
-        chained = previous is not None
-        try:
-            data = await self._post_json(self._body(request, previous, items, stream=False))
-        except ServerStateLostError:
-            if previous is None:
-                raise
-            self._forget(request, previous)
-            previous, items, chained = None, request.items, False
-            data = await self._post_json(self._body(request, None, items, stream=False))
-        status = data.get("status")
-        if status == "failed":
-            raise failed_error(data.get("error"), stream=False)
+        data, chained = await self._create(request, previous, items)
+        data = await self._finished(request, data)
         response = response_from(data, self.model_name)
         self._remember(request, response, fp, chained)
         return response
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
+        if request.settings.background:
+            # A background job is polled, not streamed: its result is streamed once it is done.
+            for replayed in _replay(await self.respond(request)):
+                yield replayed
+            return
         previous, items, fp = self._plan(request)
         body = self._body(request, previous, items, stream=True)
-        for attempt in (0, 1):
+        lost = False
+        while True:
             try:
                 events = await self._post_stream(body)
             except ServerStateLostError:
-                if previous is None or attempt:
+                if previous is None or lost:
                     raise
+                lost = True
                 self._forget(request, previous)
-                previous = None
-                body = self._body(request, None, request.items, stream=True)
+                previous, items = None, request.items
+                body = self._body(request, None, items, stream=True)
+                continue
+            except InvalidRequestError as exc:
+                if not self._drop_include(exc):
+                    raise
+                body = self._body(request, previous, items, stream=True)
                 continue
             state = _StreamState()
             try:
@@ -304,36 +455,59 @@ class OpenAIResponsesModel(Model):
                         break
             finally:
                 await events.close()
-            if state.lost_state and previous is not None and not state.yielded and not attempt:
+            if state.lost_state and previous is not None and not state.yielded and not lost:
+                lost = True
                 self._forget(request, previous)
-                previous = None
-                body = self._body(request, None, request.items, stream=True)
+                previous, items = None, request.items
+                body = self._body(request, None, items, stream=True)
                 continue
+            if state.lost_state:
+                raise ServerStateLostError("the server lost its stored state twice", provider=PROVIDER)
             if state.final is None:
                 raise state.error or ModelStreamError(
                     "stream ended without response.completed", provider=PROVIDER
                 )
-            response = response_from(state.final, self.model_name)
+            final = await self._finished(request, state.final)
+            response = response_from(final, self.model_name)
             self._remember(request, response, fp, previous is not None)
             yield ModelResponseDone(response)
             return
-        raise ServerStateLostError("the server lost its stored state twice", provider=PROVIDER)
 
     async def aclose(self) -> None:
         """Close the HTTP client this adapter created (a client passed in stays open)."""
-        if self._client is not None and self._owns_client:
+        if self._owns_client:
             await self._client.close()
+
+
+def _replay(response: ModelResponse) -> list[ModelStreamEvent]:
+    """A finished response as stream events (a polled background response, when streaming)."""
+    out: list[ModelStreamEvent] = []
+    index = 0
+    for item in response.items:
+        if isinstance(item, Reasoning) and item.summary:
+            out.append(ModelReasoningDelta(item.summary))
+        elif isinstance(item, AssistantMessage) and item.text:
+            out.append(ModelTextDelta(item.text))
+        elif isinstance(item, ToolCall):
+            out.append(ModelToolCallDelta(index=index, call_id=item.call_id, name=item.name))
+            out.append(ModelToolCallDelta(index=index, arguments=item.arguments))
+            index += 1
+    out.append(ModelResponseDone(response))
+    return out
 
 
 # --------------------------------------------------------------------------- streaming
 
 
 async def _iterate(events: AsyncStream[object]) -> AsyncIterator[dict[str, Any]]:
-    """SSE events as dicts. A top-level ``error`` event becomes :class:`ModelStreamError`."""
+    """SSE events as dicts. A top-level ``error`` event becomes :class:`ModelStreamError`, and so does a
+    line that is not JSON."""
     try:
         async for event in events:
             if isinstance(event, dict):
                 yield event
+    except ValueError as exc:  # json.JSONDecodeError from the SDK's SSE decoder
+        raise malformed_stream(PROVIDER, exc) from None
     except openai.APIStatusError as exc:
         raise map_error(exc) from exc
     except openai.APIConnectionError as exc:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentcore import tracing
+from agentcore.errors import ServerError
 from agentcore.messages import (
     AssistantMessage,
     FilePart,
@@ -33,9 +34,31 @@ from agentcore.model import ModelResponse, ModelSettings, OutputSchema, ToolSpec
 from .._common import ItemCache, dumps, hashed_call_id
 
 PROVIDER = "openai"
+PENDING = frozenset({"queued", "in_progress"})
+"""Statuses of a response that has not ended yet (background mode): never a final answer."""
 
 _CALL_ID_OK = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 _FORMAT_NAME_BAD = re.compile(r"[^A-Za-z0-9_\-]")
+_O_SERIES = re.compile(r"^o\d+(?:$|-)")
+_GPT_MAJOR = re.compile(r"^gpt-(\d+)")
+
+
+def reasoning_family(model: str) -> bool:
+    """Whether ``model`` belongs to an OpenAI family that reasons, and so may be asked for encrypted
+    reasoning (``include: ["reasoning.encrypted_content"]``).
+
+    The rule, by name (a ``vendor/`` prefix as proxies write it is ignored): the o-series (``o1``,
+    ``o3-pro``, ``o4-mini``…), ``gpt-5`` and later (``gpt-5``, ``gpt-5-mini``, ``gpt-5.5``…) except
+    ``gpt-5-chat``, which does not reason, and every ``codex`` model. Everything else is not asked:
+    ``gpt-4o``, ``gpt-4o-mini``, ``gpt-4.1``, ``gpt-3.5``… (OpenAI answers 400 "Encrypted content is
+    not supported with this model") and any name the rule does not know, such as the models of an
+    OpenAI-compatible server (``llama3``, ``qwen3``, ``gpt-oss``).
+    """
+    name = model.rsplit("/", 1)[-1].lower()
+    if _O_SERIES.match(name) or "codex" in name:
+        return True
+    m = _GPT_MAJOR.match(name)
+    return m is not None and int(m.group(1)) >= 5 and not name.startswith("gpt-5-chat")
 
 
 def wire_call_id(call_id: str | None) -> str:
@@ -43,6 +66,12 @@ def wire_call_id(call_id: str | None) -> str:
     if call_id and _CALL_ID_OK.match(call_id):
         return call_id
     return hashed_call_id(call_id or "")
+
+
+def own_call(item: ToolCall) -> bool:
+    """Whether this provider's server issued the call (its id goes back unchanged, whatever it looks
+    like: OpenAI-compatible servers issue ids OpenAI itself would reject)."""
+    return item.state_for(PROVIDER, kind="function_call") is not None
 
 
 class Fingerprint:
@@ -91,33 +120,54 @@ class ItemEncoder:
             lambda item: self._encode(item), max_items, data=_SHARED_CACHES.setdefault(model, {})
         )
 
-    def encode(self, item: Item) -> bytes | None:
-        return self._cache.encoded(item)
+    def encode(self, item: Item, context: Sequence[Item] = ()) -> bytes | None:
+        self._context = context
+        try:
+            return self._cache.encoded(item)
+        finally:
+            self._context = ()
+
+    _context: Sequence[Item] = ()
+    """The whole transcript of the call being encoded: a tool result whose id OpenAI would reject
+    looks up its call there (once: the encoding is cached)."""
 
     def _encode(self, item: Item) -> bytes | None:
-        wire = item_to_wire(item, self.model)
+        own = False
+        if isinstance(item, ToolResult) and not _CALL_ID_OK.match(item.call_id):
+            own = any(
+                isinstance(c, ToolCall) and c.call_id == item.call_id and own_call(c)
+                for c in reversed(self._context)
+            )
+        wire = item_to_wire(item, self.model, own_result=own)
         return None if wire is None else dumps(wire)
 
-    def input_bytes(self, items: Sequence[Item]) -> tuple[list[bytes], int]:
+    def input_bytes(
+        self, items: Sequence[Item], context: Sequence[Item] | None = None
+    ) -> tuple[list[bytes], int]:
         """Encoded input items, in order, plus how many reasoning items were dropped as orphans.
 
-        A replayed reasoning item must be followed by the item it produced (the API answers 400
-        otherwise), so reasoning not followed by assistant output is left out.
+        ``context`` is the whole transcript when ``items`` is its tail (chained calls). A replayed
+        reasoning item must be followed by the item it produced (the API answers 400 otherwise), so
+        reasoning not followed by assistant output is left out.
         """
         out: list[bytes] = []
         orphans = 0
         n = len(items)
-        encode = self._cache.encoded
-        for i, item in enumerate(items):
-            data = encode(item)
-            if data is None:
-                continue
-            if isinstance(item, Reasoning):
-                following = items[i + 1] if i + 1 < n else None
-                if not isinstance(following, AssistantMessage | ToolCall):
-                    orphans += 1
+        self._context = items if context is None else context
+        try:
+            encode = self._cache.encoded
+            for i, item in enumerate(items):
+                data = encode(item)
+                if data is None:
                     continue
-            out.append(data)
+                if isinstance(item, Reasoning):
+                    following = items[i + 1] if i + 1 < n else None
+                    if not isinstance(following, AssistantMessage | ToolCall) or is_compaction(following):
+                        orphans += 1
+                        continue
+                out.append(data)
+        finally:
+            self._context = ()
         return out, orphans
 
 
@@ -145,11 +195,29 @@ def _user_content(msg: UserMessage) -> str | list[dict[str, Any]]:
     return parts
 
 
-def item_to_wire(item: Item, model: str) -> dict[str, Any] | None:
-    """One transcript item as a Responses input item, or ``None`` when it is not sent."""
+def is_compaction(item: Item) -> bool:
+    """A ``compaction`` item this provider issued (kept as an empty assistant message holding it)."""
+    return isinstance(item, AssistantMessage) and item.state_for(PROVIDER, kind="compaction") is not None
+
+
+def item_to_wire(item: Item, model: str, *, own_result: bool = False) -> dict[str, Any] | None:
+    """One transcript item as a Responses input item, or ``None`` when it is not sent.
+
+    ``own_result``: the item is a tool result answering a call this provider's server issued, so its
+    id goes back unchanged.
+    """
     if isinstance(item, UserMessage):
         return {"role": "user", "content": _user_content(item)}
     if isinstance(item, AssistantMessage):
+        compaction = item.state_for(PROVIDER, kind="compaction")
+        if compaction is not None and isinstance(compaction.payload, dict):
+            # The server's encrypted summary of everything before it: replayed as it came, in its place
+            # (with store=False this is how the compacted state reaches the next request).
+            p = compaction.payload
+            wire: dict[str, Any] = {"type": "compaction", "encrypted_content": p.get("encrypted_content")}
+            if p.get("id"):
+                wire["id"] = p["id"]
+            return wire
         msg: dict[str, Any] = {"role": "assistant", "content": item.text}
         st = _own_state(item, "message", None)
         if st is not None and isinstance(st.payload, dict) and st.payload.get("phase"):
@@ -158,12 +226,13 @@ def item_to_wire(item: Item, model: str) -> dict[str, Any] | None:
     if isinstance(item, ToolCall):
         return {
             "type": "function_call",
-            "call_id": wire_call_id(item.call_id),
+            "call_id": item.call_id if own_call(item) else wire_call_id(item.call_id),
             "name": item.name,
             "arguments": item.arguments,
         }
     if isinstance(item, ToolResult):
-        return {"type": "function_call_output", "call_id": wire_call_id(item.call_id), "output": item.output}
+        call_id = item.call_id if own_result else wire_call_id(item.call_id)
+        return {"type": "function_call_output", "call_id": call_id, "output": item.output}
     if isinstance(item, Reasoning):
         # Encrypted reasoning is bound to the model that produced it: replay only our own, in place.
         st = _own_state(item, "reasoning", model)
@@ -216,6 +285,8 @@ def settings_to_wire(
         )
     if settings.parallel_tool_calls is not None and tool_names:
         body["parallel_tool_calls"] = settings.parallel_tool_calls
+    if settings.background:
+        body["background"] = True
     reasoning: dict[str, Any] = {}
     if settings.reasoning_effort is not None:
         reasoning["effort"] = settings.reasoning_effort
@@ -298,6 +369,12 @@ def output_to_items(output: Sequence[Any], model: str) -> list[Item]:
                     state=_state(model, "function_call", {"id": out.get("id")}),
                 )
             )
+        elif kind == "compaction" and out.get("encrypted_content"):
+            # Server-side compaction: an opaque summary of the conversation so far. Kept in the
+            # transcript (an assistant message without text, as Anthropic's compaction blocks are) and
+            # replayed in place to any OpenAI model; other vendors skip it.
+            payload = {"id": out.get("id"), "encrypted_content": out["encrypted_content"]}
+            items.append(AssistantMessage(text="", state=_state(model, "compaction", payload)))
         else:
             tracing.note("agentcore.openai.output_item_ignored", type=str(kind))
     return items
@@ -314,7 +391,17 @@ def finish_reason(resp: dict[str, Any], items: Sequence[Item]) -> str:
 
 
 def response_from(resp: dict[str, Any], model: str) -> ModelResponse:
-    """A complete Responses ``response`` object as a :class:`ModelResponse`."""
+    """A complete Responses ``response`` object as a :class:`ModelResponse`.
+
+    A response that has not ended (``queued``, ``in_progress``) is refused with a retryable
+    :class:`ServerError`: the adapter waits for such responses before it reads them.
+    """
+    if resp.get("status") in PENDING:
+        raise ServerError(
+            f"response {resp.get('id')} is still {resp.get('status')}: not a final answer",
+            provider=PROVIDER,
+            body={k: resp.get(k) for k in ("id", "status", "background")},
+        )
     items = output_to_items(resp.get("output") or [], model)
     withheld = resp.get("input_transformations") or []
     if withheld:

@@ -37,6 +37,9 @@ class Reply:
     shape; ``headers`` are added to the reply (``retry-after`` …). ``reasoning`` makes the model emit a
     reasoning/thinking block (with an opaque signature/encrypted content) before its answer.
     ``stream_error`` breaks an SSE stream after the first text chunk with the vendor's error event.
+    ``malformed`` injects a fault no vendor error shape covers: ``"body"`` answers 200 with a body that
+    is not JSON; ``"stream"`` puts a line that is not JSON into the SSE stream after its first event
+    (emulators that support it say so).
     """
 
     text: str | None = None
@@ -49,6 +52,7 @@ class Reply:
     output_tokens: int = 7
     cached_tokens: int = 0
     stream_error: bool = False
+    malformed: str | None = None
 
 
 @dataclass
@@ -66,10 +70,13 @@ class HTTPReply:
     body: Any = None
     """A JSON-able object, or ``None`` when ``sse`` is set."""
     sse: Iterable[tuple[str | None, Any]] | None = None
-    """(event name or None, JSON-able data) pairs, sent as ``text/event-stream``."""
+    """(event name or None, JSON-able data) pairs, sent as ``text/event-stream``. ``bytes`` data is sent
+    verbatim after ``data: `` (fault injection: a line that is not JSON)."""
     headers: dict[str, str] = field(default_factory=dict)
     sse_done_marker: bool = False
     """Send ``data: [DONE]`` at the end (OpenAI Chat Completions)."""
+    raw: bytes | None = None
+    """Sent verbatim as the body instead of ``body`` as JSON (fault injection)."""
 
 
 class Emulator:
@@ -140,7 +147,7 @@ class Emulator:
                 except Exception as exc:  # a bug in the emulator: say so loudly
                     reply = HTTPReply(500, {"error": {"message": f"emulator crashed: {exc!r}"}})
                 if reply.sse is None:
-                    data = json.dumps(reply.body).encode()
+                    data = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
                     self.send_response(reply.status)
                     self.send_header("content-type", "application/json")
                     self.send_header("content-length", str(len(data)))
@@ -163,7 +170,11 @@ class Emulator:
                     self.wfile.flush()
 
                 for event, data in reply.sse:
-                    chunk(((f"event: {event}\n" if event else "") + f"data: {json.dumps(data)}\n\n").encode())
+                    head = f"event: {event}\n" if event else ""
+                    if isinstance(data, bytes):
+                        chunk(head.encode() + b"data: " + data + b"\n\n")
+                        continue
+                    chunk((head + f"data: {json.dumps(data)}\n\n").encode())
                 if reply.sse_done_marker:
                     chunk(b"data: [DONE]\n\n")
                 self.wfile.write(b"0\r\n\r\n")

@@ -11,6 +11,9 @@ call, assistant ``tool_calls`` not answered before the next message, over-long t
 ``tool_choice``/``parallel_tool_calls`` without tools, ``stream_options`` without ``stream``,
 ``max_tokens`` on reasoning models, and DeepSeek's thinking-mode rule that assistant messages with
 tool calls carry their ``reasoning_content``.
+
+Faults (``Reply.malformed``): ``"body"`` answers 200 with an HTML page, ``"stream"`` puts a line cut
+in two (not JSON) into the SSE stream after its first chunk.
 """
 
 from __future__ import annotations
@@ -397,9 +400,12 @@ class ChatCompletionsEmulator(TimedEmulator):
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             chunks, done = self._chunks(body, reply, finish, include_usage, len(request.raw))
-            return HTTPReply(
-                200, sse=[(None, c) for c in chunks], headers=reply.headers, sse_done_marker=done
-            )
+            sse: list[tuple[str | None, Any]] = [(None, c) for c in chunks]
+            if reply.malformed == "stream":  # a proxy that cut a line in two
+                sse.insert(1, (None, b'{"id": "chatcmpl-x", "choices": [{"delta": {"content": "Hel'))
+            return HTTPReply(200, sse=sse, headers=reply.headers, sse_done_marker=done)
+        if reply.malformed == "body":  # a proxy's error page with status 200
+            return HTTPReply(200, raw=b"<html><body>upstream error</body></html>", headers=reply.headers)
         return HTTPReply(200, self._completion(body, reply, finish, len(request.raw)), headers=reply.headers)
 
     def _usage(self, reply: Reply, request_size: int) -> dict[str, Any]:

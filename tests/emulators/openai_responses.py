@@ -10,6 +10,27 @@ schemas that are not strict-compatible, and unknown ``previous_response_id`` val
 Responses created with ``store`` (the default) are kept, so ``previous_response_id`` chains work and
 ``GET /v1/responses/{id}`` returns them. :meth:`OpenAIResponsesEmulator.expire` forgets stored
 responses, the way the real service does after its retention period.
+
+As the service does, it returns a reasoning item's ``encrypted_content`` only when the request asked
+for it (``include: ["reasoning.encrypted_content"]``, or ``include[]=`` on ``GET``), and answers 400
+(``param: "include"``, "Encrypted content is not supported with this model.") when a model that does
+not reason (gpt-4o, gpt-4.1…) is asked for it.
+
+Background mode (``background: true``, from the recorded ``test_background_mode_with_tool_vcr.yaml``):
+the create call answers ``queued`` with no output and no usage; ``GET /v1/responses/{id}`` answers
+``in_progress`` for :attr:`~OpenAIResponsesEmulator.background_polls` polls, then the finished
+response; ``POST /v1/responses/{id}/cancel`` cancels it. A scripted 5xx/429 ``Reply.error`` makes a
+background response end ``failed``; :attr:`~OpenAIResponsesEmulator.background_outcomes` forces
+``cancelled`` or ``incomplete``.
+
+Server-side compaction (``context_management: [{type: compaction, compact_threshold: N}]``): once a
+response's tokens pass the threshold its output gains a ``compaction`` item after the message; a
+replayed compaction item must be one this server issued, and stands for everything before it.
+
+Faults (``Reply.malformed``): ``"body"`` answers 200 with an HTML page instead of JSON, ``"stream"``
+puts a line that is not JSON into the SSE stream after its first event. Call ids the server issued are
+accepted back whatever they look like (``ToolCallReply(call_id=…)`` scripts the ids an
+OpenAI-compatible server would issue); foreign ids must match OpenAI's pattern.
 """
 
 from __future__ import annotations
@@ -19,8 +40,10 @@ import json
 import os
 import re
 import time
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs
 
 from tests.emulators.base import Emulator, HTTPReply, RecordedRequest, Reply
 from tests.emulators.openai_responses_rules import APIFailure, RequestRules, error_body, follower_key
@@ -39,6 +62,15 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
         self.issued_reasoning: dict[str, tuple[str, str, str | None]] = {}
         """encrypted_content -> (reasoning item id, model, key of the item it produced) for every
         reasoning item this server issued (see :func:`follower_key`)."""
+        self.issued_compactions: dict[str, str] = {}
+        """encrypted_content -> compaction item id, for every compaction item this server issued."""
+        self.issued_call_ids: set[str] = set()
+        self.jobs: dict[str, dict[str, Any]] = {}
+        """Background responses: id -> {"final", "snapshot", "polls", "context", "store", "done"}."""
+        self.background_polls = 1
+        """How many polls of a background response see it ``in_progress`` before it ends."""
+        self.background_outcomes: deque[str] = deque()
+        """Terminal statuses to force on the next background responses (``cancelled``, ``incomplete``)."""
         self._ids = itertools.count(1)
 
     # ------------------------------------------------------------------ helpers for tests
@@ -70,18 +102,21 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
             )
         if request.method == "POST" and path == "/v1/responses":
             return self._create(request)
-        m = re.fullmatch(r"/v1/responses/([^/]+)", path)
-        if request.method == "GET" and m:
-            with self._lock:
-                stored = self.stored.get(m.group(1))
-            if stored is None:
+        m = re.fullmatch(r"/v1/responses/([^/]+)(/cancel)?", path)
+        if m and request.method == "POST" and m.group(2):
+            return self._cancel(m.group(1))
+        if request.method == "GET" and m and not m.group(2):
+            query = parse_qs(request.path.split("?", 1)[1]) if "?" in request.path else {}
+            include = query.get("include[]", []) + query.get("include", [])
+            response = self._retrieve(m.group(1))
+            if response is None:
                 return HTTPReply(
                     404,
                     error_body(
                         f"Response with id '{m.group(1)}' not found.", "invalid_request_error", None, None
                     ),
                 )
-            return HTTPReply(200, stored["response"])
+            return HTTPReply(200, _view(response, include), headers=self._headers())
         return HTTPReply(
             404, error_body(f"Invalid URL ({request.method} {path})", "invalid_request_error", None, None)
         )
@@ -101,12 +136,100 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
             )
         reply = self.next_reply()
         headers = self._headers()
-        if reply.error is not None:
+        background = bool(body.get("background")) and not body.get("stream")
+        if reply.error is not None and not (background and (reply.error[0] >= 500 or reply.error[0] == 429)):
             return self._error_reply(reply, headers)
         response = self._response(body, reply, context, withheld)
+        include = body.get("include") or []
+        if background:
+            return HTTPReply(200, self._enqueue(body, reply, response, context), headers=headers)
+        if reply.malformed == "body" and not body.get("stream"):
+            return HTTPReply(200, raw=b"<html><body>502 Bad Gateway</body></html>", headers=headers)
         if body.get("stream"):
-            return HTTPReply(200, sse=self._events(response, reply), headers=headers)
-        return HTTPReply(200, response, headers=headers)
+            return HTTPReply(200, sse=self._events(_view(response, include), reply), headers=headers)
+        return HTTPReply(200, _view(response, include), headers=headers)
+
+    # ------------------------------------------------------------------ background mode
+
+    def _enqueue(
+        self, body: dict[str, Any], reply: Reply, response: dict[str, Any], context: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Keep the finished ``response`` for later polls and answer with its ``queued`` snapshot."""
+        final = dict(response)
+        with self._lock:
+            outcome = self.background_outcomes.popleft() if self.background_outcomes else None
+        if reply.error is not None:
+            status, message = reply.error
+            code = "rate_limit_exceeded" if status == 429 else "server_error"
+            final.update(status="failed", output=[], usage=None, error={"code": code, "message": message})
+        elif outcome == "incomplete":
+            final.update(status="incomplete", incomplete_details={"reason": "max_output_tokens"})
+        elif outcome == "cancelled":
+            final.update(status="cancelled", output=[], usage=None)
+        snapshot = {
+            **response,
+            "status": "queued",
+            "output": [],
+            "usage": None,
+            "completed_at": None,
+            "service_tier": "auto",
+        }
+        snapshot.pop("billing", None)
+        snapshot.pop("input_transformations", None)
+        with self._lock:
+            self.stored.pop(response["id"], None)  # visible to previous_response_id once it is done
+            self.jobs[response["id"]] = {
+                "final": final,
+                "snapshot": snapshot,
+                "polls": self.background_polls,
+                "context": [*context, *response["output"]],
+                "store": body.get("store", True),
+                "done": False,
+            }
+        return snapshot
+
+    def _retrieve(self, response_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            job = self.jobs.get(response_id)
+            if job is None:
+                stored = self.stored.get(response_id)
+                return None if stored is None else stored["response"]
+            if not job["done"]:
+                if job["polls"] > 0:
+                    job["polls"] -= 1
+                    job["snapshot"] = {**job["snapshot"], "status": "in_progress"}
+                    return job["snapshot"]
+                job["done"] = True
+                final = job["final"]
+                if job["store"] and final["status"] == "completed":
+                    self.stored[response_id] = {"context": job["context"], "response": final}
+            return job["final"] if job["done"] else job["snapshot"]
+
+    def _cancel(self, response_id: str) -> HTTPReply:
+        with self._lock:
+            job = self.jobs.get(response_id)
+            if job is None:
+                known = response_id in self.stored
+            elif not job["done"]:
+                job["done"] = True
+                job["final"] = {**job["snapshot"], "status": "cancelled"}
+                return HTTPReply(200, job["final"], headers=self._headers())
+            else:
+                return HTTPReply(200, job["final"], headers=self._headers())  # idempotent
+        if known:
+            return HTTPReply(
+                400,
+                error_body(
+                    "Only responses created with background=true can be cancelled.",
+                    "invalid_request_error",
+                    None,
+                    None,
+                ),
+            )
+        return HTTPReply(
+            404,
+            error_body(f"Response with id '{response_id}' not found.", "invalid_request_error", None, None),
+        )
 
     def _headers(self) -> dict[str, str]:
         return {
@@ -158,13 +281,16 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
                 }
             )
         for call in reply.tool_calls:
+            call_id = call.call_id or f"call_{os.urandom(12).hex()}"
+            with self._lock:
+                self.issued_call_ids.add(call_id)
             output.append(
                 {
                     "id": self._id("fc"),
                     "type": "function_call",
                     "status": "completed",
                     "arguments": call.arguments_json,
-                    "call_id": call.call_id or f"call_{os.urandom(12).hex()}",
+                    "call_id": call_id,
                     "name": call.name,
                 }
             )
@@ -188,9 +314,19 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
         output = self._output(reply, model)
         input_tokens = reply.input_tokens
         if input_tokens is None:
-            input_tokens = max(1, len(json.dumps(context)) // 4 + len(body.get("instructions") or "") // 4)
+            # A compaction item stands for everything before it.
+            start = max((i for i, it in enumerate(context) if it.get("type") == "compaction"), default=0)
+            visible = context[start:]
+            input_tokens = max(1, len(json.dumps(visible)) // 4 + len(body.get("instructions") or "") // 4)
         reasoning_tokens = max(1, len(reply.reasoning.split())) if reply.reasoning else 0
         output_tokens = reply.output_tokens + reasoning_tokens
+        threshold = _compact_threshold(body.get("context_management"))
+        if threshold is not None and input_tokens + output_tokens > threshold:
+            enc = "gAAAAAB" + os.urandom(64).hex()
+            cid = self._id("cmp")
+            with self._lock:
+                self.issued_compactions[enc] = cid
+            output.append({"id": cid, "type": "compaction", "encrypted_content": enc})
         cache_write = int(getattr(reply, "cache_write_tokens", 0) or 0)
         now = int(time.time())
         store = body.get("store", True)
@@ -199,7 +335,7 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
             "object": "response",
             "created_at": now,
             "status": "completed",
-            "background": False,
+            "background": bool(body.get("background")),
             "billing": {"payer": "developer"},
             "completed_at": now,
             "error": None,
@@ -260,6 +396,8 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
         start = {**response, "status": "in_progress", "output": [], "usage": None, "completed_at": None}
         start.pop("input_transformations", None)
         yield ev("response.created", response=start)
+        if reply.malformed == "stream":
+            yield "response.in_progress", b'{"type": "response.in_progress", "response": {"id": <truncated'
         yield ev("response.in_progress", response=start)
         broke = False
         for index, item in enumerate(response["output"]):
@@ -298,6 +436,9 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
                     break
                 yield ev("response.output_text.done", **ids, text=text, logprobs=[])
                 yield ev("response.content_part.done", **ids, part=item["content"][0])
+            elif kind == "compaction":
+                yield ev("response.output_item.added", output_index=index, item=item)
+                yield ev("response.compaction.compacting", item_id=item["id"], output_index=index)
             elif kind == "function_call":
                 yield ev(
                     "response.output_item.added",
@@ -325,6 +466,29 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
             yield ev("response.failed", response=failed)
             return
         yield ev("response.completed", response=response)
+
+
+def _view(response: dict[str, Any], include: list[str]) -> dict[str, Any]:
+    """``response`` as a client sees it: reasoning items carry ``encrypted_content`` only when the
+    request asked for it."""
+    if "reasoning.encrypted_content" in include:
+        return response
+    output = response.get("output") or []
+    if not any(o.get("type") == "reasoning" and "encrypted_content" in o for o in output):
+        return response
+    stripped = [
+        {k: v for k, v in o.items() if k != "encrypted_content"} if o.get("type") == "reasoning" else o
+        for o in output
+    ]
+    return {**response, "output": stripped}
+
+
+def _compact_threshold(management: Any) -> int | None:
+    for entry in management if isinstance(management, list) else []:
+        if isinstance(entry, dict) and entry.get("type") == "compaction":
+            value = entry.get("compact_threshold")
+            return int(value) if isinstance(value, int | float) else 0
+    return None
 
 
 def _chunks(text: str, size: int = 0) -> list[str]:

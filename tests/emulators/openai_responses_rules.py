@@ -1,8 +1,8 @@
 """Request rules of the OpenAI Responses emulator: what the real API refuses, and its error wording.
 
 :class:`RequestRules` is mixed into :class:`tests.emulators.openai_responses.OpenAIResponsesEmulator`;
-it reads the emulator's stored responses and issued reasoning to check chains, tool-call pairing
-and replayed reasoning items.
+it reads the emulator's stored responses and issued reasoning, compaction items and call ids to check
+chains, tool-call pairing and replayed opaque items.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ INCLUDABLE = frozenset(
         "code_interpreter_call.outputs",
     }
 )
+NON_REASONING = re.compile(r"^(?:gpt-4|gpt-3\.5|chatgpt-|gpt-5-chat)")
+"""Models that do not reason: OpenAI refuses to return encrypted reasoning for them (400, ``include``)."""
 EFFORTS = frozenset({"none", "minimal", "low", "medium", "high", "xhigh", "max"})
 ITEM_KEYS: dict[str, frozenset[str]] = {
     "message": frozenset({"type", "role", "content", "id", "status", "phase"}),
@@ -42,6 +44,7 @@ ITEM_KEYS: dict[str, frozenset[str]] = {
     ),
     "function_call_output": frozenset({"type", "id", "call_id", "output", "status", "name", "namespace"}),
     "reasoning": frozenset({"type", "id", "summary", "encrypted_content", "content", "status"}),
+    "compaction": frozenset({"type", "id", "encrypted_content"}),
     "item_reference": frozenset({"type", "id"}),
 }
 USER_PARTS = frozenset({"input_text", "input_image", "input_file"})
@@ -115,6 +118,8 @@ class RequestRules:
 
     stored: dict[str, dict[str, Any]]
     issued_reasoning: dict[str, tuple[str, str, str | None]]
+    issued_compactions: dict[str, str]
+    issued_call_ids: set[str]
     _lock: threading.Lock
 
     # ------------------------------------------------------------------ validation
@@ -154,6 +159,8 @@ class RequestRules:
                     param="include",
                     code="invalid_value",
                 )
+            if inc == "reasoning.encrypted_content" and NON_REASONING.match(model):
+                raise APIFailure("Encrypted content is not supported with this model.", param="include")
         self._check_reasoning(body.get("reasoning"))
         tool_names = self._check_tools(body.get("tools"))
         self._check_tool_choice(body.get("tool_choice"), tool_names)
@@ -360,7 +367,9 @@ class RequestRules:
                             param=f"input[{i}].{key}",
                             code="missing_required_parameter",
                         )
-                if not _CALL_ID.match(item["call_id"]):
+                with self._lock:
+                    issued = item["call_id"] in self.issued_call_ids
+                if not issued and not _CALL_ID.match(item["call_id"]):
                     raise APIFailure(
                         f"Invalid 'input[{i}].call_id': string does not match pattern.",
                         param=f"input[{i}].call_id",
@@ -387,6 +396,22 @@ class RequestRules:
                     )
             elif kind == "reasoning":
                 norm = self._check_reasoning_item(item, i, raw, model, withheld)
+            elif kind == "compaction":
+                enc = item.get("encrypted_content")
+                if not isinstance(enc, str):
+                    raise APIFailure(
+                        f"Missing required parameter: 'input[{i}].encrypted_content'.",
+                        param=f"input[{i}].encrypted_content",
+                        code="missing_required_parameter",
+                    )
+                with self._lock:
+                    cid = self.issued_compactions.get(enc)
+                if cid is None or item.get("id", cid) != cid:
+                    raise APIFailure(
+                        f"The encrypted content for item {item.get('id')} could not be verified.",
+                        param=None,
+                        code="invalid_encrypted_content",
+                    )
             elif kind == "item_reference":
                 ref = stored_items.get(item.get("id"))
                 if ref is None:

@@ -8,6 +8,7 @@ says so in the trace. With ``store=False`` it replays reasoning in place with it
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import openai
 import pytest
@@ -313,10 +314,13 @@ async def test_emulator_answers_unknown_previous_response_id_with_the_vendor_err
     assert info.value.message.endswith("Previous response with id 'resp_missing' not found.")
 
 
+INCLUDE: list[Any] = ["reasoning.encrypted_content"]
+
+
 async def test_emulator_rejects_reasoning_without_its_following_item(emu: OpenAIResponsesEmulator) -> None:
     client = openai.AsyncOpenAI(base_url=emu.base_url + "/v1", api_key="k", max_retries=0)
     emu.queue(Reply(reasoning="r", text="a"))
-    first = await client.responses.create(model=MODEL, input="hi", store=False)
+    first = await client.responses.create(model=MODEL, input="hi", store=False, include=INCLUDE)
     rs = first.output[0].model_dump(exclude_none=True)
     with pytest.raises(openai.BadRequestError, match="without its required following item"):
         await client.responses.create(model=MODEL, input=[{"role": "user", "content": "hi"}, rs], store=False)
@@ -350,7 +354,7 @@ async def test_emulator_rejects_reasoning_followed_by_another_item_than_its_own(
 ) -> None:
     client = openai.AsyncOpenAI(base_url=emu.base_url + "/v1", api_key="k", max_retries=0)
     emu.queue(Reply(reasoning="r", tool_calls=[call("Paris", "call_a"), call("Oslo", "call_b")]))
-    first = await client.responses.create(model=MODEL, input="hi", store=False)
+    first = await client.responses.create(model=MODEL, input="hi", store=False, include=INCLUDE)
     rs, fc_a, fc_b = (o.model_dump(exclude_none=True) for o in first.output)
     outputs = [{"type": "function_call_output", "call_id": c, "output": "x"} for c in ("call_a", "call_b")]
     with pytest.raises(openai.BadRequestError, match="without its required following item"):
