@@ -1,0 +1,48 @@
+"""MCP tools through every provider adapter, against the strict vendor emulators: the servers' names
+(``server__tool``, hyphens included) and input schemas are accepted by each vendor's rules, and a call
+the emulated model makes reaches the real server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentcore import Agent, Runner
+from agentcore.messages import ToolResult
+from tests.emulators.base import Reply, ToolCallReply
+from tests.providers import harness as harness_mod
+from tests.providers.harness import Harness
+
+from .conftest import everything, filesystem
+
+PROVIDERS = ["openai", "openai-chat", "anthropic", "google", "google-interactions"]
+
+
+@pytest.fixture(params=PROVIDERS)
+def provider(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    if request.param not in harness_mod.available():
+        pytest.fail(f"no emulator/harness for {request.param}")
+    h = harness_mod.make(request.param)
+    h.emulator.start()
+    try:
+        yield h
+    finally:
+        h.emulator.stop()
+
+
+async def test_mcp_tools_through_each_adapter(provider: Harness, tmp_path: Path) -> None:
+    target = tmp_path / "from-the-model.txt"
+    provider.emulator.queue(
+        Reply(tool_calls=[ToolCallReply("files__write_file", {"path": str(target), "content": "hi"})]),
+        Reply(tool_calls=[ToolCallReply("everything__get-sum", {"a": 20, "b": 22})]),
+        Reply(text="done"),
+    )
+    agent = Agent(name="t", model=provider.model(), mcp_servers=[filesystem(tmp_path), everything()])
+    result = await Runner.run(agent, "go")
+    assert result.final_output == "done"
+    assert target.read_text() == "hi"
+    wrote, summed = [i for i in result.new_items if isinstance(i, ToolResult)]
+    assert not wrote.is_error and not summed.is_error and "42" in summed.output
+    assert len(provider.emulator.requests) == 3
