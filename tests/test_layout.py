@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"agentcore.agent", "agentcore.testing"},
     {"agentcore.run", "agentcore.mcp", "agentcore.providers", "agentcore.sandboxes"},
     {"agentcore"},  # the package's public surface re-exports from all of the above
-    {"agentcore.definitions"},
+    {"agentcore.definitions", "agentcore.durable"},  # durable: runs on DBOS workers, built from YAML
     {"agentcore.cli", "agentcore.ui"},  # agentcore ui: the web trace viewer, a CLI command
 ]
 

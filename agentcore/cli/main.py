@@ -34,6 +34,7 @@ from .common import (
 )
 from .mcp import add_mcp_parser, cmd_mcp
 from .sandboxes import add_sandboxes_parser, cmd_sandboxes
+from .worker import add_worker_parser
 
 # --------------------------------------------------------------------------- validate / schema
 
@@ -260,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     from ..ui import add_ui_parser
 
     add_ui_parser(sub)
+    add_worker_parser(sub)
     return parser
 
 
@@ -286,6 +288,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ..ui import cmd_ui
 
             return cmd_ui(args)
+        if args.command == "worker":
+            from .worker import cmd_worker
+
+            return cmd_worker(args)
         handlers = {
             "validate": cmd_validate,
             "schema": cmd_schema,

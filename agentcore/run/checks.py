@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from .. import tracing
 from ..context import RunContext
 from ..control.guardrails import Check, Verdict
 from ..errors import GuardrailError, GuardrailTripwire
 from ..messages import AssistantMessage, Item, Part, TextPart, UserMessage
+from . import steps
 from .toolexec import apply_guardrails
 
 if TYPE_CHECKING:
@@ -143,3 +146,12 @@ def rewrite_output(
     if not placed:
         items.append(AssistantMessage(text=text, agent=agent.name))
     return output
+
+
+async def run_verifier(agent: Agent[Any], verifier: Any, ctx: RunContext[Any], output: Any) -> Any:
+    """One verifier inside its span, as a step (a durable run records its outcome, never re-checks)."""
+    with tracing.span(f"agentcore.verify {verifier.name}", {"gen_ai.agent.name": agent.name}) as s:
+        outcome = await steps.run_step("verifier", verifier.name, partial(verifier.verify, ctx, output))
+        if s.is_recording():
+            s.set_attribute("agentcore.verifier.passed", outcome.passed)
+    return outcome

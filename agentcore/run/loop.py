@@ -51,7 +51,7 @@ from ..model import Model, ModelRequest, ModelResponse
 from ..registry import resolve_model
 from ..sessions.base import Session
 from ..tools import Tool
-from .checks import Gate, await_gate, check_input, rewrite_output
+from .checks import Gate, await_gate, check_input, rewrite_output, run_verifier
 from .corrections import Corrections
 from .modelcall import ModelCaller
 from .retry import RetryPolicy
@@ -610,10 +610,7 @@ class RunLoop:
             output = rewrite_output(agent, verdict, self.items, start, self._snapshot)
             self.caller.held = (verdict.replacement or "") if self.caller.held else ""
         for verifier in agent.verifiers:
-            with tracing.span(f"agentcore.verify {verifier.name}", {"gen_ai.agent.name": agent.name}) as s:
-                outcome = await verifier.verify(ctx, output)
-                if s.is_recording():
-                    s.set_attribute("agentcore.verifier.passed", outcome.passed)
+            outcome = await run_verifier(agent, verifier, ctx, output)
             if not outcome.passed:
                 self.verify_rounds += 1
                 if self.verify_rounds > agent.max_corrections:

@@ -14,6 +14,7 @@ from ..errors import ModelCallFailed, ModelError, ModelStreamError, RetryBudgetE
 from ..events import ReasoningDelta, RetryScheduled, RunEvent, TextDelta
 from ..messages import Item
 from ..model import Model, ModelReasoningDelta, ModelRequest, ModelResponse, ModelResponseDone, ModelTextDelta
+from . import steps
 from .checks import gate_passed
 from .retry import RetryBudget, RetryPolicy, RetryWait, is_retryable
 
@@ -90,8 +91,8 @@ class ModelCaller:
             if capture:
                 self._capture_input(s, agent, request)
             response: ModelResponse | None = None
-            if not self.user_streaming:
-                response = await model.respond(request)
+            if not self.user_streaming or steps.current() is not None:  # a durable step replays whole
+                response = await steps.run_step("model", f"chat {model.model_name}", lambda: model.respond(request))
             else:
                 async for ev in model.stream(request):
                     if isinstance(ev, ModelTextDelta):

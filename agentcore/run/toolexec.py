@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import tracing
@@ -25,6 +26,7 @@ from ..events import (
 )
 from ..messages import Item, ToolCall, ToolResult
 from ..tools import Tool, ToolArgumentsError, format_tool_output
+from . import steps
 
 if TYPE_CHECKING:
     from ..agent import Agent
@@ -59,7 +61,7 @@ async def apply_guardrails(
             },
         ) as s:
             try:
-                verdict = await g.check(check)
+                verdict = await steps.run_step("guardrail", f"{g.name} {stage}", partial(g.check, check))
             except (GuardrailTripwire, GuardrailError):
                 raise
             except Exception as exc:
@@ -234,17 +236,13 @@ async def execute_call(
         elif s.is_recording():
             s.set_attribute("agentcore.approval", "approved")
         started = time.monotonic()
-        is_error = False
-        try:
-            output = format_tool_output(await tool.invoke(ctx, arguments))
-        except GuardrailTripwire:
-            raise
-        except ToolError as exc:
-            output, is_error = str(exc), True
-        except Exception as exc:  # a tool bug must not end the run: the model sees it
-            output, is_error = f"{type(exc).__name__}: {exc}", True
-            if s.is_recording():
-                s.set_attribute("error.type", type(exc).__name__)
+        output, is_error, error_type = await steps.run_step(
+            "idempotent_tool" if tool.metadata.get("idempotent") else "tool",
+            f"{call.name} {call.call_id}",
+            partial(_invoke, tool, ctx, arguments),
+        )
+        if error_type and s.is_recording():
+            s.set_attribute("error.type", error_type)
         if tool.metadata.get("sandbox"):
             ctx.extra["sandbox_seconds"] = ctx.extra.get("sandbox_seconds", 0.0) + time.monotonic() - started
         post_check = Check("post_tool", ctx, text=output, call=call, arguments=arguments)
@@ -266,6 +264,19 @@ async def execute_call(
         return ToolResult(
             call_id=call.call_id, name=call.name, output=output, is_error=is_error, agent=agent.name
         )
+
+
+async def _invoke(tool: Tool, ctx: RunContext[Any], arguments: Any) -> tuple[str, bool, str]:
+    """Run the tool: ``(output, is_error, error type of a tool bug)`` — one plain value a durable step
+    records (a tripwire still raises)."""
+    try:
+        return format_tool_output(await tool.invoke(ctx, arguments)), False, ""
+    except GuardrailTripwire:
+        raise
+    except ToolError as exc:
+        return str(exc), True, ""
+    except Exception as exc:  # a tool bug must not end the run: the model sees it
+        return f"{type(exc).__name__}: {exc}", True, type(exc).__name__
 
 
 def _rewritten_arguments(
@@ -309,7 +320,9 @@ async def run_tool_calls(
     they happen. Handoffs are resolved here: the first wins, later ones get a tool error."""
     agent = ctx.agent
     queue: asyncio.Queue[RunEvent | BaseException | None] = asyncio.Queue()
-    limit = asyncio.Semaphore(max(1, agent.max_parallel_tools))
+    # durable runs take the turn's calls one at a time, in call order: their steps then start in the
+    # same order on every replay (the engine matches a step by its position)
+    limit = asyncio.Semaphore(1 if steps.current() is not None else max(1, agent.max_parallel_tools))
     work: list[ToolCall] = []
     for call in calls:
         if call.name in handoffs and call.name not in tools:

@@ -1,0 +1,54 @@
+"""``agentcore worker <definition.yaml>``: a process that executes durable runs of the file's agents."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from typing import Any
+
+from .common import EXIT_OK, EXIT_USAGE
+
+
+def add_worker_parser(sub: Any) -> None:
+    p = sub.add_parser("worker", help="execute durable runs of a definition's agents (DBOS on Postgres)")
+    p.add_argument("file", help="the YAML definition whose agents this worker runs")
+    p.add_argument(
+        "--dsn",
+        default=os.environ.get("AGENTCORE_DURABLE_DSN"),
+        help="the Postgres database the workers share (default: $AGENTCORE_DURABLE_DSN)",
+    )
+    p.add_argument("--concurrency", type=int, metavar="N", help="runs this worker executes at once")
+    p.add_argument("--executor-id", metavar="ID", help="this worker's id (default: agentcore-HOST-PID-RANDOM)")
+    p.add_argument("--allow", action="append", default=[], metavar="MODULE")
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    if not args.dsn:
+        print("agentcore worker: give --dsn (or set AGENTCORE_DURABLE_DSN)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from ..durable import Worker
+    except ImportError as exc:
+        print(f"agentcore worker needs the durable extra (agentcore[durable]): {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from ..definitions import load
+
+    definition = load(args.file, allow=args.allow)
+    definition.build()
+    worker = Worker(args.dsn, dict(definition.agents), executor_id=args.executor_id, concurrency=args.concurrency)
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, worker.stop)
+        await worker.start()
+        print(f"agentcore worker {worker.executor_id} ready", file=sys.stderr, flush=True)
+        await worker.serve()
+
+    asyncio.run(serve())
+    return EXIT_OK

@@ -1,0 +1,72 @@
+"""Submitting durable runs and awaiting their results, from any process that reaches the database."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from dbos import DBOSClient, EnqueueOptions, WorkflowHandleAsync
+
+from ..agent import Agent
+from ..messages import new_id
+from .engine import APP_NAME, QUEUE, WORKFLOW, DurableResult
+from .worker import _sqlalchemy_url
+
+
+class DurableRunner:
+    """``Runner``-style API for durable runs executed by :class:`~agentcore.durable.Worker` processes.
+
+    ``submit`` enqueues a run and returns its id at once (the run id is the workflow id: submitting the
+    same id twice starts one run); ``result`` waits for it; ``run`` does both.
+    """
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._client: DBOSClient | None = None
+
+    def _dbos(self) -> DBOSClient:
+        if self._client is None:
+            self._client = DBOSClient(system_database_url=_sqlalchemy_url(self.dsn))
+        return self._client
+
+    async def submit(
+        self,
+        agent: Agent[Any] | str,
+        input: str,
+        *,
+        run_id: str | None = None,
+        max_turns: int | None = None,
+    ) -> str:
+        name = agent if isinstance(agent, str) else agent.name
+        run_id = run_id or new_id()
+        options: EnqueueOptions = {
+            "workflow_name": WORKFLOW,
+            "queue_name": QUEUE,
+            "workflow_id": run_id,
+            "application_name": APP_NAME,
+        }
+        client = await asyncio.to_thread(self._dbos)
+        await client.enqueue_async(options, name, input, max_turns)
+        return run_id
+
+    async def result(self, run_id: str) -> DurableResult:
+        """Wait for the run to finish; a run that failed raises its error here."""
+        handle: WorkflowHandleAsync[dict[str, Any]] = await self._dbos().retrieve_workflow_async(run_id)
+        data: dict[str, Any] = await handle.get_result()
+        return DurableResult.from_json(data)
+
+    async def run(
+        self, agent: Agent[Any] | str, input: str, *, run_id: str | None = None, max_turns: int | None = None
+    ) -> DurableResult:
+        return await self.result(await self.submit(agent, input, run_id=run_id, max_turns=max_turns))
+
+    async def status(self, run_id: str) -> str:
+        """``ENQUEUED``, ``PENDING`` (running, or waiting for recovery), ``SUCCESS``, ``ERROR`` …"""
+        handle: WorkflowHandleAsync[Any] = await self._dbos().retrieve_workflow_async(run_id)
+        status = await handle.get_status()
+        return str(status.status)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.destroy()
+            self._client = None

@@ -1,0 +1,141 @@
+"""A worker process: runs durable runs from the queue, and recovers the runs of workers that died.
+
+Each worker is one DBOS executor with its own id (``agentcore-<host>-<pid>-<random>``). DBOS recovers
+an executor's pending workflows only when asked to for that executor id, so the workers keep watch
+for each other through Postgres: each holds a session-level advisory lock named after its executor id
+on a connection of its own for as long as it lives. The server drops the lock the moment that
+connection ends — the process exited or was killed, its socket closed. Every ``reap_interval``
+seconds a worker lists the executors that have pending runs; one whose lock it can take is dead, and
+its runs are handed back to the queue (DBOS re-enqueues them; a duplicate hand-back is a no-op), where
+any live worker picks them up and replays them from their last recorded step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from typing import Any
+
+import psycopg
+from dbos import DBOS, DBOSConfig
+
+from .. import __version__
+from ..agent import Agent
+from .engine import APP_NAME, QUEUE, register_agents
+
+log = logging.getLogger("agentcore.durable")
+_PREFIX = "agentcore-"
+
+
+def _lock_sql(fn: str) -> str:
+    return f"SELECT {fn}(hashtextextended(%s, 0))"
+
+
+class Worker:
+    """Executes durable runs of ``agents`` (by name) taken from the queue shared through ``dsn``.
+
+    ``concurrency`` bounds the runs this worker executes at once; ``global_concurrency`` and
+    ``rate_limit`` (``(runs, seconds)``) bound the queue as a whole (shared by every worker).
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        agents: dict[str, Agent[Any]],
+        *,
+        executor_id: str | None = None,
+        concurrency: int | None = None,
+        global_concurrency: int | None = None,
+        rate_limit: tuple[int, float] | None = None,
+        reap_interval: float = 2.0,
+        polling_interval: float = 0.2,
+        app_version: str | None = None,
+    ) -> None:
+        self.dsn = dsn
+        self.agents = agents
+        self.executor_id = executor_id or f"{_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.concurrency = concurrency
+        self.global_concurrency = global_concurrency
+        self.rate_limit = rate_limit
+        self.reap_interval = reap_interval
+        self.polling_interval = polling_interval
+        self.app_version = app_version or f"agentcore-{__version__}"
+        self._lock_conn: psycopg.AsyncConnection[Any] | None = None
+        self._stop = asyncio.Event()
+
+    async def start(self) -> None:
+        """Take this worker's liveness lock, launch DBOS in this event loop, declare the queue."""
+        self._lock_conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+        await self._lock_conn.execute(_lock_sql("pg_advisory_lock"), (self.executor_id,))
+        register_agents(self.agents)
+        config: DBOSConfig = {
+            "name": APP_NAME,
+            "system_database_url": _sqlalchemy_url(self.dsn),
+            "executor_id": self.executor_id,
+            "application_version": self.app_version,
+            "log_level": os.environ.get("AGENTCORE_DBOS_LOG_LEVEL", "WARNING"),
+        }
+        DBOS(config=config)
+        DBOS.launch()  # in this thread, whose loop then runs the queued workflows (a start-up cost)
+        limiter = {"limit": self.rate_limit[0], "period": self.rate_limit[1]} if self.rate_limit else None
+        await DBOS.register_queue_async(
+            QUEUE,
+            worker_concurrency=self.concurrency,
+            global_concurrency=self.global_concurrency,
+            limiter=limiter,  # type: ignore[arg-type]
+            polling_interval_sec=self.polling_interval,
+            on_conflict="always_update",
+        )
+
+    async def serve(self) -> None:
+        """Run until :meth:`stop` (or cancellation), recovering dead workers' runs as it goes."""
+        if self._lock_conn is None:
+            await self.start()
+        try:
+            while not self._stop.is_set():
+                with contextlib.suppress(Exception):
+                    await self.reap()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.reap_interval)
+        finally:
+            await self.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def reap(self) -> list[str]:
+        """Hand the pending runs of dead workers back to the queue; the executor ids recovered."""
+        assert self._lock_conn is not None
+        pending = await DBOS.list_workflows_async(status="PENDING", load_input=False, load_output=False)
+        owners = {w.executor_id for w in pending if w.executor_id and w.executor_id.startswith(_PREFIX)}
+        owners.discard(self.executor_id)
+        dead: list[str] = []
+        for owner in sorted(owners):
+            cur = await self._lock_conn.execute(_lock_sql("pg_try_advisory_lock"), (owner,))
+            row = await cur.fetchone()
+            if not row or not row[0]:
+                continue  # alive: its process still holds its lock
+            await self._lock_conn.execute(_lock_sql("pg_advisory_unlock"), (owner,))
+            log.warning("worker %s is gone; recovering its runs", owner)
+            await asyncio.to_thread(DBOS._recover_pending_workflows, [owner])
+            dead.append(owner)
+        return dead
+
+    async def close(self) -> None:
+        await asyncio.to_thread(DBOS.destroy)
+        if self._lock_conn is not None:
+            with contextlib.suppress(Exception):
+                await self._lock_conn.close()
+            self._lock_conn = None
+
+
+def _sqlalchemy_url(dsn: str) -> str:
+    """DBOS takes a SQLAlchemy URL: ``postgresql://`` becomes ``postgresql+psycopg://``."""
+    for scheme in ("postgresql://", "postgres://"):
+        if dsn.startswith(scheme):
+            return "postgresql+psycopg://" + dsn[len(scheme) :]
+    return dsn

@@ -1,0 +1,84 @@
+"""Durable runs for real: Postgres, DBOS, `agentcore worker` processes, SIGKILL, a scripted model server."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.durable.fleet import Fleet, ScriptedChat, ledger, wait_for, write_definition
+
+
+@pytest.fixture
+def chat() -> ScriptedChat:
+    emulator = ScriptedChat()
+    emulator.start()
+    try:
+        yield emulator  # type: ignore[misc]
+    finally:
+        emulator.stop()
+
+
+async def test_killed_worker_resumes_on_another_without_repeating(pg_dsn: str, chat: ScriptedChat, tmp_path: Path) -> None:
+    from agentcore.durable import DurableRunner
+
+    definition = write_definition(tmp_path, chat.base_url)
+    book = tmp_path / "ledger.txt"
+    runner = DurableRunner(pg_dsn)
+    with Fleet(definition, pg_dsn, tmp_path, book) as fleet:
+        a = fleet.start("a", stall="r1:2")  # worker A hangs inside the third tool call, after its effect
+        run_id = await runner.submit("clerk", "r1 5")
+        await asyncio.to_thread(wait_for, lambda: any(k == 2 for _, k, _ in ledger(book)))
+        a.send_signal(signal.SIGKILL)
+        a.wait()
+        b = fleet.start("b")
+        try:
+            result = await asyncio.wait_for(runner.result(run_id), 180)
+        except Exception:
+            print(fleet.logs())
+            raise
+        finally:
+            runner.close()
+    assert result.run_id == run_id
+    assert result.final_output == "done r1"
+    lines = ledger(book)
+    # each call's side effect happened once: 0-2 on A (2 was interrupted there), 3-4 on B
+    assert Counter((tag, k) for tag, k, _ in lines) == {("r1", k): 1 for k in range(5)}
+    assert {k for _, k, pid in lines if pid == a.pid} == {0, 1, 2}
+    assert {k for _, k, pid in lines if pid == b.pid} == {3, 4}
+    # and each model request was made once: the ones A completed were replayed from the record
+    assert chat.model_requests() == {("r1", k): 1 for k in range(6)}
+    # the interrupted call was not run again; the model read that it may have run
+    results = [i for i in result.new_items if i.get("type") == "tool_result"]
+    interrupted = [r for r in results if r["call_id"] == "call_r1_2"]
+    assert interrupted and interrupted[0]["is_error"] and "stopped before" in interrupted[0]["output"]
+
+
+@pytest.mark.parametrize("runs,workers", [(50, 3)])
+async def test_many_runs_over_workers_complete_exactly_once(
+    pg_dsn: str, chat: ScriptedChat, tmp_path: Path, runs: int, workers: int
+) -> None:
+    from agentcore.durable import DurableRunner
+
+    definition = write_definition(tmp_path, chat.base_url)
+    book = tmp_path / "ledger.txt"
+    runner = DurableRunner(pg_dsn)
+    with Fleet(definition, pg_dsn, tmp_path, book) as fleet:
+        procs = [fleet.start(f"w{i}", concurrency=8) for i in range(workers)]
+        ids = [await runner.submit("clerk", f"t{i} 3") for i in range(runs)]
+        try:
+            results = await asyncio.wait_for(asyncio.gather(*(runner.result(r) for r in ids)), 600)
+        except Exception:
+            print(fleet.logs())
+            raise
+        finally:
+            runner.close()
+    assert [r.final_output for r in results] == [f"done t{i}" for i in range(runs)]
+    lines = ledger(book)
+    assert Counter((tag, k) for tag, k, _ in lines) == {(f"t{i}", k): 1 for i in range(runs) for k in range(3)}
+    assert chat.model_requests() == {(f"t{i}", k): 1 for i in range(runs) for k in range(4)}
+    used = {pid for _, _, pid in lines}
+    assert used <= {p.pid for p in procs}
