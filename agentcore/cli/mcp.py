@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import os
 import sys
 from typing import Any
 
@@ -28,6 +28,9 @@ def add_mcp_parser(sub: Any) -> None:
     )
     serve.add_argument("--http", metavar="HOST:PORT", help="Streamable HTTP on HOST:PORT instead of stdio")
     serve.add_argument("--path", default="/mcp", help="the HTTP endpoint path (default /mcp)")
+    serve.add_argument(
+        "--token-env", metavar="VAR", help="HTTP: require 'Authorization: Bearer $VAR' on every request"
+    )
     serve.add_argument("--model", metavar="PROVIDER:MODEL", help="use this model for every agent")
     serve.add_argument("--max-turns", type=int, metavar="N", help="override max_turns")
     serve.add_argument("--allow", action="append", default=[], metavar="MODULE")
@@ -48,6 +51,8 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         _print_config_error(exc, _color(sys.stderr, None))
         return EXIT_CONFIG
     if args.mcp_command == "list":
+        import asyncio  # here: `agentcore --help` does not pay for it
+
         return asyncio.run(_list(definition, as_json=args.json))
     names = args.agent or [definition.entry]
     unknown = [n for n in names if n not in definition.agents]
@@ -61,12 +66,20 @@ def cmd_mcp(args: argparse.Namespace) -> int:
             print("--http takes HOST:PORT (for example 127.0.0.1:8765)", file=sys.stderr)
             return EXIT_USAGE
         http = (host, int(port))
+    token = None
+    if args.token_env:
+        token = os.environ.get(args.token_env)
+        if not token:
+            print(f"--token-env: the variable {args.token_env} is not set", file=sys.stderr)
+            return EXIT_USAGE
     from ..mcp.server import agent_server, serve
 
     server = agent_server([definition.agents[n] for n in names], max_turns=args.max_turns)
     if http is not None:
         print(f"serving {', '.join(names)} over MCP at http://{http[0]}:{http[1]}{args.path}", file=sys.stderr)
-    asyncio.run(serve(server, http=http, path=args.path))
+    import asyncio  # here: `agentcore --help` does not pay for it
+
+    asyncio.run(serve(server, http=http, path=args.path, token=token))
     return EXIT_OK
 
 

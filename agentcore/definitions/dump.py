@@ -147,15 +147,20 @@ class _Dumper:
         from ..mcp.config import MCPServer
         from .schema import MCPServerSpec
 
-        if server.sampling is not None or server.elicitation is not None or callable(server.needs_approval):
+        if (
+            server.sampling is not None
+            or server.elicitation is not None
+            or server.auth is not None
+            or callable(server.needs_approval)
+        ):
             raise UserError(
-                f"agent {agent.name!r}: MCP server {server.name!r} has a callback (sampling, elicitation or "
-                "needs_approval), which YAML cannot describe"
+                f"agent {agent.name!r}: MCP server {server.name!r} has a callback or an auth object (sampling, "
+                "elicitation, auth or needs_approval), which YAML cannot describe"
             )
         defaults = MCPServerSpec.model_construct()
         out: dict[str, Any] = {}
         for f in dataclasses.fields(MCPServer):
-            if f.name in ("name", "sampling", "elicitation"):
+            if f.name in ("name", "sampling", "elicitation", "auth"):
                 continue
             value = getattr(server, f.name)
             value = list(value) if isinstance(value, tuple) else value

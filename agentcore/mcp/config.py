@@ -72,6 +72,9 @@ class MCPServer:
     url: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     bearer_token: str | None = None
+    auth: Any = None
+    """HTTP: an ``httpx2.Auth`` for the requests (for example the SDK's ``OAuthClientProvider`` for a
+    server that asks for OAuth); instead of, or with, ``bearer_token``."""
     prefix: str | None = None
     allow: Sequence[str] | None = None
     deny: Sequence[str] = ()

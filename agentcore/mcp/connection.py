@@ -136,7 +136,7 @@ class MCPConnection:
         if self.server.bearer_token:
             headers["Authorization"] = f"Bearer {self.server.bearer_token}"
         timeout = httpx2.Timeout(self.server.connect_timeout, read=max(self.server.call_timeout, 300.0))
-        return httpx2.AsyncClient(headers=headers, timeout=timeout)
+        return httpx2.AsyncClient(headers=headers, timeout=timeout, auth=self.server.auth)
 
     async def _stop_owner(self) -> None:
         owner, self._owner = self._owner, None

@@ -14,11 +14,13 @@ reported as progress notifications when the client asked for them (a ``progressT
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
+from .. import tracing
 from ..agent import Agent
 from ..errors import UserError
 from ..events import ToolCallStarted, TurnCompleted
@@ -92,11 +94,41 @@ def agent_server(
 
 
 async def serve(
-    server: SDKServer, *, http: tuple[str, int] | None = None, path: str = "/mcp"
+    server: SDKServer, *, http: tuple[str, int] | None = None, path: str = "/mcp", token: str | None = None
 ) -> None:
-    """Serve over stdio (the default) or Streamable HTTP on ``http=(host, port)`` at ``path``."""
+    """Serve over stdio (the default) or Streamable HTTP on ``http=(host, port)`` at ``path``. With
+    ``token``, HTTP requests without ``Authorization: Bearer <token>`` are refused (401)."""
     if http is None:
         await server.run_stdio_async()
         return
+    import uvicorn
+
     host, port = http
-    await server.run_streamable_http_async(host=host, port=port, streamable_http_path=path)
+    app: Any = server.streamable_http_app(streamable_http_path=path, host=host)
+    if token:
+        tracing.add_secret(token)
+        app = BearerGate(app, token)
+    await uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).serve()
+
+
+class BearerGate:
+    """ASGI middleware: HTTP requests must carry ``Authorization: Bearer <token>``."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            given = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self.expected):
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b'{"error": "unauthorized"}'})
+                return
+        await self.app(scope, receive, send)

@@ -1,10 +1,12 @@
 """Two agentcore agents (deterministic models) served as an MCP server by agentcore.mcp.server:
-``python served_agents.py`` (stdio) or ``python served_agents.py http PORT``."""
+``python served_agents.py`` (stdio) or ``python served_agents.py http PORT`` (with ``SERVED_TOKEN``
+set, HTTP requests need that bearer token)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -52,6 +54,7 @@ measurer = Agent(name="measurer", description="Measures a word.", model=Function
 if __name__ == "__main__":
     server = agent_server([shouter, measurer], name="served")
     if sys.argv[1:2] == ["http"]:
-        asyncio.run(serve(server, http=("127.0.0.1", int(sys.argv[2]))))
+        token = os.environ.get("SERVED_TOKEN")
+        asyncio.run(serve(server, http=("127.0.0.1", int(sys.argv[2])), token=token))
     else:
         asyncio.run(serve(server))

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import sys
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import mcp
+import pytest
 
 from agentcore import Agent, Runner
-from agentcore.mcp import MCPServer
+from agentcore.mcp import MCPConnectError, MCPServer, connected
 from agentcore.messages import ToolResult
 from agentcore.testing import ScriptedModel, tool_call
 
@@ -49,24 +52,56 @@ async def test_served_over_stdio_to_the_sdk_client() -> None:
         await _exercise(client)
 
 
-async def test_served_over_streamable_http_to_the_sdk_client() -> None:
+async def _serve_http(**env: str) -> tuple[asyncio.subprocess.Process, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(SERVED), "http", str(port),
+        sys.executable, str(SERVED), "http", str(port), env={**os.environ, **env},
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )
+    for _ in range(400):  # bounded wait for the port
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            break
+        except OSError:
+            await asyncio.sleep(0.05)
+    return proc, f"http://127.0.0.1:{port}/mcp"
+
+
+async def test_served_over_streamable_http_to_the_sdk_client() -> None:
+    proc, url = await _serve_http()
     try:
-        for _ in range(400):  # bounded wait for the port
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                break
-            except OSError:
-                await asyncio.sleep(0.05)
-        async with mcp.Client(f"http://127.0.0.1:{port}/mcp", mode="legacy") as client:
+        async with mcp.Client(url, mode="legacy") as client:
             await _exercise(client)
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+class _HeaderAuth(httpx2.Auth):
+    def auth_flow(self, request: httpx2.Request) -> Any:
+        request.headers["Authorization"] = "Bearer s3cret-token-1"
+        yield request
+
+
+async def test_served_over_http_with_a_token_and_the_client_s_bearer_token_and_auth() -> None:
+    proc, url = await _serve_http(SERVED_TOKEN="s3cret-token-1")
+    try:
+        for server in (
+            MCPServer(name="team", url=url, bearer_token="s3cret-token-1"),
+            MCPServer(name="team", url=url, auth=_HeaderAuth()),
+        ):
+            async with connected(server) as conn:
+                result = await conn.call_tool("measurer", {"input": "token"})
+            assert result.structured_content == {"word": "token", "length": 5}
+        with pytest.raises(MCPConnectError):
+            async with connected(MCPServer(name="team", url=url, bearer_token="wrong-token")):
+                pass
+        with pytest.raises(MCPConnectError):
+            async with connected(MCPServer(name="team", url=url)):
+                pass
     finally:
         proc.terminate()
         await proc.wait()
