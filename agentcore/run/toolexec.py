@@ -194,6 +194,9 @@ async def execute_call(
     if tool is not None and tool.metadata.get("transfer_mode"):
         attrs["gen_ai.transfer.mode"] = tool.metadata["transfer_mode"]
         attrs["gen_ai.transfer.target.name"] = tool.metadata["transfer_target"]
+    if tool is not None and "mcp" in tool.metadata:  # an MCP server's tool: the server, the tool's own name
+        attrs["agentcore.mcp.server"] = tool.metadata["mcp"]["server"]
+        attrs["agentcore.mcp.tool"] = tool.metadata["mcp"]["tool"]
     with tracing.span(f"execute_tool {call.name}", attrs) as s:
         capture = s.is_recording() and tracing.capture_content()
         if capture:

@@ -20,6 +20,7 @@ from agentcore.events import ToolProgress
 from agentcore.mcp import MCPConnectError, MCPServer, MCPTool, close_all, connected
 from agentcore.messages import ToolResult
 from agentcore.testing import ScriptedModel, reply, tool_call
+from tests.providers.harness import span_exporter_fixture
 
 from .conftest import NODE_PKGS, _need, everything, filesystem, git_server, time_server, toy
 
@@ -367,3 +368,13 @@ def test_config_is_validated() -> None:
     assert s.tool_name("read.file") == "srv__read_file"
     assert MCPServer(name="srv", command="a", prefix="").tool_name("t") == "t"
     assert sys.executable  # keep the import for toy()
+
+
+spans = span_exporter_fixture()
+
+
+async def test_execute_tool_spans_name_the_mcp_server(spans: Any) -> None:
+    await run([toy("helper")], tool_call("helper__echo", {"text": "traced"}), "ok")
+    (span,) = [s for s in spans.get_finished_spans() if s.name == "execute_tool helper__echo"]
+    assert span.attributes["agentcore.mcp.server"] == "helper"
+    assert span.attributes["agentcore.mcp.tool"] == "echo"
