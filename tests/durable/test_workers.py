@@ -57,7 +57,7 @@ async def test_killed_worker_resumes_on_another_without_repeating(pg_dsn: str, c
     assert interrupted and interrupted[0]["is_error"] and "stopped before" in interrupted[0]["output"]
 
 
-@pytest.mark.parametrize("runs,workers", [(50, 3)])
+@pytest.mark.parametrize("runs,workers", [(200, 4)])
 async def test_many_runs_over_workers_complete_exactly_once(
     pg_dsn: str, chat: ScriptedChat, tmp_path: Path, runs: int, workers: int
 ) -> None:
