@@ -128,6 +128,10 @@ class ToolResult(_ItemBase):
     name: str
     output: str
     is_error: bool = False
+    parts: tuple[Part, ...] = ()
+    """Content shown to the model after ``output`` (a screenshot of the ``computer`` tool), from a
+    tool that returns a :class:`~agentcore.tools.ToolOutput`. Adapters that cannot send images in a
+    tool result leave them out."""
 
 
 class Reasoning(_ItemBase):
@@ -152,6 +156,37 @@ Item = Annotated[
 ]
 _items_adapter: TypeAdapter[list[Item]] = TypeAdapter(list[Item])
 _item_adapter: TypeAdapter[Item] = TypeAdapter(Item)
+
+
+IMAGE_PLACEHOLDER = "[older screenshot omitted]"
+
+
+def keep_last_images(items: Sequence[Item], keep: int | None) -> Sequence[Item]:
+    """``items`` with only the last ``keep`` images of tool results (``ToolResult.parts``) left; older
+    ones become a text placeholder (the items get a derived id, so no adapter cache serves the old
+    form). None returns ``items`` itself. The transcript is not changed."""
+    if keep is None:
+        return items
+    out = list(items)
+    seen = 0
+    for index in range(len(out) - 1, -1, -1):
+        item = out[index]
+        if not isinstance(item, ToolResult) or not item.parts:
+            continue
+        images = sum(isinstance(p, ImagePart) for p in item.parts)
+        if seen + images <= keep:
+            seen += images
+            continue
+        parts: list[Part] = []
+        for part in reversed(item.parts):
+            if isinstance(part, ImagePart):
+                if seen < keep:
+                    seen += 1
+                else:
+                    part = TextPart(text=IMAGE_PLACEHOLDER)
+            parts.append(part)
+        out[index] = item.model_copy(update={"parts": tuple(reversed(parts)), "id": item.id + ".t"})
+    return out
 
 
 def dump_items(items: Iterable[Item]) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from . import tracing
 from .context import RunContext
 from .errors import UserError
+from .messages import Part
 from .model import ToolSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -96,6 +97,21 @@ class Tool:
         if inspect.isawaitable(verdict):
             verdict = await verdict
         return bool(verdict)
+
+
+class ToolOutput(str):
+    """A tool's text output (it *is* that ``str``: guardrails and traces see the text) with extra
+    content ``parts`` for the model, such as a screenshot; they land in ``ToolResult.parts``."""
+
+    parts: tuple[Part, ...]
+
+    def __new__(cls, text: str = "", parts: Sequence[Part] = ()) -> ToolOutput:
+        self = super().__new__(cls, text)
+        self.parts = tuple(parts)
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:  # durable steps pickle tool outputs
+        return (ToolOutput, (str(self), self.parts))
 
 
 def format_tool_output(value: Any) -> str:

@@ -49,6 +49,8 @@ from .shell import KILL_GROUPS_SCRIPT, OutputCallback, ShellProcess, ShellResult
 if TYPE_CHECKING:
     from agentcore.tools import Tool
 
+    from .desktop import Desktop, DesktopConfig
+
 __all__ = [
     "DEFAULT_SHELL_ENV",
     "ExecResult",
@@ -188,6 +190,8 @@ class SandboxConfig:
     approve_tools: tuple[str, ...] = ()
     """Agent tools of this sandbox (``shell``, ``write_file``, ``edit_file``…) that pause the run for
     human approval before each call (see docs/control.md)."""
+    desktop: DesktopConfig | None = None
+    """A virtual display started with the sandbox (``sandbox.desktop``; docs/computer-use.md)."""
 
     def __post_init__(self) -> None:
         if not posixpath.isabs(self.workdir) or posixpath.normpath(self.workdir) in ("/", "//"):
@@ -333,6 +337,7 @@ class Sandbox(ABC):
         self._tools: list[Tool] | None = None
         self._start_lock = asyncio.Lock()
         self._ttl_handle: asyncio.TimerHandle | None = None
+        self._desktop: Desktop | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -355,10 +360,21 @@ class Sandbox(ABC):
                 return
             await self._start()
             self.started = True
+            if self.config.desktop is not None:
+                from .desktop.desktop import start_desktop
+
+                self._desktop = await start_desktop(self, self.config.desktop)
             ttl = self.config.max_lifetime_s
             if ttl is not None:
                 loop = asyncio.get_running_loop()
                 self._ttl_handle = loop.call_later(ttl, lambda: loop.create_task(self._expire()))
+
+    @property
+    def desktop(self) -> Desktop:
+        """The virtual display of a started sandbox whose config has ``desktop=DesktopConfig(...)``."""
+        if self._desktop is None:
+            raise SandboxError(f"sandbox {self.id} has no desktop (SandboxConfig(desktop=DesktopConfig()))")
+        return self._desktop
 
     async def _expire(self) -> None:
         await self.close()
@@ -579,12 +595,15 @@ class Sandbox(ABC):
     # ------------------------------------------------------------------ agent tools
 
     def tools(self) -> list[Tool]:
-        """The agent tools bound to this sandbox: shell, read_file, write_file, edit_file, list_files.
+        """The agent tools bound to this sandbox: shell, read_file, write_file, edit_file, list_files
+        (and ``computer`` when it has a desktop).
         Built once per sandbox (schemas take milliseconds; the runner asks every turn)."""
         if self._tools is None:
             from .tools import sandbox_tools
 
             self._tools = sandbox_tools(self)
+            if self._desktop is not None:
+                self._tools.append(self._desktop.tool())
         return list(self._tools)
 
 

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from .. import tracing
@@ -44,6 +44,7 @@ from ..messages import (
     UserMessage,
     dump_items,
     input_to_items,
+    keep_last_images,
     load_items,
     new_id,
 )
@@ -75,6 +76,12 @@ def shared_model(spec: str) -> Model:
     if model is None:
         model = models[spec] = resolve_model(spec)
     return model
+
+
+def _images_kept(tools: Iterable[Tool]) -> int | None:
+    """How many tool-result images the model is shown: the smallest ``keep_images`` of the tools
+    (the ``computer`` tool sets it), None (all) when no tool asks."""
+    return min((int(t.metadata["keep_images"]) for t in tools if "keep_images" in t.metadata), default=None)
 
 
 def _default_tracing() -> None:
@@ -408,7 +415,7 @@ class RunLoop:
             self.extra["tools"] = list(tools.values())
             request = ModelRequest(
                 instructions=await agent.resolve_instructions(ctx),
-                items=self._transcript(),
+                items=keep_last_images(self._transcript(), _images_kept(tools.values())),
                 tools=[t.spec for t in tools.values()] + [h.spec for h in handoffs.values()],
                 output_schema=agent.output_schema,
                 settings=agent.model_settings,

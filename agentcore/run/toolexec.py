@@ -25,7 +25,7 @@ from ..events import (
     ToolProgress,
 )
 from ..messages import Item, ToolCall, ToolResult
-from ..tools import Tool, ToolArgumentsError, format_tool_output
+from ..tools import Tool, ToolArgumentsError, ToolOutput, format_tool_output
 from . import steps
 
 if TYPE_CHECKING:
@@ -248,6 +248,7 @@ async def execute_call(
             s.set_attribute("error.type", error_type)
         if tool.metadata.get("sandbox"):
             ctx.extra["sandbox_seconds"] = ctx.extra.get("sandbox_seconds", 0.0) + time.monotonic() - started
+        parts = output.parts if isinstance(output, ToolOutput) else ()  # a screenshot, for instance
         post_check = Check("post_tool", ctx, text=output, call=call, arguments=arguments)
         post = await apply_guardrails(
             agent.guardrails, "post_tool", post_check, agent=agent, items=items, tool_name=call.name
@@ -265,7 +266,12 @@ async def execute_call(
         if is_error and s.is_recording():
             s.set_attribute("agentcore.tool.is_error", True)
         return ToolResult(
-            call_id=call.call_id, name=call.name, output=output, is_error=is_error, agent=agent.name
+            call_id=call.call_id,
+            name=call.name,
+            output=output,
+            is_error=is_error,
+            agent=agent.name,
+            parts=() if is_error or post.action != "allow" else parts,
         )
 
 

@@ -1,0 +1,143 @@
+"""The ``computer`` tool: one neutral tool a model drives a sandbox's desktop with.
+
+Each call is one :data:`~.actions.Action` in the coordinates of the screenshot the model was shown;
+they are mapped to the screen (:class:`~.desktop.Scaling`), executed, and the result comes back as a
+short text plus a PNG screenshot (an :class:`~agentcore.messages.ImagePart` in ``ToolResult.parts``).
+Only the last ``keep_screenshots`` screenshots stay in the model's view; older ones are replaced by a
+placeholder when the next request is built (:func:`agentcore.messages.keep_last_images`).
+
+The vendors' native computer tools (Anthropic ``computer_*``, OpenAI ``computer_call``, Gemini computer
+use) translate to and from these actions in the provider adapters.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from agentcore.context import RunContext
+from agentcore.errors import ToolError, UserError
+from agentcore.messages import ImagePart
+from agentcore.tools import Tool, ToolOutput
+
+from . import actions as a
+from .config import DesktopError
+
+if TYPE_CHECKING:
+    from .desktop import Desktop
+
+__all__ = ["ComputerTool", "computer_tool", "run_action"]
+
+DESCRIPTION = (
+    "Use a computer's screen, mouse and keyboard. Each call does one action and returns a screenshot. "
+    "Coordinates are pixels of the latest screenshot ({w}x{h}). Start with action=screenshot."
+)
+
+
+async def run_action(desktop: Desktop, action: a.Action) -> tuple[str, bytes | None]:
+    """Execute ``action`` (model coordinates) on ``desktop``: (text for the model, PNG or None)."""
+    scale = desktop.scaling
+
+    def pt(x: int | None, y: int | None) -> tuple[int | None, int | None]:
+        if x is None or y is None:
+            if (x is None) != (y is None):
+                raise ToolError("give both x and y, or neither")
+            return None, None
+        vw, vh = scale.view
+        if not (0 <= x < vw and 0 <= y < vh):
+            raise ToolError(f"({x}, {y}) is outside the {vw}x{vh} screenshot")
+        return scale.to_screen(x, y)
+
+    text = ""
+    match action:
+        case a.Screenshot():
+            text = "screenshot"
+        case a.Click(x=x, y=y, button=button, count=count):
+            sx, sy = pt(x, y)
+            await desktop.click(sx, sy, button, count)
+            text = f"clicked {button} x{count}" + (f" at ({x}, {y})" if x is not None else "")
+        case a.Move(x=x, y=y):
+            sx, sy = pt(x, y)
+            assert sx is not None and sy is not None
+            await desktop.move(sx, sy)
+            text = f"moved to ({x}, {y})"
+        case a.Drag(path=path, button=button):
+            points = [pt(x, y) for x, y in path]
+            await desktop.drag([(x, y) for x, y in points if x is not None and y is not None], button)
+            text = f"dragged through {len(path)} points"
+        case a.MouseDown(button=button):
+            await desktop.mouse_down(button)
+            text = f"{button} button down"
+        case a.MouseUp(button=button):
+            await desktop.mouse_up(button)
+            text = f"{button} button up"
+        case a.Type(text=typed, delay_ms=delay):
+            await desktop.type(typed, delay)
+            text = f"typed {len(typed)} characters"
+        case a.Key(keys=keys, hold_s=hold):
+            await desktop.key(keys, hold_s=hold)
+            text = f"pressed {keys}"
+        case a.Scroll(x=x, y=y, dx=dx, dy=dy):
+            sx, sy = pt(x, y)
+            await desktop.scroll(sx, sy, dx, dy)
+            text = f"scrolled dx={dx} dy={dy}"
+        case a.CursorPosition():
+            cx, cy = scale.to_view(*await desktop.cursor_position())
+            return f"cursor at ({cx}, {cy})", None
+        case a.Wait(seconds=seconds):
+            await desktop.wait(seconds)
+            text = f"waited {seconds:g}s"
+        case a.Zoom(region=region):
+            left, top = scale.to_screen(region[0], region[1])
+            right, bottom = scale.to_screen(region[2] - 1, region[3] - 1)
+            return f"zoomed on {list(region)}", await desktop.zoom((left, top, right + 1, bottom + 1))
+    if not isinstance(action, a.Screenshot | a.Wait) and desktop.config.settle_s:
+        await desktop.wait(desktop.config.settle_s)
+    return text, await desktop.screenshot()
+
+
+class ComputerTool(Tool):
+    """The ``computer`` tool bound to one desktop (see the module docstring)."""
+
+    def __init__(self, desktop: Desktop, *, name: str = "computer", keep_screenshots: int = 3) -> None:
+        if keep_screenshots < 1:
+            raise UserError("keep_screenshots must be at least 1")
+        w, h = desktop.scaling.view
+        super().__init__(
+            name=name,
+            description=DESCRIPTION.format(w=w, h=h),
+            parameters=a.action_schema(w, h),
+            metadata={"sandbox": True, "keep_images": keep_screenshots, "computer": {"width": w, "height": h}},
+        )
+        self.desktop = desktop
+
+    def parse_arguments(self, raw: str) -> dict[str, Any]:
+        data = super().parse_arguments(raw)
+        try:
+            a.parse_action(data)
+        except ValidationError as exc:
+            from agentcore.tools import ToolArgumentsError
+
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors())
+            raise ToolArgumentsError(f"invalid computer action: {problems}") from None
+        return data
+
+    async def invoke(self, ctx: RunContext[Any], arguments: dict[str, Any]) -> ToolOutput:
+        try:
+            action = a.parse_action(arguments)
+        except ValidationError as exc:
+            raise ToolError(f"invalid computer action: {exc.errors()[0]['msg']}") from None
+        try:
+            text, png = await run_action(self.desktop, action)
+        except (DesktopError, UserError) as exc:
+            raise ToolError(str(exc)) from None
+        if png is None:
+            return ToolOutput(text)
+        return ToolOutput(text, [ImagePart(data=base64.b64encode(png).decode(), media_type="image/png")])
+
+
+def computer_tool(desktop: Desktop, *, keep_screenshots: int = 3) -> ComputerTool:
+    """The neutral ``computer`` tool for ``desktop`` (``sandbox.desktop``)."""
+    return ComputerTool(desktop, keep_screenshots=keep_screenshots)

@@ -1,0 +1,68 @@
+"""Fixtures of the desktop tests: a started sandbox with a desktop, on the local and docker backends.
+
+Under ``CI=true`` a missing backend, Xvfb or xdotool fails the tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from agentcore.sandboxes.base import Sandbox
+from agentcore.sandboxes.desktop import DesktopConfig
+from tests.sandboxes.backends import BACKENDS, sandbox_config
+
+APP = Path(__file__).with_name("app.py")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unavailable(name: str) -> str | None:
+    reason = BACKENDS[name].unavailable()
+    if reason is None and name == "local":  # the local sandbox runs the host's /usr
+        missing = [tool for tool in ("Xvfb", "xdotool") if shutil.which(tool) is None]
+        if missing:
+            reason = f"{', '.join(missing)} not installed (apt-get install xvfb xdotool)"
+    return reason
+
+
+@pytest.fixture(params=["local", "docker"])
+def backend_name(request: pytest.FixtureRequest) -> str:
+    reason = _unavailable(request.param)
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"desktop on {request.param} is required in CI: {reason}")
+        pytest.skip(f"desktop on {request.param} unavailable: {reason}")
+    return str(request.param)
+
+
+async def start_desktop(backend_name: str, desktop: DesktopConfig) -> Sandbox:
+    config = sandbox_config(desktop=desktop, memory_mb=512, pids=128, tmp_mb=64)
+    sandbox = await BACKENDS[backend_name].factory(config)
+    await sandbox.start()
+    return sandbox
+
+
+@pytest.fixture
+async def desktop_sandbox(backend_name: str) -> AsyncIterator[Sandbox]:
+    sandbox = await start_desktop(backend_name, DesktopConfig())
+    try:
+        yield sandbox
+    finally:
+        await sandbox.close()
+
+
+async def open_app(sandbox: Sandbox) -> None:
+    """Start the test's Tk application and wait until it has drawn (it writes state.json)."""
+    import asyncio
+
+    await sandbox.upload(APP, "app.py")
+    await sandbox.desktop.launch(["python3", f"{sandbox.config.workdir}/app.py", f"{sandbox.config.workdir}/state.json"])
+    for _ in range(400):
+        if await sandbox.stat("state.json") is not None:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the test application did not start")
