@@ -21,10 +21,15 @@ image=${IMAGE:-agentcore-sandbox:test}
 suite=${SUITE:-bookworm}
 cache_dir=${CACHE_DIR:-/var/cache/agentcore}
 # What the sandbox needs on top of minbase (bash, coreutils, tar, findutils, util-linux are
-# already there): python3 for tests and agents, procps for ps/pkill.
-packages="python3,procps"
+# already there): python3 for tests and agents, procps for ps/pkill; computer use (tests/desktop):
+# xvfb (the virtual display), xdotool (mouse and keyboard), x11-apps (xwd: the bench's floor),
+# python3-tk (the test application).
+packages="python3,procps,xvfb,xdotool,x11-apps,python3-tk"
+key=$(printf '%s|%s|%s' "$suite" "$packages" "$(uname -m)" | sha256sum | cut -c1-12)
 
-if [ "${FORCE:-0}" != 1 ] && docker image inspect "$image" >/dev/null 2>&1; then
+# An image built from another package list (the label says which) is rebuilt.
+if [ "${FORCE:-0}" != 1 ] && [ "$(docker image inspect --format '{{index .Config.Labels "agentcore.rootfs"}}' \
+        "$image" 2>/dev/null)" = "$key" ]; then
     echo "docker-image: $image already exists"
     exit 0
 fi
@@ -62,7 +67,6 @@ if [ -z "$mirror" ]; then
     exit 1
 fi
 
-key=$(printf '%s|%s|%s' "$suite" "$packages" "$(uname -m)" | sha256sum | cut -c1-12)
 tarball="$cache_dir/rootfs-$suite-minbase-$key.tar"
 mkdir -p "$cache_dir"
 
@@ -91,5 +95,6 @@ docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' \
     --change 'CMD ["/bin/bash"]' \
+    --change "LABEL agentcore.rootfs=$key" \
     "$tarball" "$image" >/dev/null
 docker image inspect --format 'docker-image: {{.RepoTags}} {{.Size}} bytes' "$image"
