@@ -19,7 +19,7 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
 fi
 if ! command -v npm >/dev/null; then
     if [ "$(id -u)" != 0 ]; then echo "run as root to install nodejs and npm" >&2; exit 1; fi
-    apt-get update -q && apt-get install -y -q --no-install-recommends nodejs npm >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -q && apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends nodejs npm >/dev/null
 fi
 npm install --no-audit --no-fund --loglevel=error --prefix "$dest" "${NPM_PKGS[@]}"
 [ -x "$dest/venv/bin/python" ] || "${PYTHON:-python3}" -m venv "$dest/venv"

@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from ..errors import ConfigError
@@ -80,7 +80,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
             print(f"no traces in {trace_store.traces_dir()}", file=sys.stderr)
             return EXIT_OK
         for t in traces:
-            when = datetime.fromtimestamp(t.start / 1e9).strftime("%Y-%m-%d %H:%M:%S")
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t.start / 1e9))
             errors = f"  {t.errors} errors" if t.errors else ""
             shown = " ".join((t.input or "").split())
             shown = f"  {shown[:50]!r}" if shown else ""
@@ -141,7 +141,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         if not infos:
             print("no sessions", file=sys.stderr)
         for info in infos:
-            when = datetime.fromtimestamp(info.updated_at).strftime("%Y-%m-%d %H:%M:%S")
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.updated_at))
             print(f"{info.session_id}  {when}  {info.items:4d} items  agent {info.active_agent or '-'}")
         return EXIT_OK
     if args.sessions_command == "show":

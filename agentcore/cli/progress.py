@@ -1,12 +1,22 @@
-"""Live progress of a run on stderr, and the summary printed when it ends."""
+"""Live progress of a run on stderr, and the summary printed when it ends.
+
+On a terminal (``live``) the bottom of stderr holds a status line that a ticker redraws ten times a
+second: a spinner, what is happening (``thinking`` while the model works, the tool's name while a tool
+runs, ``writing`` while a Markdown block is being written), the seconds it has taken, and the tokens or
+cost so far; under it, while a tool runs, the last lines of the tool's streamed output. Everything else
+(tool calls, results, turns, the summary) is printed above it as plain lines, so a log of the terminal
+reads like the non-terminal output.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ..events import (
     AgentStarted,
@@ -22,7 +32,16 @@ from ..events import (
     TurnCompleted,
 )
 from ..messages import Usage
-from ..tracing.view import BOLD, CYAN, DIM, GREEN, RED, RESET, YELLOW
+
+if TYPE_CHECKING:
+    from .render import Answer
+
+BOLD, DIM, RED, GREEN, YELLOW, CYAN, RESET = (
+    "\033[1m", "\033[2m", "\033[31m", "\033[32m", "\033[33m", "\033[36m", "\033[0m"
+)
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+TAIL_LINES = 4
+"""Lines of a running tool's output shown under the status line."""
 
 
 def _short(text: str, limit: int = 160) -> str:
@@ -52,6 +71,20 @@ class Progress:
     cost_known: bool = True
     agent: str | None = None
     trace_id: str | None = None
+    live: bool = False
+    """Draw the status line and the tool-output tail (stderr is a terminal)."""
+    answer: Answer | None = None
+    """Where assistant text goes when it goes to stdout (takes precedence over ``text_out``)."""
+    structured: frozenset[str] = frozenset()
+    """Agents whose final output is structured: their text is not streamed, the value is printed once."""
+    spent_before: tuple[int, float] = (0, 0.0)
+    """Tokens and cost of the chat's earlier messages (the status line shows the total so far)."""
+    _activity: str = "starting"
+    _since: float = field(default_factory=time.monotonic)
+    _tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+    _drawn: int = 0
+    _frame: int = 0
+    _ticker: asyncio.Task[None] | None = None
     _partial: dict[str, str] = field(default_factory=dict)
     """Streamed tool output not yet ended by a newline, by call id."""
     _line_open: bool = False
@@ -66,7 +99,10 @@ class Progress:
         if self.quiet:
             return
         self._close_line()
+        self._clear_live()
         print(self.paint(text, tint) if tint else text, file=self.out, flush=True)
+        if self._ticker is not None:
+            self.draw()
 
     def _close_line(self) -> None:
         if self._line_open:
@@ -74,21 +110,79 @@ class Progress:
             print(file=target, flush=True)
             self._line_open = False
 
+    # ------------------------------------------------------------------ the live status
+
+    def doing(self, activity: str) -> None:
+        """Say what the status line shows from now on (its clock starts again)."""
+        self._activity = activity
+        self._since = time.monotonic()
+        self._tail.clear()
+        self.draw()
+
+    def _clear_live(self) -> None:
+        if self._drawn:
+            up = f"\033[{self._drawn - 1}A" if self._drawn > 1 else ""
+            self.out.write(f"\r{up}\033[J")
+            self.out.flush()
+            self._drawn = 0
+
+    def status_text(self) -> str:
+        """``⠋ thinking 2.3s · 1,234 tokens · $0.0012``: what the status line says now."""
+        elapsed = time.monotonic() - self._since
+        tokens = self.spent_before[0] + self.usage.total_tokens
+        parts = [f"{SPINNER[self._frame % len(SPINNER)]} {self._activity} {elapsed:.1f}s"]
+        if tokens:
+            parts.append(f"{tokens:,} tokens")
+        if self.cost_known and self.prices and tokens:
+            parts.append(f"${self.spent_before[1] + self.cost:.4f}")
+        return " · ".join(parts)
+
+    def draw(self) -> None:
+        """Redraw the status line (and the tool-output tail) at the bottom of the terminal."""
+        if not self.live or self.quiet or self._activity == "" or self._line_open:
+            return
+        import shutil
+
+        width = max(shutil.get_terminal_size((80, 24)).columns - 1, 20)
+        lines = [self.paint(self.status_text()[:width], CYAN)]
+        lines += [self.paint(f"  │ {line}"[:width], DIM) for line in self._tail]
+        self._clear_live()
+        self.out.write("\n".join(lines))
+        self.out.flush()
+        self._drawn = len(lines)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(0.1)
+            self._frame += 1
+            self.draw()
+
+    def start(self) -> None:
+        """Start the ticker that keeps the status line moving (``live`` only; call inside the loop)."""
+        self.doing("thinking")
+        if self.live and not self.quiet and self._ticker is None:
+            self._ticker = asyncio.get_running_loop().create_task(self._tick())
+
+    def stop(self) -> None:
+        """Stop the ticker and erase the status line."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        self._activity = ""
+        self._clear_live()
+
+    # ------------------------------------------------------------------ events
+
     def event(self, ev: RunEvent) -> None:
         if isinstance(ev, AgentStarted):
             self.agent = ev.agent
             self.say(f"▶ agent {ev.agent}", BOLD)
+            self.doing("thinking")
         elif isinstance(ev, TextDelta):
-            if not self.echo_text or (self.quiet and self.text_out is None):
-                return
-            target = self.text_out or self.out
-            text = ev.delta if self.text_out is not None else self.paint(ev.delta, DIM)
-            target.write(text)
-            target.flush()
-            self._line_open = True
-            self._text_streamed = True
+            self._text(ev)
         elif isinstance(ev, ToolCallStarted):
             self.say(self._describe_call(ev), CYAN)
+            self.doing(f"{ev.call.name}")
         elif isinstance(ev, ToolOutputDelta):
             if self.quiet:
                 return
@@ -96,16 +190,23 @@ class Progress:
             pending = self._partial.get(ev.call_id, "") + ev.delta
             *lines, rest = pending.split("\n")
             self._partial[ev.call_id] = rest
+            if self.live:  # the tail under the status line, not a line per output line
+                self._tail.extend(lines)
+                self.draw()
+                return
             for line in lines:
                 print(self.paint(f"  │ {line}", DIM), file=self.out, flush=True)
         elif isinstance(ev, ToolCallFinished):
             rest = self._partial.pop(ev.call.call_id, "")
-            if rest and not self.quiet:
+            if rest and not self.quiet and not self.live:
                 print(self.paint(f"  │ {rest}", DIM), file=self.out, flush=True)
+            self._activity = "thinking"
+            self._tail.clear()
             if ev.result.is_error:
                 self.say(f"  ✗ {ev.call.name}: {_short(ev.result.output)}", RED)
             else:
                 self.say(f"  ✓ {ev.call.name} → {_short(ev.result.output, 100)}", DIM)
+            self.doing("thinking")
         elif isinstance(ev, HandoffOccurred):
             self.say(f"↪ handoff {ev.from_agent} → {ev.to_agent}", CYAN)
         elif isinstance(ev, TurnCompleted):
@@ -114,6 +215,7 @@ class Progress:
                 f"· turn {ev.turn} · tokens {self.usage.input_tokens:,} in / {self.usage.output_tokens:,} out",
                 DIM,
             )
+            self.doing("thinking")
         elif isinstance(ev, RetryScheduled):
             self.say(f"↻ retry #{ev.attempt} in {ev.delay:.1f}s: {_short(ev.error, 120)}", YELLOW)
         elif isinstance(ev, ModelCorrection):
@@ -123,6 +225,29 @@ class Progress:
             if ev.message != self._corrected:
                 self.say(f"⚠ {ev.name}: {_short(ev.message)}", YELLOW)
             self._corrected = None
+
+    def _text(self, ev: TextDelta) -> None:
+        if not self.echo_text or ev.agent in self.structured:
+            return  # a structured answer is printed once, at the end
+        if self.answer is not None:
+            self._clear_live()
+            self.answer.feed(ev.delta)
+            self._text_streamed = True
+            if self.answer.markdown:  # the unfinished block is held back: say so
+                if self._activity != "writing":
+                    self.doing("writing")
+                else:
+                    self.draw()
+            return
+        if self.quiet and self.text_out is None:
+            return
+        self._clear_live()
+        target = self.text_out or self.out
+        text = ev.delta if self.text_out is not None else self.paint(ev.delta, DIM)
+        target.write(text)
+        target.flush()
+        self._line_open = True
+        self._text_streamed = True
 
     def _describe_call(self, ev: ToolCallStarted) -> str:
         try:
@@ -166,6 +291,9 @@ class Progress:
         self._partial.clear()
 
     def finish_text(self) -> None:
+        self._clear_live()
+        if self.answer is not None:
+            self.answer.finish()
         self._close_line()
 
     @property

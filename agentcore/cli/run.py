@@ -10,8 +10,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from ..errors import ConfigError, RunError
 from ..events import RunResult
 from .common import (
@@ -24,16 +22,7 @@ from .common import (
     exit_code_for,
 )
 from .progress import Progress
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return str(value)
-    return value
+from .render import Answer, emit_output, jsonable
 
 
 def _prices(definition: Any, model_override: str | None) -> dict[str, tuple[float, float]]:
@@ -133,8 +122,47 @@ def _approver(args: argparse.Namespace, progress: Progress) -> Any:
     return decide
 
 
+class SetUp:
+    """When the command loaded the definition and built its agents: recorded as an ``agentcore setup``
+    span in the first run's trace (the providers' SDKs show as ``agentcore setup model`` spans where they
+    are first used)."""
+
+    def __init__(self) -> None:
+        self.start_ns = time.time_ns()
+        self.end_ns: int | None = None
+        self.attributes: dict[str, Any] = {}
+
+    def done(self, **attributes: Any) -> None:
+        self.end_ns = time.time_ns()
+        self.attributes.update({f"agentcore.setup.{k}": v for k, v in attributes.items()})
+
+    def record(self, parent: Any) -> None:
+        """Emit the span once, under ``parent`` (the first run's root)."""
+        if self.end_ns is None:
+            return
+        from opentelemetry import trace
+
+        from .. import tracing
+
+        s = tracing.tracer().start_span(
+            "agentcore setup",
+            context=trace.set_span_in_context(parent),
+            attributes=self.attributes,
+            start_time=self.start_ns,
+        )
+        s.end(end_time=self.end_ns)
+        self.end_ns = None
+
+
 async def _one_run(
-    agent: Any, prompt: str | None, *, session: Any, max_turns: int, progress: Progress, decide: Any
+    agent: Any,
+    prompt: str | None,
+    *,
+    session: Any,
+    max_turns: int,
+    progress: Progress,
+    decide: Any,
+    setup: SetUp | None = None,
 ) -> tuple[RunResult[Any], str | None]:
     from .. import tracing
     from ..run.runner import Runner
@@ -146,34 +174,31 @@ async def _one_run(
     with tracing.span(f"agentcore run {agent.name}", attrs) as root:
         trace_id = tracing.trace_id_of(root)
         progress.trace_id = trace_id
-        while True:
-            stream = Runner.stream(agent, run_input, session=session, max_turns=max_turns)
-            async for event in stream:
-                progress.event(event)
-            result = stream.result
-            progress.settle(result.usage, result.last_agent)
-            if not result.paused:
-                return result, trace_id
-            state = result.state
-            for pending in result.interruptions:
-                approved, reason = decide(pending)
-                if approved:
-                    state.approve(pending.call.call_id)
-                else:
-                    state.reject(pending.call.call_id, reason)
-            run_input = state
-
-
-def _emit_output(result: RunResult[Any], progress: Progress, *, chat: bool) -> None:
-    output = result.final_output
-    progress.finish_text()
-    if isinstance(output, str):
-        if progress.text_streamed and progress.text_out is not None:
-            return
-        print(output)
-    else:
-        print(json.dumps(_jsonable(output), indent=2))
-    sys.stdout.flush()
+        if setup is not None:
+            setup.record(root)
+        progress.start()
+        try:
+            while True:
+                # closing the stream cancels the run: Ctrl-C in a chat ends the message, not the chat
+                async with Runner.stream(agent, run_input, session=session, max_turns=max_turns) as stream:
+                    async for event in stream:
+                        progress.event(event)
+                result = stream.result
+                progress.settle(result.usage, result.last_agent)
+                if not result.paused:
+                    return result, trace_id
+                state = result.state
+                progress.stop()
+                for pending in result.interruptions:
+                    approved, reason = decide(pending)
+                    if approved:
+                        state.approve(pending.call.call_id)
+                    else:
+                        state.reject(pending.call.call_id, reason)
+                progress.start()
+                run_input = state
+        finally:
+            progress.stop()
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -181,12 +206,14 @@ async def _main(args: argparse.Namespace) -> int:
     from ..tracing import store as trace_store
 
     color = _color(sys.stderr, args.color)
+    setup = SetUp()
     try:
         definition = load(args.file, allow=args.allow)
         entry = definition.build(model=args.model, base_url=args.base_url)
     except ConfigError as exc:
         _print_config_error(exc, color)
         return EXIT_CONFIG
+    setup.done(file=str(args.file), agents=len(definition.agents), models=len(definition.spec.models))
     agent = definition.agents.get(args.agent) if args.agent else entry
     if agent is None:
         print(
@@ -226,6 +253,9 @@ async def _main(args: argparse.Namespace) -> int:
         prices=_prices(definition, args.model),
         text_out=sys.stdout if live_text else None,
         echo_text=live_text,
+        live=sys.stderr.isatty(),
+        answer=Answer(sys.stdout, markdown=_color(sys.stdout, args.color)) if live_text else None,
+        structured=frozenset(n for n, a in definition.agents.items() if a.output_type is not None),
     )
     try:
         transfers = _Transfers(definition, args, definition.agents, agent)
@@ -238,11 +268,27 @@ async def _main(args: argparse.Namespace) -> int:
     try:
         await transfers.before(progress)
         if chat:
-            code = await _chat(agent, session, session_name, max_turns, progress, decide, args, color)
+            from .chat import Chat, history_path
+
+            assert session_name is not None
+            code = await Chat(
+                definition=definition,
+                agent=agent,
+                session=session,
+                session_name=session_name,
+                max_turns=max_turns,
+                progress=progress,
+                decide=decide,
+                run=_one_run,
+                failed=lambda exc: _failed(exc, progress, session_name, args),
+                traces=traces,
+                color=color,
+                setup=setup,
+            ).loop(history_path(args.file))
             await transfers.after(progress)
         else:
             code = await _single(
-                agent, prompt, session, session_name, max_turns, progress, decide, args, transfers
+                agent, prompt, session, session_name, max_turns, progress, decide, args, transfers, setup
             )
     finally:
         await transfers.close()
@@ -280,17 +326,18 @@ async def _single(
     decide: Any,
     args: argparse.Namespace,
     transfers: _Transfers,
+    setup: SetUp,
 ) -> int:
     try:
         result, trace_id = await _one_run(
-            agent, prompt, session=session, max_turns=max_turns, progress=progress, decide=decide
+            agent, prompt, session=session, max_turns=max_turns, progress=progress, decide=decide, setup=setup
         )
     except (Exception, KeyboardInterrupt) as exc:
         await transfers.after(progress)
         return _failed(exc, progress, session_name, args)
     await transfers.after(progress)
     if not args.json:
-        _emit_output(result, progress, chat=False)
+        emit_output(result, progress)
     info = progress.summary(
         status="done",
         ok=True,
@@ -304,7 +351,7 @@ async def _single(
         print(
             json.dumps(
                 {
-                    "output": _jsonable(result.final_output),
+                    "output": jsonable(result.final_output),
                     "exit_code": EXIT_OK,
                     "error": None,
                     "run_id": result.run_id,
@@ -343,55 +390,6 @@ def _failed(
         if isinstance(exc, RunError):
             error["agent"] = exc.agent_name or ""
         print(json.dumps({"output": None, "exit_code": code, "error": error, **info}, indent=2))
-    return code
-
-
-async def _chat(
-    agent: Any,
-    session: Any,
-    session_name: str | None,
-    max_turns: int,
-    progress: Progress,
-    decide: Any,
-    args: argparse.Namespace,
-    color: bool,
-) -> int:
-    progress.say(f"chatting with {agent.name} · session {session_name} · /exit or Ctrl-D to leave")
-    code = EXIT_OK
-    while True:
-        try:
-            line = await asyncio.to_thread(input, "\033[1myou>\033[0m " if color else "you> ")
-        except (EOFError, KeyboardInterrupt):
-            print(file=sys.stderr)
-            break
-        if line.strip() in ("/exit", "/quit"):
-            break
-        if not line.strip():
-            continue
-        progress.reset()
-        try:
-            result, trace_id = await _one_run(
-                agent, line, session=session, max_turns=max_turns, progress=progress, decide=decide
-            )
-        except KeyboardInterrupt:
-            progress.say("(interrupted)")
-            code = EXIT_INTERRUPTED
-            continue
-        except Exception as exc:
-            code = _failed(exc, progress, session_name, args)
-            continue
-        _emit_output(result, progress, chat=True)
-        progress.summary(
-            status="done",
-            ok=True,
-            trace_id=trace_id,
-            session=None,
-            agent=result.last_agent,
-            turns=result.turns,
-            usage=result.usage,
-        )
-        code = EXIT_OK
-    progress.say(f"session saved: agentcore run {args.file} --session {session_name}")
     return code
 
 

@@ -4,7 +4,6 @@ directories, remote sandboxes), through :mod:`agentcore.sandboxes.janitor`."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import json
 import sys
@@ -60,6 +59,8 @@ def cmd_sandboxes(args: argparse.Namespace) -> int:
             print(f"--label wants KEY=VALUE, not {item!r}", file=sys.stderr)
             return EXIT_USAGE
         labels[key] = value
+    import asyncio  # here: `agentcore --help` does not pay for it
+
     removed = asyncio.run(janitor.reap(labels, older_than_s=args.older_than, backends=args.backend or None))
     if args.json:
         print(json.dumps(removed, indent=2))

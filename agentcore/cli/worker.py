@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
 import signal
@@ -27,6 +26,8 @@ def add_worker_parser(sub: Any) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    import asyncio  # here: `agentcore --help` builds this parser and should not pay for it
+
     if not args.dsn:
         print("agentcore worker: give --dsn (or set AGENTCORE_DURABLE_DSN)", file=sys.stderr)
         return EXIT_USAGE

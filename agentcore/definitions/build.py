@@ -36,12 +36,21 @@ class FallbackModel(Model):
         if not models:
             raise ValueError("FallbackModel needs at least one model")
         self.models = list(models)
-        first = self.models[0]
-        self.provider = first.provider
-        self.system = first.system
-        self.model_name = first.model_name
-        self.server_address = first.server_address
-        self.server_port = first.server_port
+        self.provider = self.models[0].provider
+        self.model_name = self.models[0].model_name
+
+    # read from the first model when asked (a lazily built one is not built by building the chain)
+    @property
+    def system(self) -> str:  # type: ignore[override]
+        return self.models[0].system
+
+    @property
+    def server_address(self) -> str | None:  # type: ignore[override]
+        return self.models[0].server_address
+
+    @property
+    def server_port(self) -> int | None:  # type: ignore[override]
+        return self.models[0].server_port
 
     def _request_for(self, model: Model, request: ModelRequest) -> ModelRequest:
         sub = request.cache.setdefault(f"fallback:{model.cache_key}", {})
@@ -129,7 +138,7 @@ class _Builder:
                 )
             options["api_key"] = key
         try:
-            model = resolve_model(f"{spec.provider}:{spec.model}", **options)
+            model = resolve_model(f"{spec.provider}:{spec.model}", lazy=True, **options)
         except Exception as exc:
             raise self.fail(("models", name), f"models.{name}: cannot create the model: {exc}") from exc
         if spec.pricing is not None:  # chat spans of this model carry their cost

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,8 @@ def serve(
 
     loopback = is_loopback(host)
     if not loopback and not token:
+        import secrets  # here: `agentcore --help` builds this parser and should not pay for it
+
         token = secrets.token_urlsafe(24)
     app = create_app(home=home, token=token, loopback=loopback)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
