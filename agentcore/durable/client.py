@@ -36,7 +36,9 @@ class DurableRunner:
         *,
         run_id: str | None = None,
         max_turns: int | None = None,
+        session_id: str | None = None,
     ) -> str:
+        """Enqueue a run; with ``session_id`` it continues that PostgresSession (in the workers' database)."""
         name = agent if isinstance(agent, str) else agent.name
         run_id = run_id or new_id()
         options: EnqueueOptions = {
@@ -46,7 +48,7 @@ class DurableRunner:
             "application_name": APP_NAME,
         }
         client = await asyncio.to_thread(self._dbos)
-        await client.enqueue_async(options, name, input, max_turns)
+        await client.enqueue_async(options, name, input, max_turns, session_id)
         return run_id
 
     async def result(self, run_id: str) -> DurableResult:
@@ -56,9 +58,16 @@ class DurableRunner:
         return DurableResult.from_json(data)
 
     async def run(
-        self, agent: Agent[Any] | str, input: str, *, run_id: str | None = None, max_turns: int | None = None
+        self,
+        agent: Agent[Any] | str,
+        input: str,
+        *,
+        run_id: str | None = None,
+        max_turns: int | None = None,
+        session_id: str | None = None,
     ) -> DurableResult:
-        return await self.result(await self.submit(agent, input, run_id=run_id, max_turns=max_turns))
+        run_id = await self.submit(agent, input, run_id=run_id, max_turns=max_turns, session_id=session_id)
+        return await self.result(run_id)
 
     async def status(self, run_id: str) -> str:
         """``ENQUEUED``, ``PENDING`` (running, or waiting for recovery), ``SUCCESS``, ``ERROR`` …"""

@@ -8,18 +8,22 @@ function of the steps' recorded outcomes, so a replay after a crash rebuilds the
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from dbos import DBOS
 
 from ..agent import Agent
 from ..errors import UserError
-from ..messages import dump_items
+from ..messages import Item, Usage, dump_items
 from ..run.loop import RunLoop
 from ..run.runner import Runner
-from ..run.steps import use_step_runner
+from ..run.steps import run_step, use_step_runner
+from ..sessions.base import Session, SessionSnapshot
 from .steps import dbos_step
 
 APP_NAME = "agentcore"
@@ -27,11 +31,44 @@ QUEUE = "agentcore-runs"
 WORKFLOW = "agentcore.durable.run"
 
 _agents: dict[str, Agent[Any]] = {}
+_database: dict[str, str] = {}
 
 
-def register_agents(agents: dict[str, Agent[Any]]) -> None:
-    """Make these agents runnable by durable workflows in this process (by name)."""
+def register_agents(agents: dict[str, Agent[Any]], *, dsn: str | None = None) -> None:
+    """Make these agents runnable by durable workflows in this process (by name); ``dsn`` is where
+    runs with a ``session_id`` keep their :class:`~agentcore.sessions.postgres.PostgresSession`."""
     _agents.update(agents)
+    if dsn is not None:
+        _database["dsn"] = dsn
+
+
+class RecordedSession(Session):
+    """A session whose reads and writes are steps of the run: a replay continues from the history the
+    run loaded the first time (not from what it has written since), and does not write again the turns
+    it already wrote (a crash between a write and its record writes that turn again: at least once)."""
+
+    def __init__(self, inner: Session) -> None:
+        self.inner = inner
+        self.session_id = inner.session_id
+
+    async def load(self) -> SessionSnapshot:
+        return await run_step("session", "load", self.inner.load)
+
+    async def append(
+        self,
+        items: Sequence[Item],
+        *,
+        active_agent: str | None = None,
+        caches: dict[str, dict[str, Any]] | None = None,
+        usage: Usage | None = None,
+    ) -> None:
+        write = partial(
+            self.inner.append, list(items), active_agent=active_agent, caches=caches, usage=usage
+        )
+        await run_step("session", "append", write)
+
+    def lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return self.inner.lock()
 
 
 @dataclass
@@ -62,17 +99,26 @@ def _jsonable(value: Any) -> Any:
 
 
 @DBOS.workflow(name=WORKFLOW)
-async def durable_run(agent_name: str, input: str, max_turns: int | None = None) -> dict[str, Any]:
+async def durable_run(
+    agent_name: str, input: str, max_turns: int | None = None, session_id: str | None = None
+) -> dict[str, Any]:
     """The workflow: one agent run whose model calls, tool calls, guardrails and verifiers are steps."""
     run_id = DBOS.workflow_id
     assert run_id is not None
     agent = _agents.get(agent_name)
     if agent is None:
         raise UserError(f"no agent {agent_name!r} on this worker (registered: {sorted(_agents)})")
+    session: Session | None = None
+    if session_id is not None:
+        from ..sessions.postgres import PostgresSession
+
+        if "dsn" not in _database:
+            raise UserError("this worker has no database for sessions (register_agents(..., dsn=...))")
+        session = RecordedSession(PostgresSession(session_id, _database["dsn"]))
     loop = RunLoop(
         agent,
-        input,
-        session=None,
+        input or None,
+        session=session,
         deps=None,
         max_turns=max_turns,
         retry=Runner.retry_policy,

@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -71,7 +72,7 @@ class Worker:
         """Take this worker's liveness lock, launch DBOS in this event loop, declare the queue."""
         self._lock_conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
         await self._lock_conn.execute(_lock_sql("pg_advisory_lock"), (self.executor_id,))
-        register_agents(self.agents)
+        register_agents(self.agents, dsn=self.dsn)
         config: DBOSConfig = {
             "name": APP_NAME,
             "system_database_url": _sqlalchemy_url(self.dsn),
@@ -127,6 +128,8 @@ class Worker:
 
     async def close(self) -> None:
         await asyncio.to_thread(DBOS.destroy)
+        # DBOS made its own pool this loop's default executor; it is gone now: give the loop a new one
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
         if self._lock_conn is not None:
             with contextlib.suppress(Exception):
                 await self._lock_conn.close()

@@ -82,3 +82,28 @@ async def test_many_runs_over_workers_complete_exactly_once(
     assert chat.model_requests() == {(f"t{i}", k): 1 for i in range(runs) for k in range(4)}
     used = {pid for _, _, pid in lines}
     assert used <= {p.pid for p in procs}
+
+
+async def test_durable_runs_continue_a_postgres_session(pg_dsn: str, chat: ScriptedChat, tmp_path: Path) -> None:
+    from agentcore.durable import DurableRunner
+    from agentcore.messages import ToolResult, UserMessage
+    from agentcore.sessions.postgres import PostgresSession
+
+    definition = write_definition(tmp_path, chat.base_url)
+    book = tmp_path / "ledger.txt"
+    runner = DurableRunner(pg_dsn)
+    with Fleet(definition, pg_dsn, tmp_path, book) as fleet:
+        fleet.start("a")
+        fleet.start("b")
+        try:
+            first = await asyncio.wait_for(runner.run("clerk", "s1 2", session_id="conv"), 180)
+            # the second run reads the first one's history: the script answers from its first message
+            second = await asyncio.wait_for(runner.run("clerk", "more", session_id="conv"), 180)
+        finally:
+            runner.close()
+    assert first.final_output == "done s1"
+    assert second.final_output == "done s1"
+    snap = await PostgresSession("conv", pg_dsn).load()
+    assert [i.text for i in snap.items if isinstance(i, UserMessage)] == ["s1 2", "more"]
+    assert [i.call_id for i in snap.items if isinstance(i, ToolResult)] == ["call_s1_0", "call_s1_1"]
+    assert snap.active_agent == "clerk"
