@@ -38,7 +38,7 @@ from anthropic import AsyncAnthropic, AsyncStream
 from agentcore import errors
 from agentcore.model import Model, ModelRequest, ModelResponse, ModelResponseDone, ModelStreamEvent
 
-from .._common import header_retry_after, server_address
+from .._common import header_retry_after, json_body, malformed_stream, server_address
 from .decode import BlockDecoder, StreamAssembler
 from .encode import RequestEncoder
 
@@ -119,8 +119,9 @@ class AnthropicModel(Model):
             )
         except anthropic.APIError as exc:
             raise self._error(exc) from exc
+        message = json_body(response.content, self.provider)  # not JSON: a retryable ServerError
         try:
-            return BlockDecoder(self.model_name, bound).response(json.loads(response.content))
+            return BlockDecoder(self.model_name, bound).response(message)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             # a proxy's error page, a cut body: nothing reached the user, so it is worth a retry
             raise errors.ServerError(
@@ -153,9 +154,11 @@ class AnthropicModel(Model):
             raise self._stream_error(exc) from exc
         except anthropic.APIError as exc:
             raise self._error(exc) from exc
+        except json.JSONDecodeError as exc:  # a line that is not JSON (a proxy cut it)
+            raise malformed_stream(self.provider, exc) from exc
         except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
-            # a line that is not JSON, an event that is not what the API sends: retryable while
-            # nothing reached the user (the runner never replays a stream the user already saw)
+            # an event that is not what the API sends: retryable while nothing reached the user
+            # (the runner never replays a stream the user already saw)
             raise errors.ModelStreamError(
                 f"malformed Anthropic stream: {exc!r}", provider=self.provider, status_code=200
             ) from exc

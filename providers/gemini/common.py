@@ -29,7 +29,7 @@ from agentcore.errors import (
     TransportError,
 )
 
-from .._common import hashed_call_id, header_retry_after, server_address
+from .._common import hashed_call_id, header_retry_after, malformed_stream, server_address
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
@@ -216,8 +216,11 @@ def map_exception(exc: BaseException, *, provider: str, streamed: bool = False) 
 
 def malformed(exc: BaseException, *, provider: str, streamed: bool = False) -> ModelError:
     """A body or stream line that is not what the API sends (a proxy's page, a cut or garbled
-    line): retryable, like any server fault; the runner never replays what already reached the user."""
+    line): retryable, like any server fault; the runner never replays what already reached the user.
+    A line that is not JSON is the shared ``malformed_stream`` error of every adapter."""
     if streamed:
+        if isinstance(exc, ValueError):
+            return malformed_stream(provider, exc)
         return ModelStreamError(f"malformed Gemini stream: {exc!r}", provider=provider, status_code=200)
     return ServerError(
         f"Gemini answered 200 with a malformed body: {exc!r}", provider=provider, status_code=200

@@ -52,7 +52,7 @@ from agentcore.model import (
     ToolSpec,
 )
 
-from .._common import ItemCache
+from .._common import ItemCache, json_body
 from .common import (
     DUMMY_THOUGHT_SIGNATURE,
     close_client,
@@ -414,8 +414,9 @@ class GeminiModel(Model):
         except Exception as exc:
             raise map_exception(exc, provider=self.provider) from exc
         asm = _Assembler(self.provider, self.model_name)
+        data = json_body(raw.body, self.provider) if raw.body else {}  # not JSON: a retryable ServerError
         try:
-            asm.feed(json.loads(raw.body) if raw.body else {})
+            asm.feed(data)
             return asm.response()
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise malformed(exc, provider=self.provider) from exc

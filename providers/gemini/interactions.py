@@ -48,7 +48,7 @@ from agentcore.model import (
     ModelToolCallDelta,
 )
 
-from .._common import ItemCache, stale_watermark
+from .._common import ItemCache, json_body, stale_watermark
 from .common import (
     close_client,
     fingerprint,
@@ -370,7 +370,7 @@ class GeminiInteractionsModel(Model):
         """
         if not body.get("stream"):
             raw = await self._api.async_request("post", "interactions", body, self._options)
-            return json.loads(raw.body) if raw.body else {}
+            return json_body(raw.body, self.provider) if raw.body else {}
         build = getattr(self._api, "_build_request", None)
         send = getattr(self._api, "_async_request", None)
         if build is None or send is None:  # pragma: no cover - depends on the SDK version

@@ -11,6 +11,9 @@ Replies, errors, SSE event order and field names follow the recorded exchanges i
 ``../shared/cassettes/anthropic`` (message_start, content_block_start/delta/stop with text_delta,
 thinking_delta, signature_delta and input_json_delta, message_delta, message_stop, ping, error).
 
+Faults (``Reply.malformed``): ``"body"`` answers 200 with an HTML page, ``"stream"`` puts a line cut
+in two (not JSON) after ``message_start``.
+
 Server-side blocks (:class:`AnthropicReply` ``content``): ``server_tool_use`` and ``mcp_tool_use``
 stream their input as ``input_json_delta`` (``vercel/ai``'s code-execution recording), result blocks
 and ``container_upload`` arrive whole in ``content_block_start``, ``compaction`` as a start with
@@ -165,7 +168,12 @@ class AnthropicEmulator(TimedEmulator):
         message, raw_inputs = self._message(body, reply, hasher, breakpoints)
         headers_out = {"request-id": _rand_id("req_"), **self._ratelimit_headers(), **reply.headers}
         if body.get("stream"):
-            return HTTPReply(200, sse=self._events(message, reply, raw_inputs), headers=headers_out)
+            events = self._events(message, reply, raw_inputs)
+            if reply.malformed == "stream":  # a proxy that cut a line in two, after message_start
+                events = _cut_after_first(events, b'{"type": "content_block_start", "index": 0, "conte')
+            return HTTPReply(200, sse=events, headers=headers_out)
+        if reply.malformed == "body":  # a proxy's error page with status 200
+            return HTTPReply(200, raw=b"<html><body>502 Bad Gateway</body></html>", headers=headers_out)
         return HTTPReply(200, message, headers=headers_out)
 
     def error(
@@ -379,6 +387,16 @@ class AnthropicEmulator(TimedEmulator):
                 final_usage[key] = usage[key]
         yield "message_delta", {"type": "message_delta", "delta": delta, "usage": final_usage}
         yield "message_stop", {"type": "message_stop"}
+
+
+def _cut_after_first(
+    events: Iterator[tuple[str | None, Any]], cut: bytes
+) -> Iterator[tuple[str | None, Any]]:
+    """``events`` with a line that is not JSON after the first one."""
+    for n, event in enumerate(events):
+        yield event
+        if n == 0:
+            yield event[0], cut
 
 
 def _deltas(block: dict[str, Any], raw_input: str | None = None) -> Iterator[dict[str, Any]]:

@@ -17,6 +17,9 @@ would be rejected:
   results that answer no call, pending calls left unanswered.
 
 Function calls come back without ids (as on the Gemini API) unless the scripted reply names one.
+
+Faults (``Reply.malformed``, both APIs): ``"body"`` answers 200 with an HTML page, ``"stream"`` puts a
+line cut in two (not JSON) into the SSE stream after its first event.
 """
 
 from __future__ import annotations
@@ -184,6 +187,10 @@ class GeminiEmulator(InteractionsAPI, Emulator):
             }
 
         if not streaming:
+            if reply.malformed == "body":  # a proxy's error page with status 200
+                return HTTPReply(
+                    200, raw=b"<html><body>502 Bad Gateway</body></html>", headers=dict(reply.headers)
+                )
             return HTTPReply(200, chunk(parts or [{"text": ""}], True), headers=dict(reply.headers))
         chunks: list[Any] = []
         for part in parts:
@@ -204,7 +211,10 @@ class GeminiEmulator(InteractionsAPI, Emulator):
         else:
             chunks.append(chunk([{"text": ""}], True))
         if query.get("alt") == ["sse"]:
-            return HTTPReply(200, sse=[(None, c) for c in chunks], headers=dict(reply.headers))
+            sse: list[tuple[str | None, Any]] = [(None, c) for c in chunks]
+            if reply.malformed == "stream":  # a line cut in two, after the first chunk
+                sse.insert(1, (None, b'{"candidates": [{"content": {"parts": [{"text": "Hel'))
+            return HTTPReply(200, sse=sse, headers=dict(reply.headers))
         return HTTPReply(200, chunks, headers=dict(reply.headers))  # without alt=sse: one JSON array
 
     def _validate_generate(self, body: dict[str, Any], model: str) -> None:

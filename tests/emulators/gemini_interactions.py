@@ -128,8 +128,15 @@ class InteractionsAPI:
                 "resource": resource,
             }
         if not body.get("stream"):
+            if reply.malformed == "body":  # a proxy's error page with status 200
+                return HTTPReply(
+                    200, raw=b"<html><body>502 Bad Gateway</body></html>", headers=dict(reply.headers)
+                )
             return HTTPReply(200, resource, headers=dict(reply.headers))
-        return HTTPReply(200, sse=self._ia_events(resource, out, reply), headers=dict(reply.headers))
+        events = self._ia_events(resource, out, reply)
+        if reply.malformed == "stream":  # a line cut in two, after the first event
+            events.insert(1, (None, b'{"event_type": "step.start", "index": 0, "st'))
+        return HTTPReply(200, sse=events, headers=dict(reply.headers))
 
     def _ia_events(self, resource: dict[str, Any], out: list[dict[str, Any]], reply: Reply) -> list[Any]:
         head = {k: v for k, v in resource.items() if k in ("id", "model", "object")}

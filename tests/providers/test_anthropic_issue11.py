@@ -658,3 +658,17 @@ def test_item17_a_missing_key_is_reported_when_the_adapter_is_built(
         AnthropicModel("claude-sonnet-4-5", base_url=emu.base_url)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
     assert isinstance(resolve_model(f"anthropic:claude-sonnet-4-5@{emu.base_url}"), AnthropicModel)
+
+
+@pytest.mark.parametrize("fault", ["body", "stream"])
+async def test_item5_the_emulator_injects_malformed_answers_and_the_runner_retries_them(
+    emu: AnthropicEmulator, fault: str
+) -> None:
+    emu.queue(Reply(text="garbled", malformed=fault), Reply(text="fine"))
+    model = AnthropicModel("claude-sonnet-4-5", base_url=emu.base_url, api_key="k")
+    agent = Agent(name="a", model=model)
+    if fault == "stream":
+        result = await _run_streamed(agent, "Hi")
+    else:
+        result = await Runner.run(agent, "Hi", retry=FAST)
+    assert result.final_output == "fine" and len(emu.requests) == 2

@@ -19,6 +19,7 @@ from agentcore.model import Model, ModelRequest, ModelResponseDone
 from agentcore.providers.gemini.generate_content import GeminiModel
 from agentcore.providers.gemini.interactions import GeminiInteractionsModel
 from agentcore.registry import resolve_model
+from tests.emulators.base import Reply
 from tests.emulators.gemini import MODEL, GeminiEmulator
 from tests.providers.anthropic_support import CannedServer, sse
 from tests.providers.harness import emulator_fixture
@@ -173,3 +174,20 @@ async def test_item17_the_key_is_read_from_either_variable(
     response = await model.respond(request())
     assert response.text and emulator.requests[-1].headers["x-goog-api-key"] == "from-env"
     await model.aclose()
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS, ids=["google", "google-interactions"])
+@pytest.mark.parametrize("fault", ["body", "stream"])
+async def test_item5_the_emulator_injects_malformed_answers_as_typed_retryable_errors(
+    emulator: GeminiEmulator, adapter: type[Model], fault: str
+) -> None:
+    emulator.queue(Reply(text="garbled", malformed=fault))
+    model = adapter(MODEL, base_url=emulator.base_url, api_key="k")  # type: ignore[call-arg]
+    with pytest.raises(ServerError if fault == "body" else ModelStreamError) as info:
+        if fault == "body":
+            await model.respond(request())
+        else:
+            async for _ in model.stream(request()):
+                pass
+    await model.aclose()
+    assert info.value.retryable
