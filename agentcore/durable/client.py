@@ -9,7 +9,7 @@ from dbos import DBOSClient, EnqueueOptions, WorkflowHandleAsync
 
 from ..agent import Agent
 from ..messages import new_id
-from .engine import APP_NAME, QUEUE, WORKFLOW, DurableResult
+from .engine import APP_NAME, DECISIONS_TOPIC, PENDING_EVENT, QUEUE, WORKFLOW, DurableResult
 from .worker import _sqlalchemy_url
 
 
@@ -74,6 +74,21 @@ class DurableRunner:
         handle: WorkflowHandleAsync[Any] = await self._dbos().retrieve_workflow_async(run_id)
         status = await handle.get_status()
         return str(status.status)
+
+    async def pending(self, run_id: str, *, wait: float = 60.0) -> list[dict[str, Any]]:
+        """The calls the run waits on for approval (``call_id``, ``name``, ``arguments``, ``agent``);
+        waits up to ``wait`` seconds for the run to pause, ``[]`` when it is not waiting."""
+        value = await self._dbos().get_event_async(run_id, PENDING_EVENT, timeout_seconds=wait)
+        return list(value or [])
+
+    async def decide(self, run_id: str, decisions: dict[str, bool | tuple[bool, str]]) -> None:
+        """Approve (``True``) or reject (``False``, or ``(False, reason)``) each pending call; whichever
+        worker holds the run, or recovers it later, continues it."""
+        body: dict[str, dict[str, Any]] = {}
+        for call_id, value in decisions.items():
+            approved, reason = value if isinstance(value, tuple) else (value, "")
+            body[call_id] = {"approved": bool(approved), "reason": reason}
+        await self._dbos().send_async(run_id, body, DECISIONS_TOPIC)
 
     def close(self) -> None:
         if self._client is not None:

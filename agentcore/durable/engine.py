@@ -18,6 +18,7 @@ from typing import Any
 from dbos import DBOS
 
 from ..agent import Agent
+from ..control.approvals import RunState
 from ..errors import UserError
 from ..messages import Item, Usage, dump_items
 from ..run.loop import RunLoop
@@ -29,6 +30,8 @@ from .steps import dbos_step
 APP_NAME = "agentcore"
 QUEUE = "agentcore-runs"
 WORKFLOW = "agentcore.durable.run"
+PENDING_EVENT = "agentcore.pending"
+DECISIONS_TOPIC = "agentcore.decisions"
 
 _agents: dict[str, Agent[Any]] = {}
 _database: dict[str, str] = {}
@@ -102,7 +105,8 @@ def _jsonable(value: Any) -> Any:
 async def durable_run(
     agent_name: str, input: str, max_turns: int | None = None, session_id: str | None = None
 ) -> dict[str, Any]:
-    """The workflow: one agent run whose model calls, tool calls, guardrails and verifiers are steps."""
+    """The workflow: one agent run whose model calls, tool calls, guardrails and verifiers are steps;
+    a pause for approval waits inside it for the decisions (:func:`_await_decisions`)."""
     run_id = DBOS.workflow_id
     assert run_id is not None
     agent = _agents.get(agent_name)
@@ -115,29 +119,59 @@ async def durable_run(
         if "dsn" not in _database:
             raise UserError("this worker has no database for sessions (register_agents(..., dsn=...))")
         session = RecordedSession(PostgresSession(session_id, _database["dsn"]))
-    loop = RunLoop(
-        agent,
-        input or None,
-        session=session,
-        deps=None,
-        max_turns=max_turns,
-        retry=Runner.retry_policy,
-        user_streaming=False,
-        hold_output=False,
-    )
-    loop.run_id = run_id
-    with use_step_runner(dbos_step):
-        async for _ in loop.events():
-            pass
-    result = loop.result
-    assert result is not None
-    if result.state is not None:
-        raise UserError("durable runs cannot pause for approval yet (approvals across workers)")
+    current: Any = input or None
+    new_items: list[Item] = []
+    while True:
+        loop = RunLoop(
+            agent,
+            current,
+            session=session,
+            deps=None,
+            max_turns=max_turns,
+            retry=Runner.retry_policy,
+            user_streaming=False,
+            hold_output=False,
+        )
+        loop.run_id = run_id
+        with use_step_runner(dbos_step):
+            async for _ in loop.events():
+                pass
+        result = loop.result
+        assert result is not None
+        new_items += result.new_items
+        if result.state is None:
+            break
+        current = await _await_decisions(result.state)
     return {
         "run_id": run_id,
         "final_output": _jsonable(result.final_output),
         "last_agent": result.last_agent,
         "turns": result.turns,
         "usage": result.usage.model_dump(mode="json"),
-        "new_items": dump_items(result.new_items),
+        "new_items": dump_items(new_items),
     }
+
+
+async def _await_decisions(state: RunState) -> RunState:
+    """A pause for approval: publish the pending calls (the ``agentcore.pending`` event), wait for the
+    decisions (a ``agentcore.decisions`` message, see :meth:`DurableRunner.decide`), apply them. The
+    wait is part of the workflow: a worker that dies while it waits hands the run to another, which
+    waits in its place, and a decision sent before that is not lost."""
+    pending = [
+        {"call_id": p.call.call_id, "name": p.call.name, "arguments": p.call.arguments, "agent": p.agent}
+        for p in state.pending
+    ]
+    await DBOS.set_event_async(PENDING_EVENT, pending)
+    decisions: dict[str, Any] | None = None
+    while decisions is None:
+        decisions = await DBOS.recv_async(DECISIONS_TOPIC, timeout_seconds=3600)
+    await DBOS.set_event_async(PENDING_EVENT, [])
+    for call in pending:
+        decision = decisions.get(call["call_id"])
+        if decision is None:
+            raise UserError(f"no decision for call {call['call_id']} of run {state.run_id}")
+        if decision.get("approved"):
+            state.approve(call["call_id"])
+        else:
+            state.reject(call["call_id"], str(decision.get("reason", "")))
+    return state

@@ -19,10 +19,10 @@ from .. import tracing
 from ..agent import Agent, OutputValidationError
 from ..context import RunContext
 from ..control import paused as parking
-from ..control.approvals import ApprovalLedger, Decision, RunState, call_digest
+from ..control.approvals import Decision, RunState, call_digest
 from ..control.guardrails import Check
 from ..control.handoffs import Handoff
-from ..errors import AgentcoreError, ApprovalError, MaxTurnsExceeded, UserError, VerifierFailed
+from ..errors import AgentcoreError, MaxTurnsExceeded, UserError, VerifierFailed
 from ..events import (
     AgentStarted,
     FinalOutput,
@@ -56,6 +56,7 @@ from .checks import Gate, await_gate, check_input, rewrite_output, run_verifier
 from .corrections import Corrections
 from .modelcall import ModelCaller
 from .retry import RetryPolicy
+from .steps import consume_decisions
 from .toolexec import ToolPhase, apply_guardrails, run_tool_calls
 from .transcript import TranscriptView
 
@@ -160,11 +161,7 @@ class RunLoop:
     async def _prepare(self) -> list[Item]:
         if isinstance(self.input, RunState):
             state = self.input
-            decisions = state.verify()
-            ledger = ApprovalLedger()
-            for call_id in decisions:
-                if not await asyncio.to_thread(ledger.consume, state.run_id, call_id):
-                    raise ApprovalError(f"the decision for call {call_id} was already used")
+            await consume_decisions(state)
             self.resume = state
             self.owned_sandboxes.extend(parking.claim(state.run_id))  # kept since the pause, this process
             self.run_id = state.run_id

@@ -10,10 +10,15 @@ guarantees: everything between steps is a deterministic function of the steps' o
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
 from typing import Any, Protocol, TypeVar
+
+from ..control.approvals import ApprovalLedger, Decision, RunState
+from ..errors import ApprovalError
 
 T = TypeVar("T")
 
@@ -22,7 +27,8 @@ class StepRunner(Protocol):
     """Runs ``fn`` as the step called ``name``: at most once, its outcome recorded, replayed after a crash.
 
     ``kind`` is ``"model"``, ``"tool"`` (may have effects: at most once), ``"idempotent_tool"`` (the
-    tool's ``metadata["idempotent"]``: may run again after a crash), ``"guardrail"`` or ``"verifier"``.
+    tool's ``metadata["idempotent"]``: may run again after a crash), ``"guardrail"``, ``"verifier"``,
+    ``"approval"`` (a decision used) or ``"session"`` (a durable run's session reads and writes).
     """
 
     async def __call__(self, kind: str, name: str, fn: Callable[[], Awaitable[Any]]) -> Any: ...
@@ -53,3 +59,15 @@ def use_step_runner(runner: StepRunner | None) -> Iterator[None]:
         yield
     finally:
         _runner.reset(token)
+
+
+async def consume_decisions(state: RunState) -> dict[str, Decision]:
+    """Verify a paused run's decisions and use each once (the ledger, across processes). Using them is
+    a step: a durable run replayed after a crash does not find its own earlier use and refuse."""
+    decisions = state.verify()
+    ledger = ApprovalLedger()
+    for call_id in decisions:
+        use = partial(asyncio.to_thread, ledger.consume, state.run_id, call_id)
+        if not await run_step("approval", call_id, use):
+            raise ApprovalError(f"the decision for call {call_id} was already used")
+    return decisions

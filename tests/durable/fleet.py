@@ -51,6 +51,10 @@ agents:
     instructions: Append what you are asked to, then say done.
     tools: ["fleet_tools:append"]
     max_turns: 50
+  gatekeeper:
+    model: scripted
+    instructions: Append what you are asked to, each after approval, then say done.
+    tools: [{{ref: "fleet_tools:append", needs_approval: true}}]
 entry: clerk
 """
 

@@ -107,3 +107,42 @@ async def test_durable_runs_continue_a_postgres_session(pg_dsn: str, chat: Scrip
     assert [i.text for i in snap.items if isinstance(i, UserMessage)] == ["s1 2", "more"]
     assert [i.call_id for i in snap.items if isinstance(i, ToolResult)] == ["call_s1_0", "call_s1_1"]
     assert snap.active_agent == "clerk"
+
+
+async def test_a_run_paused_for_approval_on_one_worker_resumes_on_another(
+    pg_dsn: str, chat: ScriptedChat, tmp_path: Path
+) -> None:
+    from agentcore.durable import DurableRunner
+
+    definition = write_definition(tmp_path, chat.base_url)
+    book = tmp_path / "ledger.txt"
+    runner = DurableRunner(pg_dsn)
+
+    async def waiting_on(run_id: str, call_id: str) -> None:
+        for _ in range(100_000):  # bounded by the wait_for around it
+            if call_id in {c["call_id"] for c in await runner.pending(run_id, wait=1)}:
+                return
+            await asyncio.sleep(0.1)
+
+    with Fleet(definition, pg_dsn, tmp_path, book) as fleet:
+        a = fleet.start("a")
+        try:
+            run_id = await runner.submit("gatekeeper", "g1 2")
+            await asyncio.wait_for(waiting_on(run_id, "call_g1_0"), 120)
+            a.send_signal(signal.SIGKILL)  # the worker holding the paused run dies
+            a.wait()
+            b = fleet.start("b")
+            await runner.decide(run_id, {"call_g1_0": True})
+            await asyncio.wait_for(waiting_on(run_id, "call_g1_1"), 120)
+            await runner.decide(run_id, {"call_g1_1": (False, "not this one")})
+            result = await asyncio.wait_for(runner.result(run_id), 120)
+        except Exception:
+            print(fleet.logs())
+            raise
+        finally:
+            runner.close()
+    assert result.final_output == "done g1"
+    assert ledger(book) == [("g1", 0, b.pid)]  # approved once, run once, on B; the rejected call never ran
+    assert chat.model_requests() == {("g1", k): 1 for k in range(3)}
+    rejected = [i for i in result.new_items if i.get("call_id") == "call_g1_1" and i.get("type") == "tool_result"]
+    assert rejected and "not this one" in rejected[0]["output"]
