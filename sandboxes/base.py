@@ -391,6 +391,8 @@ class Sandbox(ABC):
         self._sessions.clear()
         for session in sessions:
             await session.close()
+        if self._desktop is not None:
+            await self._desktop.close()
         if self.started:
             await self._close()
 

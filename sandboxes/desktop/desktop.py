@@ -18,11 +18,12 @@ import asyncio
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentcore.errors import UserError
 
 from .config import DesktopConfig, DesktopError
+from .framebuffer import HostFramebuffer
 from .image import encode_png, parse_xwd
 from .keys import xdotool_combo
 
@@ -81,6 +82,9 @@ class Desktop:
         self.scaling = Scaling((config.width, config.height), config.view_size)
         self.env = {"DISPLAY": f":{config.display}"}
         self._fb = f"{FB_DIR}/Xvfb_screen0"
+        self._fb_max = config.width * config.height * 4 + 65536
+        self._host_fb: HostFramebuffer | None = None
+        self._last_png: tuple[Any, bytes, bytes] | None = None
         self.started = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -108,6 +112,24 @@ class Desktop:
                 f"{(result.stderr + log.stdout).decode(errors='replace').strip()[-800:]}"
             )
         self.started = True
+        self._host_fb = await asyncio.to_thread(self._open_host_framebuffer)
+
+    def _open_host_framebuffer(self) -> HostFramebuffer | None:
+        """On the local backend, the framebuffer file opened host-side (no process per screenshot);
+        None elsewhere, or when it cannot be opened (screenshots then go through ``exec``)."""
+        root_pid = getattr(self.sandbox, "_root_pid", None)
+        if self.sandbox.backend != "local" or root_pid is None:
+            return None
+        try:
+            return HostFramebuffer.open(root_pid(), self._fb, self._fb_max)
+        except (DesktopError, OSError):
+            return None
+
+    async def close(self) -> None:
+        """Forget the host-side handle (the processes end with the sandbox)."""
+        if self._host_fb is not None:
+            self._host_fb.close()
+            self._host_fb = None
 
     async def launch(self, argv: Sequence[str]) -> None:
         """Start an application on the display, in the background (it lives until the sandbox closes)."""
@@ -143,14 +165,20 @@ class Desktop:
 
     async def raw_frame(self) -> bytes:
         """The framebuffer file as it is (XWD)."""
-        result = await self._run(["cat", self._fb], max_output_bytes=self.config.width * self.config.height * 4 + 65536)
-        return result.stdout
+        if self._host_fb is not None and not self.sandbox.closed:
+            return await asyncio.to_thread(self._host_fb.read)
+        return (await self._run(["cat", self._fb], max_output_bytes=self._fb_max)).stdout
 
     async def _capture(self, *, size: tuple[int, int] | None, crop: tuple[int, int, int, int] | None = None) -> bytes:
         data = await self.raw_frame()
+        cached = self._last_png
+        if cached is not None and cached[0] == (size, crop) and cached[1] == data:
+            return cached[2]  # the screen did not change: the same PNG (comparing costs ~1 ms)
         cfg = self.config
         frame = parse_xwd(data, width=cfg.width, height=cfg.height)
-        return await asyncio.to_thread(encode_png, frame, size=size, crop=crop, level=cfg.png_level)
+        png = await asyncio.to_thread(encode_png, frame, size=size, crop=crop, level=cfg.png_level)
+        self._last_png = ((size, crop), data, png)
+        return png
 
     async def cursor_position(self) -> tuple[int, int]:
         """Where the pointer is, in screen pixels."""
@@ -183,7 +211,9 @@ class Desktop:
         if not 1 <= count <= 3:
             raise UserError("click count must be 1, 2 or 3")
         move = ["mousemove", *self._point(x, y)] if x is not None and y is not None else []
-        await self._xdotool(*move, "click", "--repeat", str(count), "--delay", "60", str(BUTTONS[button]))
+        # xdotool sleeps --delay (default 100 ms) after every click, the last one included
+        repeat = ["--repeat", str(count), "--delay", "60"] if count > 1 else ["--delay", "0"]
+        await self._xdotool(*move, "click", *repeat, str(BUTTONS[button]))
 
     async def mouse_down(self, button: Button = "left") -> None:
         await self._xdotool("mousedown", str(BUTTONS[button]))
@@ -225,7 +255,7 @@ class Desktop:
         args = ["mousemove", *self._point(x, y)] if x is not None and y is not None else []
         for amount, neg, pos in ((dy, "4", "5"), (dx, "6", "7")):
             if amount:
-                args += ["click", "--repeat", str(min(abs(amount), 50)), "--delay", "10", pos if amount > 0 else neg]
+                args += ["click", "--repeat", str(min(abs(amount), 50)), "--delay", "5", pos if amount > 0 else neg]
         if args:
             await self._xdotool(*args)
 

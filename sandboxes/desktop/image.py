@@ -73,7 +73,10 @@ def encode_png(
     level: int = 1,
 ) -> bytes:
     """PNG bytes of ``frame``, cropped to ``crop`` (left, top, right, bottom; real pixels) and then
-    resized to ``size`` when given. Blocking (call it in a worker thread); zlib releases the GIL."""
+    resized to ``size`` when given. Blocking (call it in a worker thread); zlib releases the GIL.
+
+    Pillow converts (and scales); the PNG itself is rows with filter 0 through zlib at ``level``:
+    measured about twice as fast as Pillow's own PNG writer at level 1, for a slightly larger file."""
     full = (frame.width, frame.height)
     if crop is None and (size is None or size == full):
         try:
@@ -87,11 +90,13 @@ def encode_png(
         from PIL import Image
 
         image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    import io
-
-    out = io.BytesIO()
-    image.save(out, "PNG", compress_level=level)
-    return out.getvalue()
+    width, height = image.size
+    rgb = image.tobytes()
+    row = 3 * width
+    raw = bytearray((row + 1) * height)  # filter byte 0 (None) before each row
+    for y in range(height):
+        raw[y * (row + 1) + 1 : (y + 1) * (row + 1)] = rgb[y * row : (y + 1) * row]
+    return _png_chunks(width, height, zlib.compress(raw, level))
 
 
 def _png_stdlib(frame: Frame, level: int) -> bytes:

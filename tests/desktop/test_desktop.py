@@ -205,3 +205,24 @@ def test_keep_last_images_replaces_older_screenshots() -> None:
     ] * 2
     assert kept[0].id != items[0].id and kept[4] is items[4]
     assert keep_last_images(items, None) == items
+
+
+async def test_the_host_side_framebuffer_read_never_follows_a_planted_symlink(backend_name: str) -> None:
+    import pytest
+
+    from agentcore.sandboxes.desktop import DesktopError
+    from agentcore.sandboxes.desktop.framebuffer import HostFramebuffer
+
+    if backend_name != "local":
+        pytest.skip("the host-side read is the local backend's")
+    sb = await start_desktop(backend_name, DesktopConfig())
+    try:
+        assert sb.desktop._host_fb is not None  # screenshots do not start a process
+        root_pid = sb._root_pid()  # type: ignore[attr-defined]
+        planted = await sb.exec(["sh", "-c", "ln -s /etc /tmp/link && mkfifo /tmp/fifo && ln -s /etc/passwd /tmp/file"])
+        assert planted.ok
+        for path in ("/tmp/link/passwd", "/tmp/fifo", "/tmp/file", "/tmp/../etc/passwd"):
+            with pytest.raises(DesktopError):
+                HostFramebuffer.open(root_pid, path, 4096)
+    finally:
+        await sb.close()
