@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 from dbos import DBOSClient, EnqueueOptions, WorkflowHandleAsync
 
 from ..agent import Agent
 from ..messages import new_id
-from .engine import APP_NAME, DECISIONS_TOPIC, PENDING_EVENT, QUEUE, WORKFLOW, DurableResult
+from .engine import APP_NAME, DECISIONS_TOPIC, EVENTS_STREAM, PENDING_EVENT, QUEUE, WORKFLOW, DurableResult
 from .worker import _sqlalchemy_url
 
 
@@ -37,8 +38,10 @@ class DurableRunner:
         run_id: str | None = None,
         max_turns: int | None = None,
         session_id: str | None = None,
+        stream: bool = False,
     ) -> str:
-        """Enqueue a run; with ``session_id`` it continues that PostgresSession (in the workers' database)."""
+        """Enqueue a run; with ``session_id`` it continues that PostgresSession (in the workers' database);
+        with ``stream`` it publishes its events for :meth:`events`."""
         name = agent if isinstance(agent, str) else agent.name
         run_id = run_id or new_id()
         options: EnqueueOptions = {
@@ -48,7 +51,7 @@ class DurableRunner:
             "application_name": APP_NAME,
         }
         client = await asyncio.to_thread(self._dbos)
-        await client.enqueue_async(options, name, input, max_turns, session_id)
+        await client.enqueue_async(options, name, input, max_turns, session_id, stream)
         return run_id
 
     async def result(self, run_id: str) -> DurableResult:
@@ -74,6 +77,12 @@ class DurableRunner:
         handle: WorkflowHandleAsync[Any] = await self._dbos().retrieve_workflow_async(run_id)
         status = await handle.get_status()
         return str(status.status)
+
+    async def events(self, run_id: str) -> AsyncIterator[dict[str, Any]]:
+        """The events of a run submitted with ``stream=True``, as JSON (see ``engine.event_json``), from
+        the first; ends when the run ends. A run recovered on another worker does not repeat any."""
+        async for value in self._dbos().read_stream_async(run_id, EVENTS_STREAM):
+            yield value
 
     async def pending(self, run_id: str, *, wait: float = 60.0) -> list[dict[str, Any]]:
         """The calls the run waits on for approval (``call_id``, ``name``, ``arguments``, ``agent``);

@@ -9,6 +9,7 @@ function of the steps' recorded outcomes, so a replay after a crash rebuilds the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,14 @@ from dbos import DBOS
 from ..agent import Agent
 from ..control.approvals import RunState
 from ..errors import UserError
+from ..events import (
+    AgentStarted,
+    HandoffOccurred,
+    ItemAdded,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnCompleted,
+)
 from ..messages import Item, Usage, dump_items
 from ..run.loop import RunLoop
 from ..run.runner import Runner
@@ -32,6 +41,10 @@ QUEUE = "agentcore-runs"
 WORKFLOW = "agentcore.durable.run"
 PENDING_EVENT = "agentcore.pending"
 DECISIONS_TOPIC = "agentcore.decisions"
+EVENTS_STREAM = "agentcore.events"
+STREAMED = (AgentStarted, ItemAdded, ToolCallStarted, ToolCallFinished, HandoffOccurred, TurnCompleted)
+"""The events a run submitted with ``stream=True`` publishes (deltas are not: a durable run does not
+stream the model's text)."""
 
 _agents: dict[str, Agent[Any]] = {}
 _database: dict[str, str] = {}
@@ -90,6 +103,14 @@ class DurableResult:
         return cls(**data)
 
 
+def event_json(event: Any) -> dict[str, Any]:
+    """A run event as JSON: ``{"type": "ToolCallFinished", "agent": ..., "call": {...}, ...}``."""
+    out: dict[str, Any] = {"type": type(event).__name__}
+    for f in dataclasses.fields(event):
+        out[f.name] = _jsonable(getattr(event, f.name))
+    return out
+
+
 def _jsonable(value: Any) -> Any:
     dump = getattr(value, "model_dump", None)
     if callable(dump):
@@ -103,7 +124,11 @@ def _jsonable(value: Any) -> Any:
 
 @DBOS.workflow(name=WORKFLOW)
 async def durable_run(
-    agent_name: str, input: str, max_turns: int | None = None, session_id: str | None = None
+    agent_name: str,
+    input: str,
+    max_turns: int | None = None,
+    session_id: str | None = None,
+    stream: bool = False,
 ) -> dict[str, Any]:
     """The workflow: one agent run whose model calls, tool calls, guardrails and verifiers are steps;
     a pause for approval waits inside it for the decisions (:func:`_await_decisions`)."""
@@ -134,14 +159,17 @@ async def durable_run(
         )
         loop.run_id = run_id
         with use_step_runner(dbos_step):
-            async for _ in loop.events():
-                pass
+            async for event in loop.events():
+                if stream and isinstance(event, STREAMED):  # a write per event, recorded: no repeats
+                    await DBOS.write_stream_async(EVENTS_STREAM, event_json(event))
         result = loop.result
         assert result is not None
         new_items += result.new_items
         if result.state is None:
             break
         current = await _await_decisions(result.state)
+    if stream:
+        await DBOS.close_stream_async(EVENTS_STREAM)
     return {
         "run_id": run_id,
         "final_output": _jsonable(result.final_output),

@@ -5,11 +5,17 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.durable.fleet import Fleet, ScriptedChat, ledger, wait_for, write_definition
+
+
+async def _collect(stream: AsyncIterator[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [event async for event in stream]
 
 
 @pytest.fixture
@@ -30,19 +36,25 @@ async def test_killed_worker_resumes_on_another_without_repeating(pg_dsn: str, c
     runner = DurableRunner(pg_dsn)
     with Fleet(definition, pg_dsn, tmp_path, book) as fleet:
         a = fleet.start("a", stall="r1:2")  # worker A hangs inside the third tool call, after its effect
-        run_id = await runner.submit("clerk", "r1 5")
+        run_id = await runner.submit("clerk", "r1 5", stream=True)
+        events = asyncio.ensure_future(_collect(runner.events(run_id)))
         await asyncio.to_thread(wait_for, lambda: any(k == 2 for _, k, _ in ledger(book)))
         a.send_signal(signal.SIGKILL)
         a.wait()
         b = fleet.start("b")
         try:
             result = await asyncio.wait_for(runner.result(run_id), 180)
+            streamed = await asyncio.wait_for(events, 60)
         except Exception:
             print(fleet.logs())
             raise
         finally:
             runner.close()
     assert result.run_id == run_id
+    # the event stream, written by A and then B, has every event once
+    finished = [e["call"]["call_id"] for e in streamed if e["type"] == "ToolCallFinished"]
+    assert finished == [f"call_r1_{k}" for k in range(5)]
+    assert [e["type"] for e in streamed].count("TurnCompleted") == 5
     assert result.final_output == "done r1"
     lines = ledger(book)
     # each call's side effect happened once: 0-2 on A (2 was interrupted there), 3-4 on B
