@@ -15,6 +15,7 @@ smaller image a model is shown (``DesktopConfig.max_image``); the ``computer`` t
 from __future__ import annotations
 
 import asyncio
+import os
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -115,15 +116,32 @@ class Desktop:
         self._host_fb = await asyncio.to_thread(self._open_host_framebuffer)
 
     def _open_host_framebuffer(self) -> HostFramebuffer | None:
-        """On the local backend, the framebuffer file opened host-side (no process per screenshot);
-        None elsewhere, or when it cannot be opened (screenshots then go through ``exec``)."""
-        root_pid = getattr(self.sandbox, "_root_pid", None)
-        if self.sandbox.backend != "local" or root_pid is None:
+        """The framebuffer file opened host-side, so that a screenshot starts no process: on the local
+        backend, and on docker when the engine runs on this machine and we are root (the container's
+        init through ``/proc``). None otherwise, or when it cannot be opened (screenshots then go
+        through ``exec``). Blocking."""
+        try:
+            pid = self._sandbox_pid()
+            if pid is None:
+                return None
+            fb = HostFramebuffer.open(pid, self._fb, self._fb_max)
+        except Exception:  # any failure: the exec path works everywhere
             return None
         try:
-            return HostFramebuffer.open(root_pid(), self._fb, self._fb_max)
-        except (DesktopError, OSError):
+            parse_xwd(fb.read(), width=self.config.width, height=self.config.height)
+        except DesktopError:
+            fb.close()  # not our display's file (a remote engine, a runtime with its own kernel)
             return None
+        return fb
+
+    def _sandbox_pid(self) -> int | None:
+        sandbox: Any = self.sandbox
+        if sandbox.backend == "local":
+            return int(sandbox._root_pid())
+        if sandbox.backend == "docker" and os.geteuid() == 0 and sandbox.container_id:
+            pid = sandbox._api.inspect_container(sandbox.container_id)["State"]["Pid"]
+            return int(pid) if pid else None
+        return None
 
     async def close(self) -> None:
         """Forget the host-side handle (the processes end with the sandbox)."""
