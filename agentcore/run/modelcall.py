@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,21 @@ from .retry import RetryBudget, RetryPolicy, RetryWait, is_retryable
 
 if TYPE_CHECKING:
     from ..agent import Agent
+
+
+async def _recorded_respond(model: Model, request: ModelRequest) -> ModelResponse:
+    """The call as a step whose record holds the response and the adapter's cache after it (server-side
+    state: a replay leaves the cache as the call did, so the next live call continues from there)."""
+
+    async def call() -> tuple[ModelResponse, dict[str, Any]]:
+        response = await model.respond(request)
+        return response, copy.deepcopy(request.cache)
+
+    response, cache = await steps.run_step("model", f"chat {model.model_name}", call)
+    if cache is not request.cache:
+        request.cache.clear()
+        request.cache.update(cache)
+    return response
 
 
 class ModelCaller:
@@ -91,8 +107,10 @@ class ModelCaller:
             if capture:
                 self._capture_input(s, agent, request)
             response: ModelResponse | None = None
-            if not self.user_streaming or steps.current() is not None:  # a durable step replays whole
-                response = await steps.run_step("model", f"chat {model.model_name}", lambda: model.respond(request))
+            if steps.current() is not None:  # a durable run: a step, replayed whole with the adapter's cache
+                response = await _recorded_respond(model, request)
+            elif not self.user_streaming:
+                response = await model.respond(request)
             else:
                 async for ev in model.stream(request):
                     if isinstance(ev, ModelTextDelta):
