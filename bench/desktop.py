@@ -106,7 +106,7 @@ async def bench_backend(backend: str, runs: int) -> list[Row]:
         rows.append(row(backend, f"  of which: framebuffer read ({how}, 4 MB)", samples))
         frame = parse_xwd(await desktop.raw_frame(), width=1280, height=800)
         samples, _ = await timed(lambda: asyncio.to_thread(_png_stdlib, frame, 1), runs)
-        rows.append(row(backend, "  PNG encode, stdlib zlib (no Pillow)", samples))
+        rows.append(row(backend, "  PNG encode without Pillow (strided slices)", samples))
 
         points = iter(range(10**6))
 

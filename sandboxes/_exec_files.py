@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from agentcore.errors import PathEscapeError, SandboxDied, SandboxError
 
+from ._kill import OrphanSource
 from ._loop import on_sandbox_loop
 from ._loop_sandbox import ExecCall, LoopSandbox
 from ._remote_shell import WrappedExec, kill_tree_argv
@@ -231,6 +232,14 @@ class ExecFilesSandbox(LoopSandbox):
     Backends implement ``_exec`` (and may override ``_read_file``/``_write_file``/``_run_files``/
     ``_upload``/``_download``); the public methods are defined here.
     """
+
+    sweep_orphans: bool = True
+    """A shell timeout also kills what the command re-parented to pid 1 (``(cmd &)``, ``setsid cmd &``):
+    right where pid 1 is the sandbox's own init (a container, a VM). Turn it off when the shell shares
+    the host's pid namespace."""
+
+    def _orphan_source(self) -> OrphanSource:
+        return "in-band" if self.sweep_orphans else None
 
     # ------------------------------------------------------------------ files on the sandbox loop
 

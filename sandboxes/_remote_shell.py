@@ -25,9 +25,10 @@ from dataclasses import dataclass
 
 from agentcore.errors import SandboxError
 
+from ._kill import KILL_TREE_FUNCTIONS
 from ._loop_sandbox import ExecCall
 from .base import ExecResult, SandboxConfig
-from .shell import KILL_GROUPS_SCRIPT, ShellProcess
+from .shell import ShellProcess
 
 _WRAPPER = (
     'printf "%s pid %d\\n" "$1" "$$"; bash --noprofile --norc; rc=$?; printf "%s exit %d\\n" "$1" "$rc"'
@@ -35,32 +36,9 @@ _WRAPPER = (
 _EXEC_WRAPPER = 'printf "%s pid %d\\n" "$0" "$$" >&2; exec "$@"'
 
 
-FREEZE_SCRIPT = r"""
-# usage: bash -c "$FREEZE_SCRIPT$KILL_GROUPS_SCRIPT" kill-tree PID
-# First SIGSTOP the process and all its descendants, so that none of them can run another step (a
-# shell whose child was just killed would otherwise go on: `sleep 300; echo never` prints "never",
-# and a session shell would rewrite its state file while its successor reads it). Then the kill.
-declare -A kids=()
-for f in /proc/[0-9]*/stat; do
-  { read -r line < "$f"; } 2>/dev/null || continue
-  p=${f#/proc/}; p=${p%/stat}
-  rest=${line##*) }
-  set -- $rest
-  kids[$2]+=" $p"
-done
-todo=("$ROOT_PID"); frozen=()
-while [ ${#todo[@]} -gt 0 ]; do
-  p=${todo[0]}; todo=("${todo[@]:1}")
-  frozen+=("$p"); kill -STOP "$p" 2>/dev/null
-  for c in ${kids[$p]}; do todo+=("$c"); done
-done
-set -- "$ROOT_PID" all
-"""
-
-
 def kill_tree_argv(pid: int) -> list[str]:
     """argv that SIGKILLs ``pid`` and everything below it (frozen first, then killed by group)."""
-    return ["env", f"ROOT_PID={pid}", "bash", "-c", FREEZE_SCRIPT + KILL_GROUPS_SCRIPT, "kill-tree"]
+    return ["bash", "-c", KILL_TREE_FUNCTIONS + '__ac_kill_tree "$1"', "kill-tree", str(pid)]
 
 
 def env_argv(env: Mapping[str, str]) -> list[str]:

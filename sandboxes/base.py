@@ -44,7 +44,8 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 from agentcore import tracing
 from agentcore.errors import PathEscapeError, SandboxDied, SandboxError, UserError
 
-from .shell import KILL_GROUPS_SCRIPT, OutputCallback, ShellProcess, ShellResult, ShellSession
+from ._kill import KILL_GROUPS_SCRIPT, OrphanSource
+from .shell import OutputCallback, ShellProcess, ShellResult, ShellSession
 
 if TYPE_CHECKING:
     from agentcore.tools import Tool
@@ -155,7 +156,7 @@ class SandboxConfig:
     cpu: float = 1.0
     """CPU cores (quota)."""
     memory_mb: int = 1024
-    """Hard memory limit; exceeding it OOM-kills the offending process."""
+    """Memory for the sandbox's processes (exceeding it OOM-kills the offender); files come on top."""
     pids: int = 256
     """Maximum number of processes/threads (fork-bomb cap)."""
     disk_mb: int = 1024
@@ -209,6 +210,12 @@ class SandboxConfig:
             if not key or "=" in key or "\0" in key or "\0" in value:
                 raise UserError(f"invalid environment variable name or value: {key!r}")
         register_env_secrets(self.env)
+
+    @property
+    def memory_limit_mb(self) -> int:
+        """The hard memory limit of the whole sandbox: ``memory_mb`` plus the tmpfs workspace and ``/tmp``,
+        whose pages count against it too. A full workspace is then ENOSPC, never an OOM kill."""
+        return self.memory_mb + self.disk_mb + self.tmp_mb
 
     def shell_env(self) -> dict[str, str]:
         """The environment shells and execs start with: safe defaults, HOME/USER, then ``env``."""
@@ -477,6 +484,9 @@ class Sandbox(ABC):
             persist_state=self.config.persist_shell_state,
             state_key=self.id,
             check_alive=self._check_alive_unless_closed,
+            orphans=self._orphan_source(),
+            at_process_limit=self._at_process_limit,
+            process_limit=self.config.pids,
         )
         self._sessions[name] = created
         return created
@@ -493,6 +503,16 @@ class Sandbox(ABC):
         """Sandbox directory for shell state files (must be writable by the sandbox user)."""
         return "/tmp"
 
+    def _orphan_source(self) -> OrphanSource:
+        """Backend: where shells read pid 1's children, so that a timeout also kills what a command
+        re-parented there (see :mod:`._kill`). Default None: only what is still below the shell."""
+        return None
+
+    async def _at_process_limit(self) -> bool:
+        """Backend: whether the sandbox is at its process limit now, told without starting a process
+        (then none can start). Default: False (cannot tell)."""
+        return False
+
     @abstractmethod
     async def _open_shell(self, env: Mapping[str, str], cwd: str) -> ShellProcess:
         """Backend: start ``bash --noprofile --norc`` inside the sandbox as the sandbox user, with
@@ -503,9 +523,11 @@ class Sandbox(ABC):
         """Kill processes below the shell whose PID (inside the sandbox) is ``shell_pid``.
 
         ``mode="fg"``: the process groups of its children except those led by a pid in ``keep``
-        (the background jobs that existed before the command). ``mode="all"``: every descendant
-        and the shell itself. The default runs :data:`~.shell.KILL_GROUPS_SCRIPT` through
-        :meth:`exec`; override when ``exec`` runs in another PID namespace than the shell.
+        (the background jobs that existed before the command). ``"new"``: also the trees re-parented to
+        pid 1 since (``keep`` then holds pid 1's children from before). ``"all"``: every descendant and
+        the shell itself. ``"every"``: all but pid 1 (``kill -9 -1``). The default runs
+        :data:`~._kill.KILL_GROUPS_SCRIPT` (builtins only) through :meth:`exec`; override when ``exec``
+        runs in another PID namespace than the shell, or cannot start at the process limit.
         """
         argv = ["bash", "-c", KILL_GROUPS_SCRIPT, "kill-groups", str(shell_pid), mode, *map(str, keep)]
         await self.exec(argv, timeout=10.0)

@@ -18,9 +18,17 @@ drives it with this protocol (SANDBOX.md §4.1, §7):
   before the command, and keep doing so every 0.1 s for ``grace_s`` (bash goes on with the rest of a
   command list after its running job dies, so ``a; b`` kills ``a``, then ``b``); when the trailer does
   not come within the grace (a builtin busy loop), kill the shell and restart it. Builtins that run
-  after the killed job (``sleep 100; echo done``) still run: their output may appear. Shell death (EOF: ``exit``, ``exec``, OOM) → ``restarted=True``, the exit
+  after the killed job (``sleep 100; echo done``) still run: their output may appear. A process that
+  left the shell's tree (``(cmd &)``, ``setsid cmd &``) was re-parented to the sandbox's pid 1: the
+  children of pid 1 are recorded after every command (by the trailer, or host-side by the backend),
+  and the trees that appeared under pid 1 since are killed too (mode ``new`` of ``__ac_kill_groups``).
+  Shell death (EOF: ``exit``, ``exec``, OOM) → ``restarted=True``, the exit
   status is the result's exit code, and the next command gets a new shell with cwd and exported
   variables restored from the state file.
+* process limit: when a command ends crowded, times out, or takes the shell with it while the sandbox
+  is at its process limit (a fork bomb holds it), every process in the sandbox is killed (mode
+  ``every``), the shell restarts, and the result says so (``process_limit``). The backend tells
+  without starting a process (``Sandbox._at_process_limit``).
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from agentcore.errors import SandboxDied, SandboxError
+
+from ._kill import KILL_GROUPS_SCRIPT, READ_ORPHANS, OrphanSource, parse_pids
 
 OutputCallback = Callable[[str], None]
 """Receives live shell output as it arrives (decoded incrementally, ``errors="replace"``)."""
@@ -59,6 +69,9 @@ class ShellResult:
     restarted: bool = False
     """The shell died (``exit``, ``exec``, OOM, an unkillable timeout) and was or will be restarted
     with cwd and exported variables restored; other state (functions, jobs) is lost."""
+    process_limit: int | None = None
+    """The sandbox's process limit, when this command found the sandbox at it (a fork bomb): every
+    process in the sandbox was then killed and the shell restarted. None otherwise."""
     duration_s: float = 0.0
     session: str = "default"
 
@@ -109,50 +122,6 @@ class ShellProcess(ABC):
 
 OpenProcess = Callable[[Mapping[str, str], str], Awaitable[ShellProcess]]
 KillGroups = Callable[[int, str, Sequence[int]], Awaitable[None]]
-
-
-KILL_GROUPS_SCRIPT = r"""
-# usage: bash -c "$KILL_GROUPS_SCRIPT" kill-groups SHELL_PID fg|all [KEEP_PGID...]
-# Builtins only (works in images without procps). Runs inside the sandbox as the sandbox user.
-sp=$1; mode=$2; shift 2
-declare -A keep=() ppid=() pgrp=()
-targets=()
-for k in "$@"; do keep[$k]=1; done
-for f in /proc/[0-9]*/stat; do
-  { read -r line < "$f"; } 2>/dev/null || continue
-  p=${f#/proc/}; p=${p%/stat}
-  rest=${line##*) }
-  set -- $rest
-  ppid[$p]=$2; pgrp[$p]=$3
-done
-spg=${pgrp[$sp]}
-[ -n "$spg" ] || exit 0
-for p in "${!ppid[@]}"; do
-  [ "$p" = "$sp" ] && continue
-  c=$p; n=0
-  while [ -n "$c" ] && [ "${ppid[$c]}" != "$sp" ] && [ "$c" -gt 1 ] && [ $n -lt 64 ]; do c=${ppid[$c]}; n=$((n+1)); done
-  [ -n "$c" ] && [ "${ppid[$c]}" = "$sp" ] || continue
-  if [ "$mode" = fg ] && [ -n "${keep[${pgrp[$c]}]}" ]; then continue; fi
-  targets+=("$p")
-done
-# A process group dies at once (one kill). Processes left in the shell's own group (no job control:
-# a supervisor's execs) die one by one, so stop them all first: otherwise `sh -c "sleep 300; echo
-# never"` may see its sleep die before its own turn comes, and print "never". (Jobs are not stopped:
-# a shell with job control would report a stopped job and move on.)
-for p in "${targets[@]}"; do
-  if [ "${pgrp[$p]}" = "$spg" ]; then kill -STOP "$p" 2>/dev/null; fi
-done
-for p in "${targets[@]}"; do
-  g=${pgrp[$p]}
-  if [ "$g" != "$spg" ]; then kill -9 -- "-$g" 2>/dev/null; fi
-  kill -9 "$p" 2>/dev/null
-done
-if [ "$mode" = all ]; then kill -9 "$sp" 2>/dev/null; fi
-exit 0
-"""
-"""Kill processes below a shell by process group (see ``Sandbox._kill_process_groups``)."""
-
-
 def ansi_c_quote(data: bytes) -> bytes:
     """Quote bytes as one bash ``$'…'`` word (one line, any byte except NUL survives exactly)."""
     out = bytearray(b"$'")
@@ -242,9 +211,15 @@ class ShellSession:
         persist_state: bool = True,
         state_key: str = "",
         check_alive: Callable[[], Awaitable[None]] | None = None,
+        orphans: OrphanSource = None,
+        at_process_limit: Callable[[], Awaitable[bool]] | None = None,
+        process_limit: int | None = None,
     ) -> None:
         self.name = name
         self._check_alive = check_alive
+        self._orphan_source = orphans
+        self._at_limit = at_process_limit
+        self._process_limit = process_limit
         self._open_process = open_process
         self._kill_groups = kill_groups
         self._workdir = workdir
@@ -262,8 +237,11 @@ class ShellSession:
         self._eof = False
         self.shell_pid: int | None = None
         self._bg_jobs: list[int] = []
+        self._orphans: list[int] | None = None
+        """Children of pid 1 after the last command (None: unknown, no sweep)."""
         self._has_state = False
         self._died_unreported = False
+        self._limit_unreported = False
         self._closed = False
         self.cwd: str = workdir
 
@@ -272,6 +250,16 @@ class ShellSession:
     async def _ensure_started(self) -> None:
         if self._proc is not None and not self._eof:
             return
+        try:
+            await self._start_process()
+        except SandboxError:
+            # no shell can start while a fork bomb holds the process limit: end it, then try again
+            if not await self._end_fork_bomb():
+                raise
+            self._limit_unreported = True
+            await self._start_process()
+
+    async def _start_process(self) -> None:
         if self._proc is not None:
             await self._discard_process()
         proc = await self._open_process(self._env, self._workdir)
@@ -284,7 +272,11 @@ class ShellSession:
         sf = ansi_c_quote(self._state_file.encode()).decode()
         script = "set -m; exec 2>/dev/null; set +o histexpand 2>/dev/null; __ac_post=; "
         script += f"[ -r {sf} ] && . {sf}; " if self._has_state else f": > {sf}; "
-        script += f"printf '%s%s%s\\n' H{token} $$ H{token}; " + _READ_LOOP
+        in_band = self._orphan_source == "in-band"
+        if in_band:
+            script += READ_ORPHANS
+        orphans_word = '"$__ac_o"' if in_band else "-"
+        script += f"printf '%s%s %s%s\\n' H{token} $$ {orphans_word} H{token}; " + _READ_LOOP
         await proc.write(script.encode())
         marker = f"H{token}".encode()
         deadline = time.monotonic() + 30.0
@@ -293,10 +285,11 @@ class ShellSession:
             if start >= 0:
                 end = self._pending.find(marker, start + len(marker))
                 if end >= 0:
-                    pid_text = self._pending[start + len(marker) : end]
+                    pid_text, _, orphans = bytes(self._pending[start + len(marker) : end]).partition(b" ")
                     del self._pending[: end + len(marker) + 1]
                     self.shell_pid = int(pid_text)
                     self._bg_jobs = []
+                    self._orphans = parse_pids(orphans) if in_band else self._host_orphans()
                     return
             chunk = await self._next_chunk(deadline)
             if chunk is None or chunk == _EOF:
@@ -362,9 +355,55 @@ class ShellSession:
         await self._discard_process()
 
     async def interrupt(self) -> None:
-        """Kill the running command's process groups (the shell survives)."""
+        """Kill what the running command started (the shell survives)."""
         if self.shell_pid is not None:
+            await self._kill_command()
+
+    async def _kill_command(self) -> None:
+        """Kill the running command's processes: its process groups below the shell, and (when pid 1's
+        children before the command are known) the trees it re-parented to pid 1."""
+        assert self.shell_pid is not None
+        if self._orphans is None:
             await self._kill_groups(self.shell_pid, "fg", self._bg_jobs)
+        else:
+            await self._kill_groups(self.shell_pid, "new", [*self._bg_jobs, *self._orphans])
+
+    def _host_orphans(self) -> list[int] | None:
+        source = self._orphan_source
+        if source is None or source == "in-band":
+            return None
+        try:
+            return source()
+        except Exception:
+            return None
+
+    async def _end_fork_bomb(self) -> bool:
+        """When the sandbox is at its process limit now (a fork bomb holds it), kill every process in it,
+        the shell with them, and return True. False when it is not, or the backend cannot tell."""
+        if self._at_limit is None:
+            return False
+        try:
+            reached = await self._at_limit()
+        except Exception:
+            return False
+        if reached:
+            with contextlib.suppress(Exception):
+                await self._kill_groups(self.shell_pid or 0, "every", ())
+        return reached
+
+    def _crowded(self) -> bool:
+        """After a normal end: does the shell's process count suggest a held process limit? (Asking
+        the backend may cost a round trip: only then.)"""
+        if self._process_limit is None:
+            return False
+        count = len(self._bg_jobs) + len(self._orphans or ())
+        return count >= max(2, min(16, self._process_limit // 2))
+
+
+    @property
+    def busy(self) -> bool:
+        """A command is running (or the shell is being started or replaced)."""
+        return self._lock.locked()
 
     # ------------------------------------------------------------------ one command
 
@@ -410,15 +449,18 @@ class ShellSession:
         restarted = self._died_unreported
         self._died_unreported = False
         await self._ensure_started()
+        limit_hit, self._limit_unreported = self._limit_unreported, False
+        restarted = restarted or limit_hit
         proc = self._proc
         assert proc is not None and self.shell_pid is not None
-        keep = list(self._bg_jobs)
         token = secrets.token_hex(10)
         s_tok, m_tok, e_tok = f"__AC{token}S_".encode(), f"_{token}M__".encode(), f"__AC{token}E__".encode()
         trailer = "__ac_rc=$?; __ac_post=; "
         trailer += (
             f'printf \'\\n%s%d:%s%s\\n\' {s_tok.decode()} "$__ac_rc" "$PWD" {m_tok.decode()}; jobs -p; '
         )
+        if self._orphan_source == "in-band":
+            trailer += READ_ORPHANS + "printf 'o%s\\n' \"$__ac_o\"; "
         if self._persist:
             sf = ansi_c_quote(self._state_file.encode()).decode()
             trailer += f"{{ declare -px; printf 'cd -- %q\\n' \"$PWD\"; }} > {sf}; "
@@ -475,7 +517,10 @@ class ShellSession:
                         rest = decoder.decode(b"", final=True)
                         if rest:
                             on_output(rest)
-                    return self._result(out, exit_code, timed_out, cwd, restarted, started)
+                    if self._crowded() and await self._end_fork_bomb():
+                        await self._discard_process()  # killed with everything else
+                        return self._result(out, exit_code, timed_out, cwd, True, started, limit_hit=True)
+                    return self._result(out, exit_code, timed_out, cwd, restarted, started, limit_hit=limit_hit)
             if killed_at is None:
                 wake = deadline
             else:
@@ -487,15 +532,18 @@ class ShellSession:
                     # kill the foreground job; keep killing what the rest of the command line starts
                     if killed_at is None:
                         timed_out, killed_at = True, now
+                        # a fork bomb holding the limit: everything goes (the shell too: EOF follows)
+                        limit_hit = await self._end_fork_bomb() or limit_hit
                     last_kill = now
-                    with contextlib.suppress(Exception):
-                        await self._kill_groups(self.shell_pid, "fg", keep)
+                    if not limit_hit:
+                        with contextlib.suppress(Exception):
+                            await self._kill_command()
                     continue
                 # the command ignored the kill (a builtin loop runs inside the shell itself): restart
                 emit(bytes(self._pending))
                 self._pending = bytearray()
                 await self._discard_process()
-                return self._result(out, None, True, self.cwd, True, started)
+                return self._result(out, None, True, self.cwd, True, started, limit_hit=limit_hit)
             if chunk == _EOF:
                 # the shell itself ended: `exit`, `exec`, OOM kill, killed from outside
                 if trailer_bytes is None:
@@ -504,16 +552,19 @@ class ShellSession:
                 status: int | None = None
                 with contextlib.suppress(Exception):
                     status = await asyncio.wait_for(proc.wait(), 10)
-                await self._discard_process()
                 if self._check_alive is not None:  # the shell, or the whole sandbox?
                     try:
                         await self._check_alive()
                     except SandboxDied as exc:
+                        await self._discard_process()
                         before = out.getvalue().decode(errors="replace")
                         raise SandboxDied(
                             f"{exc}" + (f"\n[output before it died]\n{before}" if before else "")
                         ) from None
-                return self._result(out, status, timed_out, self.cwd, True, started)
+                # bash gives up on a fork that fails for 15 s: a fork bomb may have taken the shell
+                limit_hit = limit_hit or await self._end_fork_bomb()
+                await self._discard_process()
+                return self._result(out, status, timed_out, self.cwd, True, started, limit_hit=limit_hit)
             if trailer_bytes is not None:
                 trailer_bytes += chunk
             else:
@@ -542,7 +593,14 @@ class ShellSession:
         except ValueError:
             exit_code = None
         self.cwd = cwd_bytes.decode("utf-8", errors="replace")
-        self._bg_jobs = [int(j) for j in jobs.split() if j.isdigit()]
+        self._bg_jobs = []
+        orphans: list[int] | None = None
+        for line in jobs.splitlines():
+            if line.startswith(b"o"):
+                orphans = parse_pids(line[1:])
+            elif line.isdigit():
+                self._bg_jobs.append(int(line))
+        self._orphans = orphans if self._orphan_source == "in-band" else self._host_orphans()
         return exit_code, self.cwd
 
     def _result(
@@ -553,6 +611,8 @@ class ShellSession:
         cwd: str,
         restarted: bool,
         started: float,
+        *,
+        limit_hit: bool = False,
     ) -> ShellResult:
         return ShellResult(
             output=out.text(),
@@ -562,6 +622,8 @@ class ShellSession:
             total_bytes=out.total,
             cwd=cwd,
             restarted=restarted,
+            process_limit=self._process_limit if limit_hit else None,
             duration_s=time.monotonic() - started,
             session=self.name,
         )
+

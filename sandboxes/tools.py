@@ -59,6 +59,11 @@ def format_shell_result(result: ShellResult, timeout: float) -> str:
         status.append(f"timed out after {timeout:g}s; the command was killed")
     if result.exit_code is not None:
         status.append(f"exit code {result.exit_code}")
+    if result.process_limit is not None:
+        status.append(
+            f"process limit reached ({result.process_limit} processes): every process in the sandbox "
+            "was killed, background jobs included"
+        )
     if result.restarted:
         status.append(
             "the shell exited and was restarted (cwd and exported variables kept, functions and jobs lost)"

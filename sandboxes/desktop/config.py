@@ -38,8 +38,8 @@ class DesktopConfig:
     """Delay between typed characters."""
     settle_s: float = 0.05
     """Pause after an action before the screenshot that follows it (lets the app redraw)."""
-    png_level: int = 1
-    """zlib level of screenshots (1: fastest; screens compress well anyway)."""
+    png_level: int | None = None
+    """zlib level of screenshots; None: the fastest good one (2 with zlib-ng, 1 with the standard zlib)."""
     start_timeout_s: float = 20.0
 
     def __post_init__(self) -> None:

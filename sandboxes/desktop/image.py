@@ -70,13 +70,14 @@ def encode_png(
     *,
     size: tuple[int, int] | None = None,
     crop: tuple[int, int, int, int] | None = None,
-    level: int = 1,
+    level: int | None = None,
 ) -> bytes:
     """PNG bytes of ``frame``, cropped to ``crop`` (left, top, right, bottom; real pixels) and then
     resized to ``size`` when given. Blocking (call it in a worker thread); zlib releases the GIL.
 
-    Pillow converts (and scales); the PNG itself is rows with filter 0 through zlib at ``level``:
-    measured about twice as fast as Pillow's own PNG writer at level 1, for a slightly larger file."""
+    Pillow converts (and scales); the PNG itself is rows with filter 0 through :func:`compress`:
+    measured about twice as fast as Pillow's own PNG writer with the standard zlib, ten times with
+    zlib-ng."""
     full = (frame.width, frame.height)
     if crop is None and (size is None or size == full):
         try:
@@ -96,10 +97,21 @@ def encode_png(
     raw = bytearray((row + 1) * height)  # filter byte 0 (None) before each row
     for y in range(height):
         raw[y * (row + 1) + 1 : (y + 1) * (row + 1)] = rgb[y * row : (y + 1) * row]
-    return _png_chunks(width, height, zlib.compress(raw, level))
+    return _png_chunks(width, height, compress(raw, level))
 
 
-def _png_stdlib(frame: Frame, level: int) -> bytes:
+def compress(data: bytes | bytearray, level: int | None) -> bytes:
+    """zlib stream of ``data``: through zlib-ng when installed (``agentcore[desktop]``; about 5x faster
+    here, and at its level 2 smaller than zlib's level 1), else the standard library. ``level`` None:
+    the fastest good setting of whichever is used."""
+    try:
+        from zlib_ng import zlib_ng
+    except ImportError:
+        return zlib.compress(data, 1 if level is None else level)
+    return bytes(zlib_ng.compress(data, 2 if level is None else level))
+
+
+def _png_stdlib(frame: Frame, level: int | None) -> bytes:
     """RGB PNG with the standard library: BGRX → RGB by strided slices (C speed), filter 0 rows."""
     w, h = frame.width, frame.height
     row_len = 1 + 3 * w
@@ -111,7 +123,7 @@ def _png_stdlib(frame: Frame, level: int) -> bytes:
         raw[start : start + 3 * w : 3] = row[2::4]
         raw[start + 1 : start + 3 * w : 3] = row[1::4]
         raw[start + 2 : start + 3 * w : 3] = row[0::4]
-    return _png_chunks(w, h, zlib.compress(raw, level))
+    return _png_chunks(w, h, compress(raw, level))
 
 
 def _png_chunks(width: int, height: int, idat: bytes) -> bytes:

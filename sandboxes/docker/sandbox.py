@@ -7,7 +7,9 @@ The container (SANDBOX.md §3, every option measured on this machine):
   ``memswap_limit`` (no swap headroom), ``nano_cpus``; an init process (``init=True``) that reaps
   zombies.
 * Read-only root file system; the workspace and ``/tmp`` are size-limited tmpfs mounts (the disk
-  limit), the workspace owned by the sandbox user. ``/dev/shm`` is capped too. With
+  limit), the workspace owned by the sandbox user. ``/dev/shm`` is capped too. Their pages count
+  against the memory limit, which is therefore ``memory_mb + disk_mb + tmp_mb`` + ``/dev/shm``: a full
+  workspace is ENOSPC, processes keep ``memory_mb`` (issue 12 item 1). With
   ``read_only_root=False`` the container's own layer is writable and has no size limit (overlay2
   quotas need xfs with pquota).
 * PID 1 is a watchdog (:mod:`.reap`), run as an unprivileged uid that differs from the sandbox user's,
@@ -23,7 +25,9 @@ the image or the host). The persistent shell is a ``docker exec`` of bash whose 
 driven by the event loop (see ``_docker_exec``). Files move inside the container too, because
 ``put_archive``/``get_archive`` neither see tmpfs mounts nor write to a read-only root: small
 operations through a private shell session (``agentcore-files``, reserved), large writes and
-directory transfers through one exec with ``cat``/``tar``.
+directory transfers through one exec with ``cat``/``tar``. Kills and the process-limit probe run in
+another private session, ``agentcore-control``, which is already running when a fork bomb stops every
+``docker exec`` (:mod:`.control`).
 
 docker-py is blocking: every call runs in a worker thread (``asyncio.to_thread``).
 """
@@ -51,11 +55,15 @@ from .._loop_sandbox import ExecCall
 from .._remote_shell import MarkedStream, WrappedExec, new_token, shell_argv
 from ..base import ExecResult, Sandbox, SandboxConfig, resolve_path
 from ..shell import ShellProcess
+from .control import PIDS_PROBE, ControlShell, at_limit
 from .exec import STDERR, ExecProcess
 from .reap import attach_watchdog, close_watchdog, owner_labels, reap_docker, watchdog_entrypoint
 
 DEFAULT_IMAGE = "python:3.12-slim"
 """Used when ``SandboxConfig.image`` is None: a Debian-based image with bash, coreutils and python3."""
+
+SHM_MB = 16
+"""Size of ``/dev/shm`` (a tmpfs: added to the memory limit like the workspace and ``/tmp``)."""
 
 FILES_SESSION = "agentcore-files"
 """Name of the private shell session the file API uses (see ``DockerSandbox._run_files``)."""
@@ -107,6 +115,11 @@ class DockerShellProcess(ShellProcess):
         self._marked = MarkedStream(token)
         self._done = False
         self._killed = False
+
+    @property
+    def pid(self) -> int | None:
+        """The wrapper's pid inside the container, once its first line arrived."""
+        return self._marked.pid
 
     async def write(self, data: bytes) -> None:
         if self._done:
@@ -175,6 +188,7 @@ class DockerSandbox(ExecFilesSandbox):
         self._runtime = runtime
         self.container_id: str | None = None
         self._watchdog: Any = None
+        self._control = ControlShell(self)
 
     @property
     def image(self) -> str:
@@ -202,10 +216,10 @@ class DockerSandbox(ExecFilesSandbox):
             "security_opt": ["no-new-privileges"],
             "init": True,
             "pids_limit": cfg.pids,
-            "mem_limit": f"{cfg.memory_mb}m",
-            "memswap_limit": f"{cfg.memory_mb}m",
+            "mem_limit": f"{cfg.memory_limit_mb + SHM_MB}m",  # the tmpfs pages count too
+            "memswap_limit": f"{cfg.memory_limit_mb + SHM_MB}m",
             "nano_cpus": int(cfg.cpu * 1e9),
-            "shm_size": "16m",
+            "shm_size": f"{SHM_MB}m",
             "read_only": cfg.read_only_root,
             "tmpfs": {
                 "/tmp": f"rw,nosuid,nodev,size={cfg.tmp_mb}m,mode=1777",
@@ -256,10 +270,12 @@ class DockerSandbox(ExecFilesSandbox):
             return str(created["Id"])
 
         self.container_id = await asyncio.to_thread(create)
+        self._control.start_soon()
         client = self._client
         janitor.reap_after_first_start("docker", lambda: reap_docker({}, float("inf"), client=client))
 
     async def _close(self) -> None:
+        await self._control.close()
         docker = _docker()
         cid, client = self.container_id, self._client
 
@@ -296,7 +312,7 @@ class DockerSandbox(ExecFilesSandbox):
 
     # ------------------------------------------------------------------ shell
 
-    async def _open_shell(self, env: Mapping[str, str], cwd: str) -> ShellProcess:
+    async def _open_shell(self, env: Mapping[str, str], cwd: str) -> DockerShellProcess:
         token = new_token()
         try:
             proc = await ExecProcess.start(
@@ -305,6 +321,27 @@ class DockerSandbox(ExecFilesSandbox):
         except Exception as exc:
             raise _wrap_api_error(exc, "starting the shell") from exc
         return DockerShellProcess(self, proc, token)
+
+    # ------------------------------------------------------------------ kills, in the control shell
+
+    async def _kill_process_groups(self, shell_pid: int, mode: str, keep: Sequence[int]) -> None:
+        call = shlex.join(["__ac_kill_groups", str(shell_pid), mode, *map(str, keep)])
+        if await self._control.run(call) is None:
+            await self._exec_kill_groups(shell_pid, mode, keep)
+
+    async def _exec_kill_groups(self, shell_pid: int, mode: str, keep: Sequence[int]) -> None:
+        await Sandbox._kill_process_groups(self, shell_pid, mode, keep)
+
+    async def _kill_tree(self, pid: int) -> None:
+        if self._control.owns(pid) or await self._control.run(f"__ac_kill_tree {pid}") is None:
+            await super()._kill_tree(pid)
+
+    async def _at_process_limit(self) -> bool:
+        out = await self._control.run(PIDS_PROBE)
+        if out is None:
+            with contextlib.suppress(Exception):
+                out = (await self._exec(ExecCall(["bash", "-c", PIDS_PROBE], timeout=10.0))).text
+        return at_limit(out or "")
 
     # ------------------------------------------------------------------ exec
 

@@ -7,6 +7,14 @@ process is inside from its first instruction. When no cgroup can be created (an 
 user without delegation) the launcher sets rlimits instead — weaker: ``RLIMIT_AS`` (address space per
 process, not total memory) and ``RLIMIT_NPROC`` (per host uid, so shared by all sandboxes of that uid);
 no CPU quota. The disk limit is independent: the workspace and ``/tmp`` are size-limited tmpfs.
+
+Sizes (issue 12, items 1 and 7). The tmpfs pages of the workspace and ``/tmp`` are charged to the
+sandbox's memory cgroup, so the cgroup's limit is ``memory_mb + disk_mb + tmp_mb``
+(:attr:`SandboxConfig.memory_limit_mb`): a full workspace fails with ENOSPC, never with an OOM kill, and
+processes always have ``memory_mb``. The cgroup's pids limit is ``pids`` plus :data:`PIDS_RESERVE`,
+while the agent's shells and execs run with ``RLIMIT_NPROC = pids`` (counted per user namespace, i.e.
+per sandbox): a fork bomb stops at ``pids`` and the supervisor (pid 1) can still start what it takes
+to clean up. Forking at the cgroup's limit would make it give up after 15 s and exit.
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ from ..base import SandboxConfig
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PREFIX = "agentcore-"
+PIDS_RESERVE = 8
+"""Processes the cgroup allows beyond the agent's ``pids`` (its RLIMIT_NPROC): the supervisor's own."""
 
 Mechanism = Literal["cgroup-v1", "cgroup-v2", "rlimit"]
 
@@ -45,13 +55,14 @@ class Limits:
 
     def apply(self, config: SandboxConfig) -> None:
         """Write ``config``'s memory, pids and CPU quotas into the cgroups (raises OSError)."""
-        memory, quota = str(config.memory_mb << 20), max(1000, int(config.cpu * 100000))
+        memory, quota = str(config.memory_limit_mb << 20), max(1000, int(config.cpu * 100000))
+        pids = str(config.pids + PIDS_RESERVE)
         for d in self.dirs:
             if self.mechanism == "cgroup-v2":
                 _write(d / "memory.max", memory)
                 with contextlib.suppress(OSError):
                     _write(d / "memory.swap.max", "0")
-                _write(d / "pids.max", str(config.pids))
+                _write(d / "pids.max", pids)
                 _write(d / "cpu.max", f"{quota} 100000")
             elif (d / "memory.limit_in_bytes").exists():
                 order = ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]
@@ -64,7 +75,7 @@ class Limits:
                     for name in reversed(order):
                         _write(d / name, memory)
             elif (d / "pids.max").exists():
-                _write(d / "pids.max", str(config.pids))
+                _write(d / "pids.max", pids)
             elif (d / "cpu.cfs_quota_us").exists():
                 _write(d / "cpu.cfs_period_us", "100000")
                 _write(d / "cpu.cfs_quota_us", str(quota))
@@ -84,6 +95,13 @@ class Limits:
             with contextlib.suppress(OSError):
                 out += [int(p) for p in (d / "cgroup.procs").read_text().split()]
         return out
+
+    def pids_current(self) -> int | None:
+        """Tasks in the sandbox's cgroup now (``pids.current``); None without a pids cgroup."""
+        for d in self.dirs:
+            with contextlib.suppress(OSError, ValueError):
+                return int((d / "pids.current").read_text())
+        return None
 
     def memory_events(self) -> dict[str, int]:
         """OOM counters (v1 ``memory.oom_control``'s ``oom_kill`` / v2 ``memory.events``)."""
@@ -224,7 +242,7 @@ def create_limits(sandbox_id: str, config: SandboxConfig, *, use_cgroups: bool =
         limits = _try_v2(name, config) if _is_v2() else _try_v1(name, config)
         if limits is not None:
             return limits
-    return Limits("rlimit", rlimits={"v": config.memory_mb << 10, "u": config.pids})
+    return Limits("rlimit", rlimits={"v": config.memory_mb << 10, "u": config.pids + PIDS_RESERVE})
 
 
 def leaked_cgroups() -> list[Path]:

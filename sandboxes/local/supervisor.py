@@ -21,6 +21,7 @@ exec 2>/dev/null
 C=/run/agentcore
 NL='
 '
+P=; read -r P < "$C/nproc"
 S='1 2 3 4 5 6 7 8 10 11 12 13 14 15 16 18 20 21 22 23 24 25 26 27 28 29 30 31'
 trap : $S
 declare -A J
@@ -53,13 +54,13 @@ while :; do
   case $op in
   sh)
     cwd=$1; shift
-    ( trap - $S; ( cd -- "$cwd" || exit 126; for kv do export "$kv"; done; exec bash --noprofile --norc ) \
+    ( trap - $S; ( cd -- "$cwd" || exit 126; ulimit -u "${P:-unlimited}" 2>/dev/null; for kv do export "$kv"; done; exec bash --noprofile --norc ) \
         <"$C/$id.in" >"$C/$id.out" 2>&1; printf 'd %s %d\n' "$id" "$?" ) &
     J[$!]="d $id"; printf 'p %s %d\n' "$id" "$!" ;;
   ex)
     cwd=$1; shift
     in=/dev/null; [ -f "$C/$id.stdin" ] && in=$C/$id.stdin
-    ( trap - $S; ( cd -- "$cwd" || exit 126; while [ "$1" != -- ]; do export "$1"; shift; done; shift; exec "$@" ) \
+    ( trap - $S; ( cd -- "$cwd" || exit 126; ulimit -u "${P:-unlimited}" 2>/dev/null; while [ "$1" != -- ]; do export "$1"; shift; done; shift; exec "$@" ) \
         <"$in" >"$C/$id.out" 2>"$C/$id.err"; printf 'x %s %d\n' "$id" "$?" ) &
     J[$!]="x $id"; printf 'p %s %d\n' "$id" "$!" ;;
   kg)
@@ -72,7 +73,10 @@ done
 """The sandbox's pid 1 (``bwrap --as-pid-1``, bash): spawns shells and execs on request. Each runs under
 a wrapper subshell that reports its exit (``d``/``x``/``k`` notices). Being its pid namespace's init,
 the supervisor cannot be killed or stopped from inside: the kernel delivers it only signals it has a
-handler for, and it catches (and ignores) every catchable one. ``kill -9 -1`` still kills the
+handler for, and it catches (and ignores) every catchable one. Shells and execs run with
+``RLIMIT_NPROC`` = ``pids`` (from ``nproc`` in the control directory) while the cgroup allows a few more
+(:data:`~.limits.PIDS_RESERVE`): a fork bomb never takes the last processes the supervisor needs (a
+fork that fails for 15 s would end it, and the sandbox with it). ``kill -9 -1`` still kills the
 wrappers: while any is tracked (``J``), the supervisor wakes every second and reports a wrapper that
 died by a signal as ended with that signal's status, so the host never waits for a notice that cannot
 come; a shell that outlived its wrapper (the builtin ``kill -9 -1`` spares its caller) is found by its

@@ -90,6 +90,11 @@ def e2b_unavailable() -> str | None:
     return None
 
 
+IN_OWN_PID_NAMESPACE = os.geteuid() == 0
+"""The stand-ins' processes live in a private PID namespace (a ``FakeVM``) only as root; otherwise pid
+1 is the host's init, and a timeout must not sweep what other processes re-parented to it."""
+
+
 def fake_workspace() -> Path:
     """A fresh directory the stand-in's processes (``nobody`` when root) can write: the workspace."""
     path = Path(tempfile.mkdtemp(prefix="agentcore-remote-ws-"))
@@ -110,6 +115,7 @@ async def e2b_factory(config: SandboxConfig) -> Sandbox:
 
     class OfflineE2BSandbox(E2BSandbox):
         envd: FakeEnvd | None = None
+        sweep_orphans = IN_OWN_PID_NAMESPACE
 
         async def _start(self) -> None:
             self.envd = await asyncio.to_thread(lambda: FakeEnvd(workspace).start())
@@ -147,6 +153,7 @@ async def modal_factory(config: SandboxConfig) -> Sandbox:
     workspace = fake_workspace()
 
     class OfflineModalSandbox(ModalSandbox):
+        sweep_orphans = IN_OWN_PID_NAMESPACE
         async def _close(self) -> None:
             await super()._close()
             await asyncio.to_thread(shutil.rmtree, workspace, True)

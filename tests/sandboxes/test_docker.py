@@ -59,7 +59,9 @@ async def test_the_container_is_hardened(sandbox: DockerSandbox, docker_client: 
     assert host["ReadonlyRootfs"] is True
     assert host["Init"] is True
     assert host["PidsLimit"] == 64
-    assert host["Memory"] == host["MemorySwap"] == 256 * 1024 * 1024
+    # memory_mb for processes plus the tmpfs mounts (workspace 64, /tmp 32, /dev/shm 16): issue 12 item 1
+    assert host["Memory"] == host["MemorySwap"] == (256 + 64 + 32 + 16) * 1024 * 1024
+    assert host["ShmSize"] == 16 * 1024 * 1024
     assert host["NanoCpus"] == 1_000_000_000
     assert "size=64m" in host["Tmpfs"][sandbox.config.workdir] and "size=32m" in host["Tmpfs"]["/tmp"]
     assert host["Privileged"] is False and not host["Binds"]

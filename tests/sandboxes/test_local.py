@@ -20,7 +20,7 @@ from agentcore.errors import PathEscapeError, SandboxError, UserError
 from agentcore.sandboxes import janitor
 from agentcore.sandboxes._loop import sandbox_loop as _sandbox_loop
 from agentcore.sandboxes.local import launch as _local_launch
-from agentcore.sandboxes.local.limits import PREFIX, create_limits
+from agentcore.sandboxes.local.limits import PIDS_RESERVE, PREFIX, create_limits
 from agentcore.sandboxes.local.sandbox import DEFAULT_HOST_UID, LocalSandbox, bwrap_path, state_root
 from agentcore.testing import tool_call
 
@@ -83,8 +83,11 @@ async def test_cgroups_carry_the_configured_limits(local: LocalSandbox) -> None:
         for name in ("memory.limit_in_bytes", "memory.max", "pids.max"):
             if (d / name).exists():
                 values[name] = (d / name).read_text().strip()
-    assert values.get("memory.limit_in_bytes", values.get("memory.max")) == str(local.config.memory_mb << 20)
-    assert values["pids.max"] == str(local.config.pids)
+    # processes' memory plus the tmpfs workspace and /tmp; the agent's pids plus the supervisor's reserve
+    assert values.get("memory.limit_in_bytes", values.get("memory.max")) == str(
+        local.config.memory_limit_mb << 20
+    )
+    assert values["pids.max"] == str(local.config.pids + PIDS_RESERVE)
     assert local._init_pid in local._limits.pids()
 
 
@@ -123,8 +126,10 @@ async def test_the_next_start_takes_a_warm_launcher_with_its_own_limits() -> Non
         assert [d.name for d in sb._limits.dirs] == [PREFIX + sb.id] * len(warm_dirs)
         assert not any(d.exists() for d in warm_dirs)
         values = _limit_values(sb._limits.dirs)
-        assert values.get("memory.limit_in_bytes", values.get("memory.max")) == str(96 << 20)
-        assert values["pids.max"] == "77"
+        assert values.get("memory.limit_in_bytes", values.get("memory.max")) == str(
+            config.memory_limit_mb << 20
+        )
+        assert values["pids.max"] == str(77 + PIDS_RESERVE)
         assert values.get("cpu.cfs_quota_us", values.get("cpu.max", "").split(" ")[0]) == "50000"
         assert sb._init_pid in sb._limits.pids()
         assert (await sb.shell("echo up")).output == "up\n"
