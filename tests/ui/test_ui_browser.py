@@ -3,7 +3,7 @@
 Every assertion is on the rendered page: runs produced by real agentcore runs with the scripted model,
 the run page's waterfall and conversation, a run that updates live while it is in progress, OTLP
 posts (JSON, and protobuf from the OpenTelemetry SDK's own exporter), and a 10,000-run store that
-pages. Screenshots go to docs/img/ (linked from docs/ui.md).
+pages. Screenshots go to docs/img/ (linked from docs/ui.md) when AGENTCORE_REGENERATE_DOCS=1, else to the temp dir.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -36,7 +37,8 @@ from agentcore.tracing import store as trace_store
 from .conftest import ROOT, wait_until
 from .store_gen import write_runs
 
-IMG = ROOT / "docs" / "img"
+# The screenshots docs/ui.md shows: rewritten only on request, so a test run leaves the tree clean.
+IMG = ROOT / "docs" / "img" if os.environ.get("AGENTCORE_REGENERATE_DOCS") else Path(tempfile.gettempdir())
 DASH = "\N{EN DASH}"  # the pager says 1, en dash, 50 of N
 
 
