@@ -25,9 +25,13 @@ class DurableRunner:
         self.dsn = dsn
         self._client: DBOSClient | None = None
 
-    def _dbos(self) -> DBOSClient:
-        if self._client is None:
-            self._client = DBOSClient(system_database_url=_sqlalchemy_url(self.dsn))
+    async def _dbos(self) -> DBOSClient:
+        if self._client is None:  # connects (and checks the schema): off the event loop
+            client = await asyncio.to_thread(DBOSClient, system_database_url=_sqlalchemy_url(self.dsn))
+            if self._client is None:
+                self._client = client
+            else:
+                client.destroy()
         return self._client
 
     async def submit(
@@ -50,13 +54,13 @@ class DurableRunner:
             "workflow_id": run_id,
             "application_name": APP_NAME,
         }
-        client = await asyncio.to_thread(self._dbos)
+        client = await self._dbos()
         await client.enqueue_async(options, name, input, max_turns, session_id, stream)
         return run_id
 
     async def result(self, run_id: str) -> DurableResult:
         """Wait for the run to finish; a run that failed raises its error here."""
-        handle: WorkflowHandleAsync[dict[str, Any]] = await self._dbos().retrieve_workflow_async(run_id)
+        handle: WorkflowHandleAsync[dict[str, Any]] = await (await self._dbos()).retrieve_workflow_async(run_id)
         data: dict[str, Any] = await handle.get_result()
         return DurableResult.from_json(data)
 
@@ -74,20 +78,20 @@ class DurableRunner:
 
     async def status(self, run_id: str) -> str:
         """``ENQUEUED``, ``PENDING`` (running, or waiting for recovery), ``SUCCESS``, ``ERROR`` …"""
-        handle: WorkflowHandleAsync[Any] = await self._dbos().retrieve_workflow_async(run_id)
+        handle: WorkflowHandleAsync[Any] = await (await self._dbos()).retrieve_workflow_async(run_id)
         status = await handle.get_status()
         return str(status.status)
 
     async def events(self, run_id: str) -> AsyncIterator[dict[str, Any]]:
         """The events of a run submitted with ``stream=True``, as JSON (see ``engine.event_json``), from
         the first; ends when the run ends. A run recovered on another worker does not repeat any."""
-        async for value in self._dbos().read_stream_async(run_id, EVENTS_STREAM):
+        async for value in (await self._dbos()).read_stream_async(run_id, EVENTS_STREAM):
             yield value
 
     async def pending(self, run_id: str, *, wait: float = 60.0) -> list[dict[str, Any]]:
         """The calls the run waits on for approval (``call_id``, ``name``, ``arguments``, ``agent``);
         waits up to ``wait`` seconds for the run to pause, ``[]`` when it is not waiting."""
-        value = await self._dbos().get_event_async(run_id, PENDING_EVENT, timeout_seconds=wait)
+        value = await (await self._dbos()).get_event_async(run_id, PENDING_EVENT, timeout_seconds=wait)
         return list(value or [])
 
     async def decide(self, run_id: str, decisions: dict[str, bool | tuple[bool, str]]) -> None:
@@ -97,7 +101,7 @@ class DurableRunner:
         for call_id, value in decisions.items():
             approved, reason = value if isinstance(value, tuple) else (value, "")
             body[call_id] = {"approved": bool(approved), "reason": reason}
-        await self._dbos().send_async(run_id, body, DECISIONS_TOPIC)
+        await (await self._dbos()).send_async(run_id, body, DECISIONS_TOPIC)
 
     def close(self) -> None:
         if self._client is not None:

@@ -38,6 +38,7 @@ def _lock_sql(fn: str) -> str:
 
 class Worker:
     """Executes durable runs of ``agents`` (by name) taken from the queue shared through ``dsn``.
+    One per process (DBOS keeps one instance per process).
 
     ``concurrency`` bounds the runs this worker executes at once; ``global_concurrency`` and
     ``rate_limit`` (``(runs, seconds)``) bound the queue as a whole (shared by every worker).
@@ -98,8 +99,10 @@ class Worker:
             await self.start()
         try:
             while not self._stop.is_set():
-                with contextlib.suppress(Exception):
+                try:
                     await self.reap()
+                except Exception:  # the database is briefly unreachable: try at the next round
+                    log.warning("recovering dead workers' runs failed; retrying", exc_info=True)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.reap_interval)
         finally:
