@@ -119,7 +119,7 @@ async def bench_backend(backend: str, runs: int) -> list[Row]:
         samples, _ = await timed(round_trip, runs)
         rows.append(row(backend, "action round trip (click → screenshot)", samples))
         samples, _ = await timed(desktop.cursor_position, runs)
-        rows.append(row(backend, "cursor_position (one xdotool exec)", samples))
+        rows.append(row(backend, "cursor_position (one xdotool call)", samples))
         env = desktop.env
         samples, out = await timed(lambda: sandbox.exec(["sh", "-c", "xwd -root -silent | wc -c"], env=env), runs)
         rows.append(row(backend, "floor: xwd -root (XWD, no PNG)", samples, f"{int(out.text or 0) / 1024:.0f} KiB"))

@@ -5,7 +5,7 @@ from .config import DesktopConfig
 from .desktop import Desktop, DesktopError, Scaling
 from .image import DesktopImageError
 from .keys import xdotool_combo
-from .tool import ComputerTool, computer_tool, run_action
+from .tool import ComputerTool, computer_tool, outside_region, run_action
 
 __all__ = [
     "Action",
@@ -16,6 +16,7 @@ __all__ = [
     "DesktopImageError",
     "Scaling",
     "computer_tool",
+    "outside_region",
     "parse_action",
     "run_action",
     "xdotool_combo",

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from agentcore.context import RunContext
 from agentcore.errors import ToolError, UserError
 from agentcore.messages import ImagePart
-from agentcore.tools import Tool, ToolOutput
+from agentcore.tools import ApprovalPredicate, Tool, ToolOutput
 
 from . import actions as a
 from .config import DesktopError
@@ -28,7 +28,7 @@ from .config import DesktopError
 if TYPE_CHECKING:
     from .desktop import Desktop
 
-__all__ = ["ComputerTool", "computer_tool", "run_action"]
+__all__ = ["ComputerTool", "computer_tool", "outside_region", "run_action"]
 
 DESCRIPTION = (
     "Use a computer's screen, mouse and keyboard. Each call does one action and returns a screenshot. "
@@ -101,15 +101,34 @@ async def run_action(desktop: Desktop, action: a.Action) -> tuple[str, bytes | N
 class ComputerTool(Tool):
     """The ``computer`` tool bound to one desktop (see the module docstring)."""
 
-    def __init__(self, desktop: Desktop, *, name: str = "computer", keep_screenshots: int = 3) -> None:
+    def __init__(
+        self,
+        desktop: Desktop,
+        *,
+        name: str = "computer",
+        keep_screenshots: int = 3,
+        needs_approval: bool | ApprovalPredicate | None = None,
+    ) -> None:
+        """``needs_approval``: True pauses the run before every action, a predicate
+        ``(ctx, arguments) -> bool`` before the actions it picks (:func:`outside_region`); None: True
+        when ``"computer"`` is in the sandbox's ``approve_tools``."""
         if keep_screenshots < 1:
             raise UserError("keep_screenshots must be at least 1")
         w, h = desktop.scaling.view
+        if needs_approval is None:
+            needs_approval = name in desktop.sandbox.config.approve_tools
         super().__init__(
             name=name,
             description=DESCRIPTION.format(w=w, h=h),
             parameters=a.action_schema(w, h),
-            metadata={"sandbox": True, "keep_images": keep_screenshots, "computer": {"width": w, "height": h}},
+            needs_approval=needs_approval,
+            metadata={
+                "sandbox": True,
+                "sandbox_backend": desktop.sandbox.backend,
+                "sandbox_id": desktop.sandbox.id,
+                "keep_images": keep_screenshots,
+                "computer": {"width": w, "height": h},
+            },
         )
         self.desktop = desktop
 
@@ -138,6 +157,35 @@ class ComputerTool(Tool):
         return ToolOutput(text, [ImagePart(data=base64.b64encode(png).decode(), media_type="image/png")])
 
 
-def computer_tool(desktop: Desktop, *, keep_screenshots: int = 3) -> ComputerTool:
+def computer_tool(
+    desktop: Desktop, *, keep_screenshots: int = 3, needs_approval: bool | ApprovalPredicate | None = None
+) -> ComputerTool:
     """The neutral ``computer`` tool for ``desktop`` (``sandbox.desktop``)."""
-    return ComputerTool(desktop, keep_screenshots=keep_screenshots)
+    return ComputerTool(desktop, keep_screenshots=keep_screenshots, needs_approval=needs_approval)
+
+
+_POINTER_ACTIONS = ("click", "move", "scroll", "drag")
+
+
+def outside_region(left: int, top: int, right: int, bottom: int) -> ApprovalPredicate:
+    """An approval rule: pause for a human before any pointer action (click, move, scroll, drag) that
+    lands outside the region (model coordinates, right/bottom exclusive), and before typing or a key
+    press when the pointer was last sent outside it. ``ComputerTool(desktop, needs_approval=...)``."""
+    last: dict[str, bool] = {"outside": False}
+
+    def outside(x: Any, y: Any) -> bool:
+        return not (isinstance(x, int) and isinstance(y, int) and left <= x < right and top <= y < bottom)
+
+    def rule(_ctx: RunContext[Any], arguments: dict[str, Any]) -> bool:
+        action = arguments.get("action")
+        if action in _POINTER_ACTIONS:
+            points = arguments.get("path") or [[arguments.get("x"), arguments.get("y")]]
+            if all(p[0] is None for p in points if isinstance(p, list | tuple) and p):
+                return last["outside"]  # where the pointer already is
+            last["outside"] = any(outside(*p[:2]) for p in points if isinstance(p, list | tuple) and len(p) >= 2)
+            return last["outside"]
+        if action in ("type", "key", "mouse_down", "mouse_up"):
+            return last["outside"]
+        return False
+
+    return rule

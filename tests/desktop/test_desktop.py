@@ -231,3 +231,28 @@ async def test_the_host_side_framebuffer_read_never_follows_a_planted_symlink(ba
                 HostFramebuffer.open(root_pid, path, 4096)
     finally:
         await sb.close()
+
+
+async def test_a_click_outside_the_allowed_region_waits_for_a_human(desktop_sandbox: Sandbox) -> None:
+    from agentcore.sandboxes.desktop import outside_region
+
+    sb = desktop_sandbox
+    await open_app(sb)
+    computer = sb.desktop.tool(needs_approval=outside_region(40, 40, 440, 280))  # the app's window
+    model = ScriptedModel(
+        [
+            tool_call("computer", {"action": "click", "x": BUTTON[0], "y": BUTTON[1]}),
+            tool_call("computer", {"action": "click", "x": 900, "y": 700}),
+            "understood, staying in the window",
+        ]
+    )
+    agent = Agent(name="careful", model=model, tools=[computer])
+    paused = await Runner.run(agent, "go")
+    (pending,) = paused.interruptions
+    assert json.loads(pending.call.arguments)["x"] == 900
+    await eventually(sb, "clicks", 1)  # the click inside ran without asking
+    state = paused.state
+    state.reject(pending.call.call_id, "stay in the app")
+    done = await Runner.run(agent, state)
+    assert done.final_output == "understood, staying in the window"
+    assert await sb.desktop.cursor_position() == BUTTON  # the rejected click never happened
