@@ -1,0 +1,106 @@
+"""A worker that dies while its run holds a (local, bubblewrap) sandbox: the run resumes on another
+worker with a fresh sandbox, and nothing of the dead worker's sandbox is left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.durable.fleet import Fleet, wait_for
+from tests.emulators.base import HTTPReply, RecordedRequest, Reply, ToolCallReply
+from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks
+
+STALL = "sleep 3599.25"  # the command worker A dies in; unique, so the test can find its process
+COMMANDS = ["echo one", STALL, "echo three"]
+
+DEFINITION = """\
+version: 1
+models:
+  scripted: {{provider: openai-chat, model: scripted, base_url: "{url}/v1"}}
+sandboxes:
+  box: {{backend: local}}
+agents:
+  builder:
+    model: scripted
+    sandbox: box
+    instructions: Run the commands you are given.
+    max_turns: 10
+entry: builder
+"""
+
+
+class Builder(ChatCompletionsEmulator):
+    """Asks for the shell commands of COMMANDS, one per turn, then says done."""
+
+    def __init__(self) -> None:
+        super().__init__(ChatQuirks(api_key=None))
+        self._script = threading.Lock()
+
+    def _handle(self, request: RecordedRequest) -> HTTPReply:
+        messages = request.body.get("messages", []) if isinstance(request.body, dict) else []
+        k = sum(1 for m in messages if m.get("role") == "tool")
+        with self._script:
+            if k < len(COMMANDS):
+                self.queue(Reply(tool_calls=[ToolCallReply("shell", {"command": COMMANDS[k]}, f"call_sh_{k}")]))
+            else:
+                self.queue(Reply(text="done"))
+            return super()._handle(request)
+
+
+def _stall_pids() -> list[int]:
+    out = subprocess.run(["pgrep", "-f", STALL], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def _sandboxes_of(pid: int) -> list[Path]:
+    root = Path("/tmp/agentcore-local")
+    found = []
+    for meta in root.glob("*/meta.json") if root.exists() else []:
+        try:
+            if json.loads(meta.read_text()).get("owner_pid") == pid:
+                found.append(meta.parent)
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+async def test_a_dead_workers_sandbox_is_gone_after_recovery(pg_dsn: str, tmp_path: Path) -> None:
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")  # .ci/run installs it; tests/sandboxes fail without it
+    from agentcore.durable import DurableRunner
+
+    server = Builder()
+    server.start()
+    definition = tmp_path / "builder.yaml"
+    definition.write_text(DEFINITION.format(url=server.base_url))
+    runner = DurableRunner(pg_dsn)
+    try:
+        with Fleet(definition, pg_dsn, tmp_path, tmp_path / "unused.txt") as fleet:
+            a = fleet.start("a")
+            run_id = await runner.submit("builder", "go")
+            await asyncio.to_thread(wait_for, lambda: bool(_stall_pids()))  # A is inside the second command
+            assert _sandboxes_of(a.pid)
+            a.send_signal(signal.SIGKILL)
+            a.wait()
+            fleet.start("b")
+            try:
+                result = await asyncio.wait_for(runner.result(run_id), 180)
+            except Exception:
+                print(fleet.logs())
+                raise
+            # nothing of A's sandbox is left: its processes and its control directory are gone
+            await asyncio.to_thread(wait_for, lambda: not _stall_pids() and not _sandboxes_of(a.pid))
+    finally:
+        runner.close()
+        server.stop()
+    assert result.final_output == "done"
+    outputs = {i["call_id"]: i["output"] for i in result.new_items if i.get("type") == "tool_result"}
+    assert "one" in outputs["call_sh_0"] and "three" in outputs["call_sh_2"]
+    assert "stopped before" in outputs["call_sh_1"]  # not run again on B
