@@ -101,6 +101,19 @@ def provider_names() -> list[str]:
     return sorted(names)
 
 
+def needs_key(provider: str, base_url: str | None) -> bool:
+    """Whether a built-in vendor's adapter at ``base_url`` would demand an API key that is not set."""
+    try:
+        return not _load(_DEFERRABLE[provider])(provider, {"base_url": base_url} if base_url else {})
+    except UserError:  # MissingCredentialsError
+        return True
+
+
+def is_builtin(provider: str) -> bool:
+    """A built-in vendor provider nobody replaced with :func:`register_provider`."""
+    return provider in _DEFERRABLE and provider not in _providers
+
+
 def parse_model_string(spec: str) -> tuple[str, str, str | None]:
     """``"openai-chat:llama3@http://h/v1"`` -> ``("openai-chat", "llama3", "http://h/v1")``."""
     provider, sep, rest = spec.partition(":")
@@ -112,6 +125,48 @@ def parse_model_string(spec: str) -> tuple[str, str, str | None]:
     return provider, model, (base_url if at else None)
 
 
+NO_KEY = "not-needed"
+"""The key sent to a server on this machine when the user configured none (``--base-url`` on loopback)."""
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url`` points at this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url if "//" in url else f"//{url}").hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def model_address(model: str, base_url: str | None = None) -> str:
+    """``--model`` and ``--base-url`` as one model string, the same in ``agentcore run`` and the examples.
+
+    * ``provider:name`` is that provider's API (at ``base_url`` when one is given);
+    * a bare ``name`` with a base URL is a model on an OpenAI-compatible server: ``openai-chat:name@url``
+      (``llama3.2:1b`` too: a prefix that names no provider is part of the model's name);
+    * a string that already ends in ``@url`` keeps its URL.
+
+    A bare name without a base URL raises :class:`~agentcore.errors.UnknownModelError`.
+    """
+    name, at, url = model.partition("@")
+    if at:
+        base_url = url
+    provider, sep, _ = name.partition(":")
+    if not sep or provider not in provider_names():
+        if not base_url:
+            raise UnknownModelError(
+                f"model {model!r} names no provider: write provider:model (openai:{name}, "
+                f"anthropic:…, google:…) or give a base URL for an OpenAI-compatible server"
+            )
+        name = f"openai-chat:{name}"
+    return f"{name}@{base_url}" if base_url else name
+
+
 def resolve_model(spec: str | Model, *, lazy: bool = False, **options: Any) -> Model:
     """Turn a ``provider:model`` string into a :class:`Model`; a Model passes through unchanged.
 
@@ -121,7 +176,7 @@ def resolve_model(spec: str | Model, *, lazy: bool = False, **options: Any) -> M
     if isinstance(spec, Model):
         return spec
     provider, model, base_url = parse_model_string(spec)
-    if lazy and provider not in _providers and provider in _DEFERRABLE:
+    if lazy and is_builtin(provider):
         if base_url is not None:
             options.setdefault("base_url", base_url)
         if _load(_DEFERRABLE[provider])(provider, options):

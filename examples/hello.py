@@ -3,6 +3,11 @@
 python examples/hello.py "What is 17% of 2,340, and what time is it in UTC?"
 python examples/hello.py --model anthropic:claude-sonnet-4-5 "..."
 python examples/hello.py --base-url http://127.0.0.1:11434/v1 --model llama3.2 "..."   # any OpenAI-compatible server
+python examples/hello.py --base-url http://127.0.0.1:4000 --model anthropic:claude-sonnet-4-5 "..."  # a proxy
+
+--model and --base-url mean what they mean in `agentcore run`: a bare NAME with a base URL is a model on
+an OpenAI-compatible server; provider:model with a base URL is that vendor's API at that URL; a base URL on
+this machine (localhost, 127.0.0.1) never needs a vendor key.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from agentcore import Agent, Runner, tool
+from agentcore import Agent, Model, Runner, tool
+from agentcore.errors import UnknownModelError
+from agentcore.registry import NO_KEY, is_loopback, model_address, resolve_model
 
 KEYS = {
     "OPENAI_API_KEY": "openai:gpt-5-mini",
@@ -61,12 +68,14 @@ class Answer(BaseModel):
     tools_used: list[str]
 
 
-def choose_model(model: str | None, base_url: str | None) -> str | None:
-    if base_url:
-        name = (model or "default").split(":", 1)[-1]
-        return f"openai-chat:{name}@{base_url}"
-    if model:
-        return model
+def choose_model(model: str | None, base_url: str | None) -> str | Model | None:
+    """``--model``/``--base-url`` mean what they mean in ``agentcore run`` (``model_address``): a bare name
+    with a base URL is a model on an OpenAI-compatible server; a server on this machine needs no key."""
+    if base_url or model:
+        address = model_address(model or "default", base_url)
+        if base_url and is_loopback(base_url):
+            return resolve_model(address, lazy=True, api_key=NO_KEY)
+        return address
     return next((m for key, m in KEYS.items() if os.environ.get(key)), None)
 
 
@@ -75,10 +84,14 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("prompt", nargs="?", default="What is 17% of 2,340, and what time is it in UTC?")
-    parser.add_argument("--model", help="provider:model, e.g. openai:gpt-5-mini")
-    parser.add_argument("--base-url", help="an OpenAI-compatible server's /v1 URL")
+    parser.add_argument("--model", help="provider:model (openai:gpt-5-mini), or a NAME served at --base-url")
+    parser.add_argument("--base-url", help="the server's URL; with a bare --model NAME, an OpenAI-compatible /v1")
     args = parser.parse_args()
-    model = choose_model(args.model, args.base_url)
+    try:
+        model = choose_model(args.model, args.base_url)
+    except UnknownModelError as exc:
+        print(f"{exc}\n\n{HELP}", file=sys.stderr)
+        return 2
     if model is None:
         print(HELP, file=sys.stderr)
         return 2
@@ -91,7 +104,8 @@ def main() -> int:
     )
     result = Runner.run_sync(agent, args.prompt)
     print(result.final_output.answer if result.final_output else result.output_text)
-    print(f"[{model} · {result.turns} turns · {result.usage.total_tokens} tokens]", file=sys.stderr)
+    name = model if isinstance(model, str) else f"{model.provider}:{model.model_name}@{args.base_url}"
+    print(f"[{name} · {result.turns} turns · {result.usage.total_tokens} tokens]", file=sys.stderr)
     return 0
 
 

@@ -5,6 +5,8 @@
     agentcore schema                 the JSON Schema of definition files
     agentcore trace list|show [ID]   traces from the local store, as a tree
     agentcore sessions list|show|delete [NAME]
+    agentcore init [DIR] [--template T]  a runnable project: definition, tool, test, README
+    agentcore completion bash|zsh|fish   shell completion
     agentcore sandboxes reap         remove sandboxes whose owning process is gone
     agentcore mcp list|serve FILE    a definition's MCP servers and their tools; its agents served over MCP
     agentcore ui [--host H] [--port P]  a local web page over traces and sessions (agentcore[ui])
@@ -32,6 +34,7 @@ from .common import (
     _color,
     _print_config_error,
 )
+from .init import add_init_parser, cmd_completion, cmd_init
 from .mcp import add_mcp_parser, cmd_mcp
 from .sandboxes import add_sandboxes_parser, cmd_sandboxes
 from .worker import add_worker_parser
@@ -199,8 +202,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("prompt", nargs="?", help="the input; '-' reads stdin; omit for an interactive chat")
     run.add_argument("--session", metavar="NAME", help="keep the conversation in the session NAME (SQLite)")
     run.add_argument("--agent", metavar="NAME", help="start with this agent instead of the entry agent")
-    run.add_argument("--model", metavar="PROVIDER:MODEL", help="use this model for every agent")
-    run.add_argument("--base-url", metavar="URL", help="send model requests to this endpoint")
+    run.add_argument(
+        "--model",
+        metavar="MODEL",
+        help="use this model for every agent: provider:model, or a bare NAME served at --base-url",
+    )
+    run.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="send model requests here (with a bare --model NAME: an OpenAI-compatible server; "
+        "on this machine no vendor key is needed)",
+    )
     run.add_argument("--max-turns", type=int, metavar="N", help="override max_turns")
     run.add_argument(
         "--allow",
@@ -256,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     sdel = ssub.add_parser("delete")
     sdel.add_argument("name")
 
+    add_init_parser(sub)
     add_sandboxes_parser(sub)
     add_mcp_parser(sub)
     from ..ui import add_ui_parser
@@ -298,6 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "trace": cmd_trace,
             "sessions": cmd_sessions,
             "sandboxes": cmd_sandboxes,
+            "init": cmd_init,
+            "completion": lambda a: cmd_completion(a, parser),
             "mcp": cmd_mcp,
         }
         return handlers[args.command](args)

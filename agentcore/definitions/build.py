@@ -122,14 +122,18 @@ class _Builder:
     def named_model(self, name: str, chain: tuple[str, ...] = ()) -> Model:
         if name in self.models:
             return self.models[name]
-        from ..registry import resolve_model
+        from ..registry import NO_KEY, is_builtin, needs_key, resolve_model
 
         spec: ModelSpec = self.spec.models[name]
         options: dict[str, Any] = dict(spec.options)
         base_url = self.base_url or spec.base_url
         if base_url:
             options["base_url"] = base_url
-        if spec.api_key_env:
+        if self.local and "api_key" not in options and is_builtin(spec.provider) and (
+            (spec.api_key_env and not os.environ.get(spec.api_key_env)) or needs_key(spec.provider, base_url)
+        ):
+            options["api_key"] = NO_KEY  # --base-url on this machine: no vendor key is demanded
+        elif spec.api_key_env:
             key = os.environ.get(spec.api_key_env)
             if not key:
                 raise self.fail(
@@ -154,19 +158,37 @@ class _Builder:
         ref = agent.model or self.spec.defaults.model
         settings = self.spec.defaults.settings or ModelSettings()
         if self.model_override is not None:
-            ref = self.model_override
-            if self.base_url and "@" not in ref:
-                ref = f"{ref}@{self.base_url}"
-            return ref, settings.merged(agent.settings)
+            return self.address(self.model_override), settings.merged(agent.settings)
         if ref is None:
             return None, settings.merged(agent.settings)
         if ref in self.spec.models:
             spec = self.spec.models[ref]
             settings = settings.merged(spec.settings)
             return self.named_model(ref), settings.merged(agent.settings)
-        if self.base_url and "@" not in ref:
-            ref = f"{ref}@{self.base_url}"
-        return ref, settings.merged(agent.settings)
+        return self.address(ref), settings.merged(agent.settings)
+
+    def address(self, ref: str) -> str | Model:
+        """A model string with ``--base-url`` applied (:func:`~agentcore.registry.model_address`); on a
+        loopback base URL, a built-in vendor's model that would demand a key gets a placeholder one."""
+        from ..registry import NO_KEY, is_builtin, model_address, needs_key, parse_model_string, resolve_model
+
+        if self.base_url is None and self.model_override is None:
+            return ref
+        try:
+            ref = model_address(ref, self.base_url)
+        except Exception as exc:
+            raise ConfigError([(self.d.filename, 1, 1, f"--model {ref}: {exc}")]) from None
+        provider, _, url = parse_model_string(ref)
+        if self.local and is_builtin(provider) and needs_key(provider, url):
+            return resolve_model(ref, lazy=True, api_key=NO_KEY)
+        return ref
+
+    @property
+    def local(self) -> bool:
+        """``--base-url`` points at this machine."""
+        from ..registry import is_loopback
+
+        return self.base_url is not None and is_loopback(self.base_url)
 
     # ------------------------------------------------------------------ sandboxes
 
