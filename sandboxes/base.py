@@ -370,7 +370,7 @@ class Sandbox(ABC):
             if self.config.desktop is not None:
                 from .desktop.desktop import start_desktop
 
-                self._desktop = await start_desktop(self, self.config.desktop)
+                await start_desktop(self.desktop)
             ttl = self.config.max_lifetime_s
             if ttl is not None:
                 loop = asyncio.get_running_loop()
@@ -378,9 +378,14 @@ class Sandbox(ABC):
 
     @property
     def desktop(self) -> Desktop:
-        """The virtual display of a started sandbox whose config has ``desktop=DesktopConfig(...)``."""
+        """The virtual display of a sandbox whose config has ``desktop=DesktopConfig(...)`` (it starts
+        with the sandbox)."""
         if self._desktop is None:
-            raise SandboxError(f"sandbox {self.id} has no desktop (SandboxConfig(desktop=DesktopConfig()))")
+            if self.config.desktop is None:
+                raise SandboxError(f"sandbox {self.id} has no desktop (SandboxConfig(desktop=DesktopConfig()))")
+            from .desktop.desktop import Desktop
+
+            self._desktop = Desktop(self, self.config.desktop)
         return self._desktop
 
     async def _expire(self) -> None:
@@ -626,8 +631,8 @@ class Sandbox(ABC):
             from .tools import sandbox_tools
 
             self._tools = sandbox_tools(self)
-            if self._desktop is not None:
-                self._tools.append(self._desktop.tool())
+            if self.config.desktop is not None:  # also before start: the runner asks while it starts
+                self._tools.append(self.desktop.tool())
         return list(self._tools)
 
 

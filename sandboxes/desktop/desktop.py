@@ -64,15 +64,13 @@ class Scaling:
         return min(max(vx, 0), self.view[0] - 1), min(max(vy, 0), self.view[1] - 1)
 
 
-async def start_desktop(sandbox: Sandbox, config: DesktopConfig) -> Desktop:
-    """Start the desktop of a just-started ``sandbox``; on failure the sandbox is closed."""
-    desktop = Desktop(sandbox, config)
+async def start_desktop(desktop: Desktop) -> None:
+    """Start the desktop of its just-started sandbox; on failure the sandbox is closed."""
     try:
         await desktop.start()
     except BaseException:
-        await sandbox.close()
+        await desktop.sandbox.close()
         raise
-    return desktop
 
 
 class Desktop:

@@ -256,3 +256,43 @@ async def test_a_click_outside_the_allowed_region_waits_for_a_human(desktop_sand
     done = await Runner.run(agent, state)
     assert done.final_output == "understood, staying in the window"
     assert await sb.desktop.cursor_position() == BUTTON  # the rejected click never happened
+
+
+async def test_a_sandbox_the_runner_starts_comes_with_its_computer_tool(backend_name: str) -> None:
+    from tests.sandboxes.backends import BACKENDS, sandbox_config
+
+    sb = await BACKENDS[backend_name].factory(sandbox_config(desktop=DesktopConfig(max_image=(640, 480))))
+    assert [t.name for t in sb.tools()][-1] == "computer"  # listed before the start
+    model = ScriptedModel([tool_call("computer", {"action": "screenshot"}), "seen"])
+    result = await Runner.run(Agent(name="fresh", model=model, sandbox=sb), "look")
+    (shot,) = [i for i in result.items if isinstance(i, ToolResult)]
+    assert not shot.is_error and isinstance(shot.parts[0], ImagePart) and shot.parts[0].data
+    import base64
+
+    assert png_size(base64.b64decode(shot.parts[0].data)) == (640, 400)
+    assert sb.closed  # a run-lifetime sandbox ends with the run
+
+
+async def test_no_network_means_no_host_listener_from_the_desktop_sandbox(desktop_sandbox: Sandbox) -> None:
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    try:
+        port = server.getsockname()[1]
+        probe = "import socket,sys\ntry:\n socket.create_connection(('127.0.0.1', int(sys.argv[1])), 2)\n print('reached')\nexcept OSError as e:\n print('refused', e)"
+        result = await desktop_sandbox.exec(["python3", "-c", probe, str(port)])
+        assert result.text.startswith("refused"), result.text
+    finally:
+        server.close()
+
+
+def test_tool_output_survives_pickling() -> None:
+    import pickle
+
+    from agentcore.tools import ToolOutput
+
+    out = ToolOutput("clicked", [ImagePart(data="AAAA")])
+    back = pickle.loads(pickle.dumps(out))
+    assert back == "clicked" and isinstance(back, ToolOutput) and back.parts == out.parts
