@@ -296,3 +296,12 @@ def test_tool_output_survives_pickling() -> None:
     out = ToolOutput("clicked", [ImagePart(data="AAAA")])
     back = pickle.loads(pickle.dumps(out))
     assert back == "clicked" and isinstance(back, ToolOutput) and back.parts == out.parts
+
+
+async def test_typed_text_arrives_exactly_unicode_and_shell_characters_included(desktop_sandbox: Sandbox) -> None:
+    text = "héllo wörld ✓ 'q' \"dq\" $HOME `x` \\ ; $(id)"
+    await open_app(desktop_sandbox)
+    await desktop_sandbox.desktop.click(*ENTRY)
+    await desktop_sandbox.desktop.type(text)
+    await desktop_sandbox.desktop.key("enter")  # Gemini's spelling
+    await eventually(desktop_sandbox, "submitted", text)
