@@ -22,6 +22,13 @@ def add_worker_parser(sub: Any) -> None:
     )
     p.add_argument("--concurrency", type=int, metavar="N", help="runs this worker executes at once")
     p.add_argument("--executor-id", metavar="ID", help="this worker's id (default: agentcore-HOST-PID-RANDOM)")
+    p.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="VENDOR=N",
+        help="at most N model calls of VENDOR (openai, anthropic, openai-chat…) at once over every worker",
+    )
     p.add_argument("--allow", action="append", default=[], metavar="MODULE")
 
 
@@ -36,11 +43,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"agentcore worker needs the durable extra (agentcore[durable]): {exc}", file=sys.stderr)
         return EXIT_USAGE
+    limits: dict[str, int] = {}
+    for spec in args.limit:
+        vendor, _, count = spec.partition("=")
+        if not vendor or not count.isdigit() or int(count) < 1:
+            print(f"agentcore worker: --limit wants VENDOR=N (N >= 1), not {spec!r}", file=sys.stderr)
+            return EXIT_USAGE
+        limits[vendor] = int(count)
     from ..definitions import load
 
     definition = load(args.file, allow=args.allow)
     definition.build()
-    worker = Worker(args.dsn, dict(definition.agents), executor_id=args.executor_id, concurrency=args.concurrency)
+    worker = Worker(
+        args.dsn,
+        dict(definition.agents),
+        executor_id=args.executor_id,
+        concurrency=args.concurrency,
+        vendor_limits=limits,
+    )
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()

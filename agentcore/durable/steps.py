@@ -23,6 +23,7 @@ from typing import Any
 from dbos import DBOS
 
 from ..errors import AgentcoreError
+from .limits import VendorLimits
 
 INTERRUPTED = (
     "the worker running this call stopped before the call finished; it was not run again because it "
@@ -82,8 +83,26 @@ async def dbos_step(kind: str, name: str, fn: Callable[[], Awaitable[Any]]) -> A
             value, error = await _record(label, interrupted)  # a recorded result wins over this
         else:
             value, error = await _record(label, fn)
+    elif kind == "model" and _limits:
+        value, error = await _record(label, _limited(_limits[0], name.split(":", 1)[0], fn))
     else:
         value, error = await _record(label, fn)
     if error is not None:
         raise error
     return value
+
+
+_limits: list[VendorLimits] = []
+
+
+def set_vendor_limits(limits: VendorLimits | None) -> None:
+    """The per-vendor limits model steps of this process obey (see :mod:`agentcore.durable.limits`)."""
+    _limits[:] = [limits] if limits is not None else []
+
+
+def _limited(limits: VendorLimits, vendor: str, fn: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
+    async def call() -> Any:
+        async with limits.slot(vendor):  # only a live call gets here: a replay never waits
+            return await fn()
+
+    return call

@@ -27,6 +27,8 @@ from dbos import DBOS, DBOSConfig
 from .. import __version__
 from ..agent import Agent
 from .engine import APP_NAME, QUEUE, register_agents
+from .limits import VendorLimits
+from .steps import set_vendor_limits
 
 log = logging.getLogger("agentcore.durable")
 _PREFIX = "agentcore-"
@@ -41,7 +43,9 @@ class Worker:
     One per process (DBOS keeps one instance per process).
 
     ``concurrency`` bounds the runs this worker executes at once; ``global_concurrency`` and
-    ``rate_limit`` (``(runs, seconds)``) bound the queue as a whole (shared by every worker).
+    ``rate_limit`` (``(runs, seconds)``) bound the queue as a whole (shared by every worker);
+    ``vendor_limits`` (``{"openai": 10}``) bounds model calls in flight per vendor over every worker
+    (each worker of the fleet should be given the same limits).
     """
 
     def __init__(
@@ -56,6 +60,7 @@ class Worker:
         reap_interval: float = 2.0,
         polling_interval: float = 0.2,
         app_version: str | None = None,
+        vendor_limits: dict[str, int] | None = None,
     ) -> None:
         self.dsn = dsn
         self.agents = agents
@@ -66,6 +71,7 @@ class Worker:
         self.reap_interval = reap_interval
         self.polling_interval = polling_interval
         self.app_version = app_version or f"agentcore-{__version__}"
+        self.vendor_limits = dict(vendor_limits or {})
         self._lock_conn: psycopg.AsyncConnection[Any] | None = None
         self._stop = asyncio.Event()
 
@@ -74,6 +80,7 @@ class Worker:
         self._lock_conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
         await self._lock_conn.execute(_lock_sql("pg_advisory_lock"), (self.executor_id,))
         register_agents(self.agents, dsn=self.dsn)
+        set_vendor_limits(VendorLimits(self.dsn, self.vendor_limits) if self.vendor_limits else None)
         config: DBOSConfig = {
             "name": APP_NAME,
             "system_database_url": _sqlalchemy_url(self.dsn),

@@ -31,7 +31,7 @@ async def _recorded_respond(model: Model, request: ModelRequest) -> ModelRespons
         response = await model.respond(request)
         return response, copy.deepcopy(request.cache)
 
-    response, cache = await steps.run_step("model", f"chat {model.model_name}", call)
+    response, cache = await steps.run_step("model", f"{model.provider}:{model.model_name}", call)
     if cache is not request.cache:
         request.cache.clear()
         request.cache.update(cache)

@@ -63,9 +63,24 @@ class ScriptedChat(ChatCompletionsEmulator):
     """Answers by the conversation: the user's ``TAG N`` asks for ``append(TAG, k)`` for k = 0..N-1, one
     call per turn (k = the number of tool results so far), then the text ``done TAG``."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         super().__init__(ChatQuirks(api_key=None))
         self._script = threading.Lock()
+        self.delay = delay
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def handle(self, request: RecordedRequest) -> HTTPReply:
+        with self._script:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                time.sleep(self.delay)  # this request's own thread: a model that takes its time
+            return super().handle(request)
+        finally:
+            with self._script:
+                self.in_flight -= 1
 
     def _handle(self, request: RecordedRequest) -> HTTPReply:
         tag, n, k = conversation(request.body)
@@ -117,7 +132,9 @@ class Fleet:
         self.ledger_path = ledger_path
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self, name: str, *, stall: str | None = None, concurrency: int | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, *, stall: str | None = None, concurrency: int | None = None, extra: tuple[str, ...] = ()
+    ) -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTCORE_", "PYTEST"))}
         env.update(
             AGENTCORE_HOME=str(self.home / name),
@@ -130,6 +147,7 @@ class Fleet:
         cmd = [sys.executable, "-m", "agentcore.cli", "worker", str(self.definition), "--dsn", self.dsn]
         if concurrency:
             cmd += ["--concurrency", str(concurrency)]
+        cmd += extra
         log = (self.home / f"{name}.log").open("wb")
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(self.home))
         self.procs.append(proc)

@@ -158,3 +158,24 @@ async def test_a_run_paused_for_approval_on_one_worker_resumes_on_another(
     assert chat.model_requests() == {("g1", k): 1 for k in range(3)}
     rejected = [i for i in result.new_items if i.get("call_id") == "call_g1_1" and i.get("type") == "tool_result"]
     assert rejected and "not this one" in rejected[0]["output"]
+
+
+async def test_a_vendor_limit_holds_over_every_worker(pg_dsn: str, tmp_path: Path) -> None:
+    from agentcore.durable import DurableRunner
+
+    chat = ScriptedChat(delay=0.05)
+    chat.start()
+    definition = write_definition(tmp_path, chat.base_url)
+    runner = DurableRunner(pg_dsn)
+    try:
+        with Fleet(definition, pg_dsn, tmp_path, tmp_path / "ledger.txt") as fleet:
+            for name in ("a", "b"):
+                fleet.start(name, concurrency=4, extra=("--limit", "openai-chat=2"))
+            ids = [await runner.submit("clerk", f"v{i} 2") for i in range(8)]
+            results = await asyncio.wait_for(asyncio.gather(*(runner.result(r) for r in ids)), 300)
+    finally:
+        runner.close()
+        chat.stop()
+    assert [r.final_output for r in results] == [f"done v{i}" for i in range(8)]
+    assert chat.model_requests() == {(f"v{i}", k): 1 for i in range(8) for k in range(3)}
+    assert chat.max_in_flight <= 2  # eight runs at once on two workers, never more than two calls
