@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..errors import (
@@ -83,12 +84,33 @@ def _color(stream: Any, flag: bool | None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
 
 
+def source_excerpt(lines: list[str] | None, line: int, col: int, *, color: bool = False) -> str:
+    """The offending line of a file and a caret under the column (empty without the file, or for
+    problems of the whole file, reported at 1:1)."""
+    if not lines or (line, col) == (1, 1) or not 0 < line <= len(lines):
+        return ""
+    text = lines[line - 1].rstrip("\n")
+    gutter = f"{line:5d} | "
+    pad = "".join(c if c == "\t" else " " for c in text[: max(col - 1, 0)])
+    caret = "\033[31m^\033[0m" if color else "^"
+    return f"{gutter}{text[:200]}\n{' ' * (len(gutter) - 2)}| {pad}{caret}"
+
+
 def _print_config_error(exc: ConfigError, color: bool) -> None:
+    sources: dict[str, list[str] | None] = {}
     for file, line, col, msg in exc.errors:
         where = f"{file}:{line}:{col}:"
         print(
             f"\033[1m{where}\033[0m \033[31merror:\033[0m {msg}" if color else f"{where} error: {msg}",
             file=sys.stderr,
         )
+        if file not in sources:
+            try:
+                sources[file] = Path(file).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                sources[file] = None
+        excerpt = source_excerpt(sources[file], line, col, color=color)
+        if excerpt:
+            print(excerpt, file=sys.stderr)
     count = len(exc.errors)
     print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from .jsonschema import SchemaError, model_from_schema
 from .loader import Pos, Problem
-from .refs import SANDBOX_TOOLS, RefError, Resolver, lookup_tool_name
+from .refs import SANDBOX_TOOLS, RefError, Resolver, is_refused, lookup_tool_name, refused
 from .schema import NAME_PATTERN, REF_PATTERN, ConfigFile
 
 _SECRET_KEY = re.compile(r"(key|token|secret|password|passwd|credential)", re.IGNORECASE)
@@ -132,7 +132,12 @@ def pydantic_problems(exc: ValidationError, pos: Pos, filename: str) -> list[Pro
                 if field_name != "ref":
                     hint = "expected package.module:function"
                 if isinstance(value, str) and ":" not in value and "." in value:
-                    hint += f" (write {value.rsplit('.', 1)[0]}:{value.rsplit('.', 1)[1]}, with a colon)"
+                    module, attr = value.rsplit(".", 1)
+                    if is_refused(module):  # subprocess.run: the colon would not help
+                        msg = f"{where}: {value!r}: {refused(module)}"
+                        out.append((filename, line, col, msg))
+                        continue
+                    hint += f" (write {module}:{attr}, with a colon)"
                 msg = f"{where}: {hint}{_shown(value)}"
             elif isinstance(loc[-1], str) and loc[-1] == "[key]":
                 line, col = node.at_key()
@@ -498,7 +503,8 @@ class _Checker:
             else:
                 obj = self.resolver.function(ref)
         except RefError as exc:
-            self.report(path, f"{'.'.join(str(p) for p in path)}: {exc}")
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+            self.report(path, f"{where}: {exc}")
             return None
         self.out.objects[path] = obj
         return obj

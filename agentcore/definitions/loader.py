@@ -211,6 +211,43 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
     return line, index - start + 1
 
 
+def syntax_message(exc: yaml.MarkedYAMLError, text: str) -> str:
+    """A YAML syntax error in our words (what was expected, where the open construct started), then
+    PyYAML's own in parentheses."""
+    context, problem = exc.context or "", exc.problem or ""
+    start = exc.context_mark
+    opened = f" (it opens at line {start.line + 1}, column {start.column + 1})" if start is not None else ""
+    mark = exc.problem_mark
+    char = text[mark.index] if mark is not None and 0 <= mark.index < len(text) else ""
+    if char == "\t" or "\t" in problem or "tab" in problem:
+        ours = "a tab character: YAML is indented with spaces only"
+    elif "quoted scalar" in context:
+        ours = f"a quoted string is not closed{opened}: add the closing quote"
+    elif "flow sequence" in context:
+        ours = f"a [list] is not closed{opened}: expected ',' between items or ']' at its end"
+    elif "flow mapping" in context:
+        ours = f"a {{mapping}} is not closed{opened}: expected ',' between entries or '}}' at its end"
+    elif "mapping values are not allowed" in problem:
+        ours = "a ': ' inside a plain value: put the value in quotes (\"…\") when it contains ': '"
+    elif "block mapping" in context and "expected key" in problem:
+        ours = (
+            "this line is not indented like the keys before it: the keys of one mapping start in the same "
+            f"column{opened}"
+        )
+    elif "could not find expected ':'" in problem:
+        ours = "a key without ':': write 'key: value'"
+    elif "block end" in problem:
+        ours = "the indentation goes back to a level that was not open (or a '- ' item where a key belongs)"
+    elif "undefined alias" in problem:
+        ours = "an alias (*name) that no anchor (&name) defines"
+    elif "cannot start any token" in problem:
+        ours = f"the character {char!r} cannot start a value here: put the value in quotes"
+    else:
+        ours = "the file is not valid YAML"
+    theirs = " ".join(p for p in (context, problem) if p)
+    return f"YAML syntax error: {ours} (PyYAML: {theirs})"
+
+
 def parse(text: str, filename: str, env: Mapping[str, str]) -> tuple[Any, Pos, list[Problem]]:
     """Parse one YAML document; return ``(data, positions, problems)``.
 
@@ -220,9 +257,10 @@ def parse(text: str, filename: str, env: Mapping[str, str]) -> tuple[Any, Pos, l
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if "quoted scalar" in (exc.context or "") and exc.context_mark is not None:
+            mark = exc.context_mark  # a string never closed: point at its opening quote
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        what = " ".join(p for p in (exc.context, exc.problem) if p)
-        return None, Pos(1, 1), [(filename, line, col, f"YAML syntax error: {what}")]
+        return None, Pos(1, 1), [(filename, line, col, syntax_message(exc, text))]
     except yaml.YAMLError as exc:
         return None, Pos(1, 1), [(filename, 1, 1, f"YAML error: {exc}")]
     if node is None:

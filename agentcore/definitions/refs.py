@@ -100,6 +100,37 @@ def env_allowlist() -> list[str]:
     return [m.strip() for m in raw.replace(",", " ").split() if m.strip()]
 
 
+_RUNS_COMMANDS = frozenset({"subprocess", "os", "shutil", "pty", "socket", "sys", "signal", "multiprocessing"})
+
+
+def is_refused(module: str) -> bool:
+    """Modules no definition file may reference, whatever it is allowed: the standard library, agentcore,
+    YAML parsers, import machinery, installers, private names."""
+    root = module.split(".")[0]
+    return root in sys.stdlib_module_names or root in _DENIED_ROOTS or root.startswith("_")
+
+
+def refused(module: str) -> str:
+    """Why a definition file may not reference ``module``, and what to write instead."""
+    root = module.split(".")[0]
+    head = f"module {module!r} cannot be referenced from YAML"
+    if root == "agentcore":
+        return (
+            f"{head}: it is agentcore itself, whose tools and guardrails are named, not referenced "
+            "(tools: [shell, read_file, …] with a sandbox; guardrails: [{type: shell_policy, …}])"
+        )
+    if root in _DENIED_ROOTS or root.startswith("_"):
+        return f"{head}: it could load or run any code, and loading a definition file must never do that"
+    why = (
+        f"{head}: it is part of Python's standard library, and loading a definition file must never give "
+        "it commands, files or the network on its own. Write a function in your own module (tools.py "
+        "next to this file, listed under 'imports:') and reference that"
+    )
+    if root in _RUNS_COMMANDS:
+        why += "; to let the model run commands, give the agent a sandbox and tools: [shell]"
+    return why
+
+
 class Resolver:
     """Resolves ``module:attr`` references for one definition file."""
 
@@ -115,11 +146,8 @@ class Resolver:
     def check_module(self, module: str) -> None:
         """Raise :class:`RefError` unless ``module`` may be imported for this file."""
         root = module.split(".")[0]
-        if root in sys.stdlib_module_names or root in _DENIED_ROOTS or root.startswith("_"):
-            raise RefError(
-                f"module {module!r} cannot be referenced from YAML (standard library, "
-                "YAML parsers and agentcore internals are never allowed)"
-            )
+        if is_refused(module):
+            raise RefError(refused(module))
         if self._covered(module, self.allow):
             return
         if self._covered(module, self.imports):
@@ -163,7 +191,12 @@ class Resolver:
             raise RefError(f"cannot import {module!r}: {exc}") from None
         for part in attr.split("."):
             if not hasattr(obj, part):
-                raise RefError(f"module {module!r} has no attribute {attr!r}")
+                from difflib import get_close_matches
+
+                public = [n for n in dir(obj) if not n.startswith("_")]
+                close = get_close_matches(part, public, n=1)
+                hint = f"; did you mean {module}:{close[0]}?" if close else ""
+                raise RefError(f"module {module!r} has no attribute {attr!r}{hint}")
             obj = getattr(obj, part)
         return obj
 
