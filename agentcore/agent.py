@@ -8,7 +8,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -77,6 +77,13 @@ class Agent(Generic[OutputT]):
     """Checks run after the agent claims it is done: commands (run in the sandbox) or functions."""
     sandbox: Any = None
     """A sandbox (``agentcore.sandboxes``); its shell and file tools are added to ``tools``."""
+    native_tools: Literal["auto", "off"] = "auto"
+    """With a sandbox: ``"auto"`` presents ``shell`` and ``apply_patch`` in the form a model was trained on
+    where its adapter knows one (OpenAI ``shell``/``apply_patch`` tools), run in the same sandbox;
+    ``"off"`` keeps the function tools only."""
+    hosted_tools: Sequence[Any] = ()
+    """Tools the model's vendor runs (:mod:`agentcore.hosted`: ``web_search(...)``, ``file_search(...)``,
+    ``code_execution(...)``)."""
     mcp_servers: Sequence[MCPServer] = ()
     """MCP servers (``agentcore.mcp.MCPServer``) whose tools are added to ``tools``: connected when the run
     needs them, closed when it ends (or kept, with ``lifetime="session"``)."""
@@ -95,6 +102,11 @@ class Agent(Generic[OutputT]):
         object.__setattr__(self, "guardrails", tuple(self.guardrails))
         object.__setattr__(self, "verify", tuple(as_verifier(v) for v in self.verify))
         object.__setattr__(self, "mcp_servers", tuple(self.mcp_servers))
+        object.__setattr__(self, "hosted_tools", tuple(self.hosted_tools))
+        if self.native_tools not in ("auto", "off"):
+            raise UserError(
+                f"agent {self.name!r}: native_tools must be 'auto' or 'off', not {self.native_tools!r}"
+            )
         servers = [s.name for s in self.mcp_servers]
         if len(set(servers)) != len(servers):
             raise UserError(f"agent {self.name!r} has two MCP servers with the same name: {servers}")

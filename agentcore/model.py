@@ -84,6 +84,13 @@ class ModelRequest:
     """Adapter-owned, JSON-serializable state for this agent+conversation (server-side ids, watermarks)."""
     conversation_id: str | None = None
     agent_name: str | None = None
+    native_tools: tuple[str, ...] = ()
+    """Native client tools the agent's sandbox serves (``shell``, ``apply_patch``): an adapter whose model
+    was trained on them declares them in the vendor's form instead of the function tools of the same name
+    (the run executes either in the sandbox). Empty with ``Agent(native_tools="off")``."""
+    hosted_tools: tuple[Any, ...] = ()
+    """The agent's hosted tool declarations (:mod:`agentcore.hosted`); an adapter that cannot serve one
+    raises :class:`~agentcore.hosted.UnsupportedHostedToolError`."""
 
 
 @dataclass(slots=True)

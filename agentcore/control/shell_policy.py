@@ -363,8 +363,19 @@ class ShellPolicy(Guardrail):
         return None if decision.allowed else decision.reason
 
     async def check(self, data: Check) -> Verdict:
-        command = str((data.arguments or {}).get(self.argument, ""))
-        reason = self.judge(command)
-        if reason is None:
-            return allow()
-        return tripwire(reason) if self.action == "tripwire" else retry(reason + "; use another command")
+        arguments = data.arguments or {}
+        value = arguments.get(self.argument, "")
+        if isinstance(value, list) and all(isinstance(a, str) for a in value):
+            commands = [shlex.join(value)]  # an argv (local_shell)
+        else:
+            commands = [str(value)] if value or "commands" not in arguments else []
+        extra = arguments.get("commands")  # a native shell call: several command lines, each judged
+        if isinstance(extra, list):
+            commands += [c for c in extra if isinstance(c, str)]
+        for command in commands or [""]:
+            reason = self.judge(command)
+            if reason is not None:
+                return (
+                    tripwire(reason) if self.action == "tripwire" else retry(reason + "; use another command")
+                )
+        return allow()

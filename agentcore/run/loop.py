@@ -57,7 +57,7 @@ from .corrections import Corrections
 from .modelcall import ModelCaller
 from .retry import RetryPolicy
 from .steps import consume_decisions
-from .toolexec import ToolPhase, apply_guardrails, run_tool_calls
+from .toolexec import ToolPhase, apply_guardrails, native_tool_kinds, run_tool_calls
 from .transcript import TranscriptView
 
 DEFAULT_MAX_TURNS = 30
@@ -419,6 +419,8 @@ class RunLoop:
                 cache=self.caches.setdefault(f"{agent.name}|{model.cache_key}", {}),
                 conversation_id=self._conversation_id,
                 agent_name=agent.name,
+                native_tools=native_tool_kinds(agent),
+                hosted_tools=tuple(agent.hosted_tools),
             )
             response: ModelResponse | None = None
             async for ev in self.caller.call(agent, model, request, gate):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -24,7 +26,7 @@ from ..events import (
     ToolOutputDelta,
     ToolProgress,
 )
-from ..messages import Item, ToolCall, ToolResult
+from ..messages import Item, ProviderState, ToolCall, ToolResult
 from ..tools import Tool, ToolArgumentsError, ToolOutput, format_tool_output
 from . import steps
 
@@ -197,6 +199,10 @@ async def execute_call(
     if tool is not None and "mcp" in tool.metadata:  # an MCP server's tool: the server, the tool's own name
         attrs["agentcore.mcp.server"] = tool.metadata["mcp"]["server"]
         attrs["agentcore.mcp.tool"] = tool.metadata["mcp"]["tool"]
+    native = native_kind(call, agent)
+    if native is not None:  # a vendor-native call (OpenAI shell_call…): runs in the agent's sandbox
+        tool = _native_tool(native, agent.sandbox)
+        attrs["agentcore.tool.native"] = native
     with tracing.span(f"execute_tool {call.name}", attrs) as s:
         capture = s.is_recording() and tracing.capture_content()
         if capture:
@@ -207,7 +213,7 @@ async def execute_call(
                 call, agent.name, "unknown_tool", f"unknown tool {call.name!r}; available tools: {names}"
             )
         try:
-            arguments = tool.parse_arguments(call.arguments)
+            arguments = _native_arguments(call) if native else tool.parse_arguments(call.arguments)
         except ToolArgumentsError as exc:
             return phase.mistake(call, agent.name, "tool_arguments", str(exc))
         if approved is False:
@@ -239,11 +245,17 @@ async def execute_call(
         elif s.is_recording():
             s.set_attribute("agentcore.approval", "approved")
         started = time.monotonic()
-        output, is_error, error_type = await steps.run_step(
-            "idempotent_tool" if tool.metadata.get("idempotent") else "tool",
-            f"{call.name} {call.call_id}",
-            partial(_invoke, tool, ctx, arguments),
-        )
+        payload: dict[str, Any] | None = None
+        if native is not None:
+            output, is_error, error_type, payload = await steps.run_step(
+                "tool", f"{call.name} {call.call_id}", partial(_invoke_native, native, ctx, arguments)
+            )
+        else:
+            output, is_error, error_type = await steps.run_step(
+                "idempotent_tool" if tool.metadata.get("idempotent") else "tool",
+                f"{call.name} {call.call_id}",
+                partial(_invoke, tool, ctx, arguments),
+            )
         if error_type and s.is_recording():
             s.set_attribute("error.type", error_type)
         if tool.metadata.get("sandbox"):
@@ -265,6 +277,10 @@ async def execute_call(
             s.set_attribute("gen_ai.tool.call.result", tracing.content(output))
         if is_error and s.is_recording():
             s.set_attribute("agentcore.tool.is_error", True)
+        state: tuple[ProviderState, ...] = ()
+        if native is not None and payload is not None and post.action == "allow" and not note:
+            # the structured result (per-command stdout/stderr/outcome…) for the vendor's output item
+            state = (ProviderState(provider=NATIVE_MARK, kind=native, payload=payload),)
         return ToolResult(
             call_id=call.call_id,
             name=call.name,
@@ -272,6 +288,7 @@ async def execute_call(
             is_error=is_error,
             agent=agent.name,
             parts=() if is_error or post.action != "allow" else parts,
+            state=state,
         )
 
 
@@ -286,6 +303,75 @@ async def _invoke(tool: Tool, ctx: RunContext[Any], arguments: Any) -> tuple[str
         return str(exc), True, ""
     except Exception as exc:  # a tool bug must not end the run: the model sees it
         return f"{type(exc).__name__}: {exc}", True, type(exc).__name__
+
+
+NATIVE_MARK = "native"
+"""``ProviderState.provider`` of the neutral marker an adapter puts on a vendor-native tool call (its
+``kind`` is the :data:`~agentcore.sandboxes.native.NativeToolKind`), and of the structured result."""
+_NATIVE_KINDS = frozenset({"shell", "local_shell", "apply_patch", "text_editor", "bash"})
+_native_tools: weakref.WeakKeyDictionary[Any, dict[str, Tool]] = weakref.WeakKeyDictionary()
+
+
+def native_tool_kinds(agent: Agent[Any]) -> tuple[str, ...]:
+    """The native client tools an agent offers its model (``ModelRequest.native_tools``)."""
+    if agent.sandbox is None or agent.native_tools == "off":
+        return ()
+    return ("shell", "apply_patch")
+
+
+def native_kind(call: ToolCall, agent: Agent[Any]) -> str | None:
+    """The native tool kind of a call that came in a vendor's native form, when the agent has a sandbox
+    to run it in."""
+    if agent.sandbox is None:
+        return None
+    for st in call.state:
+        if st.provider == NATIVE_MARK and st.kind in _NATIVE_KINDS:
+            return st.kind
+    return None
+
+
+def _native_tool(kind: str, sandbox: Any) -> Tool:
+    """The function tool of the same kind (approvals, metadata), built once per sandbox."""
+    tools = _native_tools.setdefault(sandbox, {})
+    if kind not in tools:
+        tools[kind] = _native_module().native_function_tools(sandbox, [kind])[0]
+    return tools[kind]
+
+
+def _native_module() -> Any:
+    # agentcore.sandboxes is mapped onto the sandboxes/ tree at run time (mypy checks it on its own)
+    return importlib.import_module("agentcore.sandboxes.native")
+
+
+def _native_arguments(call: ToolCall) -> dict[str, Any]:
+    try:
+        data = json.loads(call.arguments or "{}")
+    except ValueError as exc:
+        raise ToolArgumentsError(f"arguments are not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ToolArgumentsError(f"arguments must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+async def _invoke_native(
+    kind: str, ctx: RunContext[Any], arguments: dict[str, Any]
+) -> tuple[str, bool, str, dict[str, Any] | None]:
+    """Run a native call in the agent's sandbox: the text, error flag, error type and the structured
+    payload of the vendor's output item."""
+    from ..errors import SandboxError
+
+    try:
+        result = await _native_module().execute_native(
+            kind,
+            ctx.agent.sandbox,
+            arguments,
+            on_output=ctx.emit_output,
+        )
+    except SandboxError as exc:
+        return f"{kind} failed: {exc}", True, "", None
+    except Exception as exc:  # a bug must not end the run: the model sees it
+        return f"{type(exc).__name__}: {exc}", True, type(exc).__name__, None
+    return result.output, result.is_error, "", result.payload
 
 
 def _rewritten_arguments(

@@ -75,6 +75,7 @@ from .._common import (
     stale_watermark,
 )
 from .auth import api_key_for
+from .responses_tools import tools_to_wire
 from .responses_wire import (
     PENDING,
     PROVIDER,
@@ -84,7 +85,6 @@ from .responses_wire import (
     reasoning_family,
     response_from,
     settings_to_wire,
-    tools_to_wire,
 )
 
 __all__ = ["OpenAIResponsesModel"]
@@ -191,13 +191,25 @@ class OpenAIResponsesModel(Model):
         same objects every turn, so the check is mostly identity comparisons).
         """
         include = self._asks_reasoning()
-        key = (request.instructions, tuple(request.tools), request.output_schema, request.settings, include)
+        native = request.native_tools
+        hosted = request.hosted_tools
+        key = (
+            request.instructions,
+            tuple(request.tools),
+            request.output_schema,
+            request.settings,
+            include,
+            tuple(native),
+            tuple(hosted),
+        )
         if key != self._head_key:
             head: dict[str, Any] = {"model": self.model_name}
             if request.instructions:
                 head["instructions"] = request.instructions
-            if request.tools:
-                head["tools"] = tools_to_wire(request.tools)
+            if request.tools or native or hosted:
+                head["tools"] = tools_to_wire(
+                    request.tools, model=self.model_name, native=native, hosted=hosted
+                )
             head["store"] = self.store
             if include:
                 head["include"] = list(_INCLUDE)

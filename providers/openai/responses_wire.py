@@ -29,9 +29,21 @@ from agentcore.messages import (
     Usage,
     UserMessage,
 )
-from agentcore.model import ModelResponse, ModelSettings, OutputSchema, ToolSpec
+from agentcore.model import ModelResponse, ModelSettings, OutputSchema
 
 from .._common import ItemCache, dumps, hashed_call_id
+from .responses_items import (
+    NATIVE_CALLS,
+    OPAQUE_KIND,
+    SERVER_ITEMS,
+    native_call,
+    native_kind_of,
+    native_output,
+    opaque_item,
+    opaque_label,
+    replay_native_call,
+    server_ran,
+)
 
 PROVIDER = "openai"
 PENDING = frozenset({"queued", "in_progress"})
@@ -133,11 +145,19 @@ class ItemEncoder:
 
     def _encode(self, item: Item) -> bytes | None:
         own = False
-        if isinstance(item, ToolResult) and not _CALL_ID_OK.match(item.call_id):
-            own = any(
-                isinstance(c, ToolCall) and c.call_id == item.call_id and own_call(c)
-                for c in reversed(self._context)
+        if isinstance(item, ToolCall):
+            raw = replay_native_call(item)
+            if raw is not None:
+                return raw
+        if isinstance(item, ToolResult):
+            call = next(
+                (c for c in reversed(self._context) if isinstance(c, ToolCall) and c.call_id == item.call_id),
+                None,
             )
+            native = None if call is None else native_kind_of(call)
+            if native is not None:
+                return dumps(native_output(item, native, item.call_id))
+            own = call is not None and own_call(call) if not _CALL_ID_OK.match(item.call_id) else False
         wire = item_to_wire(item, self.model, own_result=own)
         return None if wire is None else dumps(wire)
 
@@ -218,6 +238,9 @@ def item_to_wire(item: Item, model: str, *, own_result: bool = False) -> dict[st
             if p.get("id"):
                 wire["id"] = p["id"]
             return wire
+        kept = item.state_for(PROVIDER, kind=OPAQUE_KIND)
+        if kept is not None and isinstance(kept.payload, dict):
+            return kept.payload  # a server-run or unknown item: back as it came
         msg: dict[str, Any] = {"role": "assistant", "content": item.text}
         st = _own_state(item, "message", None)
         if st is not None and isinstance(st.payload, dict) and st.payload.get("phase"):
@@ -251,19 +274,6 @@ def item_to_wire(item: Item, model: str, *, own_result: bool = False) -> dict[st
 
 
 # --------------------------------------------------------------------------- request: the rest
-
-
-def tools_to_wire(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
-    return [
-        {
-            "type": "function",
-            "name": t.name,
-            "description": t.description or None,
-            "parameters": t.parameters,
-            "strict": t.strict,
-        }
-        for t in tools
-    ]
 
 
 def settings_to_wire(
@@ -369,6 +379,9 @@ def output_to_items(output: Sequence[Any], model: str) -> list[Item]:
                     state=_state(model, "function_call", {"id": out.get("id")}),
                 )
             )
+        elif kind in NATIVE_CALLS and not (kind == "shell_call" and server_ran(out, output)):
+            # a client-run native tool: a neutral call the run executes in the agent's sandbox
+            items.append(native_call(out, model))
         elif kind == "compaction" and out.get("encrypted_content"):
             # Server-side compaction: an opaque summary of the conversation so far. Kept in the
             # transcript (an assistant message without text, as Anthropic's compaction blocks are) and
@@ -376,7 +389,11 @@ def output_to_items(output: Sequence[Any], model: str) -> list[Item]:
             payload = {"id": out.get("id"), "encrypted_content": out["encrypted_content"]}
             items.append(AssistantMessage(text="", state=_state(model, "compaction", payload)))
         else:
-            tracing.note("agentcore.openai.output_item_ignored", type=str(kind))
+            # Server-run tools (web search, code interpreter, a hosted container's shell) and item types
+            # not modelled here: kept whole, replayed as they came, never dropped.
+            if kind not in SERVER_ITEMS and kind != "shell_call":
+                tracing.note("agentcore.openai.output_item_kept_opaque", type=str(kind))
+            items.append(opaque_item(out, model))
     return items
 
 
@@ -387,6 +404,11 @@ def finish_reason(resp: dict[str, Any], items: Sequence[Item]) -> str:
         return "length" if reason == "max_output_tokens" else str(reason or "incomplete")
     if any(isinstance(i, ToolCall) for i in items):
         return "tool_calls"
+    if not any(isinstance(i, AssistantMessage) and i.text for i in items):
+        # no text and no call: say what the answer held instead of an empty "stop"
+        unknown = [k for k in map(opaque_label, items) if k not in (None, "shell_call", *SERVER_ITEMS)]
+        if unknown:
+            return f"unsupported_item:{unknown[0]}"
     return "stop"
 
 

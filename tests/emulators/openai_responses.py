@@ -72,8 +72,17 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
         self.background_outcomes: deque[str] = deque()
         """Terminal statuses to force on the next background responses (``cancelled``, ``incomplete``)."""
         self._ids = itertools.count(1)
+        self.scripted_items: deque[list[dict[str, Any]]] = deque()
+        """Raw output items for the next responses (``script_items``), before a scripted text."""
 
     # ------------------------------------------------------------------ helpers for tests
+
+    def script_items(self, *items: dict[str, Any]) -> None:
+        """The next response's output: these items as given (``shell_call``, ``apply_patch_call``,
+        ``web_search_call``… in the recorded shapes); a missing ``id``/``call_id``/``status`` is filled
+        in. The response's ``Reply`` still applies (its text comes after the items)."""
+        with self._lock:
+            self.scripted_items.append([dict(i) for i in items])
 
     def expire(self, response_id: str | None = None) -> None:
         """Forget one stored response (or all), as the service does after its retention period."""
@@ -267,6 +276,17 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
 
     def _output(self, reply: Reply, model: str) -> list[dict[str, Any]]:
         output: list[dict[str, Any]] = []
+        with self._lock:
+            scripted = self.scripted_items.popleft() if self.scripted_items else []
+        for item in scripted:
+            prefix = _ID_PREFIX.get(item["type"], "it")
+            item.setdefault("id", self._id(prefix))
+            if item["type"] in ("shell_call", "apply_patch_call", "local_shell_call"):
+                item.setdefault("call_id", f"call_{os.urandom(12).hex()}")
+                item.setdefault("status", "completed")
+                with self._lock:
+                    self.issued_call_ids.add(item["call_id"])
+            output.append(item)
         if reply.text is not None:
             output.append(
                 {
@@ -439,6 +459,8 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
             elif kind == "compaction":
                 yield ev("response.output_item.added", output_index=index, item=item)
                 yield ev("response.compaction.compacting", item_id=item["id"], output_index=index)
+            elif kind != "function_call":
+                yield ev("response.output_item.added", output_index=index, item=item)
             elif kind == "function_call":
                 yield ev(
                     "response.output_item.added",
@@ -466,6 +488,17 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
             yield ev("response.failed", response=failed)
             return
         yield ev("response.completed", response=response)
+
+
+_ID_PREFIX = {
+    "shell_call": "sh",
+    "shell_call_output": "sho",
+    "apply_patch_call": "apc",
+    "local_shell_call": "lsh",
+    "web_search_call": "ws",
+    "file_search_call": "fs",
+    "code_interpreter_call": "ci",
+}
 
 
 def _view(response: dict[str, Any], include: list[str]) -> dict[str, Any]:

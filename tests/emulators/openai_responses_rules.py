@@ -103,7 +103,7 @@ def follower_key(item: dict[str, Any]) -> str | None:
     """What identifies the item a reasoning item produced: a function call's ``call_id``, or an
     assistant message's text (replays may drop item ids, so ids cannot be used)."""
     kind = item.get("type", "message")
-    if kind == "function_call":
+    if kind in ("function_call", "shell_call", "apply_patch_call", "local_shell_call"):
         return f"call:{item.get('call_id')}"
     if kind == "message" and item.get("role") == "assistant":
         content = item.get("content")
@@ -162,7 +162,7 @@ class RequestRules:
             if inc == "reasoning.encrypted_content" and NON_REASONING.match(model):
                 raise APIFailure("Encrypted content is not supported with this model.", param="include")
         self._check_reasoning(body.get("reasoning"))
-        tool_names = self._check_tools(body.get("tools"))
+        tool_names = self._check_tools(body.get("tools"), model)
         self._check_tool_choice(body.get("tool_choice"), tool_names)
         self._check_text(body.get("text"))
         if body.get("previous_response_id") is not None and body.get("conversation") is not None:
@@ -241,7 +241,9 @@ class RequestRules:
             raise APIFailure(f"Invalid value: '{summary}'.", param="reasoning.summary", code="invalid_value")
 
     @staticmethod
-    def _check_tools(tools: Any) -> set[str]:
+    def _check_tools(tools: Any, model: str = "") -> set[str]:
+        from tests.emulators.openai_responses_native import check_tool
+
         names: set[str] = set()
         if tools is None:
             return names
@@ -253,7 +255,8 @@ class RequestRules:
             if not isinstance(tool, dict) or "type" not in tool:
                 raise APIFailure(f"Missing required parameter: 'tools[{i}].type'.", param=f"tools[{i}].type")
             if tool["type"] != "function":
-                continue  # hosted tools are accepted as-is
+                check_tool(tool, i, model)  # native and hosted tools: their documented shapes only
+                continue
             for key in tool:
                 if key not in (
                     "type",
@@ -335,7 +338,15 @@ class RequestRules:
     def _check_items(
         self, raw: list[Any], context: list[dict[str, Any]], model: str
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        from tests.emulators.openai_responses_native import NATIVE_ITEM_KEYS, check_item
+
         calls = {it["call_id"] for it in context if it.get("type") == "function_call"}
+        native_calls = {
+            it["call_id"]: it["type"]
+            for it in context
+            if it.get("type") in ("shell_call", "apply_patch_call", "local_shell_call")
+        }
+        keys = {**ITEM_KEYS, **NATIVE_ITEM_KEYS}
         stored_items = {it.get("id"): it for it in context if it.get("id")}
         out: list[dict[str, Any]] = []
         withheld: list[dict[str, Any]] = []
@@ -343,21 +354,23 @@ class RequestRules:
             if not isinstance(item, dict):
                 raise APIFailure(f"Invalid type for 'input[{i}]': expected an object.", param=f"input[{i}]")
             kind = item.get("type") or ("message" if "role" in item else None)
-            if kind not in ITEM_KEYS:
+            if kind not in keys:
                 raise APIFailure(
-                    f"Invalid value: '{kind}'. Supported values are: {', '.join(sorted(ITEM_KEYS))}.",
+                    f"Invalid value: '{kind}'. Supported values are: {', '.join(sorted(keys))}.",
                     param=f"input[{i}].type",
                     code="invalid_value",
                 )
             for key in item:
-                if key not in ITEM_KEYS[kind]:
+                if key not in keys[kind]:
                     raise APIFailure(
                         f"Unknown parameter: 'input[{i}].{key}'.",
                         param=f"input[{i}].{key}",
                         code="unknown_parameter",
                     )
             norm = {**item, "type": kind}
-            if kind == "message":
+            if kind in NATIVE_ITEM_KEYS:
+                check_item(kind, item, i, native_calls)
+            elif kind == "message":
                 self._check_message(item, i)
             elif kind == "function_call":
                 for key in ("call_id", "name", "arguments"):
@@ -493,6 +506,11 @@ class RequestRules:
 
     @staticmethod
     def _check_pending_calls(context: list[dict[str, Any]]) -> None:
+        from tests.emulators.openai_responses_native import pending
+
+        open_call = pending(context)
+        if open_call is not None:
+            raise APIFailure(f"No tool output found for call {open_call}.", param="input")
         answered = {it.get("call_id") for it in context if it.get("type") == "function_call_output"}
         for it in context:
             if it.get("type") == "function_call" and it["call_id"] not in answered:
