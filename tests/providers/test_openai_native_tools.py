@@ -379,3 +379,26 @@ async def test_a_web_search_transcript_moves_to_chat_completions(
     assert answer.text == "sure"
     sent = chat_emu.requests[-1].body["messages"]
     assert not any("web_search_call" in json.dumps(m) for m in sent)
+
+
+async def test_streamed_native_calls_and_server_items_arrive_whole(emu: OpenAIResponsesEmulator) -> None:
+    from agentcore.model import ModelResponseDone
+
+    shell = _recorded("openai-shell-tool.1.json")["output"][0]
+    search = {"type": "web_search_call", "status": "completed", "action": {"type": "search", "query": "x"}}
+    emu.script_items(search, shell)
+    emu.queue(Reply())
+    events = [
+        e
+        async for e in _model(emu, "gpt-5.1").stream(
+            ModelRequest(instructions=None, items=[UserMessage.of("go")])
+        )
+    ]
+    done = events[-1]
+    assert isinstance(done, ModelResponseDone)
+    kinds = [type(i).__name__ for i in done.response.items]
+    assert kinds == ["AssistantMessage", "ToolCall"] and done.response.finish_reason == "tool_calls"
+    call = done.response.items[1]
+    assert (
+        isinstance(call, ToolCall) and call.name == "shell" and json.loads(call.arguments) == shell["action"]
+    )
