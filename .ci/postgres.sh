@@ -23,6 +23,8 @@ for _ in $(seq 1 60); do psql_pg "SELECT 1" >/dev/null 2>&1 && break; sleep 0.5;
 if [ "$(psql_pg "SELECT 1 FROM pg_roles WHERE rolname = 'agentcore'")" != 1 ]; then
     psql_pg "CREATE ROLE agentcore LOGIN CREATEDB PASSWORD 'agentcore'" >&2
 fi
+# tests drop their databases WITH (FORCE): that may end backends of other roles (autovacuum)
+psql_pg "GRANT pg_signal_backend TO agentcore" >/dev/null
 if [ "$(psql_pg "SELECT 1 FROM pg_database WHERE datname = 'agentcore_test'")" != 1 ]; then
     psql_pg "CREATE DATABASE agentcore_test OWNER agentcore" >&2
 fi
