@@ -402,3 +402,28 @@ async def test_streamed_native_calls_and_server_items_arrive_whole(emu: OpenAIRe
     assert (
         isinstance(call, ToolCall) and call.name == "shell" and json.loads(call.arguments) == shell["action"]
     )
+
+
+async def test_a_native_shell_call_pauses_for_approval_then_runs(
+    emu: OpenAIResponsesEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentcore.sandboxes.local.sandbox import LocalSandbox, bwrap_path
+
+    monkeypatch.setenv("AGENTCORE_HOME", str(tmp_path))
+    if bwrap_path() is None:
+        pytest.skip("bubblewrap is not installed")
+    sandbox = LocalSandbox(sandbox_config(approve_tools=("shell",), lifetime="session"))
+    emu.script_items({"type": "shell_call", "action": {"commands": ["echo approved > flag; cat flag"]}})
+    emu.queue(Reply(), Reply(text="ran it"))
+    agent = Agent(name="ops", model=_model(emu, "gpt-5.1"), sandbox=sandbox)
+    try:
+        paused = await Runner.run(agent, "do it")
+        assert paused.paused and paused.interruptions[0].call.name == "shell"
+        assert (await sandbox.exec(["test", "-f", "flag"])).exit_code != 0
+        paused.state.approve_all()
+        done = await Runner.run(agent, paused.state)
+        assert done.final_output == "ran it"
+    finally:
+        await sandbox.close()
+    out = _sent(emu, 1)["input"][-1]
+    assert out["type"] == "shell_call_output" and out["output"][0]["stdout"] == "approved\n"
