@@ -122,6 +122,8 @@ class ShellProcess(ABC):
 
 OpenProcess = Callable[[Mapping[str, str], str], Awaitable[ShellProcess]]
 KillGroups = Callable[[int, str, Sequence[int]], Awaitable[None]]
+
+
 def ansi_c_quote(data: bytes) -> bytes:
     """Quote bytes as one bash ``$'…'`` word (one line, any byte except NUL survives exactly)."""
     out = bytearray(b"$'")
@@ -399,7 +401,6 @@ class ShellSession:
         count = len(self._bg_jobs) + len(self._orphans or ())
         return count >= max(2, min(16, self._process_limit // 2))
 
-
     @property
     def busy(self) -> bool:
         """A command is running (or the shell is being started or replaced)."""
@@ -520,7 +521,9 @@ class ShellSession:
                     if self._crowded() and await self._end_fork_bomb():
                         await self._discard_process()  # killed with everything else
                         return self._result(out, exit_code, timed_out, cwd, True, started, limit_hit=True)
-                    return self._result(out, exit_code, timed_out, cwd, restarted, started, limit_hit=limit_hit)
+                    return self._result(
+                        out, exit_code, timed_out, cwd, restarted, started, limit_hit=limit_hit
+                    )
             if killed_at is None:
                 wake = deadline
             else:
@@ -626,4 +629,3 @@ class ShellSession:
             duration_s=time.monotonic() - started,
             session=self.name,
         )
-

@@ -34,7 +34,7 @@ CONTROL_SESSION = "agentcore-control"
 PIDS_PROBE = (
     "for d in /sys/fs/cgroup/pids /sys/fs/cgroup; do "
     '{ read -r c < "$d/pids.current" && read -r m < "$d/pids.max"; } 2>/dev/null && '
-    "{ printf '%s %s\\n' \"$c\" \"$m\"; break; }; done"
+    '{ printf \'%s %s\\n\' "$c" "$m"; break; }; done'
 )
 """Bash, builtins only: the container's ``pids.current`` and ``pids.max`` (cgroup v1, then v2)."""
 

@@ -154,6 +154,7 @@ async def modal_factory(config: SandboxConfig) -> Sandbox:
 
     class OfflineModalSandbox(ModalSandbox):
         sweep_orphans = IN_OWN_PID_NAMESPACE
+
         async def _close(self) -> None:
             await super()._close()
             await asyncio.to_thread(shutil.rmtree, workspace, True)
