@@ -174,7 +174,7 @@ class Chat:
             self.last_trace = progress.trace_id
             self._count(progress)
             self.say("✗ cancelled: the turns completed before Ctrl-C are kept in the session", "\033[33m")
-            return 130
+            return EXIT_OK  # the user's choice, not a failure: leaving the chat afterwards exits 0
         except Exception as exc:
             progress.stop()
             self.last_trace = progress.trace_id

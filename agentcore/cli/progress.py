@@ -106,8 +106,10 @@ class Progress:
 
     def _close_line(self) -> None:
         if self._line_open:
-            target = self.text_out or self.out
-            print(file=target, flush=True)
+            if self.answer is not None:
+                self.answer.finish()  # ends the streamed line (only if it is open)
+            else:
+                print(file=self.text_out or self.out, flush=True)
             self._line_open = False
 
     # ------------------------------------------------------------------ the live status
@@ -238,6 +240,8 @@ class Progress:
                     self.doing("writing")
                 else:
                     self.draw()
+            else:
+                self._line_open = True  # raw text on the terminal: no status line until it is done
             return
         if self.quiet and self.text_out is None:
             return

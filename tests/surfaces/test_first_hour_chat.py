@@ -194,3 +194,32 @@ def test_no_color_in_a_terminal_streams_the_markdown_source(pane_for, definition
     screen = pane.wait_for(r"EXIT=0")
     assert "```python" in screen and "# Plan" in screen  # plain: the text as the model wrote it
     assert screen.count("Done.") == 1
+
+
+def test_the_status_line_waits_while_raw_text_streams() -> None:
+    import io
+
+    from agentcore.cli.progress import Progress
+    from agentcore.cli.render import Answer
+    from agentcore.events import TextDelta
+
+    err, out = io.StringIO(), io.StringIO()
+    progress = Progress(out=err, live=True, answer=Answer(out), text_out=out, echo_text=True)
+    progress.doing("thinking")
+    assert "thinking 0.0s" in err.getvalue()
+    progress.event(TextDelta("a", "hello "))
+    drawn = err.getvalue()
+    progress.draw()  # what the ticker does: nothing while the answer's line is open
+    assert err.getvalue() == drawn
+    progress.event(TextDelta("a", "world"))
+    progress.finish_text()
+    assert out.getvalue() == "hello world\n"
+
+
+def test_markdown_blocks_wait_for_their_end() -> None:
+    from agentcore.cli.render import split_blocks
+
+    assert split_blocks("# Title\n\nSome text") == ("# Title\n\n", "Some text")
+    assert split_blocks("```python\nx = 1\n\ny = 2\n") == ("", "```python\nx = 1\n\ny = 2\n")  # open fence
+    assert split_blocks("```python\nx = 1\n```\nmore") == ("```python\nx = 1\n```\n", "more")
+    assert split_blocks("| a | b |\n|---|---|\n| 1 | 2 |") == ("", "| a | b |\n|---|---|\n| 1 | 2 |")
