@@ -165,6 +165,11 @@ class ModelBehaviorError(RunError):
         super().__init__(message, items=items, agent_name=agent_name)
 
 
+class UnsupportedResponseError(RunError):
+    """The model answered only with output agentcore cannot act on (an item type it does not know) and
+    no text or tool call. The items are kept, with their provider state, in ``items``; nothing was dropped."""
+
+
 class GuardrailTripwire(RunError):
     """A guardrail stopped the run. Nothing after the guardrail executed."""
 

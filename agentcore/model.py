@@ -100,6 +100,9 @@ class ModelResponse:
     usage: Usage = field(default_factory=Usage)
     response_id: str | None = None
     finish_reason: str | None = None
+    """The vendor's reason, normalized where it maps (``stop``, ``length``, ``tool_calls``, …). An adapter
+    that kept an item it does not understand, and got nothing else, says ``unsupported_item:<type>``: the
+    run then raises :class:`~agentcore.errors.UnsupportedResponseError` instead of an empty answer."""
     model: str | None = None
 
     @property

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from .. import tracing
 from ..context import RunContext
 from ..control.guardrails import Check, Verdict
-from ..errors import GuardrailError, GuardrailTripwire
+from ..errors import GuardrailError, GuardrailTripwire, UnsupportedResponseError
 from ..messages import AssistantMessage, Item, Part, TextPart, UserMessage
 from . import steps
 from .toolexec import apply_guardrails
 
 if TYPE_CHECKING:
     from ..agent import Agent
+    from ..model import ModelResponse
 
 Gate = list["asyncio.Task[Verdict]"]
 
@@ -155,3 +156,16 @@ async def run_verifier(agent: Agent[Any], verifier: Any, ctx: RunContext[Any], o
         if s.is_recording():
             s.set_attribute("agentcore.verifier.passed", outcome.passed)
     return outcome
+
+
+def refuse_unsupported(agent: Agent[Any], response: ModelResponse, items: Callable[[], list[Item]]) -> None:
+    """A response holding only items the adapter kept without understanding them is a typed error, never
+    an empty final answer (``finish_reason`` ``unsupported_item:<type>``, see ModelResponse)."""
+    reason = response.finish_reason or ""
+    if reason.startswith("unsupported_item:") and not response.text.strip():
+        raise UnsupportedResponseError(
+            f"{agent.name}: the model answered only with a {reason.partition(':')[2]!r} item, which agentcore "
+            "cannot act on (it is kept in the transcript)",
+            items=items(),
+            agent_name=agent.name,
+        )

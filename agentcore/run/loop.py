@@ -52,7 +52,7 @@ from ..model import Model, ModelRequest, ModelResponse
 from ..registry import resolve_model
 from ..sessions.base import Session
 from ..tools import Tool
-from .checks import Gate, await_gate, check_input, rewrite_output, run_verifier
+from .checks import Gate, await_gate, check_input, refuse_unsupported, rewrite_output, run_verifier
 from .corrections import Corrections
 from .modelcall import ModelCaller
 from .retry import RetryPolicy
@@ -591,6 +591,7 @@ class RunLoop:
         self, agent: Agent[Any], response: ModelResponse, ctx: RunContext[Any]
     ) -> AsyncIterator[RunEvent]:
         text = response.text
+        refuse_unsupported(agent, response, self._snapshot)
         problem = None
         try:
             output = agent.parse_output(text)
