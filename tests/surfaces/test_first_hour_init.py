@@ -157,3 +157,25 @@ def test_zsh_and_fish_completion(home: Path) -> None:
             check = subprocess.run([shell, "-n"], input=text, capture_output=True, text=True, timeout=60)
             assert check.returncode == 0, check.stderr
     assert os.environ.get("AGENTCORE_HOME")  # the autouse fixture kept this test away from the user's data
+
+
+def test_the_readme_streaming_snippet_runs_as_pasted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    from agentcore import registry
+    from agentcore.testing import ScriptedModel, tool_call
+
+    readme = (ROOT / "README.md").read_text()
+    [snippet] = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "Runner.stream" in b]
+    scripted = ScriptedModel([tool_call("get_weather", {"city": "Oslo"}), "It is 18°C and sunny in Oslo."])
+    monkeypatch.setitem(registry._providers, "openai", lambda name, **kw: scripted)
+    exec(compile(snippet, "README.md", "exec"), {"__name__": "__main__"})  # as pasted: imports, agent, run
+    assert capsys.readouterr().out == "\n[calling get_weather]\nIt is 18°C and sunny in Oslo.\n"
+
+
+def test_the_readme_names_the_fast_subset_and_no_needless_sudo() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert ".venv/bin/python -m pytest tests/core tests/surfaces" in readme
+    assert "sudo bash .ci/run" not in readme
