@@ -2,6 +2,7 @@
 
     python bench/startup.py            # median of 10 fresh processes per row
     python bench/startup.py -n 20
+    python bench/startup.py --hide aiohttp   # as a clean install: the openai SDK finds no aiohttp
 
 Each row starts a new process; the table prints the median wall time and the median CPU time (user +
 system of the child, which other load on the machine inflates less), next to ``python -c pass``
@@ -9,6 +10,7 @@ measured in the same run, and the target from issue 15:
 
 * ``import agentcore`` (< 0.3 s) and the public surface ``from agentcore import Agent, Runner, tool``;
 * ``agentcore --help`` (< 0.4 s), through the installed console script;
+* ``import openai``: the floor under the ``openai-chat`` run below (its adapter is built on the SDK);
 * ``agentcore run`` on a one-agent ``openai-chat`` definition, from the spawn to the moment the Chat
   Completions emulator (``tests/emulators/openai_chat.py``, on 127.0.0.1 in this process) receives the
   first request (< 1.0 s);
@@ -77,7 +79,9 @@ agents:
 HOOK = f"""\
 import os, socket, sys
 SDKS = {SDKS!r}
-_port = int(os.environ["BENCH_EMULATOR_PORT"])
+_port = int(os.environ.get("BENCH_EMULATOR_PORT", "0"))
+for _name in os.environ.get("BENCH_HIDE", "").split():
+    sys.modules[_name] = None  # importing it raises ImportError, as where it is not installed
 _connect = socket.socket.connect
 def connect(self, address):
     if isinstance(address, tuple) and len(address) >= 2 and address[1] == _port:
@@ -140,6 +144,14 @@ def median_of(n: int, sample: Callable[[], tuple[float, ...]]) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=10, help="fresh processes per row (median)")
+    parser.add_argument(
+        "--hide",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="make MODULE unimportable in the children (--hide aiohttp: as in a clean install, where the "
+        "openai SDK finds no aiohttp; the dev venv has it through the modal extra)",
+    )
     args = parser.parse_args()
 
     py = sys.executable
@@ -148,22 +160,20 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="agentcore-startup-"))
     (work / "sitecustomize.py").write_text(HOOK)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTCORE_"))}
-    env.update(AGENTCORE_HOME=str(work / "home"), NO_COLOR="1", BENCH_KEY="k")
+    env.update(AGENTCORE_HOME=str(work / "home"), NO_COLOR="1", BENCH_KEY="k", BENCH_HIDE=" ".join(args.hide))
+    env["PYTHONPATH"] = os.pathsep.join([str(work), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     emulator = StampedEmulator().start()
     emulator.queue(*[Reply(text="hi") for _ in range(10 * args.n)])
     url = f"{emulator.base_url}/v1"
     one, three = work / "one.yaml", work / "three.yaml"
     one.write_text(ONE.format(url=url))
     three.write_text(THREE.format(url=url))
-    run_env = {
-        **env,
-        "PYTHONPATH": os.pathsep.join([str(work), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-        "BENCH_EMULATOR_PORT": str(emulator.base_url.rsplit(":", 1)[1]),
-    }
+    run_env = {**env, "BENCH_EMULATOR_PORT": str(emulator.base_url.rsplit(":", 1)[1])}
     report = work / "sdks.txt"
     try:
         load = os.getloadavg()[0]
-        print(f"startup, median of {args.n} fresh processes · {os.cpu_count()} cores · load {load:.1f}")
+        hidden = f" · hidden: {', '.join(args.hide)}" if args.hide else ""
+        print(f"startup, median of {args.n} fresh processes · {os.cpu_count()} cores · load {load:.1f}{hidden}")
         print(f"{'':44s} {'wall':>8s} {'cpu':>8s}  {'target':>8s}")
 
         def row(label: str, wall: float, cpu: float, target: str = "", extra: str = "") -> None:
