@@ -27,9 +27,9 @@ from typing import Any
 import psycopg
 
 from ..errors import SessionBusy
-from ..messages import Item, Usage, dump_items, load_items
+from ..messages import Item, Usage
 from .base import Session, SessionSnapshot
-from .sqlite import DEFAULT_LOCK_TIMEOUT, RECORD_VERSION, upgrade_record
+from .sqlite import DEFAULT_LOCK_TIMEOUT, RECORD_VERSION, fold_records, turn_payload
 
 MIGRATIONS: list[str] = [
     """CREATE TABLE IF NOT EXISTS sessions (
@@ -174,21 +174,7 @@ class PostgresSession(Session):
         return [(int(s), int(v), str(k), json.loads(p), float(at)) for s, v, k, p, at in rows]
 
     async def load(self) -> SessionSnapshot:
-        snapshot = SessionSnapshot()
-        for _seq, version, kind, payload, _at in await self.records():
-            payload = upgrade_record(version, payload)
-            if kind == "cleared":
-                snapshot = SessionSnapshot()
-                continue
-            snapshot.items.extend(load_items(payload.get("items", [])))
-            if payload.get("active_agent") is not None:
-                snapshot.active_agent = payload["active_agent"]
-            if payload.get("caches") is not None:
-                snapshot.caches = payload["caches"]
-            if payload.get("usage") is not None:
-                snapshot.usage.add(Usage.model_validate(payload["usage"]))
-            snapshot.metadata.update(payload.get("metadata") or {})
-        return snapshot
+        return fold_records(await self.records())
 
     async def append(
         self,
@@ -198,14 +184,7 @@ class PostgresSession(Session):
         caches: dict[str, dict[str, Any]] | None = None,
         usage: Usage | None = None,
     ) -> None:
-        payload: dict[str, Any] = {"items": dump_items(items)}
-        if active_agent is not None:
-            payload["active_agent"] = active_agent
-        if caches is not None:
-            payload["caches"] = caches
-        if usage is not None:
-            payload["usage"] = usage.model_dump()
-        await self._append("turn", payload)
+        await self._append("turn", turn_payload(items, active_agent, caches, usage))
 
     async def set_metadata(self, **values: Any) -> None:
         await self._append("metadata", {"metadata": values})

@@ -29,7 +29,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,42 @@ def upgrade_record(version: int, payload: dict[str, Any]) -> dict[str, Any]:
         payload = RECORD_UPGRADES[version](payload)
         version += 1
     return payload
+
+
+def turn_payload(
+    items: Sequence[Item],
+    active_agent: str | None = None,
+    caches: dict[str, dict[str, Any]] | None = None,
+    usage: Usage | None = None,
+) -> dict[str, Any]:
+    """The payload of a ``turn`` record (the format every session store writes)."""
+    payload: dict[str, Any] = {"items": dump_items(items)}
+    if active_agent is not None:
+        payload["active_agent"] = active_agent
+    if caches is not None:
+        payload["caches"] = caches
+    if usage is not None:
+        payload["usage"] = usage.model_dump()
+    return payload
+
+
+def fold_records(records: Iterable[tuple[int, int, str, dict[str, Any], float]]) -> SessionSnapshot:
+    """Fold ``(seq, version, kind, payload, created_at)`` records, oldest first, into a snapshot."""
+    snapshot = SessionSnapshot()
+    for _seq, version, kind, payload, _at in records:
+        payload = upgrade_record(version, payload)
+        if kind == "cleared":
+            snapshot = SessionSnapshot()
+            continue
+        snapshot.items.extend(load_items(payload.get("items", [])))
+        if payload.get("active_agent") is not None:
+            snapshot.active_agent = payload["active_agent"]
+        if payload.get("caches") is not None:
+            snapshot.caches = payload["caches"]
+        if payload.get("usage") is not None:
+            snapshot.usage.add(Usage.model_validate(payload["usage"]))
+        snapshot.metadata.update(payload.get("metadata") or {})
+    return snapshot
 
 
 @dataclass(frozen=True)
@@ -343,21 +379,7 @@ class SQLiteSession(Session):
         return [(seq, version, kind, json.loads(payload), at) for seq, version, kind, payload, at in rows]
 
     def _load_sync(self) -> SessionSnapshot:
-        snapshot = SessionSnapshot()
-        for _seq, version, kind, payload, _at in self._records_sync():
-            payload = upgrade_record(version, payload)
-            if kind == "cleared":
-                snapshot = SessionSnapshot()
-                continue
-            snapshot.items.extend(load_items(payload.get("items", [])))
-            if payload.get("active_agent") is not None:
-                snapshot.active_agent = payload["active_agent"]
-            if payload.get("caches") is not None:
-                snapshot.caches = payload["caches"]
-            if payload.get("usage") is not None:
-                snapshot.usage.add(Usage.model_validate(payload["usage"]))
-            snapshot.metadata.update(payload.get("metadata") or {})
-        return snapshot
+        return fold_records(self._records_sync())
 
     def _delete_sync(self) -> bool:
         db = self._db()
@@ -383,14 +405,7 @@ class SQLiteSession(Session):
         caches: dict[str, dict[str, Any]] | None = None,
         usage: Usage | None = None,
     ) -> None:
-        payload: dict[str, Any] = {"items": dump_items(items)}
-        if active_agent is not None:
-            payload["active_agent"] = active_agent
-        if caches is not None:
-            payload["caches"] = caches
-        if usage is not None:
-            payload["usage"] = usage.model_dump()
-        await asyncio.to_thread(self._append_sync, "turn", payload)
+        await asyncio.to_thread(self._append_sync, "turn", turn_payload(items, active_agent, caches, usage))
 
     async def set_metadata(self, **values: Any) -> None:
         """Record metadata (for example the definition file a chat runs) in the log."""
