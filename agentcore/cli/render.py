@@ -49,7 +49,6 @@ class Answer:
         self.markdown = markdown
         self.pending = ""
         """Markdown not rendered yet (an unfinished block)."""
-        self.written = False
         self._open_line = False
         self._console: Any = None
 
@@ -63,7 +62,6 @@ class Answer:
     def feed(self, delta: str) -> None:
         if not delta:
             return
-        self.written = True
         if not self.markdown:
             self.out.write(delta)
             self.out.flush()
@@ -101,7 +99,6 @@ class Answer:
         else:
             print(text, file=self.out)
         self.out.flush()
-        self.written = True
 
     def text(self, value: str) -> None:
         """A final answer that was not streamed (the model's adapter does not stream)."""
