@@ -77,11 +77,12 @@ class Pane:
     """A tmux server of its own (socket under ``folder``) running one command in a 100x30 window."""
 
     def __init__(self, folder: Path, command: list[str], env: dict[str, str], *, cwd: Path) -> None:
-        self.socket = str(folder / "tmux.sock")
+        self.socket = str(folder / f"tmux-{os.urandom(4).hex()}.sock")  # a server per pane: no reuse race
         shell = " ".join(shlex.quote(c) for c in command)
         # keep the window after the command ends, to read its exit code
         script = f"{shell}; echo EXIT=$?; sleep 600"
-        env = {**env, "TERM": "xterm-256color"}
+        # a UTF-8 terminal whatever the caller's locale (the status line and summaries use · ✔ ⠋)
+        env = {**env, "TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
         self.tmux(
             "new-session", "-d", "-s", "t", "-x", "100", "-y", "30", "-c", str(cwd), "bash", "--norc", "-c", script,
             env=env,
@@ -89,7 +90,12 @@ class Pane:
 
     def tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
         done = subprocess.run(
-            ["tmux", "-S", self.socket, *args], capture_output=True, text=True, env=env, timeout=30
+            ["tmux", "-u", "-S", self.socket, *args],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            env=env,
+            timeout=30,
         )
         return done.stdout
 
