@@ -17,19 +17,11 @@ from tests.providers.harness import Harness
 
 from .conftest import everything, filesystem
 
-PROVIDERS = ["openai", "openai-chat", "anthropic", "google", "google-interactions"]
 
-
-@pytest.fixture(params=PROVIDERS)
+@pytest.fixture(params=harness_mod.PROVIDERS)
 def provider(request: pytest.FixtureRequest) -> Iterator[Harness]:
-    if request.param not in harness_mod.available():
-        pytest.fail(f"no emulator/harness for {request.param}")
-    h = harness_mod.make(request.param)
-    h.emulator.start()
-    try:
+    with harness_mod.started(request.param) as h:
         yield h
-    finally:
-        h.emulator.stop()
 
 
 async def test_mcp_tools_through_each_adapter(provider: Harness, tmp_path: Path) -> None:

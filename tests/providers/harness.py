@@ -6,6 +6,7 @@ Each vendor emulator module in ``tests/emulators/`` exposes ``harness() -> Harne
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -70,6 +71,22 @@ def make(name: str) -> Harness:
     factory = _factory(name)
     assert factory is not None, f"no harness for {name}"
     return factory()
+
+
+PROVIDERS = ["openai", "openai-chat", "anthropic", "google", "google-interactions"]
+
+
+@contextlib.contextmanager
+def started(name: str) -> Iterator[Harness]:
+    """The harness of provider ``name`` with its emulator running on 127.0.0.1 (a test fails without one)."""
+    if name not in available():
+        pytest.fail(f"no emulator/harness for {name}")
+    h = make(name)
+    h.emulator.start()
+    try:
+        yield h
+    finally:
+        h.emulator.stop()
 
 
 E = TypeVar("E", bound=Emulator)
