@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from .events import RunResult
     from .messages import (
         AssistantMessage,
+        Citation,
+        HostedToolUse,
         Item,
         ProviderState,
         Reasoning,
@@ -86,6 +88,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "events": ("RunResult",),
     "messages": (
         "AssistantMessage",
+        "Citation",
+        "HostedToolUse",
         "Item",
         "ProviderState",
         "Reasoning",
@@ -112,6 +116,7 @@ __all__ = [
     "AssistantMessage",
     "Budget",
     "Check",
+    "Citation",
     "CommandVerifier",
     "ConfigError",
     "FunctionVerifier",
@@ -120,6 +125,7 @@ __all__ = [
     "GuardrailTripwire",
     "Handoff",
     "HandoffItem",
+    "HostedToolUse",
     "InMemorySession",
     "Item",
     "MaxTurnsExceeded",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
-from .messages import Item, ToolCall, ToolResult, Usage
+from .messages import HostedToolUse, Item, ToolCall, ToolResult, Usage
 
 OutputT = TypeVar("OutputT")
 
@@ -74,6 +74,26 @@ class ToolProgress:
     total: float | None = None
     message: str | None = None
     kind: Literal["tool_progress"] = "tool_progress"
+
+
+@dataclass(frozen=True, slots=True)
+class HostedToolStarted:
+    """The model's vendor began running a hosted tool (web search, code execution…) on its servers."""
+
+    agent: str
+    tool_kind: str
+    name: str
+    call_id: str | None = None
+    kind: Literal["hosted_tool_started"] = "hosted_tool_started"
+
+
+@dataclass(frozen=True, slots=True)
+class HostedToolFinished:
+    """The vendor finished a hosted tool; ``item`` is its :class:`~agentcore.messages.HostedToolUse`."""
+
+    agent: str
+    item: HostedToolUse
+    kind: Literal["hosted_tool_finished"] = "hosted_tool_finished"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +167,8 @@ RunEvent = (
     | ToolCallFinished
     | ToolOutputDelta
     | ToolProgress
+    | HostedToolStarted
+    | HostedToolFinished
     | HandoffOccurred
     | TurnCompleted
     | RetryScheduled

@@ -17,6 +17,7 @@ from .errors import UserError
 __all__ = [
     "CodeExecution",
     "FileSearch",
+    "HostedMCP",
     "HostedTool",
     "UnsupportedHostedToolError",
     "UserLocation",
@@ -24,6 +25,7 @@ __all__ = [
     "WebSearch",
     "code_execution",
     "file_search",
+    "hosted_mcp",
     "web_fetch",
     "web_search",
 ]
@@ -102,7 +104,33 @@ class CodeExecution:
     kind = "code_execution"
 
 
-HostedTool = WebSearch | WebFetch | FileSearch | CodeExecution
+@dataclass(frozen=True, slots=True)
+class HostedMCP:
+    """A remote MCP server the model's vendor connects to itself (OpenAI's ``mcp`` tool, Anthropic's MCP
+    connector): its tools run between the vendor and the server, never through this process. For servers
+    the agent should reach itself, use :class:`agentcore.mcp.MCPServer` instead.
+
+    ``require_approval``: ``"always"`` pauses the run on each call the vendor proposes (the vendor's
+    approval request becomes a run interruption, decided like any tool approval), ``"never"`` lets the
+    vendor call freely, or a tuple of tool names that need approval. ``authorization``: a bearer token
+    the vendor presents to the server (kept out of traces)."""
+
+    server_label: str
+    server_url: str
+    allowed_tools: tuple[str, ...] = ()
+    require_approval: Literal["always", "never"] | tuple[str, ...] = "always"
+    authorization: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    description: str | None = None
+
+    kind = "mcp"
+
+    def __post_init__(self) -> None:
+        if not self.server_label or not self.server_url.startswith(("http://", "https://")):
+            raise UserError("hosted MCP needs a server_label and an http(s) server_url")
+
+
+HostedTool = WebSearch | WebFetch | FileSearch | CodeExecution | HostedMCP
 
 
 def web_search(
@@ -124,6 +152,28 @@ def web_fetch(
 
 def file_search(*, vector_store_ids: Iterable[str], max_results: int | None = None) -> FileSearch:
     return FileSearch(tuple(vector_store_ids), max_results)
+
+
+def hosted_mcp(
+    server_label: str,
+    server_url: str,
+    *,
+    allowed_tools: Iterable[str] = (),
+    require_approval: Literal["always", "never"] | Iterable[str] = "always",
+    authorization: str | None = None,
+    headers: dict[str, str] | None = None,
+    description: str | None = None,
+) -> HostedMCP:
+    approval = require_approval if isinstance(require_approval, str) else tuple(require_approval)
+    return HostedMCP(
+        server_label,
+        server_url,
+        tuple(allowed_tools),
+        approval,  # type: ignore[arg-type]
+        authorization,
+        tuple((headers or {}).items()),
+        description,
+    )
 
 
 def code_execution(

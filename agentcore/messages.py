@@ -103,9 +103,28 @@ class UserMessage(_ItemBase):
         return "".join(p.text for p in self.content if isinstance(p, TextPart))
 
 
+class Citation(BaseModel):
+    """A source an answer cites, the same shape whichever vendor produced it: an OpenAI ``url_citation`` /
+    ``file_citation`` annotation, an Anthropic ``citations`` entry, a Gemini grounding chunk. ``start`` /
+    ``end`` are character offsets into the text that cites it, when the vendor gives them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["web", "file", "document"] = "web"
+    url: str | None = None
+    title: str | None = None
+    cited_text: str | None = None
+    start: int | None = None
+    end: int | None = None
+    file_id: str | None = None
+    filename: str | None = None
+
+
 class AssistantMessage(_ItemBase):
     type: Literal["assistant"] = "assistant"
     text: str
+    citations: tuple[Citation, ...] = ()
+    """The sources this text cites (hosted web search, file search, web fetch, grounding)."""
 
 
 class ToolCall(_ItemBase):
@@ -141,6 +160,55 @@ class Reasoning(_ItemBase):
     summary: str = ""
 
 
+HostedToolKind = Literal[
+    "web_search", "web_fetch", "file_search", "code_execution", "shell", "image_generation", "mcp", "other"
+]
+
+
+class HostedToolUse(_ItemBase):
+    """Tool work the model's vendor ran on its own servers (a hosted tool, :mod:`agentcore.hosted`): the
+    call and, once the vendor reports it, its result. The vendor's exact blocks are in ``state`` (one
+    entry per block, in order), so the same vendor gets them back byte-exact; another vendor gets the
+    bounded text rendering of :meth:`render` and never the foreign blocks.
+
+    ``kind`` is the neutral tool family, ``name`` the vendor's tool name (``web_search``,
+    ``bash_code_execution``, ``code_interpreter``…). ``output`` is what the tool produced as text (code
+    output, a fetched page's excerpt, an error), ``sources`` what it found, ``code`` the code it ran,
+    ``files`` the ids of files it produced."""
+
+    type: Literal["hosted_tool"] = "hosted_tool"
+    kind: HostedToolKind
+    name: str
+    call_id: str | None = None
+    input: dict[str, Any] = Field(default_factory=dict)
+    status: Literal["in_progress", "completed", "failed", "incomplete"] = "completed"
+    output: str = ""
+    sources: tuple[Citation, ...] = ()
+    code: str | None = None
+    files: tuple[str, ...] = ()
+    is_error: bool = False
+
+    def render(self, limit: int = 4000) -> str:
+        """What happened, as bounded text for a vendor that cannot take this vendor's blocks."""
+        head = f"[{self.kind.replace('_', ' ')} run by the model's vendor ({self.name})"
+        query = self.input.get("query") or self.input.get("url") or self.input.get("queries")
+        if query:
+            head += f": {query if isinstance(query, str) else json.dumps(query)}"
+        lines = [head + ("; failed]" if self.is_error else "]")]
+        if self.code:
+            lines.append("code:\n" + self.code[: limit // 2])
+        if self.output:
+            lines.append("output:\n" + self.output[: limit // 2])
+        for src in self.sources[:20]:
+            label = src.title or src.filename or src.url or src.file_id or "source"
+            where = src.url or src.file_id or ""
+            lines.append(f"- {label}" + (f" <{where}>" if where and where != label else ""))
+        if self.files:
+            lines.append("files: " + ", ".join(self.files[:20]))
+        text = "\n".join(lines)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class Handoff(_ItemBase):
     """Control passed from one agent to another."""
 
@@ -151,7 +219,7 @@ class Handoff(_ItemBase):
 
 
 Item = Annotated[
-    UserMessage | AssistantMessage | ToolCall | ToolResult | Reasoning | Handoff,
+    UserMessage | AssistantMessage | ToolCall | ToolResult | Reasoning | Handoff | HostedToolUse,
     Field(discriminator="type"),
 ]
 _items_adapter: TypeAdapter[list[Item]] = TypeAdapter(list[Item])
@@ -232,6 +300,8 @@ class Usage(BaseModel):
     cached_input_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    server_tool_requests: dict[str, int] = Field(default_factory=dict)
+    """Requests to hosted tools the vendor bills per use, by neutral kind (``{"web_search": 2}``)."""
 
     @property
     def total_tokens(self) -> int:
@@ -245,8 +315,23 @@ class Usage(BaseModel):
         self.cached_input_tokens += other.cached_input_tokens
         self.cache_write_tokens += other.cache_write_tokens
         self.reasoning_tokens += other.reasoning_tokens
+        for kind, count in other.server_tool_requests.items():
+            self.server_tool_requests[kind] = self.server_tool_requests.get(kind, 0) + count
+
+    def minus(self, other: Usage) -> Usage:
+        """What this usage has beyond ``other`` (a running total minus an earlier snapshot of it)."""
+        tools = {k: n - other.server_tool_requests.get(k, 0) for k, n in self.server_tool_requests.items()}
+        return Usage(
+            requests=self.requests - other.requests,
+            input_tokens=self.input_tokens - other.input_tokens,
+            output_tokens=self.output_tokens - other.output_tokens,
+            cached_input_tokens=self.cached_input_tokens - other.cached_input_tokens,
+            cache_write_tokens=self.cache_write_tokens - other.cache_write_tokens,
+            reasoning_tokens=self.reasoning_tokens - other.reasoning_tokens,
+            server_tool_requests={k: n for k, n in tools.items() if n},
+        )
 
     def __add__(self, other: Usage) -> Usage:
-        out = self.model_copy()
+        out = self.model_copy(update={"server_tool_requests": dict(self.server_tool_requests)})
         out.add(other)
         return out

@@ -139,12 +139,28 @@ class ModelToolCallDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelHostedToolEvent:
+    """The vendor started (``phase="started"``: ``name`` known, maybe ``input``) or finished
+    (``phase="finished"``: ``item`` is the whole :class:`~agentcore.messages.HostedToolUse`) a hosted
+    tool. ``call_id`` ties the two together when the vendor gives one."""
+
+    phase: Literal["started", "finished"]
+    kind: str
+    name: str
+    call_id: str | None = None
+    item: Any = None
+    event: Literal["model_hosted_tool"] = "model_hosted_tool"
+
+
+@dataclass(frozen=True, slots=True)
 class ModelResponseDone:
     response: ModelResponse
     kind: Literal["model_response_done"] = "model_response_done"
 
 
-ModelStreamEvent = ModelTextDelta | ModelReasoningDelta | ModelToolCallDelta | ModelResponseDone
+ModelStreamEvent = (
+    ModelTextDelta | ModelReasoningDelta | ModelToolCallDelta | ModelHostedToolEvent | ModelResponseDone
+)
 
 
 class Model(abc.ABC):  # noqa: B024 - override respond() or stream(), either one

@@ -278,7 +278,7 @@ class Progress:
             self.cost_known = False
         else:
             self.cost += (max(delta_in, 0) * price[0] + max(delta_out, 0) * price[1]) / 1e6
-        self.usage = usage.model_copy()
+        self.usage = usage.model_copy(deep=True)
 
     def settle(self, usage: Usage, agent: str) -> None:
         """Charge tokens the turn events did not cover (the final turn) to ``agent``."""

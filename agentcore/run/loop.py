@@ -173,8 +173,8 @@ class RunLoop:
             self.items = list(state.items)
             self.history_len = state.history_len
             self.saved_len = len(self.items)
-            self.usage = state.usage.model_copy()
-            self.saved_usage = self.usage.model_copy()
+            self.usage = state.usage.model_copy(deep=True)
+            self.saved_usage = self.usage.model_copy(deep=True)
             self.turns = state.turn
             self.caches = state.caches
             self._restore_view(state.view)
@@ -301,14 +301,12 @@ class RunLoop:
             return
         view = self._view_state()
         self.caches[_META] = {"view": view} if view is not None else {}
-        delta = self.usage.model_copy()
-        for name in Usage.model_fields:
-            setattr(delta, name, getattr(self.usage, name) - getattr(self.saved_usage, name))
+        delta = self.usage.minus(self.saved_usage)
         await self.session.append(
             self.items[self.saved_len :], active_agent=self.agent.name, caches=self.caches, usage=delta
         )
         self.saved_len = len(self.items)
-        self.saved_usage = self.usage.model_copy()
+        self.saved_usage = self.usage.model_copy(deep=True)
 
     def _fail(self, exc_type: type[Any], message: str) -> Exception:
         err: Exception = exc_type(message, items=list(self.items), agent_name=self.agent.name)
@@ -361,7 +359,7 @@ class RunLoop:
                 async for event in self._turns(new_input, act):
                     yield event
             except AgentcoreError as exc:  # what the run spent goes with the error that ended it
-                exc.usage, exc.turns = self.usage.model_copy(), self.turns
+                exc.usage, exc.turns = self.usage.model_copy(deep=True), self.turns
                 raise
             finally:
                 if root.is_recording():
@@ -509,7 +507,7 @@ class RunLoop:
             yield HandoffOccurred(agent.name, handoff.agent.name)
             yield AgentStarted(handoff.agent.name)
         await self._save()
-        yield TurnCompleted(agent.name, self.turns, self.usage.model_copy())
+        yield TurnCompleted(agent.name, self.turns, self.usage.model_copy(deep=True))
 
     def _handoff(self, source: Agent[Any], handoff: Handoff, call: ToolCall) -> RunEvent:
         target = handoff.agent
@@ -546,7 +544,7 @@ class RunLoop:
             agent=agent.name,
             items=list(self.items),
             history_len=self.history_len,
-            usage=self.usage.model_copy(),
+            usage=self.usage.model_copy(deep=True),
             turn=self.turns,
             caches=self.caches,
             pending=sorted(phase.pending, key=lambda p: [c.call_id for c in calls].index(p.call.call_id)),

@@ -12,9 +12,24 @@ from tenacity import AsyncRetrying, RetryCallState, stop_never
 
 from .. import tracing
 from ..errors import ModelCallFailed, ModelError, ModelStreamError, RetryBudgetExhausted
-from ..events import ReasoningDelta, RetryScheduled, RunEvent, TextDelta
-from ..messages import Item
-from ..model import Model, ModelReasoningDelta, ModelRequest, ModelResponse, ModelResponseDone, ModelTextDelta
+from ..events import (
+    HostedToolFinished,
+    HostedToolStarted,
+    ReasoningDelta,
+    RetryScheduled,
+    RunEvent,
+    TextDelta,
+)
+from ..messages import HostedToolUse, Item
+from ..model import (
+    Model,
+    ModelHostedToolEvent,
+    ModelReasoningDelta,
+    ModelRequest,
+    ModelResponse,
+    ModelResponseDone,
+    ModelTextDelta,
+)
 from . import steps
 from .checks import gate_passed
 from .retry import RetryBudget, RetryPolicy, RetryWait, is_retryable
@@ -124,6 +139,11 @@ class ModelCaller:
                             continue  # nothing of a reply to unchecked input is shown (the item still arrives)
                         self.streamed = True
                         yield ReasoningDelta(agent.name, ev.text)
+                    elif isinstance(ev, ModelHostedToolEvent):
+                        if ev.phase == "started":
+                            yield HostedToolStarted(agent.name, ev.kind, ev.name, ev.call_id)
+                        elif isinstance(ev.item, HostedToolUse):
+                            yield HostedToolFinished(agent.name, ev.item)
                     elif isinstance(ev, ModelResponseDone):
                         response = ev.response
             if response is None:

@@ -79,7 +79,7 @@ class InMemorySession(Session):
             items=list(s.items),
             active_agent=s.active_agent,
             caches=copy.deepcopy(s.caches),
-            usage=s.usage.model_copy(),
+            usage=s.usage.model_copy(deep=True),
             metadata=dict(s.metadata),
         )
 

@@ -185,6 +185,24 @@ recognised as such by backends that read OpenInference kinds (Phoenix) rather th
 _STATUS_OK = frozenset({"invoke_agent", "apply_guardrail"})
 """Spans that end with status OK when they succeed (an error sets ERROR): the root and the guardrails."""
 _prices: dict[str, tuple[float, float]] = {}
+_tool_prices: dict[str, float] = {
+    "web_search": 0.01,
+    "web_fetch": 0.0,
+    "file_search": 0.0025,
+}
+"""USD per hosted tool request by neutral kind (the vendors' list prices: web search is $10 per 1,000 at
+OpenAI and Anthropic, file search $2.50 per 1,000 tool calls at OpenAI, web fetch costs only its tokens).
+:func:`set_tool_price` overrides; a kind not listed costs nothing beyond its tokens."""
+
+
+def set_tool_price(kind: str, usd_per_request: float) -> None:
+    """USD per request of the hosted tool ``kind`` (``web_search``…), added to the cost of model calls
+    that used it (:attr:`Usage.server_tool_requests`)."""
+    _tool_prices[kind] = float(usd_per_request)
+
+
+def _tool_cost(usage: Usage) -> float:
+    return sum(_tool_prices.get(kind, 0.0) * n for kind, n in usage.server_tool_requests.items())
 
 
 def set_price(model: str, input_per_mtok: float, output_per_mtok: float) -> None:
@@ -198,7 +216,7 @@ def cost_of(model: str, usage: Usage) -> float | None:
     price = _prices.get(model)
     if price is None:
         return None
-    return (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1e6
+    return (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1e6 + _tool_cost(usage)
 
 
 def set_cost(s: Span, model: str, usage: Usage) -> None:
@@ -207,10 +225,15 @@ def set_cost(s: Span, model: str, usage: Usage) -> None:
     if price is None or not s.is_recording():
         return
     prompt, completion = usage.input_tokens * price[0] / 1e6, usage.output_tokens * price[1] / 1e6
-    s.set_attribute("gen_ai.usage.cost", round(prompt + completion, 10))
+    tools = _tool_cost(usage)
+    s.set_attribute("gen_ai.usage.cost", round(prompt + completion + tools, 10))
     s.set_attribute("llm.cost.prompt", round(prompt, 10))
     s.set_attribute("llm.cost.completion", round(completion, 10))
-    s.set_attribute("llm.cost.total", round(prompt + completion, 10))
+    if tools:
+        s.set_attribute("agentcore.cost.hosted_tools", round(tools, 10))
+        for kind, n in usage.server_tool_requests.items():
+            s.set_attribute(f"agentcore.usage.server_tool_requests.{kind}", n)
+    s.set_attribute("llm.cost.total", round(prompt + completion + tools, 10))
 
 
 def set_error(s: Span, message: str) -> None:

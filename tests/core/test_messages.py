@@ -76,8 +76,35 @@ def test_usage_adds_up() -> None:
         "cached_input_tokens": 4,
         "cache_write_tokens": 7,
         "reasoning_tokens": 1,
+        "server_tool_requests": {},
     }
     assert total.total_tokens == 20
+
+
+def test_server_tool_requests_add_up_without_aliasing() -> None:
+    a = Usage(server_tool_requests={"web_search": 1})
+    b = a + Usage(server_tool_requests={"web_search": 2, "web_fetch": 1})
+    assert b.server_tool_requests == {"web_search": 3, "web_fetch": 1}
+    assert a.server_tool_requests == {"web_search": 1}
+
+
+def test_hosted_tool_use_round_trips_and_renders_bounded() -> None:
+    from agentcore.messages import Citation, HostedToolUse, load_items
+
+    item = HostedToolUse(
+        kind="web_search",
+        name="web_search",
+        call_id="srvtoolu_1",
+        input={"query": "tides in Brest"},
+        sources=(Citation(url="https://example.org/t", title="Tide tables"),),
+        code="print(1)" * 2000,
+        output="1",
+    )
+    (back,) = load_items([item.model_dump(mode="json")])
+    assert back == item
+    text = item.render(limit=500)
+    assert text.startswith("[web search run by the model's vendor (web_search): tides in Brest]")
+    assert len(text) <= 500
 
 
 def test_input_normalization() -> None:

@@ -138,6 +138,7 @@ async def test_plain_text_request_and_response(serve) -> None:
         "cached_input_tokens": 5,
         "cache_write_tokens": 0,
         "reasoning_tokens": 0,
+        "server_tool_requests": {},
     }
     assert all(i.agent is None for i in resp.items)
 
