@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from .context import RunContext
+from .contextwin import ContextPolicy
 from .control.handoffs import AgentTool, as_handoff
 from .control.verifiers import as_verifier
 from .errors import UserError
@@ -92,6 +93,9 @@ class Agent(Generic[OutputT]):
     max_corrections: int = 3
     max_parallel_tools: int = 8
     retry: RetryPolicy | None = None
+    context: ContextPolicy | None = None
+    """What the run does as the transcript nears the model's context window (:mod:`agentcore.contextwin`):
+    clear old tool outputs, summarise old turns, the vendor's own compaction; ``None``: nothing."""
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -103,6 +107,7 @@ class Agent(Generic[OutputT]):
         object.__setattr__(self, "verify", tuple(as_verifier(v) for v in self.verify))
         object.__setattr__(self, "mcp_servers", tuple(self.mcp_servers))
         object.__setattr__(self, "hosted_tools", tuple(self.hosted_tools))
+        object.__setattr__(self, "context", ContextPolicy.of(self.context))
         if self.native_tools not in ("auto", "off"):
             raise UserError(
                 f"agent {self.name!r}: native_tools must be 'auto' or 'off', not {self.native_tools!r}"

@@ -242,6 +242,11 @@ class ModelCallFailed(RunError):
         self.error = error
 
 
+class ContextWindowExceeded(ModelCallFailed):
+    """The vendor answered "context too long" (``error`` is its :class:`ContextTooLongError`) again after
+    the agent's context policy compacted the transcript once, or the agent has no policy to compact with."""
+
+
 # --------------------------------------------------------------------------- tools, config, sandboxes
 
 

@@ -175,6 +175,8 @@ class Model(abc.ABC):  # noqa: B024 - override respond() or stream(), either one
     model_name: str = ""
     server_address: str | None = None
     server_port: int | None = None
+    context_window: int | None = None
+    """Tokens the model reads at most; ``None``: from :data:`agentcore.contextwin.WINDOWS` by name."""
 
     async def respond(self, request: ModelRequest) -> ModelResponse:
         if type(self).stream is Model.stream:
@@ -193,6 +195,16 @@ class Model(abc.ABC):  # noqa: B024 - override respond() or stream(), either one
         if type(self).respond is Model.respond:
             raise NotImplementedError(f"{type(self).__name__} implements neither respond() nor stream()")
         yield ModelResponseDone(await self.respond(request))
+
+    async def count_tokens(self, request: ModelRequest) -> int | None:
+        """The vendor's count of the input tokens ``request`` would send (its counting endpoint), or
+        ``None`` when the vendor has none; context policies then use the local estimate."""
+        return None
+
+    def native_context(self, threshold: int) -> dict[str, Any] | None:
+        """Body fields that turn on the vendor's own context management at about ``threshold`` input
+        tokens (``ContextPolicy(native=True)``), or ``None`` when the vendor has none."""
+        return None
 
     @property
     def cache_key(self) -> str:

@@ -20,7 +20,7 @@ TREES = {"agentcore": ROOT / "agentcore", "agentcore.providers": ROOT / "provide
 LAYERS: list[set[str]] = [
     {"agentcore.messages", "agentcore.errors", "agentcore.paths", "agentcore._compat", "agentcore.model",
      "agentcore.context", "agentcore.tools", "agentcore.events", "agentcore.registry",
-     "agentcore.tracing", "agentcore.sessions", "agentcore.hosted"},
+     "agentcore.tracing", "agentcore.sessions", "agentcore.hosted", "agentcore.contextwin"},
     {"agentcore.control"},
     {"agentcore.agent", "agentcore.testing"},
     {"agentcore.run", "agentcore.mcp", "agentcore.providers", "agentcore.sandboxes"},

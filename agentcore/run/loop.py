@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import weakref
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from .. import tracing
@@ -42,65 +41,25 @@ from ..messages import (
     ToolResult,
     Usage,
     UserMessage,
-    dump_items,
     input_to_items,
     keep_last_images,
-    load_items,
     new_id,
 )
 from ..model import Model, ModelRequest, ModelResponse
-from ..registry import resolve_model
 from ..sessions.base import Session
 from ..tools import Tool
 from .checks import Gate, await_gate, check_input, refuse_unsupported, rewrite_output, run_verifier
+from .compaction import ContextKeeper
 from .corrections import Corrections
 from .modelcall import ModelCaller
 from .retry import RetryPolicy
+from .setup import agents_reachable, default_tracing, images_kept, shared_model, start_for_run
 from .steps import consume_decisions
 from .toolexec import ToolPhase, apply_guardrails, native_tool_kinds, run_tool_calls
-from .transcript import TranscriptView
+from .transcript import TranscriptView, dump_view, load_view
 
 DEFAULT_MAX_TURNS = 30
 _META = "__agentcore__"
-
-
-_shared_models: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Model]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def shared_model(spec: str) -> Model:
-    """The adapter for a ``provider:model`` string, shared by every run on this event loop, so
-    connection pools and encoding caches are reused instead of rebuilt per run."""
-    models = _shared_models.setdefault(asyncio.get_running_loop(), {})
-    model = models.get(spec)
-    if model is None:
-        model = models[spec] = resolve_model(spec)
-    return model
-
-
-def _images_kept(tools: Iterable[Tool]) -> int | None:
-    """How many tool-result images the model is shown: the smallest ``keep_images`` of the tools
-    (the ``computer`` tool sets it), None (all) when no tool asks."""
-    return min((int(t.metadata["keep_images"]) for t in tools if "keep_images" in t.metadata), default=None)
-
-
-def _default_tracing() -> None:
-    from ..tracing.store import ensure_default
-
-    ensure_default()
-
-
-def _agents_reachable(entry: Agent[Any]) -> dict[str, Agent[Any]]:
-    found: dict[str, Agent[Any]] = {}
-    stack = [entry]
-    while stack:
-        agent = stack.pop()
-        if agent.name in found:
-            continue
-        found[agent.name] = agent
-        stack.extend(h.agent for h in agent.handoff_list)
-    return found
 
 
 class RunLoop:
@@ -127,7 +86,7 @@ class RunLoop:
         self.user_streaming = user_streaming
         self.hold_output = hold_output
         self.run_id = new_id()
-        self.agents = _agents_reachable(agent)
+        self.agents = agents_reachable(agent)
         self.items: list[Item] = []
         self.history_len = 0
         self.saved_len = 0
@@ -148,6 +107,7 @@ class RunLoop:
         self.trace_id: str | None = None
         self._activation = contextlib.ExitStack()
         self.retry = retry
+        self.context = ContextKeeper(self)
         self.caller = ModelCaller(
             policy=retry,
             user_streaming=user_streaming,
@@ -177,7 +137,7 @@ class RunLoop:
             self.saved_usage = self.usage.model_copy(deep=True)
             self.turns = state.turn
             self.caches = state.caches
-            self._restore_view(state.view)
+            self.view = load_view(state.view, self.agent.name)
             return []
         if self.session is not None:
             snap = await self.session.load()
@@ -185,23 +145,13 @@ class RunLoop:
             self.caches = snap.caches
             if snap.active_agent and snap.active_agent in self.agents:
                 self.agent = self.agents[snap.active_agent]
-            self._restore_view(self.caches.get(_META, {}).get("view"))
+            self.view = load_view(self.caches.get(_META, {}).get("view"), self.agent.name)
         self.history_len = self.saved_len = len(self.items)
         new = input_to_items(self.input)
         if not new and not self.items:
             raise UserError("a run needs input (or a session with history to continue)")
         self.items.extend(new)
         return new
-
-    def _restore_view(self, data: dict[str, Any] | None) -> None:
-        if data and data.get("agent") == self.agent.name:
-            self.view = (load_items(data["base"]), int(data["from_index"]))
-
-    def _view_state(self) -> dict[str, Any] | None:
-        """The active agent's filtered history (after a non-"full" handoff), as JSON for persistence."""
-        if self.view is None:
-            return None
-        return {"agent": self.agent.name, "base": dump_items(self.view[0]), "from_index": self.view[1]}
 
     def _view_items(self) -> list[Item]:
         if self.view is None:
@@ -229,7 +179,7 @@ class RunLoop:
             sandbox = agent.sandbox
             if not sandbox.started and sandbox not in self.owned_sandboxes:
                 # starts while the model thinks; awaited before anything can use it (_sandboxes_ready)
-                self.sandbox_starts.append(asyncio.ensure_future(_start_for_run(sandbox)))
+                self.sandbox_starts.append(asyncio.ensure_future(start_for_run(sandbox)))
                 self.owned_sandboxes.append(sandbox)
             for t in sandbox.tools():
                 tools.setdefault(t.name, t)
@@ -299,7 +249,7 @@ class RunLoop:
     async def _save(self) -> None:
         if self.session is None:
             return
-        view = self._view_state()
+        view = dump_view(self.view, self.agent.name)
         self.caches[_META] = {"view": view} if view is not None else {}
         delta = self.usage.minus(self.saved_usage)
         await self.session.append(
@@ -316,8 +266,6 @@ class RunLoop:
         events = self.corrections.add(agent, [(source, message)], self._snapshot)
         item = UserMessage.of(f"[{source}] {message}", agent=agent.name)
         return [*events, GuardrailFeedback(agent.name, source, message), self._append(item)]
-
-    # ------------------------------------------------------------------ model calls
 
     # ------------------------------------------------------------------ the loop
 
@@ -346,7 +294,7 @@ class RunLoop:
                     await asyncio.gather(self.mcp.close(), return_exceptions=True)
 
     async def _loop(self) -> AsyncIterator[RunEvent]:
-        _default_tracing()
+        default_tracing()
         new_input = await self._prepare()
         self.caller.conversation_id = self._conversation_id  # a resumed run keeps its first run id
         root_attrs = {**self._agent_attributes(self.agent), "agentcore.run.id": self.run_id}
@@ -410,7 +358,7 @@ class RunLoop:
             self.extra["tools"] = list(tools.values())
             request = ModelRequest(
                 instructions=await agent.resolve_instructions(ctx),
-                items=keep_last_images(self._transcript(), _images_kept(tools.values())),
+                items=keep_last_images(self._transcript(), kept := images_kept(tools.values())),
                 tools=[t.spec for t in tools.values()] + [h.spec for h in handoffs.values()],
                 output_schema=agent.output_schema,
                 settings=agent.model_settings,
@@ -421,7 +369,7 @@ class RunLoop:
                 hosted_tools=tuple(agent.hosted_tools),
             )
             response: ModelResponse | None = None
-            async for ev in self.caller.call(agent, model, request, gate):
+            async for ev in self.context.call(agent, model, request, gate, kept):
                 if isinstance(ev, ModelResponse):
                     response = ev
                 else:
@@ -549,7 +497,7 @@ class RunLoop:
             caches=self.caches,
             pending=sorted(phase.pending, key=lambda p: [c.call_id for c in calls].index(p.call.call_id)),
             completed=[r for cid, r in phase.results.items() if cid not in pending_ids],
-            view=self._view_state(),
+            view=dump_view(self.view, self.agent.name),
             session_id=self.session.session_id if self.session else None,
             workspaces=workspaces,
         ).seal()
@@ -638,11 +586,3 @@ class RunLoop:
         yield FinalOutput(agent.name, output)
         yield RunCompleted(self.result)
 
-
-async def _start_for_run(sandbox: Any) -> None:
-    """Start a sandbox and its default shell (the first ``shell`` call then finds it up)."""
-    await sandbox.start()
-    opener = getattr(sandbox, "open_shell", None)
-    if opener is not None:
-        with contextlib.suppress(Exception):  # the first shell command retries and reports
-            await opener()

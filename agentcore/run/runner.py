@@ -19,8 +19,9 @@ from ..errors import UserError
 from ..events import RunEvent, RunResult
 from ..messages import Item
 from ..sessions.base import Session
-from .loop import DEFAULT_MAX_TURNS, RunLoop, shared_model
+from .loop import DEFAULT_MAX_TURNS, RunLoop
 from .retry import RetryPolicy
+from .setup import shared_model
 
 __all__ = ["DEFAULT_MAX_TURNS", "RunStream", "Runner", "shared_model"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
-from ..messages import Item
+from ..messages import Item, dump_items, load_items
 
 
 class TranscriptView(Sequence[Item]):
@@ -68,3 +68,23 @@ class TranscriptView(Sequence[Item]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (list, (list(self),))  # pickles / deep-copies as a plain list
+
+
+View = tuple[list[Item], int]
+"""The active agent's view of the transcript when it is not the whole of it: ``(head, start)``, the
+request carries ``head + items[start:]``. A non-"full" handoff makes one (the filtered history) and so
+does a context policy's compaction (:mod:`.compaction`)."""
+
+
+def dump_view(view: View | None, agent: str) -> dict[str, Any] | None:
+    """``view`` as JSON for the session and a paused run's state (``None``: the whole transcript)."""
+    if view is None:
+        return None
+    return {"agent": agent, "base": dump_items(view[0]), "from_index": view[1]}
+
+
+def load_view(data: dict[str, Any] | None, agent: str) -> View | None:
+    """The inverse of :func:`dump_view`, for the agent that is active (another agent's view is not it)."""
+    if data and data.get("agent") == agent:
+        return (load_items(data["base"]), int(data["from_index"]))
+    return None

@@ -120,6 +120,17 @@ def _image_block(part: ImagePart) -> bytes:
     return dumps({"type": "image", "source": source})
 
 
+def _result_part(part: TextPart | ImagePart | FilePart) -> bytes:
+    if isinstance(part, TextPart):
+        return text_block(part.text or " ")
+    return _image_block(part) if isinstance(part, ImagePart) else _file_block(part)
+
+
+def _result_with(body: dict[str, Any], content: list[bytes]) -> bytes:
+    """``body`` (a tool_result) with ``content`` blocks, already encoded (images are not re-encoded)."""
+    return dumps(body)[:-1] + b',"content":[' + b",".join(content) + b'],"is_error":false}'
+
+
 def _tool_input(arguments: str) -> bytes:
     try:
         parsed = json.loads(arguments) if arguments.strip() else {}
@@ -179,6 +190,10 @@ def encode_item(item: Item, family: str, truncated: set[str] | None = None) -> E
         output = item.output
         if item.is_error and truncated is not None and wire_id in truncated:
             output = TRUNCATED_NOTE + output
+        if item.parts and not item.is_error:  # a screenshot: text and image blocks in the result
+            content = [text_block(output)] if output else []
+            content.extend(_result_part(p) for p in item.parts)
+            return Encoded(item, "user", (_result_with(body, content),), tool_use_id=wire_id)
         if output:
             body["content"] = output
         body["is_error"] = item.is_error

@@ -53,6 +53,8 @@ from agentcore.model import (
 )
 
 from .._common import ItemCache, json_body
+from .._computer import computer_view, without_computer
+from . import computer
 from .common import (
     DUMMY_THOUGHT_SIGNATURE,
     close_client,
@@ -287,6 +289,9 @@ class GeminiModel(Model):
             return ("model", [part])
         if isinstance(item, ToolCall):
             call: dict[str, Any] = {"name": item.name, "args": _args_object(item.arguments)}
+            vendor = computer.vendor_call(item, self.provider)
+            if vendor is not None:  # a predefined computer-use function: back as the model wrote it
+                call = {"name": vendor["name"], "args": vendor["args"]}
             wid = wire_call_id(item.call_id)
             if wid is not None:
                 call["id"] = wid
@@ -301,7 +306,7 @@ class GeminiModel(Model):
             wid = wire_call_id(item.call_id)
             if wid is not None:
                 resp["id"] = wid
-            return ("user", [{"functionResponse": resp}])
+            return ("user", computer.function_response_parts(item, self.model_name, resp))
         if isinstance(item, Reasoning):
             raw = self._own(item, "thought_part")
             return ("model", [dict(raw)]) if raw else None  # foreign reasoning is dropped, never text
@@ -313,8 +318,16 @@ class GeminiModel(Model):
         contents: list[dict[str, Any]] = []
         role: str | None = None
         parts: list[dict[str, Any]] = []
+        calls = {
+            i.call_id: i for i in items if isinstance(i, ToolCall) and computer.vendor_call(i, self.provider)
+        }
         for item in items:
-            enc = self._encode(item)
+            if isinstance(item, ToolResult) and item.call_id in calls:  # answers a predefined function
+                enc: tuple[str, list[dict[str, Any]]] | None = self._computer_result(
+                    item, calls[item.call_id]
+                )
+            else:
+                enc = self._encode(item)
             if enc is None:
                 continue
             r, p = enc
@@ -336,6 +349,22 @@ class GeminiModel(Model):
                         parts[i] = {**part, "thoughtSignature": DUMMY_THOUGHT_SIGNATURE}
                     break
         return {"role": role, "parts": parts}
+
+    def _computer_result(self, item: ToolResult, call: ToolCall) -> tuple[str, list[dict[str, Any]]]:
+        vendor = computer.vendor_call(call, self.provider) or {}
+        resp: dict[str, Any] = {"name": vendor.get("name", item.name), "response": {}}
+        resp["response"]["error" if item.is_error else "output"] = item.output
+        wid = wire_call_id(item.call_id)
+        if wid is not None:
+            resp["id"] = wid
+        ack = computer.acknowledged(call, item)
+        return ("user", computer.function_response_parts(item, self.model_name, resp, ack=ack))
+
+    def _view(self, request: ModelRequest) -> tuple[int, int] | None:
+        """The screenshot size when the computer-use tool is declared for this request."""
+        if not computer.computer_model(self.model_name):
+            return None
+        return computer_view(request.native_tools, request.tools)
 
     def _tools(self, tools: Any) -> list[dict[str, Any]]:
         key = tuple(tools)
@@ -360,7 +389,11 @@ class GeminiModel(Model):
             body["systemInstruction"] = {"parts": [{"text": request.instructions}]}
         s = request.settings
         if request.tools:
-            body["tools"] = self._tools(request.tools)
+            view = self._view(request)
+            body["tools"] = self._tools(without_computer(request.tools) if view else request.tools)
+            if view is not None:  # the native computer-use tool instead of the function tool
+                body["tools"] = [t for t in body["tools"] if t["functionDeclarations"]]
+                body["tools"].append(computer.tool_entry(self.model_name))
             choice = s.tool_choice
             if choice in (None, "auto") and any(t.strict for t in request.tools):
                 # strict tools: the model still chooses, and its calls are validated against the schema
@@ -417,7 +450,7 @@ class GeminiModel(Model):
         data = json_body(raw.body, self.provider) if raw.body else {}  # not JSON: a retryable ServerError
         try:
             asm.feed(data)
-            return asm.response()
+            return computer.neutralize(asm.response(), self.provider, self._view(request))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise malformed(exc, provider=self.provider) from exc
 
@@ -435,7 +468,7 @@ class GeminiModel(Model):
                 for event in events:
                     started = True
                     yield event
-            response = asm.response()
+            response = computer.neutralize(asm.response(), self.provider, self._view(request))
         except ModelStreamError:
             raise
         except Exception as exc:

@@ -49,6 +49,7 @@ from agentcore.model import (
 )
 
 from .._common import ItemCache, json_body, stale_watermark
+from . import computer
 from .common import (
     close_client,
     fingerprint,
@@ -174,7 +175,7 @@ class GeminiInteractionsModel(Model):
                 "type": "function_result",
                 "call_id": safe_call_id(item.call_id),
                 "name": item.name,
-                "result": item.output,
+                "result": computer.interactions_result(item, self.model_name),
             }
             if item.is_error:
                 result["is_error"] = True

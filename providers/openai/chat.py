@@ -4,8 +4,9 @@
 vLLM, Ollama (``/v1``), llama.cpp ``llama-server``, OpenRouter, DeepSeek, Gemini's compatibility
 endpoint. Chat Completions keeps no server-side state, so every call resends the transcript; the
 messages are pre-encoded once per item (see :mod:`.openai_chat_wire`) and the body is sent as raw bytes
-through the official SDK client's low-level ``post`` (auth, base URL, pooling, typed errors and SSE
-decoding stay the SDK's job; its own retries are off because agentcore's retry policy owns them).
+over ``httpx2`` (:mod:`.chat_transport`: the request the SDK's low-level ``post`` would send, without
+importing the SDK, which would add ~0.4 s to every start), or through the user's own
+``openai.AsyncOpenAI`` client when one is passed. Neither retries: agentcore's retry policy does.
 
 Compatibility choices (each one an option):
 
@@ -29,10 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Literal
-
-import openai
-from openai import AsyncStream
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentcore import errors, tracing
 from agentcore.model import (
@@ -46,10 +44,15 @@ from agentcore.model import (
     ToolSpec,
 )
 
-from .._common import dumps, header_retry_after, json_body, malformed_stream, server_address
+from .._common import dumps, json_body, server_address
 from .auth import api_key_for, is_openai_host
 from .chat_parse import DEFAULT_REASONING_FIELDS, ResponseBuilder
+from .chat_transport import ChatTransport, HTTPTransport, SDKTransport, map_error
+from .chat_transport import by_status as _by_status
 from .chat_wire import MessageEncoder, ReplayReasoning
+
+if TYPE_CHECKING:
+    import openai
 
 __all__ = ["OpenAIChatModel", "map_error"]
 
@@ -63,10 +66,6 @@ _SYSTEMS = {  # gen_ai.provider.name by well-known host
     "api.perplexity.ai": "perplexity",
     "generativelanguage.googleapis.com": "gcp.gemini",
 }
-_CONTEXT_RE = re.compile(
-    r"context[_ ]length|maximum context|context window|context size|too many tokens|prompt is too long",
-    re.IGNORECASE,
-)
 _NAME_RE = re.compile(r"[^a-zA-Z0-9_-]")
 _REGISTERED_SECRETS: set[str] = set()
 
@@ -101,20 +100,27 @@ class OpenAIChatModel(Model):
         default_headers: dict[str, str] | None = None,
     ) -> None:
         self.model_name = model_name
+        self._sdk_client: openai.AsyncOpenAI | None = None
+        self._transport: ChatTransport
         if client is not None:
-            self._client = client.with_options(max_retries=0)
+            sdk = SDKTransport(client, self.provider)
+            self._transport = sdk
+            self._sdk_client = sdk.client
         else:
             if api_key is not None and api_key not in _REGISTERED_SECRETS:
                 _REGISTERED_SECRETS.add(api_key)
                 tracing.add_secret(api_key)  # never in a trace
-            self._client = openai.AsyncOpenAI(
-                api_key=api_key_for(self.provider, api_key, base_url),
+            self._api_key = api_key_for(self.provider, api_key, base_url)
+            self._timeout = timeout
+            self._default_headers = default_headers
+            self._transport = HTTPTransport(
+                provider=self.provider,
+                api_key=self._api_key,
                 base_url=base_url,
-                max_retries=0,
-                timeout=timeout if timeout is not None else openai.NOT_GIVEN,
+                timeout=timeout,
                 default_headers=default_headers,
             )
-        self.server_address, self.server_port = server_address(str(self._client.base_url))
+        self.server_address, self.server_port = server_address(self._transport.base_url)
         host = self.server_address or ""
         self.system = _SYSTEMS.get(host, "openai")
         if max_tokens_param == "auto":
@@ -138,7 +144,19 @@ class OpenAIChatModel(Model):
 
     @property
     def client(self) -> openai.AsyncOpenAI:
-        return self._client
+        """An ``openai.AsyncOpenAI`` client for this server (the one passed in; otherwise one built on
+        first use with the same key, base URL, timeout and headers, and no retries)."""
+        if self._sdk_client is None:
+            import openai
+
+            self._sdk_client = openai.AsyncOpenAI(
+                api_key=self._api_key,
+                base_url=self._transport.base_url,
+                max_retries=0,
+                timeout=self._timeout if self._timeout is not None else openai.NOT_GIVEN,
+                default_headers=self._default_headers,
+            )
+        return self._sdk_client
 
     # ------------------------------------------------------------------ request body
 
@@ -248,10 +266,7 @@ class OpenAIChatModel(Model):
 
     async def respond(self, request: ModelRequest) -> ModelResponse:
         body = self.build_body(request, stream=False)
-        try:
-            raw = await self._client.post("/chat/completions", cast_to=bytes, content=body)
-        except openai.OpenAIError as exc:
-            raise map_error(exc, self.provider) from None
+        raw = await self._transport.post(body)
         data = json_body(raw, self.provider)
         _raise_body_error(data, self.provider)
         builder = self._builder()
@@ -262,29 +277,16 @@ class OpenAIChatModel(Model):
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         body = self.build_body(request, stream=True)
-        try:
-            chunks = await self._client.post(
-                "/chat/completions",
-                cast_to=object,
-                content=body,
-                stream=True,
-                stream_cls=AsyncStream[object],
-            )
-        except openai.OpenAIError as exc:
-            raise map_error(exc, self.provider) from None
         builder = self._builder()
+        chunks = self._transport.stream(body)  # typed errors, malformed lines included
         try:
             async for chunk in chunks:
                 if not isinstance(chunk, dict):
                     continue
                 for event in builder.add_chunk(chunk):
                     yield event
-        except openai.OpenAIError as exc:
-            raise map_error(exc, self.provider, mid_stream=True) from None
-        except ValueError as exc:  # a line that is not JSON (the SDK's SSE decoder raises JSONDecodeError)
-            raise malformed_stream(self.provider, exc) from None
         finally:
-            await chunks.close()
+            await chunks.aclose()
         if builder.finish is None:
             if builder.usage is None:  # neither a finish_reason nor the closing usage chunk arrived
                 raise errors.ModelStreamError(
@@ -294,7 +296,9 @@ class OpenAIChatModel(Model):
         yield ModelResponseDone(builder.build())
 
     async def aclose(self) -> None:
-        await self._client.close()
+        await self._transport.aclose()
+        if self._sdk_client is not None and not isinstance(self._transport, SDKTransport):
+            await self._sdk_client.close()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -309,54 +313,3 @@ def _raise_body_error(data: dict[str, Any], provider: str) -> None:
     message = (err.get("message") if isinstance(err, dict) else None) or str(err)
     status = code if isinstance(code, int) else 500
     raise _by_status(status, message, provider=provider, body=err, retry_after=None, kind="")
-
-
-def _by_status(
-    status: int, message: str, *, provider: str, body: Any, retry_after: float | None, kind: str
-) -> errors.ModelError:
-    kw: dict[str, Any] = {
-        "provider": provider,
-        "status_code": status,
-        "body": body,
-        "retry_after": retry_after,
-    }
-    if status == 429:
-        return errors.RateLimitError(message, **kw)
-    if status in (503, 529) or "overloaded" in kind:
-        return errors.OverloadedError(message, **kw)
-    if status == 408:
-        return errors.ModelTimeoutError(message, **kw)
-    if status >= 500 or status == 409:
-        return errors.ServerError(message, **kw)
-    if status in (401, 403):
-        return errors.AuthenticationError(message, **kw)
-    if "context_length" in kind or _CONTEXT_RE.search(message):
-        return errors.ContextTooLongError(message, **kw)
-    return errors.InvalidRequestError(message, **kw)
-
-
-def map_error(exc: Exception, provider: str, *, mid_stream: bool = False) -> errors.ModelError:
-    """An ``openai`` SDK exception as a typed agentcore error."""
-    if isinstance(exc, openai.APITimeoutError):
-        return errors.ModelTimeoutError(str(exc) or "request timed out", provider=provider)
-    if isinstance(exc, openai.APIConnectionError):
-        cls = errors.ModelStreamError if mid_stream else errors.TransportError
-        return cls(f"connection failed: {exc.__cause__ or exc}", provider=provider)
-    if isinstance(exc, openai.APIStatusError):
-        body = exc.body
-        message = exc.message
-        kind = ""
-        if isinstance(body, dict):
-            message = str(body.get("message") or message)
-            kind = f"{body.get('type') or ''} {body.get('code') or ''}".lower()
-        return _by_status(
-            exc.status_code,
-            message,
-            provider=provider,
-            body=body,
-            retry_after=header_retry_after(exc.response.headers),
-            kind=kind,
-        )
-    if isinstance(exc, openai.APIError):  # an error event inside an SSE stream
-        return errors.ModelStreamError(exc.message, provider=provider, body=exc.body)
-    return errors.ModelError(str(exc), provider=provider)

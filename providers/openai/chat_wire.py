@@ -87,6 +87,28 @@ def _user_content(item: UserMessage) -> Any:
     return out
 
 
+def result_images_message(item: ToolResult) -> bytes:
+    """A tool result's images (a screenshot) as the user message that follows the step's tool messages:
+    Chat Completions tool messages carry text only, so the image goes in ``image_url`` parts of a user
+    message that says which call it belongs to."""
+    content: list[dict[str, Any]] = [
+        {"type": "text", "text": f"[images returned by {item.name} ({item.call_id})]"}
+    ]
+    for part in item.parts:
+        if isinstance(part, TextPart):
+            content.append({"type": "text", "text": part.text})
+        elif isinstance(part, ImagePart):
+            url = part.url or f"data:{part.media_type};base64,{part.data or ''}"
+            content.append({"type": "image_url", "image_url": {"url": url}})
+        else:
+            file = {
+                "file_data": f"data:{part.media_type};base64,{part.data}",
+                "filename": part.filename or "document",
+            }
+            content.append({"type": "file", "file": file})
+    return dumps({"role": "user", "content": content})
+
+
 @dataclass(frozen=True, slots=True)
 class _Checkpoint:
     """Encoded messages for a transcript prefix, and the state needed to continue after it."""
@@ -266,7 +288,12 @@ class MessageEncoder:
             open_calls = dict.fromkeys(call_ids)
             text, reasoning, calls, call_ids, msg_extra = None, None, [], [], None
 
+        images: list[bytes] = []  # tool-result images, sent as a user message after the step's tool messages
         for n, item in enumerate(tail):
+            if images and not isinstance(item, ToolResult):
+                settle()
+                out.extend(images)
+                images.clear()
             if isinstance(item, UserMessage):
                 flush()
                 settle()
@@ -278,9 +305,11 @@ class MessageEncoder:
                 if cid in open_calls:
                     del open_calls[cid]
                     out.append(data)
+                    if item.parts and not item.is_error:
+                        images.append(result_images_message(item))
                 else:
                     dropped += 1  # a result whose call is not in the transcript (filtered history)
-            elif isinstance(item, AssistantMessage):
+            elif isinstance(item, AssistantMessage | HostedToolUse):
                 text_bytes, extra = self._cached(item)
                 if calls:  # text after the step's tool calls stays in their message (results must follow it)
                     text = text_bytes if text is None else _join_json_text(text, text_bytes)
@@ -312,11 +341,12 @@ class MessageEncoder:
                     continue
             # No assistant message is open here. A later call may resume from this point unless a tool
             # call still to come in this turn could change how this turn's reasoning is rendered.
-            idle = text is None and not calls and reasoning is None
+            idle = text is None and not calls and reasoning is None and not images
             if idle and (replay != "auto" or turn_flags[turn] or isinstance(item, UserMessage)):
                 mark = (start + n + 1, len(out), turn_flags[turn], tuple(open_calls), bare)
         flush()
         settle()
+        out.extend(images)
         if dropped:
             tracing.note("openai_chat.dropped_orphan_tool_results", count=dropped)
         if missing:

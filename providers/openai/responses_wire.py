@@ -215,6 +215,30 @@ def _user_content(msg: UserMessage) -> str | list[dict[str, Any]]:
     return parts
 
 
+def result_output(item: ToolResult) -> str | list[dict[str, Any]]:
+    """A tool result's ``output``: its text, or (with images, e.g. a screenshot) a list of ``input_text``
+    and ``input_image`` parts, the form ``function_call_output`` accepts."""
+    if not item.parts:
+        return item.output
+    parts: list[dict[str, Any]] = [{"type": "input_text", "text": item.output}] if item.output else []
+    for part in item.parts:
+        if isinstance(part, TextPart):
+            parts.append({"type": "input_text", "text": part.text})
+        elif isinstance(part, ImagePart):
+            url = part.url if part.url is not None else f"data:{part.media_type};base64,{part.data or ''}"
+            parts.append({"type": "input_image", "image_url": url, "detail": "auto"})
+        else:
+            name = part.filename or "file"
+            parts.append(
+                {
+                    "type": "input_file",
+                    "file_data": f"data:{part.media_type};base64,{part.data}",
+                    "filename": name,
+                }
+            )
+    return parts
+
+
 def is_compaction(item: Item) -> bool:
     """A ``compaction`` item this provider issued (kept as an empty assistant message holding it)."""
     return isinstance(item, AssistantMessage) and item.state_for(PROVIDER, kind="compaction") is not None
@@ -255,7 +279,7 @@ def item_to_wire(item: Item, model: str, *, own_result: bool = False) -> dict[st
         }
     if isinstance(item, ToolResult):
         call_id = item.call_id if own_result else wire_call_id(item.call_id)
-        return {"type": "function_call_output", "call_id": call_id, "output": item.output}
+        return {"type": "function_call_output", "call_id": call_id, "output": result_output(item)}
     if isinstance(item, Reasoning):
         # Encrypted reasoning is bound to the model that produced it: replay only our own, in place.
         st = _own_state(item, "reasoning", model)

@@ -55,9 +55,16 @@ class MouseUp(_Action):
 
 
 class Type(_Action):
+    """Type ``text``; with ``x``/``y`` click there first, ``clear`` empties the field (select all,
+    delete) before typing, ``enter`` presses Enter after (Gemini's ``type_text_at``)."""
+
     action: Literal["type"] = "type"
     text: str = Field(max_length=10_000)
     delay_ms: int | None = Field(None, ge=0, le=1000)
+    x: int | None = None
+    y: int | None = None
+    clear: bool = False
+    enter: bool = False
 
 
 class Key(_Action):
@@ -101,7 +108,7 @@ ACTIONS = (
 
 def parse_action(data: dict[str, Any]) -> Action:
     """Validate the model's arguments into an :data:`Action` (pydantic's ``ValidationError`` if not)."""
-    clean = {k: v for k, v in data.items() if v is not None}
+    clean = {k: v for k, v in data.items() if v is not None and k != "safety_checks"}
     return _adapter.validate_python(clean)
 
 
@@ -121,7 +128,9 @@ def action_schema(width: int, height: int) -> dict[str, Any]:
                 "items": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
                 "description": "drag: [[x, y], ...] from press to release",
             },
-            "text": {"type": "string", "description": "type: the text to type"},
+            "text": {"type": "string", "description": "type: the text to type (at x, y when given)"},
+            "clear": {"type": "boolean", "description": "type: empty the field first"},
+            "enter": {"type": "boolean", "description": "type: press Enter after the text"},
             "delay_ms": {"type": "integer", "description": "type: delay between keystrokes"},
             "keys": {
                 "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],

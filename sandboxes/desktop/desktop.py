@@ -156,12 +156,19 @@ class Desktop:
             raise UserError("launch needs a command")
         await self._run(["sh", "-c", 'setsid "$@" >/dev/null 2>&1 </dev/null &', "launch", *argv])
 
-    def tool(self, *, keep_screenshots: int = 3, needs_approval: Any = None) -> ComputerTool:
+    def tool(
+        self, *, keep_screenshots: int = 3, needs_approval: Any = None, acknowledge_safety_checks: Any = None
+    ) -> ComputerTool:
         """The neutral ``computer`` tool on this desktop (``Sandbox.tools()`` includes it); see
-        :class:`~.tool.ComputerTool` for ``needs_approval``."""
+        :class:`~.tool.ComputerTool` for ``needs_approval`` and ``acknowledge_safety_checks``."""
         from .tool import ComputerTool
 
-        return ComputerTool(self, keep_screenshots=keep_screenshots, needs_approval=needs_approval)
+        return ComputerTool(
+            self,
+            keep_screenshots=keep_screenshots,
+            needs_approval=needs_approval,
+            acknowledge_safety_checks=acknowledge_safety_checks,
+        )
 
     # ------------------------------------------------------------------ seeing
 

@@ -13,6 +13,7 @@ use) translate to and from these actions in the provider adapters.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -28,7 +29,10 @@ from .config import DesktopError
 if TYPE_CHECKING:
     from .desktop import Desktop
 
-__all__ = ["ComputerTool", "computer_tool", "outside_region", "run_action"]
+__all__ = ["ComputerTool", "SafetyPolicy", "computer_tool", "outside_region", "run_action"]
+
+SafetyPolicy = Callable[[list[dict[str, Any]]], bool]
+"""An explicit policy on vendor safety checks: True acknowledges them without asking a human."""
 
 DESCRIPTION = (
     "Use a computer's screen, mouse and keyboard. Each call does one action and returns a screenshot. "
@@ -73,9 +77,16 @@ async def run_action(desktop: Desktop, action: a.Action) -> tuple[str, bytes | N
         case a.MouseUp(button=button):
             await desktop.mouse_up(button)
             text = f"{button} button up"
-        case a.Type(text=typed, delay_ms=delay):
+        case a.Type(text=typed, delay_ms=delay, x=x, y=y, clear=clear, enter=enter):
+            if x is not None or y is not None:
+                sx, sy = pt(x, y)
+                await desktop.click(sx, sy, "left", 1)
+            if clear:  # select the line from its end to its start and delete it (any toolkit, one line)
+                await desktop.key("End shift+Home BackSpace")
             await desktop.type(typed, delay)
-            text = f"typed {len(typed)} characters"
+            if enter:
+                await desktop.key("Return")
+            text = f"typed {len(typed)} characters" + (" and pressed Enter" if enter else "")
         case a.Key(keys=keys, hold_s=hold):
             await desktop.key(keys, hold_s=hold)
             text = f"pressed {keys}"
@@ -108,10 +119,15 @@ class ComputerTool(Tool):
         name: str = "computer",
         keep_screenshots: int = 3,
         needs_approval: bool | ApprovalPredicate | None = None,
+        acknowledge_safety_checks: SafetyPolicy | None = None,
     ) -> None:
         """``needs_approval``: True pauses the run before every action, a predicate
         ``(ctx, arguments) -> bool`` before the actions it picks (:func:`outside_region`); None: True
-        when ``"computer"`` is in the sandbox's ``approve_tools``."""
+        when ``"computer"`` is in the sandbox's ``approve_tools``.
+
+        ``acknowledge_safety_checks``: an action the vendor flagged (OpenAI ``pending_safety_checks``,
+        Gemini ``require_confirmation``; ``safety_checks`` in the arguments) always pauses for a human,
+        unless this explicit policy ``(checks) -> bool`` acknowledges those checks."""
         if keep_screenshots < 1:
             raise UserError("keep_screenshots must be at least 1")
         w, h = desktop.scaling.view
@@ -131,6 +147,14 @@ class ComputerTool(Tool):
             },
         )
         self.desktop = desktop
+        self.acknowledge_safety_checks = acknowledge_safety_checks
+
+    async def requires_approval(self, ctx: RunContext[Any], arguments: dict[str, Any]) -> bool:
+        checks = arguments.get("safety_checks")
+        if checks:  # flagged by the vendor: a human decides unless an explicit policy acknowledges
+            policy = self.acknowledge_safety_checks
+            return policy is None or not policy(list(checks))
+        return await super().requires_approval(ctx, arguments)
 
     def parse_arguments(self, raw: str) -> dict[str, Any]:
         data = super().parse_arguments(raw)
@@ -152,6 +176,9 @@ class ComputerTool(Tool):
             text, png = await run_action(self.desktop, action)
         except (DesktopError, UserError) as exc:
             raise ToolError(str(exc)) from None
+        checks = arguments.get("safety_checks")
+        if checks:  # it runs: a human approved it, or the explicit policy acknowledged the checks
+            text += "; acknowledged safety checks: " + ", ".join(str(c.get("id")) for c in checks)
         if png is None:
             return ToolOutput(text)
         return ToolOutput(text, [ImagePart(data=base64.b64encode(png).decode(), media_type="image/png")])

@@ -22,6 +22,9 @@ import anthropic.types as sdk
 import anthropic.types.beta as sdk_beta
 from typing_extensions import is_typeddict
 
+from tests.emulators.anthropic_tool_types import tool_entry_problem
+from tests.emulators.media_rules import anthropic_result_content_problem
+
 TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 NEW_VERSION = "2026-10-21"
@@ -200,6 +203,16 @@ def check_tools(body: dict[str, Any]) -> tuple[set[str], int]:
         where = f"tools.{n}."
         if not isinstance(tool, dict):
             raise Rejected(f"tools.{n}: Input should be an object")
+        if tool.get("type") not in (None, "custom"):  # bash_20250124, web_search_20250305…: closed shapes
+            problem = tool_entry_problem(where, tool)
+            if problem is not None:
+                raise Rejected(problem)
+            label = tool.get("name", tool.get("mcp_server_name"))
+            if label in names:
+                raise Rejected("tools: Tool names must be unique.")
+            names.add(str(label))
+            marks += check_cache_control(where, tool.get("cache_control"))
+            continue
         _extra(where, set(tool) - TOOL_KEYS)
         name = tool.get("name")
         if not isinstance(name, str) or not TOOL_NAME.match(name):
@@ -476,6 +489,9 @@ def check_block(where: str, block: Any, role: str, version: str, betas: frozense
             for i, part in enumerate(content):
                 if not isinstance(part, dict) or part.get("type") not in ("text", "image", "document"):
                     raise Rejected(f"{where}tool_result.content.{i}: unsupported block type")
+            problem = anthropic_result_content_problem(content, f"{where}tool_result.content")
+            if problem:
+                raise Rejected(problem)
         if "is_error" in block and not isinstance(block["is_error"], bool):
             raise Rejected(f"{where}tool_result.is_error: Input should be a valid boolean")
     elif kind == "thinking":

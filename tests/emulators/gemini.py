@@ -33,6 +33,7 @@ from urllib.parse import parse_qs, urlparse
 
 from agentcore.messages import new_id
 from tests.emulators.base import Emulator, HTTPReply, RecordedRequest, Reply
+from tests.emulators.computer_rules import check_gemini_computer
 from tests.emulators.gemini_interactions import InteractionsAPI
 from tests.emulators.gemini_wire import (
     _BLOB,
@@ -60,6 +61,7 @@ from tests.emulators.gemini_wire import (
     _thought_tokens,
     error_body,
 )
+from tests.emulators.media_rules import gemini_response_parts_problem
 from tests.providers.harness import Harness
 
 __all__ = ["MODEL", "GeminiEmulator", "harness", "interactions_harness"]
@@ -228,6 +230,7 @@ class GeminiEmulator(InteractionsAPI, Emulator):
             for p in _get(sysi, "parts") or []:
                 self._validate_part(p, "system_instruction.parts")
         declared = self._validate_tools(body)
+        check_gemini_computer(body, model, BadRequest)
         for i, content in enumerate(contents):
             where = f"contents[{i}]"
             _only(content, _CONTENT, where)
@@ -243,6 +246,14 @@ class GeminiEmulator(InteractionsAPI, Emulator):
                     raise BadRequest(f"functionCall parts are only allowed in model turns ({where}).")
                 if _get(p, "functionResponse") is not None and role != "user":
                     raise BadRequest(f"functionResponse parts are only allowed in user turns ({where}).")
+                if _get(p, "functionResponse") is not None:  # images inside: Gemini 3 / computer use only
+                    problem = gemini_response_parts_problem(
+                        _get(p, "functionResponse").get("parts"),
+                        f"{where}.parts[{j}].function_response.parts",
+                        model,
+                    )
+                    if problem:
+                        raise BadRequest(f"* {problem}")
                 fc = _get(p, "functionCall")
                 if fc is not None and declared is not None and fc.get("name") not in declared:
                     pass  # history may name tools no longer declared; the real API accepts it

@@ -227,6 +227,18 @@ class InteractionsAPI:
                 cid = step.get("call_id")
                 if cid not in known:
                     raise BadRequest(f"input[{i}]: function_result call_id {cid!r} matches no function call.")
+                result = step.get("result")
+                if not isinstance(result, str | dict | list):
+                    raise BadRequest(f"input[{i}].result: required (a string, an object or a content list).")
+                for j, c in enumerate(result if isinstance(result, list) else []):
+                    ctype = c.get("type") if isinstance(c, dict) else None
+                    if ctype not in _IA_CONTENT:
+                        raise BadRequest(f"input[{i}].result[{j}]: unknown content type {ctype!r}.")
+                    _only(c, _IA_CONTENT[ctype], f"input[{i}].result[{j}]")
+                    if ctype == "image" and not (
+                        isinstance(c.get("data"), str) or isinstance(c.get("uri"), str)
+                    ):
+                        raise BadRequest(f"input[{i}].result[{j}]: an image needs data or uri.")
                 answered.add(cid)
         missing = [c for c in pending if c not in answered]
         if missing:

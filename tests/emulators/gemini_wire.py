@@ -52,8 +52,9 @@ _FUNCTION_RESPONSE = _names("id", "name", "response", "parts", "willContinue", "
 _BLOB = _names("mimeType", "data", "displayName")
 _FILE_DATA = _names("mimeType", "fileUri", "displayName")
 _TOOL = _names(
-    "functionDeclarations", "googleSearch", "codeExecution", "urlContext", "fileSearch", "googleMaps"
-)
+    "functionDeclarations", "googleSearch", "codeExecution", "urlContext", "fileSearch", "googleMaps",
+    "computerUse",
+)  # fmt: skip
 _DECL = _names(
     "name", "description", "parameters", "parametersJsonSchema", "response", "responseJsonSchema", "behavior"
 )

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from tests.emulators.base import HTTPReply, RecordedRequest, Reply, TimedEmulator
+from tests.emulators.media_rules import chat_image_part_problem
 from tests.providers.harness import Harness
 
 IdStyle = Literal["openai", "deepseek", "vllm", "ollama", "index", "empty", "missing"]
@@ -315,6 +316,10 @@ class ChatCompletionsEmulator(TimedEmulator):
                     for j, part in enumerate(content):
                         if not isinstance(part, dict) or part.get("type") not in kinds:
                             raise BadRequest(f"Invalid value for 'messages[{i}].content[{j}].type'.")
+                        if part["type"] == "image_url":
+                            problem = chat_image_part_problem(part, f"messages[{i}].content[{j}]")
+                            if problem:
+                                raise BadRequest(f"Invalid {problem}")
             if role == "tool":
                 cid = msg.get("tool_call_id")
                 if cid not in pending:

@@ -12,6 +12,15 @@ import re
 import threading
 from typing import Any
 
+from tests.emulators.computer_rules import (
+    OPENAI_COMPUTER_TOOLS,
+    OPENAI_ITEM_KEYS,
+    check_openai_body,
+    check_openai_item,
+    check_openai_tool,
+    openai_open_call,
+)
+
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _CALL_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
@@ -163,6 +172,7 @@ class RequestRules:
                 raise APIFailure("Encrypted content is not supported with this model.", param="include")
         self._check_reasoning(body.get("reasoning"))
         tool_names = self._check_tools(body.get("tools"), model)
+        check_openai_body(body, APIFailure)
         self._check_tool_choice(body.get("tool_choice"), tool_names)
         self._check_text(body.get("text"))
         if body.get("previous_response_id") is not None and body.get("conversation") is not None:
@@ -254,6 +264,9 @@ class RequestRules:
         for i, tool in enumerate(tools):
             if not isinstance(tool, dict) or "type" not in tool:
                 raise APIFailure(f"Missing required parameter: 'tools[{i}].type'.", param=f"tools[{i}].type")
+            if tool["type"] in OPENAI_COMPUTER_TOOLS:
+                check_openai_tool(tool, i, model, APIFailure)
+                continue
             if tool["type"] != "function":
                 check_tool(tool, i, model)  # native and hosted tools: their documented shapes only
                 continue
@@ -338,6 +351,7 @@ class RequestRules:
     def _check_items(
         self, raw: list[Any], context: list[dict[str, Any]], model: str
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        from tests.emulators.media_rules import responses_output_problem
         from tests.emulators.openai_responses_native import NATIVE_ITEM_KEYS, check_item
 
         calls = {it["call_id"] for it in context if it.get("type") == "function_call"}
@@ -346,7 +360,11 @@ class RequestRules:
             for it in context
             if it.get("type") in ("shell_call", "apply_patch_call", "local_shell_call")
         }
-        keys = {**ITEM_KEYS, **NATIVE_ITEM_KEYS}
+        keys = {**ITEM_KEYS, **NATIVE_ITEM_KEYS, **OPENAI_ITEM_KEYS}
+        computer_calls = {it["call_id"]: it for it in context if it.get("type") == "computer_call"}
+        for it in context:
+            if it.get("type") == "computer_call_output":
+                computer_calls.pop(str(it.get("call_id")), None)
         stored_items = {it.get("id"): it for it in context if it.get("id")}
         out: list[dict[str, Any]] = []
         withheld: list[dict[str, Any]] = []
@@ -368,7 +386,9 @@ class RequestRules:
                         code="unknown_parameter",
                     )
             norm = {**item, "type": kind}
-            if kind in NATIVE_ITEM_KEYS:
+            if kind in OPENAI_ITEM_KEYS:
+                check_openai_item(kind, item, i, computer_calls, APIFailure)
+            elif kind in NATIVE_ITEM_KEYS:
                 check_item(kind, item, i, native_calls)
             elif kind == "message":
                 self._check_message(item, i)
@@ -403,6 +423,9 @@ class RequestRules:
                         param=f"input[{i}].output",
                         code="missing_required_parameter",
                     )
+                problem = responses_output_problem(item["output"], f"input[{i}].output")
+                if problem:
+                    raise APIFailure(f"Invalid {problem}", param=f"input[{i}].output", code="invalid_value")
                 if cid not in calls:
                     raise APIFailure(
                         f"No tool call found for function call output with call_id {cid}.", param="input"
@@ -508,7 +531,7 @@ class RequestRules:
     def _check_pending_calls(context: list[dict[str, Any]]) -> None:
         from tests.emulators.openai_responses_native import pending
 
-        open_call = pending(context)
+        open_call = pending(context) or openai_open_call(context)
         if open_call is not None:
             raise APIFailure(f"No tool output found for call {open_call}.", param="input")
         answered = {it.get("call_id") for it in context if it.get("type") == "function_call_output"}

@@ -1,0 +1,379 @@
+"""Context policies at run time: measure each request, compact the transcript's *view* when it nears the
+window, and recover once when the vendor answers "context too long".
+
+The run's transcript (``RunLoop.items``, the session) is never changed. What a request carries is the
+active agent's view, ``head + items[start:]`` (the same view a non-"full" handoff makes); a compaction
+replaces the head with a compacted copy of the whole current view and moves ``start`` to the end of the
+transcript, so the view stays fixed until the next compaction and grows only by appending. The view is
+persisted with the session (``caches["__agentcore__"]["view"]``) and in a paused run's state, so a
+resumed conversation continues from its summary and never summarises again what it already did.
+
+Adapters that keep server-side state see a view whose start changed; their watermark check
+(:func:`providers._common.stale_watermark`) notices and they send the whole view once, then chain again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.trace import SpanKind
+
+from .. import tracing
+from ..contextwin import ContextPolicy, TokenEstimate, fixed_chars, window_for
+from ..control.handoffs import digest, sanitize
+from ..errors import ContextTooLongError, ContextWindowExceeded, ModelCallFailed, ModelError
+from ..events import RunEvent
+from ..messages import (
+    AssistantMessage,
+    HostedToolUse,
+    Item,
+    ProviderState,
+    TextPart,
+    ToolCall,
+    ToolResult,
+    UserMessage,
+    keep_last_images,
+)
+from ..messages import Handoff as HandoffItem
+from ..model import Model, ModelRequest, ModelResponse, ModelSettings
+from .setup import shared_model
+
+if TYPE_CHECKING:
+    from ..agent import Agent
+    from .loop import RunLoop
+
+SUMMARY_KIND = "context_summary"
+CLEARED_SUFFIX = ".c"
+SUMMARY_INSTRUCTIONS = (
+    "You condense the earlier part of an agent's conversation so the agent can continue its task without "
+    "it. Keep: the user's goal and every requirement, decisions made, facts and results learned from tool "
+    "calls (names, numbers, paths, ids), what is done and what remains. Drop: pleasantries, repeated or "
+    "superseded output. Write plain prose and short lists, at most the length asked for; no preamble."
+)
+
+
+def summary_of(item: Item) -> ProviderState | None:
+    """The provenance of a summary item made by a context policy, else ``None``."""
+    return item.state_for("agentcore", kind=SUMMARY_KIND) if isinstance(item, UserMessage) else None
+
+
+def clear_tool_outputs(items: Sequence[Item], keep: int, chars: int) -> tuple[list[Item], int]:
+    """``items`` with the outputs of tool results older than the last ``keep`` cut to ``chars``
+    characters (images dropped); the copies get a derived id. Returns the items and how many changed."""
+    out = list(items)
+    seen = changed = 0
+    for index in range(len(out) - 1, -1, -1):
+        item = out[index]
+        if not isinstance(item, ToolResult):
+            continue
+        seen += 1
+        if seen <= keep or item.id.endswith(CLEARED_SUFFIX):
+            continue
+        if len(item.output) <= chars + 40 and not item.parts:
+            continue
+        cut = len(item.output) - chars
+        text = item.output[:chars] + (f"\n[{cut} more characters cleared to save context]" if cut > 0 else "")
+        out[index] = item.model_copy(update={"output": text, "parts": (), "id": item.id + CLEARED_SUFFIX})
+        changed += 1
+    return out, changed
+
+
+def _boundary(items: Sequence[Item], index: int) -> bool:
+    """Whether a view may start its verbatim part at ``index``: a user message, or the first item of a
+    model response (so no tool result loses its call and no reasoning its output)."""
+    item = items[index]
+    if isinstance(item, UserMessage):
+        return True
+    return not isinstance(item, ToolResult) and isinstance(
+        items[index - 1], ToolResult | UserMessage | HandoffItem
+    )
+
+
+def choose_cut(items: Sequence[Item], budget: int, estimate: TokenEstimate) -> int:
+    """The smallest boundary index whose suffix fits ``budget`` (raw estimated tokens); the last boundary
+    when even the last turn does not fit; 0 when there is none."""
+    sizes = [estimate.raw((item,)) for item in items]
+    total = 0
+    best = 0
+    last = 0
+    for index in range(len(items) - 1, 0, -1):
+        total += sizes[index]
+        if not _boundary(items, index):
+            continue
+        last = last or index
+        if total <= budget:
+            best = index
+        else:
+            break
+    return best or last
+
+
+def render_for_summary(items: Sequence[Item], limit: int = 600) -> str:
+    """The items as plain text for the summariser (a previous summary first, verbatim)."""
+    lines: list[str] = []
+    for item in items:
+        if summary_of(item) is not None:
+            assert isinstance(item, UserMessage)
+            lines.append(f"Earlier summary:\n{item.text}\n\nThen:")
+        elif isinstance(item, UserMessage):
+            lines.append(f"user: {item.text[: limit * 4]}")
+        elif isinstance(item, AssistantMessage):
+            lines.append(f"{item.agent or 'assistant'}: {item.text[: limit * 4]}")
+        elif isinstance(item, ToolCall):
+            lines.append(f"called {item.name}({item.arguments[:limit]})")
+        elif isinstance(item, ToolResult):
+            lines.append(f"  -> {'error: ' if item.is_error else ''}{item.output[:limit]}")
+        elif isinstance(item, HostedToolUse):
+            lines.append(item.render(limit))
+        elif isinstance(item, HandoffItem):
+            lines.append(f"handed from {item.from_agent} to {item.to_agent}")
+    return "\n".join(lines)
+
+
+def _bounded(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    head = limit // 4
+    return text[:head] + "\n…\n" + text[-(limit - head - 3) :]
+
+
+class ContextKeeper:
+    """The context policy of one run: estimates per model, compaction of the view, recovery."""
+
+    def __init__(self, loop: RunLoop) -> None:
+        self.loop = loop
+        self.estimates: dict[str, TokenEstimate] = {}
+        self._summarizers: dict[str, Model] = {}
+
+    def window(self, policy: ContextPolicy | None, model: Model) -> int | None:
+        if policy is not None and policy.window is not None:
+            return policy.window
+        return model.context_window or window_for(model.model_name)
+
+    def estimate(self, model: Model) -> TokenEstimate:
+        est = self.estimates.get(model.cache_key)
+        if est is None:
+            est = self.estimates[model.cache_key] = TokenEstimate()
+        return est
+
+    async def call(
+        self,
+        agent: Agent[Any],
+        model: Model,
+        request: ModelRequest,
+        gate: list[Any],
+        kept_images: int | None = None,
+    ) -> AsyncIterator[RunEvent | ModelResponse]:
+        """The model call of one turn under the agent's context policy (``kept_images``: how many
+        tool-result images the request shows, for the items rebuilt after a compaction)."""
+        loop = self.loop
+
+        def view() -> Sequence[Item]:
+            return keep_last_images(loop._transcript(), kept_images)
+
+        caller = self.loop.caller
+        policy = agent.context
+        window = self.window(policy, model)
+        est = self.estimate(model)
+        fixed = fixed_chars(request.instructions, request.tools)
+        if policy is not None and window is not None:
+            request = await self._before(agent, model, request, policy, window, est, fixed, view)
+        try:
+            async for ev in caller.call(agent, model, request, gate):
+                if isinstance(ev, ModelResponse):
+                    est.calibrate(ev.usage.input_tokens, est.raw(request.items, fixed))
+                yield ev
+            return
+        except ModelCallFailed as exc:
+            if not isinstance(exc.error, ContextTooLongError):
+                raise
+            if policy is None or not policy.recover:
+                raise ContextWindowExceeded(exc.error, items=exc.items, agent_name=exc.agent_name) from exc
+            first = exc
+        # Recovery: the vendor counted more than we thought. Believe it, compact once, retry once.
+        tokens = est.tokens(request.items, fixed)
+        limit = window or tokens
+        if tokens <= limit:
+            est.ratio *= limit * 1.1 / max(tokens, 1)
+        tracing.note(
+            "agentcore.context.too_long", tokens_estimated=tokens, window=limit, error=str(first.error)
+        )
+        request = await self.compact(
+            agent, model, request, policy, limit, est, fixed, view, reason="recovery"
+        )
+        try:
+            async for ev in caller.call(agent, model, request, gate):
+                if isinstance(ev, ModelResponse):
+                    est.calibrate(ev.usage.input_tokens, est.raw(request.items, fixed))
+                yield ev
+        except ModelCallFailed as exc:
+            if isinstance(exc.error, ContextTooLongError):
+                raise ContextWindowExceeded(exc.error, items=exc.items, agent_name=exc.agent_name) from exc
+            raise
+
+    async def _before(
+        self,
+        agent: Agent[Any],
+        model: Model,
+        request: ModelRequest,
+        policy: ContextPolicy,
+        window: int,
+        est: TokenEstimate,
+        fixed: int,
+        view: Callable[[], Sequence[Item]],
+    ) -> ModelRequest:
+        threshold = policy.trigger * window
+        if policy.native:
+            extra = model.native_context(int(threshold))
+            if extra:
+                merged = {**(request.settings.extra or {}), **extra}
+                request.settings = request.settings.merged(ModelSettings(extra=merged))
+        tokens = est.tokens(request.items, fixed)
+        ask = policy.count == "vendor" or (policy.count == "auto" and not est.calibrated)
+        if ask and tokens >= 0.5 * threshold:
+            counted = await model.count_tokens(request)
+            if counted is not None:
+                tracing.note("agentcore.context.counted", tokens=counted, estimated=tokens)
+                est.calibrate(counted, est.raw(request.items, fixed))
+                tokens = counted
+        if tokens <= threshold:
+            return request
+        return await self.compact(agent, model, request, policy, window, est, fixed, view, reason="threshold")
+
+    async def compact(
+        self,
+        agent: Agent[Any],
+        model: Model,
+        request: ModelRequest,
+        policy: ContextPolicy,
+        window: int,
+        est: TokenEstimate,
+        fixed: int,
+        view: Callable[[], Sequence[Item]],
+        *,
+        reason: str,
+    ) -> ModelRequest:
+        """Compact the run's view (tool outputs, then a summary) until it is under ``policy.target`` x
+        ``window``; note it on the current span; return ``request`` with the new view's items."""
+        loop = self.loop
+        items = loop._view_items()
+        before = est.tokens(items, fixed)
+        target = policy.target * window
+        strategy: list[str] = []
+        new: list[Item] = list(items)
+        if policy.keep_tool_outputs is not None:
+            new, cleared = clear_tool_outputs(new, policy.keep_tool_outputs, policy.tool_output_chars)
+            if cleared:
+                strategy.append("tool_outputs")
+        summarized = 0
+        if policy.summarize and est.tokens(new, fixed) > target:
+            budget = int(policy.keep_recent * window / est.ratio)
+            cut = choose_cut(new, budget, est)
+            if cut > 0:
+                summary = await self._summary(agent, new[:cut], policy, window)
+                summarized = cut
+                new = [summary, *new[cut:]]
+                strategy.append("summary")
+        if not strategy:
+            tracing.note("agentcore.context.compaction_skipped", reason=reason, tokens=before)
+            return request
+        new = sanitize(new)
+        loop.view = (new, len(loop.items))
+        after = est.tokens(new, fixed)
+        tracing.note(
+            "agentcore.context.compacted",
+            reason=reason,
+            strategy=",".join(strategy),
+            tokens_before=before,
+            tokens_after=after,
+            window=window,
+            items_before=len(items),
+            items_after=len(new),
+            items_summarized=summarized,
+        )
+        loop.extra.setdefault("compactions", []).append(
+            {"reason": reason, "strategy": strategy, "tokens_before": before, "tokens_after": after}
+        )
+        return dataclasses.replace(request, items=view())
+
+    # ------------------------------------------------------------------ summaries
+
+    def _summarizer(self, spec: str | Model) -> Model:
+        if not isinstance(spec, str):
+            return spec
+        model = self._summarizers.get(spec)
+        if model is None:
+            model = self._summarizers[spec] = shared_model(spec)
+        return model
+
+    async def _summary(
+        self, agent: Agent[Any], older: Sequence[Item], policy: ContextPolicy, window: int
+    ) -> UserMessage:
+        """One summary item standing for ``older`` (which starts with the previous summary, if any)."""
+        limit_tokens = max(256, int(window * min(0.15, policy.keep_recent / 2)))
+        previous = summary_of(older[0]) if older else None
+        covered = [i for i in older if summary_of(i) is None]
+        prior = int(previous.payload.get("items", 0)) if previous is not None else 0
+        text: str | None = None
+        by = "digest"
+        if policy.summarizer is not None:
+            by_model = self._summarizer(policy.summarizer)
+            text = await self._ask(agent, by_model, older, policy, limit_tokens)
+            if text is not None:
+                by = f"{by_model.provider}:{by_model.model_name}"
+        if text is None:
+            prev_text = older[0].text if previous is not None and isinstance(older[0], UserMessage) else ""
+            body = digest(covered, limit=limit_tokens * 4)
+            text = _bounded(f"{prev_text}\n{body}" if prev_text else body, limit_tokens * 4)
+        first = older[0]
+        first_id = str(previous.payload["first"]) if previous is not None else first.id
+        payload = {
+            "first": first_id.removesuffix(CLEARED_SUFFIX),
+            "last": older[-1].id.removesuffix(CLEARED_SUFFIX),
+            "items": prior + len(covered),
+            "previous": first.id if previous is not None else None,
+            "model": by,
+        }
+        header = f"[Summary of the {payload['items']} earlier items of this conversation]\n"
+        return UserMessage(
+            content=(TextPart(text=header + text.strip()),),
+            agent=agent.name,
+            state=(ProviderState(provider="agentcore", model=by, kind=SUMMARY_KIND, payload=payload),),
+        )
+
+    async def _ask(
+        self, agent: Agent[Any], model: Model, older: Sequence[Item], policy: ContextPolicy, limit: int
+    ) -> str | None:
+        """The summariser's text, its usage added to the run's; ``None`` (and a note) if it failed."""
+        request = ModelRequest(
+            instructions=policy.summary_instructions or SUMMARY_INSTRUCTIONS,
+            items=[
+                UserMessage.of(
+                    f"Condense this conversation in at most {limit} tokens:\n\n{render_for_summary(older)}"
+                )
+            ],
+            settings=ModelSettings(max_tokens=limit),
+            conversation_id=self.loop._conversation_id,
+            agent_name=agent.name,
+        )
+        attrs = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": model.system,
+            "gen_ai.request.model": model.model_name,
+            "gen_ai.agent.name": agent.name,
+            "agentcore.context.summary": True,
+        }
+        with tracing.span(f"chat {model.model_name}", attrs, kind=SpanKind.CLIENT) as s:
+            try:
+                response = await model.respond(request)
+            except ModelError as exc:
+                tracing.set_error(s, str(exc))
+                tracing.note("agentcore.context.summarizer_failed", error=str(exc)[:300])
+                return None
+            tracing.set_usage(s, response.usage)
+            tracing.set_cost(s, model.model_name, response.usage)
+        self.loop.usage.add(response.usage)
+        text = response.text.strip()
+        return text or None

@@ -1,0 +1,155 @@
+"""Context policies without a network: the view, its persistence, summaries with provenance, recovery."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from agentcore import Agent, Runner, tool
+from agentcore.contextwin import ContextPolicy, TokenEstimate, window_for
+from agentcore.errors import ContextTooLongError, ContextWindowExceeded, UserError
+from agentcore.messages import ToolResult, Usage, UserMessage
+from agentcore.model import ModelRequest
+from agentcore.run.compaction import SUMMARY_KIND, choose_cut, clear_tool_outputs, summary_of
+from agentcore.sessions.base import InMemorySession
+from agentcore.testing import FunctionModel, Step, reply
+
+
+def _size(request: ModelRequest) -> int:
+    return sum(len(i.model_dump_json()) for i in request.items) // 4
+
+
+@tool
+def lookup(n: int) -> str:
+    """Look a number up."""
+    return f"result {n}: " + "x" * 300
+
+
+def looping_model(turns: int, window: int, seen: list[int]) -> FunctionModel:
+    """Calls ``lookup`` ``turns`` times, then answers; refuses (like a vendor) a request over ``window``."""
+
+    def answer(request: ModelRequest) -> Any:
+        tokens = _size(request)
+        if tokens > window:
+            raise ContextTooLongError(f"prompt is too long: {tokens} tokens > {window} maximum", provider="fn")
+        seen.append(tokens)
+        done = sum(isinstance(i, ToolResult) for i in request.items if not summary_of(i))
+        calls = len(seen)
+        step = reply(None, ("lookup", {"n": calls})) if calls <= turns else Step(text=f"done after {calls - 1}")
+        step.usage = Usage(requests=1, input_tokens=tokens, output_tokens=5)
+        del done
+        return step
+
+    return FunctionModel(answer)
+
+
+def test_window_table_knows_the_three_vendors() -> None:
+    assert window_for("gpt-5-mini") == 400_000
+    assert window_for("gpt-4o-2024-08-06") == 128_000
+    assert window_for("claude-sonnet-4-5") == 200_000
+    assert window_for("models/gemini-2.5-pro") == 1_048_576
+    assert window_for("openai:gpt-4.1") == 1_047_576
+    assert window_for("llama3") is None
+
+
+def test_policy_rejects_nonsense() -> None:
+    with pytest.raises(UserError):
+        ContextPolicy(trigger=1.5)
+    with pytest.raises(UserError):
+        ContextPolicy(target=0.9, trigger=0.8)
+    with pytest.raises(UserError):
+        Agent(name="a", context="everything")  # type: ignore[arg-type]
+    assert Agent(name="a", context={"trigger": 0.7}).context == ContextPolicy(trigger=0.7)
+
+
+def test_estimate_calibrates_towards_reported_usage() -> None:
+    est = TokenEstimate()
+    items = [UserMessage.of("hello " * 100)]
+    raw = est.raw(items)
+    est.calibrate(raw * 2, raw)
+    assert est.tokens(items) == pytest.approx(raw * 2, rel=0.01)
+
+
+def test_clear_tool_outputs_keeps_the_last_n() -> None:
+    items = [ToolResult(call_id=str(n), name="t", output="y" * 1000) for n in range(5)]
+    out, changed = clear_tool_outputs(items, keep=2, chars=50)
+    assert changed == 3
+    assert [len(i.output) < 200 for i in out] == [True, True, True, False, False]  # type: ignore[union-attr]
+    assert out[0].id == items[0].id + ".c" and out[4] is items[4]
+
+
+async def test_a_long_tool_loop_fits_a_small_window_and_the_session_keeps_everything() -> None:
+    seen: list[int] = []
+    agent = Agent(
+        name="looper",
+        model=looping_model(120, window=3000, seen=seen),
+        tools=[lookup],
+        max_turns=200,
+        context=ContextPolicy(window=3000, keep_tool_outputs=3),
+    )
+    session = InMemorySession()
+    result = await Runner.run(agent, "Look up 120 numbers.", session=session)
+    assert result.final_output == "done after 120"
+    assert max(seen) <= 3000
+    assert sum(isinstance(i, ToolResult) for i in result.items) == 120  # the transcript is whole
+    snap = await session.load()
+    assert len(snap.items) == len(result.items)
+    view = snap.caches["__agentcore__"]["view"]
+    summary = view["base"][0]
+    state = [s for s in summary["state"] if s["kind"] == SUMMARY_KIND][0]
+    assert state["payload"]["first"] == result.items[0].id  # provenance: from the first item on
+    assert state["payload"]["items"] > 100 and state["payload"]["model"] == "digest"
+
+
+async def test_recovery_compacts_once_and_retries() -> None:
+    calls: list[int] = []
+
+    def answer(request: ModelRequest) -> Any:
+        calls.append(_size(request))
+        if len(calls) == 1:
+            raise ContextTooLongError("prompt is too long: 300000 tokens > 200000 maximum", provider="fn")
+        return "fine"
+
+    history = [UserMessage.of(f"message {n} " + "z" * 400) for n in range(40)]
+    agent = Agent(name="r", model=FunctionModel(answer), context=ContextPolicy(window=200_000))
+    result = await Runner.run(agent, [*history, UserMessage.of("and now?")])
+    assert result.final_output == "fine"
+    assert len(calls) == 2 and calls[1] < calls[0]
+
+
+async def test_still_too_long_after_one_compaction_is_a_typed_error() -> None:
+    def answer(request: ModelRequest) -> Any:
+        raise ContextTooLongError("prompt is too long", provider="fn")
+
+    agent = Agent(name="r", model=FunctionModel(answer), context=ContextPolicy(window=100_000))
+    with pytest.raises(ContextWindowExceeded) as info:
+        await Runner.run(agent, [UserMessage.of("a" * 2000), UserMessage.of("b")])
+    assert isinstance(info.value.error, ContextTooLongError)
+
+
+async def test_summarizer_model_is_incremental_and_its_usage_counts() -> None:
+    prompts: list[str] = []
+
+    def summarize(request: ModelRequest) -> Any:
+        prompt = request.items[0].text  # type: ignore[union-attr]
+        prompts.append(prompt)
+        step = Step(text=f"summary #{len(prompts)}")
+        step.usage = Usage(requests=1, input_tokens=11, output_tokens=3)
+        return step
+
+    seen: list[int] = []
+    agent = Agent(
+        name="looper",
+        model=looping_model(60, window=2500, seen=seen),
+        tools=[lookup],
+        max_turns=100,
+        context=ContextPolicy(window=2500, keep_tool_outputs=None, summarizer=FunctionModel(summarize)),
+    )
+    result = await Runner.run(agent, "go")
+    assert len(prompts) >= 2
+    assert "Earlier summary:\n[Summary of the" in prompts[1] and "summary #1" in prompts[1]
+    assert "Earlier summary" not in prompts[0]
+    assert result.usage.requests == 61 + len(prompts)
+    assert json.dumps(result.usage.input_tokens)

@@ -1,0 +1,231 @@
+"""Strict rules for the vendors' native computer-use tools, shared by the emulators (issue 16).
+
+Grounded in the installed SDKs' request types and the vendors' computer-use guides (docs corpus):
+
+* OpenAI Responses: ``{"type": "computer_use_preview", "display_width", "display_height",
+  "environment"}`` (all required; ``computer-use-preview`` models only; the request must set
+  ``truncation: "auto"``). ``computer_call`` actions: click (button left/right/wheel/back/forward),
+  double_click, drag (path of {x, y}), keypress (keys), move, screenshot, scroll (x, y, scroll_x,
+  scroll_y), type (text), wait. ``computer_call_output``: ``{call_id, output: {type:
+  "computer_screenshot", image_url | file_id}, acknowledged_safety_checks?}``; every pending safety
+  check of the call must be acknowledged (the service refuses to continue otherwise), and only those.
+* Anthropic: ``{"type": "computer_20250124" | "computer_20251124", "name": "computer",
+  "display_width_px", "display_height_px", "display_number"?, "enable_zoom"? (20251124 only)}``, each
+  with its beta header (``computer-use-2025-01-24`` / ``computer-use-2025-11-24``); ``tool_use`` input
+  actions per version.
+* Gemini: ``{"computerUse": {"environment": "ENVIRONMENT_BROWSER" | ..., "excludedPredefinedFunctions",
+  ...}}`` on computer-use models; a function response to a predefined function carries the screenshot
+  in its ``parts``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from tests.emulators.media_rules import screenshot_output_problem
+
+Fail = Callable[[str], Exception]
+
+# --------------------------------------------------------------------------- OpenAI
+
+OPENAI_COMPUTER_TOOLS = frozenset({"computer_use_preview"})
+OPENAI_ITEM_KEYS: dict[str, frozenset[str]] = {
+    "computer_call": frozenset({"type", "id", "call_id", "action", "pending_safety_checks", "status"}),
+    "computer_call_output": frozenset(
+        {"type", "id", "call_id", "output", "acknowledged_safety_checks", "status"}
+    ),
+}
+_OPENAI_ACTIONS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    # action type -> (required keys, optional keys), besides "type"
+    "click": (frozenset({"button", "x", "y"}), frozenset({"keys"})),
+    "double_click": (frozenset({"x", "y"}), frozenset({"keys"})),
+    "drag": (frozenset({"path"}), frozenset({"keys"})),
+    "keypress": (frozenset({"keys"}), frozenset()),
+    "move": (frozenset({"x", "y"}), frozenset({"keys"})),
+    "screenshot": (frozenset(), frozenset()),
+    "scroll": (frozenset({"x", "y", "scroll_x", "scroll_y"}), frozenset({"keys"})),
+    "type": (frozenset({"text"}), frozenset()),
+    "wait": (frozenset(), frozenset()),
+}
+
+
+def openai_action_problem(action: Any) -> str | None:
+    """A ``computer_call.action`` in the documented shape (the emulator emits only these)."""
+    kind = action.get("type") if isinstance(action, dict) else None
+    if kind not in _OPENAI_ACTIONS:
+        return f"unknown computer action {kind!r}"
+    required, optional = _OPENAI_ACTIONS[kind]
+    keys = set(action) - {"type"}
+    if required - keys or keys - required - optional:
+        return f"computer action {kind}: expected {sorted(required)} (optional {sorted(optional)})"
+    if kind == "click" and action["button"] not in ("left", "right", "wheel", "back", "forward"):
+        return "click.button: invalid"
+    return None
+
+
+def check_openai_tool(tool: dict[str, Any], i: int, model: str, fail: Fail) -> None:
+    extra = set(tool) - {"type", "display_width", "display_height", "environment"}
+    if extra:
+        raise fail(f"Unknown parameter: 'tools[{i}].{sorted(extra)[0]}'.")
+    for key in ("display_width", "display_height"):
+        if not isinstance(tool.get(key), int) or tool[key] <= 0:
+            raise fail(f"Missing required parameter: 'tools[{i}].{key}'.")
+    if tool.get("environment") not in ("windows", "mac", "linux", "ubuntu", "browser"):
+        raise fail(f"Invalid value for 'tools[{i}].environment'.")
+    if not model.startswith("computer-use-preview"):
+        raise fail(f"Tool 'computer_use_preview' is not supported with model '{model}'.")
+
+
+def check_openai_body(body: dict[str, Any], fail: Fail) -> None:
+    tools = body.get("tools") or []
+    if any(isinstance(t, dict) and t.get("type") in OPENAI_COMPUTER_TOOLS for t in tools):
+        if body.get("truncation") != "auto":
+            raise fail("The computer_use_preview tool requires truncation to be set to 'auto'.")
+
+
+def check_openai_item(
+    kind: str, item: dict[str, Any], i: int, calls: dict[str, dict[str, Any]], fail: Fail
+) -> None:
+    """A ``computer_call`` (replayed) or ``computer_call_output``; ``calls``: call_id -> computer_call
+    of everything before it (answered calls are removed)."""
+    cid = item.get("call_id")
+    if not isinstance(cid, str):
+        raise fail(f"Missing required parameter: 'input[{i}].call_id'.")
+    if kind == "computer_call":
+        problem = openai_action_problem(item.get("action"))
+        if problem:
+            raise fail(f"Invalid 'input[{i}].action': {problem}.")
+        calls[cid] = item
+        return
+    call = calls.pop(cid, None)
+    if call is None:
+        raise fail(f"No tool call found for computer call output with call_id {cid}.")
+    problem = screenshot_output_problem(item.get("output"), f"input[{i}].output")
+    if problem:
+        raise fail(f"Invalid {problem}")
+    pending = {c["id"] for c in call.get("pending_safety_checks") or []}
+    acked = item.get("acknowledged_safety_checks") or []
+    if not isinstance(acked, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("id"), str) for c in acked
+    ):
+        raise fail(f"Invalid 'input[{i}].acknowledged_safety_checks'.")
+    ids = {c["id"] for c in acked}
+    if ids - pending:
+        raise fail(f"Safety check {sorted(ids - pending)[0]} was not pending for call {cid}.")
+    if pending - ids:
+        raise fail(
+            f"Pending safety checks for call {cid} were not acknowledged: {', '.join(sorted(pending - ids))}."
+        )
+
+
+def openai_open_call(context: list[dict[str, Any]]) -> str | None:
+    answered = {it.get("call_id") for it in context if it.get("type") == "computer_call_output"}
+    for it in context:
+        if it.get("type") == "computer_call" and it.get("call_id") not in answered:
+            return str(it.get("call_id"))
+    return None
+
+
+# --------------------------------------------------------------------------- Anthropic
+
+ANTHROPIC_COMPUTER_TOOLS = {
+    "computer_20250124": "computer-use-2025-01-24",
+    "computer_20251124": "computer-use-2025-11-24",
+}
+_ANTHROPIC_ACTIONS_20250124 = frozenset(
+    {
+        "screenshot", "left_click", "right_click", "middle_click", "double_click", "triple_click",
+        "mouse_move", "left_click_drag", "left_mouse_down", "left_mouse_up", "key", "hold_key", "type",
+        "scroll", "cursor_position", "wait",
+    }
+)  # fmt: skip
+_ANTHROPIC_ACTIONS_20251124 = _ANTHROPIC_ACTIONS_20250124 | {"zoom"}
+
+
+def check_anthropic_tool(tool: dict[str, Any], where: str, betas: frozenset[str], fail: Fail) -> None:
+    kind = tool["type"]
+    allowed = {"type", "name", "display_width_px", "display_height_px", "display_number", "cache_control"}
+    if kind == "computer_20251124":
+        allowed.add("enable_zoom")
+    extra = set(tool) - allowed
+    if extra:
+        raise fail(f"{where}{kind}.{sorted(extra)[0]}: Extra inputs are not permitted")
+    if tool.get("name") != "computer":
+        raise fail(f"{where}{kind}.name: Input should be 'computer'")
+    for key in ("display_width_px", "display_height_px"):
+        if not isinstance(tool.get(key), int) or tool[key] < 1:
+            raise fail(f"{where}{kind}.{key}: Field required")
+    if ANTHROPIC_COMPUTER_TOOLS[kind] not in betas:
+        raise fail(
+            f"{where}type: tool type '{kind}' requires the beta header '{ANTHROPIC_COMPUTER_TOOLS[kind]}'"
+        )
+
+
+def anthropic_action_problem(kind: str, data: Any) -> str | None:
+    """A computer ``tool_use`` input (what the emulator lets the scripted model send)."""
+    actions = _ANTHROPIC_ACTIONS_20251124 if kind == "computer_20251124" else _ANTHROPIC_ACTIONS_20250124
+    action = data.get("action") if isinstance(data, dict) else None
+    if action not in actions:
+        return f"computer action {action!r} is not one of {kind}'s"
+    return None
+
+
+# --------------------------------------------------------------------------- Gemini
+
+GEMINI_PREDEFINED = frozenset(
+    {
+        "open_web_browser", "wait_5_seconds", "go_back", "go_forward", "search", "navigate", "click_at",
+        "hover_at", "type_text_at", "key_combination", "scroll_document", "scroll_at", "drag_and_drop",
+    }
+)  # fmt: skip
+_GEMINI_CU_KEYS = {
+    "environment",
+    "excludedPredefinedFunctions",
+    "enablePromptInjectionDetection",
+    "disabledSafetyPolicies",
+}
+_VERSION = re.compile(r"gemini-(\d+)(?:\.(\d+))?")
+
+
+def _gemini_version(model: str) -> tuple[int, int]:
+    m = _VERSION.search(model)
+    return (int(m.group(1)), int(m.group(2) or 0)) if m else (0, 0)
+
+
+def check_gemini_computer(body: dict[str, Any], model: str, fail: Fail) -> None:
+    """The ``computerUse`` tool entry, and that every function response to a predefined function
+    carries the screenshot."""
+    declared = False
+    for i, tool in enumerate(body.get("tools") or []):
+        cu = tool.get("computerUse", tool.get("computer_use")) if isinstance(tool, dict) else None
+        if cu is None:
+            continue
+        declared = True
+        where = f"tools[{i}].computer_use"
+        if not isinstance(cu, dict) or set(cu) - _GEMINI_CU_KEYS:
+            raise fail(f"Invalid JSON payload received. Unknown name at '{where}': Cannot find field.")
+        env = cu.get("environment")
+        if env not in ("ENVIRONMENT_BROWSER", "ENVIRONMENT_MOBILE", "ENVIRONMENT_DESKTOP"):
+            raise fail(f"* {where}.environment: a supported environment is required")
+        if "computer-use" not in model and _gemini_version(model) < (3, 0):
+            raise fail(f"Computer Use is not supported by model {model}.")
+        if env == "ENVIRONMENT_DESKTOP" and _gemini_version(model) < (3, 5):
+            raise fail(f"* {where}.environment: ENVIRONMENT_DESKTOP is not supported by model {model}.")
+        for name in cu.get("excludedPredefinedFunctions") or []:
+            if name not in GEMINI_PREDEFINED:
+                raise fail(f"* {where}.excluded_predefined_functions: unknown function {name!r}")
+    if not declared:
+        return
+    for n, content in enumerate(body.get("contents") or []):
+        for m, part in enumerate(content.get("parts") or []):
+            fr = part.get("functionResponse") if isinstance(part, dict) else None
+            if not isinstance(fr, dict) or fr.get("name") not in GEMINI_PREDEFINED:
+                continue
+            images = [p for p in fr.get("parts") or [] if "inlineData" in p]
+            if not images and not (fr.get("response") or {}).get("error"):
+                raise fail(
+                    f"* contents[{n}].parts[{m}].function_response: a computer use function response must "
+                    "include the screenshot of the current state in its parts"
+                )
