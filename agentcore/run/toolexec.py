@@ -248,7 +248,9 @@ async def execute_call(
         payload: dict[str, Any] | None = None
         if native is not None:
             output, is_error, error_type, payload = await steps.run_step(
-                "tool", f"{call.name} {call.call_id}", partial(_invoke_native, native, ctx, arguments)
+                "tool",
+                f"{call.name} {call.call_id}",
+                partial(_invoke_native, native, ctx, arguments, _native_option(call, native)),
             )
         else:
             output, is_error, error_type = await steps.run_step(
@@ -316,7 +318,7 @@ def native_tool_kinds(agent: Agent[Any]) -> tuple[str, ...]:
     """The native client tools an agent offers its model (``ModelRequest.native_tools``)."""
     if agent.sandbox is None or agent.native_tools == "off":
         return ()
-    return ("shell", "apply_patch")
+    return ("shell", "apply_patch", "bash", "text_editor")
 
 
 def native_kind(call: ToolCall, agent: Agent[Any]) -> str | None:
@@ -343,6 +345,13 @@ def _native_module() -> Any:
     return importlib.import_module("agentcore.sandboxes.native")
 
 
+def _native_option(call: ToolCall, kind: str) -> int | None:
+    """The text editor's ``max_characters`` the adapter declared (on the call's native marker)."""
+    st = call.state_for(NATIVE_MARK, kind=kind)
+    value = st.payload.get("max_characters") if st is not None and isinstance(st.payload, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _native_arguments(call: ToolCall) -> dict[str, Any]:
     try:
         data = json.loads(call.arguments or "{}")
@@ -354,7 +363,7 @@ def _native_arguments(call: ToolCall) -> dict[str, Any]:
 
 
 async def _invoke_native(
-    kind: str, ctx: RunContext[Any], arguments: dict[str, Any]
+    kind: str, ctx: RunContext[Any], arguments: dict[str, Any], max_characters: int | None = None
 ) -> tuple[str, bool, str, dict[str, Any] | None]:
     """Run a native call in the agent's sandbox: the text, error flag, error type and the structured
     payload of the vendor's output item."""
@@ -366,6 +375,7 @@ async def _invoke_native(
             ctx.agent.sandbox,
             arguments,
             on_output=ctx.emit_output,
+            max_characters=max_characters,
         )
     except SandboxError as exc:
         return f"{kind} failed: {exc}", True, "", None

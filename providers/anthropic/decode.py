@@ -34,6 +34,7 @@ from agentcore.model import (
 )
 
 from .items import PROVIDER
+from .native import native_call
 
 FINISH_REASONS = {
     "end_turn": "stop",
@@ -91,9 +92,14 @@ def usage_from(raw: dict[str, Any] | None) -> Usage:
 class BlockDecoder:
     """Turns content blocks into items for one model; ``bound`` is the request's system+tools fingerprint."""
 
-    def __init__(self, model: str, bound: str) -> None:
+    def __init__(
+        self, model: str, bound: str, native: dict[str, str] | None = None, max_characters: int | None = None
+    ) -> None:
         self.model = model
         self.bound = bound
+        self.native = native or {}
+        """Declared native tools: wire name -> native kind (``bash``, ``text_editor``)."""
+        self.max_characters = max_characters
 
     def _state(self, kind: str, block: dict[str, Any], **extra: Any) -> tuple[ProviderState, ...]:
         return (
@@ -118,6 +124,12 @@ class BlockDecoder:
             )
         if kind == "redacted_thinking":
             return Reasoning(summary="", state=self._state("redacted_thinking", block, bound=self.bound))
+        if kind == "tool_use" and block.get("name") in self.native:  # bash, text editor: our sandbox runs it
+            raw = raw_input
+            if raw is None and truncated:  # cut by max_tokens: not replayed, the executor answers
+                raw = json.dumps(block.get("input") or {})
+            native = self.native[str(block["name"])]
+            return native_call(block, native, self.model, raw_input=raw, max_characters=self.max_characters)
         if kind == "tool_use":
             call_id, name = str(block.get("id") or ""), str(block.get("name") or "")
             if raw_input is not None or truncated:

@@ -31,6 +31,7 @@ from .items import (
     text_block,
     with_cache_mark,
 )
+from .native import split_tools
 
 MAX_BREAKPOINTS = 4
 _ITEM_CACHE_MAX = 8192
@@ -103,9 +104,18 @@ class RequestEncoder:
     """Builds request bodies for one model; holds the per-item byte cache."""
 
     def __init__(
-        self, model: str, *, max_tokens: int, thinking: dict[str, Any] | None, caching: bool, sampling: bool
+        self,
+        model: str,
+        *,
+        max_tokens: int,
+        thinking: dict[str, Any] | None,
+        caching: bool,
+        sampling: bool,
+        max_characters: int | None = None,
     ):
         self.model = model
+        self.max_characters = max_characters
+        """``max_characters`` of the text editor tool (issue 13), ``None``: not declared."""
         self.family = model_family(model)
         self.max_tokens = max_tokens
         self.thinking = thinking
@@ -122,15 +132,26 @@ class RequestEncoder:
         self._schemas: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._tools_key: tuple[ToolSpec, ...] = ()
         self._tools_bytes: bytes = b""
+        self._tools_extra: bytes = b""
         self._system_key: str | None = None
         self._system_bytes: bytes = b""
         self._model_bytes = dumps(model)
 
     # ------------------------------------------------------------------ caches
 
-    def _tools(self, tools: Sequence[ToolSpec]) -> bytes:
+    def _request_tools(self, request: ModelRequest) -> bytes:
+        """The request's tool entries: function tools, then the native ones (``native``) standing in
+        for some of them."""
+        specs, native_entries = split_tools(self.model, request, self.max_characters)
+        return self._tools(specs, native_entries)
+
+    def _tools(self, tools: Sequence[ToolSpec], extra: bytes = b"") -> bytes:
         key = tuple(tools)
-        if len(key) == len(self._tools_key) and all(map(operator.is_, key, self._tools_key)):
+        if (
+            extra == self._tools_extra
+            and len(key) == len(self._tools_key)
+            and all(map(operator.is_, key, self._tools_key))
+        ):
             return self._tools_bytes
         encoded = []
         for spec in key:
@@ -145,7 +166,9 @@ class RequestEncoder:
                 tool["strict"] = True
                 tool["input_schema"] = self._strict(schema)
             encoded.append(dumps(tool))
-        self._tools_key, self._tools_bytes = key, b",".join(encoded)
+        if extra:
+            encoded.append(extra)
+        self._tools_key, self._tools_extra, self._tools_bytes = key, extra, b",".join(encoded)
         return self._tools_bytes
 
     def _strict(self, schema: dict[str, Any]) -> dict[str, Any]:
@@ -266,7 +289,7 @@ class RequestEncoder:
         """What thinking signatures are bound to besides the messages: system prompt and tools."""
         h = hashlib.blake2b(self._system(request.instructions), digest_size=8)
         h.update(b"\x00")
-        h.update(self._tools(request.tools))
+        h.update(self._request_tools(request))
         return h.hexdigest()
 
     def body(self, request: ModelRequest, *, stream: bool) -> tuple[bytes, str]:
@@ -344,8 +367,8 @@ class RequestEncoder:
         marks = MAX_BREAKPOINTS if self.caching and not overridden else 0
         model = dumps(head.pop("model")) if "model" in head else self._model_bytes
         parts: list[bytes] = [b'{"model":', model, b",", dumps(head)[1:-1]]
-        if request.tools and "tools" not in head:
-            tools = self._tools(request.tools)
+        tools = self._request_tools(request) if "tools" not in head else b""
+        if tools:
             if marks:
                 tools, marks = with_cache_mark(tools), marks - 1
             parts.append(b',"tools":[' + tools + b"]")

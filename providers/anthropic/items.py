@@ -27,6 +27,7 @@ from agentcore.messages import (
 )
 
 from .._common import dumps, hashed_call_id
+from .native import replay_block
 
 PROVIDER = "anthropic"
 TOOL_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -171,6 +172,9 @@ def encode_item(item: Item, family: str, truncated: set[str] | None = None) -> E
         wire_id = wire_tool_id(item.call_id)
         if truncated is not None and _was_truncated(item):
             truncated.add(wire_id)
+        native = replay_block(item, wire_id)  # bash / text editor: the block as the model wrote it
+        if native is not None:
+            return Encoded(item, "assistant", (native,), tool_use_id=wire_id)
         raw = _own_state(item, family, ("tool_use",))
         if raw is not None and raw.payload["block"].get("id") == wire_id:
             return Encoded(item, "assistant", (dumps(raw.payload["block"]),), tool_use_id=wire_id)

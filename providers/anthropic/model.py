@@ -41,6 +41,7 @@ from agentcore.model import Model, ModelRequest, ModelResponse, ModelResponseDon
 from .._common import header_retry_after, json_body, malformed_stream, server_address
 from .decode import BlockDecoder, StreamAssembler
 from .encode import RequestEncoder
+from .native import declared
 
 __all__ = ["AnthropicModel"]
 
@@ -55,7 +56,9 @@ class AnthropicModel(Model):
     (a pre-built ``AsyncAnthropic``), ``timeout`` (seconds), ``max_tokens`` (default 8192, used when
     ``ModelSettings.max_tokens`` is unset), ``thinking`` (``None`` = model default, an int budget,
     ``"adaptive"``, ``"disabled"`` or a raw dict), ``prompt_caching`` (automatic ``cache_control``
-    breakpoints, default on), ``default_headers`` (e.g. ``anthropic-beta``).
+    breakpoints, default on), ``default_headers`` (e.g. ``anthropic-beta``),
+    ``text_editor_max_characters`` (the ``max_characters`` of the native text editor tool: what one
+    ``view`` shows at most; see :mod:`.native`).
     """
 
     provider = "anthropic"
@@ -73,6 +76,7 @@ class AnthropicModel(Model):
         thinking: int | str | dict[str, Any] | None = None,
         prompt_caching: bool = True,
         default_headers: dict[str, str] | None = None,
+        text_editor_max_characters: int | None = None,
     ) -> None:
         self.model_name = model_name
         if client is None:
@@ -107,6 +111,7 @@ class AnthropicModel(Model):
             thinking=_thinking_param(thinking),
             caching=prompt_caching,
             sampling=sampling,
+            max_characters=text_editor_max_characters,
         )
 
     # ------------------------------------------------------------------ calls
@@ -121,7 +126,7 @@ class AnthropicModel(Model):
             raise self._error(exc) from exc
         message = json_body(response.content, self.provider)  # not JSON: a retryable ServerError
         try:
-            return BlockDecoder(self.model_name, bound).response(message)
+            return self._decoder(request, bound).response(message)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             # a proxy's error page, a cut body: nothing reached the user, so it is worth a retry
             raise errors.ServerError(
@@ -169,12 +174,16 @@ class AnthropicModel(Model):
                 "Anthropic stream ended before message_stop", provider=self.provider, status_code=200
             )
         try:
-            response = BlockDecoder(self.model_name, bound).response(assembler.final(), assembler.raw_inputs)
+            response = self._decoder(request, bound).response(assembler.final(), assembler.raw_inputs)
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             raise errors.ModelStreamError(
                 f"malformed Anthropic stream: {exc!r}", provider=self.provider, status_code=200
             ) from exc
         yield ModelResponseDone(response)
+
+    def _decoder(self, request: ModelRequest, bound: str) -> BlockDecoder:
+        native = declared(self.model_name, request)  # bash / text editor calls run in the sandbox
+        return BlockDecoder(self.model_name, bound, native, self.encoder.max_characters)
 
     async def aclose(self) -> None:
         await self.client.close()
