@@ -17,6 +17,7 @@ from .contextwin import ContextPolicy
 from .control.handoffs import AgentTool, as_handoff
 from .control.verifiers import as_verifier
 from .errors import UserError
+from .hosted import check_agent
 from .model import Model, ModelSettings, OutputSchema
 from .tools import Tool
 from .tools import as_tool as _to_tool
@@ -107,6 +108,9 @@ class Agent(Generic[OutputT]):
         object.__setattr__(self, "verify", tuple(as_verifier(v) for v in self.verify))
         object.__setattr__(self, "mcp_servers", tuple(self.mcp_servers))
         object.__setattr__(self, "hosted_tools", tuple(self.hosted_tools))
+        if getattr(self.sandbox, "hosted_vendor", None) and self.sandbox not in self.hosted_tools:
+            # a vendor-hosted container as the sandbox: its shell is the vendor's tool, declared per request
+            object.__setattr__(self, "hosted_tools", (*self.hosted_tools, self.sandbox))
         object.__setattr__(self, "context", ContextPolicy.of(self.context))
         if self.native_tools not in ("auto", "off"):
             raise UserError(
@@ -119,6 +123,9 @@ class Agent(Generic[OutputT]):
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             raise UserError(f"agent {self.name!r} has duplicate tool names: {sorted(dupes)}")
+        check_agent(self)  # a hosted tool the model's vendor cannot serve fails here, never as a 400
+        for h in self.handoff_list:
+            check_agent(h.agent, via=self)
 
     @property
     def function_tools(self) -> tuple[Tool, ...]:

@@ -8,13 +8,16 @@ sent) for a declaration or an option its vendor cannot serve. Nothing here impor
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import importlib
+import inspect
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import UserError
 
 __all__ = [
+    "APPROVAL_MARK",
     "CodeExecution",
     "FileSearch",
     "HostedMCP",
@@ -23,12 +26,24 @@ __all__ = [
     "UserLocation",
     "WebFetch",
     "WebSearch",
+    "check_agent",
+    "check_hosted",
     "code_execution",
     "file_search",
     "hosted_mcp",
+    "register_hosted",
+    "serves",
+    "serving_vendors",
     "web_fetch",
     "web_search",
 ]
+
+
+APPROVAL_MARK = "hosted_approval"
+"""``ProviderState.provider`` of the marker an adapter puts on a tool call that stands for a vendor's
+request for approval (OpenAI's ``mcp_approval_request``): the run pauses on it like a tool needing
+approval and runs nothing locally; the decision goes back on the result (``kind="decision"``,
+``payload={"approve": bool, "reason": str}``) for the adapter to send to its vendor."""
 
 
 class UnsupportedHostedToolError(UserError):
@@ -38,6 +53,7 @@ class UnsupportedHostedToolError(UserError):
         self.provider = provider
         self.tool = tool
         self.supported_by = tuple(supported_by)
+        self.reason = message
         where = f" (served by: {', '.join(self.supported_by)})" if self.supported_by else ""
         super().__init__(f"{provider} cannot serve hosted tool {tool!r}: {message}{where}")
 
@@ -183,3 +199,143 @@ def code_execution(
     memory_limit: Literal["1g", "4g", "16g", "64g"] | None = None,
 ) -> CodeExecution:
     return CodeExecution(container, tuple(file_ids), memory_limit)
+
+# --------------------------------------------------------------------------- who serves what
+
+HOSTED_ENTRIES: dict[str, str | None] = {
+    "openai": "agentcore.providers.openai.responses_tools:hosted_entry",
+    "anthropic": "agentcore.providers.anthropic.hosted:hosted_entry",
+    "google": "agentcore.providers.gemini.hosted:hosted_entry",
+    "openai-chat": None,
+}
+"""Built-in provider -> the adapter function mapping one declaration to its vendor's tool entry
+(``hosted_entry(tool, model="")``, raising :class:`UnsupportedHostedToolError`), imported when first
+needed; ``None``: the provider serves no hosted tool. Providers not listed are not checked."""
+VENDORS = ("openai", "anthropic", "google")
+"""The providers named as able to serve a declaration, in this order."""
+_entries: dict[str, Callable[..., Any] | None] = {}
+_checked: dict[tuple[str, str, tuple[Any, ...]], UnsupportedHostedToolError | None] = {}
+
+
+def register_hosted(provider: str, entry: Callable[..., Any] | None) -> None:
+    """Check declarations for ``provider`` with ``entry(tool, model="")`` (a third-party adapter's own
+    mapping; ``None``: it serves none)."""
+    _entries[provider] = entry
+    _checked.clear()
+
+
+def _entry(provider: str) -> Callable[..., Any] | Literal[False] | None:
+    """The provider's mapping, ``None`` when it serves nothing, ``False`` when it cannot be checked."""
+    if provider in _entries:
+        return _entries[provider]
+    if provider not in HOSTED_ENTRIES:
+        return False
+    path = HOSTED_ENTRIES[provider]
+    if path is None:
+        return None
+    module, _, attr = path.partition(":")
+    try:
+        found = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):  # an adapter without hosted tools (yet): nothing to check against
+        return False
+    takes_model = "model" in inspect.signature(found).parameters
+    entry = found if takes_model else (lambda tool, model="": found(tool))
+    _entries[provider] = entry
+    return entry
+
+
+def serves(provider: str, tool: Any, model: str = "") -> bool | None:
+    """Whether ``provider`` (``model``, when it matters) serves the declaration ``tool`` with its options;
+    ``None`` when this process cannot tell (a provider it does not know, an adapter that has none)."""
+    entry = _entry(provider)
+    if entry is False:
+        return None
+    if entry is None:
+        return False
+    try:
+        entry(tool, model=model)
+    except UnsupportedHostedToolError:
+        return False
+    return True
+
+
+def serving_vendors(tool: Any) -> list[str]:
+    """The built-in vendors that serve ``tool`` (with its options) for their current models."""
+    return [v for v in VENDORS if serves(v, tool)]
+
+
+def check_hosted(provider: str, model: str, tools: Sequence[Any], *, agent: str = "", via: str = "") -> None:
+    """Raise :class:`UnsupportedHostedToolError`, naming the vendors that can, when ``provider``'s
+    ``model`` cannot serve one of the hosted tool declarations ``tools``. Objects that are not
+    declarations (a vendor-hosted container) and providers this process cannot check are let through."""
+    declared = tuple(
+        t for t in tools if isinstance(t, WebSearch | WebFetch | FileSearch | CodeExecution | HostedMCP)
+    )
+    if not declared:
+        return
+    key = (provider, model, declared)
+    if key not in _checked:
+        _checked[key] = _first_problem(provider, model, declared)
+        if len(_checked) > 512:
+            _checked.pop(next(iter(_checked)))
+    problem = _checked[key]
+    if problem is None:
+        return
+    if not agent:
+        raise problem
+    who = f"agent {agent!r}" + (f" (a handoff from {via!r} targets it)" if via else "")
+    raise UnsupportedHostedToolError(
+        problem.provider,
+        problem.tool,
+        f"{problem.reason}; {who} declares it",
+        supported_by=problem.supported_by,
+    )
+
+
+def check_agent(agent: Any, *, via: Any = None) -> None:
+    """:func:`check_hosted` for an agent's model and hosted tools (a model this process cannot place is
+    let through: the adapter checks again when it builds the request). With ``via``, the agent is the
+    target of a handoff from ``via``: checked when the conversation changes vendor there."""
+    if not agent.hosted_tools:
+        return
+    vendor = model_vendor(agent.model)
+    if vendor is None:
+        return
+    if via is not None and model_vendor(via.model) == vendor:
+        return  # same vendor and model: checked when the target was built
+    check_hosted(vendor[0], vendor[1], agent.hosted_tools, agent=agent.name, via=via.name if via else "")
+
+
+def _first_problem(provider: str, model: str, tools: tuple[Any, ...]) -> UnsupportedHostedToolError | None:
+    entry = _entry(provider)
+    if entry is False:
+        return None
+    for tool in tools:
+        if entry is None:
+            reason = "this provider has no hosted tools"
+        else:
+            try:
+                entry(tool, model=model)
+                continue
+            except UnsupportedHostedToolError as exc:
+                reason = exc.reason
+        others = [v for v in serving_vendors(tool) if v != provider]
+        where = f"{provider}:{model}" if model else provider
+        return UnsupportedHostedToolError(where, tool.kind, reason, supported_by=others)
+    return None
+
+
+def model_vendor(model: Any) -> tuple[str, str] | None:
+    """``(provider, model name)`` of a ``provider:model`` string or a model object, else ``None``."""
+    if isinstance(model, str):
+        from .registry import parse_model_string
+
+        try:
+            provider, name, _ = parse_model_string(model)
+        except UserError:
+            return None
+        return provider, name
+    vendor = getattr(model, "provider", None)
+    if not isinstance(vendor, str):
+        return None
+    return vendor, str(getattr(model, "model_name", "") or "")

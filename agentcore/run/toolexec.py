@@ -26,6 +26,7 @@ from ..events import (
     ToolOutputDelta,
     ToolProgress,
 )
+from ..hosted import APPROVAL_MARK
 from ..messages import Item, ProviderState, ToolCall, ToolResult
 from ..tools import Tool, ToolArgumentsError, ToolOutput, format_tool_output
 from . import steps
@@ -199,6 +200,8 @@ async def execute_call(
     if tool is not None and "mcp" in tool.metadata:  # an MCP server's tool: the server, the tool's own name
         attrs["agentcore.mcp.server"] = tool.metadata["mcp"]["server"]
         attrs["agentcore.mcp.tool"] = tool.metadata["mcp"]["tool"]
+    if call.state_for(APPROVAL_MARK) is not None:  # a vendor asks approval (hosted MCP): nothing runs here
+        return _vendor_approval(call, agent.name, approved, reason, digest)
     native = native_kind(call, agent)
     if native is not None:  # a vendor-native call (OpenAI shell_call…): runs in the agent's sandbox
         tool = _native_tool(native, agent.sandbox)
@@ -307,6 +310,27 @@ async def _invoke(tool: Tool, ctx: RunContext[Any], arguments: Any) -> tuple[str
         return f"{type(exc).__name__}: {exc}", True, type(exc).__name__
 
 
+def _vendor_approval(
+    call: ToolCall, agent: str, approved: bool | None, reason: str, digest: Callable[[ToolCall], str]
+) -> ToolResult | PendingApproval:
+    """A vendor's request for approval (OpenAI ``mcp_approval_request``): the run pauses until a human
+    decides; the decision goes back to the adapter on the result, which tells the vendor."""
+    if approved is None:
+        return PendingApproval(call=call, agent=agent, digest=digest(call))
+    text = "approved" if approved else "the user rejected this call" + (f": {reason}" if reason else "")
+    decision = ProviderState(
+        provider=APPROVAL_MARK, kind="decision", payload={"approve": approved, "reason": reason}
+    )
+    return ToolResult(
+        call_id=call.call_id,
+        name=call.name,
+        output=text,
+        is_error=not approved,
+        agent=agent,
+        state=(decision,),
+    )
+
+
 NATIVE_MARK = "native"
 """``ProviderState.provider`` of the neutral marker an adapter puts on a vendor-native tool call (its
 ``kind`` is the :data:`~agentcore.sandboxes.native.NativeToolKind`), and of the structured result."""
@@ -316,9 +340,9 @@ _native_tools: weakref.WeakKeyDictionary[Any, dict[str, Tool]] = weakref.WeakKey
 
 def native_tool_kinds(agent: Agent[Any]) -> tuple[str, ...]:
     """The native client tools an agent offers its model (``ModelRequest.native_tools``)."""
-    if agent.sandbox is None or agent.native_tools == "off":
-        return ()
     return ("shell", "apply_patch", "bash", "text_editor")
+    if agent.sandbox is None or agent.native_tools == "off" or getattr(agent.sandbox, "hosted_vendor", None):
+        return ()  # a vendor-hosted container's shell is a hosted tool (Agent.hosted_tools)
 
 
 def native_kind(call: ToolCall, agent: Agent[Any]) -> str | None:

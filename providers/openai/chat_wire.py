@@ -23,6 +23,7 @@ from agentcore import tracing
 from agentcore.messages import (
     AssistantMessage,
     FilePart,
+    HostedToolUse,
     ImagePart,
     Item,
     ProviderState,
@@ -160,6 +161,8 @@ class MessageEncoder:
     def _encode_item(self, item: Item) -> Any:
         if isinstance(item, UserMessage):
             return dumps({"role": "user", "content": _user_content(item)})
+        if isinstance(item, HostedToolUse):  # a vendor's hosted tool work: as text, never its blocks
+            return (dumps(item.render()), None)
         if isinstance(item, AssistantMessage):
             extra = self._own(item, KIND_MESSAGE_EXTRA)
             return (dumps(item.text), dumps(extra.payload) if extra is not None else None)

@@ -41,41 +41,31 @@ from openai import AsyncOpenAI, AsyncStream
 
 from agentcore import tracing
 from agentcore.errors import (
-    AuthenticationError,
-    ContextTooLongError,
     IncompleteResponseError,
     InvalidRequestError,
     ModelError,
     ModelStreamError,
-    ModelTimeoutError,
-    OverloadedError,
-    RateLimitError,
     ServerError,
     ServerStateLostError,
-    TransportError,
 )
-from agentcore.messages import AssistantMessage, Item, Reasoning, ToolCall
+from agentcore.messages import Item
 from agentcore.model import (
     Model,
-    ModelReasoningDelta,
     ModelRequest,
     ModelResponse,
     ModelResponseDone,
     ModelStreamEvent,
-    ModelTextDelta,
-    ModelToolCallDelta,
 )
 
 from .._common import (
     dumps,
-    header_retry_after,
     json_body,
-    malformed_stream,
     server_address,
     stale_watermark,
 )
 from .auth import api_key_for
-from .responses_tools import tools_to_wire
+from .responses_stream import StreamState, failed_error, iterate, map_error, replay
+from .responses_tools import containers_ready, tools_to_wire
 from .responses_wire import (
     PENDING,
     PROVIDER,
@@ -88,6 +78,8 @@ from .responses_wire import (
 )
 
 __all__ = ["OpenAIResponsesModel"]
+
+_StreamState = StreamState  # the name tests import
 
 _INCLUDE = ["reasoning.encrypted_content"]
 _INCLUDE_QUERY = {"include": _INCLUDE}
@@ -426,6 +418,7 @@ class OpenAIResponsesModel(Model):
     # ------------------------------------------------------------------ Model API
 
     async def respond(self, request: ModelRequest) -> ModelResponse:
+        await containers_ready(request.hosted_tools)
         previous, items, fp = self._plan(request)
         data, chained = await self._create(request, previous, items)
         data = await self._finished(request, data)
@@ -436,9 +429,10 @@ class OpenAIResponsesModel(Model):
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         if request.settings.background:
             # A background job is polled, not streamed: its result is streamed once it is done.
-            for replayed in _replay(await self.respond(request)):
+            for replayed in replay(await self.respond(request)):
                 yield replayed
             return
+        await containers_ready(request.hosted_tools)
         previous, items, fp = self._plan(request)
         body = self._body(request, previous, items, stream=True)
         lost = False
@@ -458,9 +452,9 @@ class OpenAIResponsesModel(Model):
                     raise
                 body = self._body(request, previous, items, stream=True)
                 continue
-            state = _StreamState()
+            state = StreamState(self.model_name)
             try:
-                async for event in _iterate(events):
+                async for event in iterate(events):
                     for out in state.feed(event):
                         yield out
                     if state.lost_state:
@@ -489,148 +483,3 @@ class OpenAIResponsesModel(Model):
         """Close the HTTP client this adapter created (a client passed in stays open)."""
         if self._owns_client:
             await self._client.close()
-
-
-def _replay(response: ModelResponse) -> list[ModelStreamEvent]:
-    """A finished response as stream events (a polled background response, when streaming)."""
-    out: list[ModelStreamEvent] = []
-    index = 0
-    for item in response.items:
-        if isinstance(item, Reasoning) and item.summary:
-            out.append(ModelReasoningDelta(item.summary))
-        elif isinstance(item, AssistantMessage) and item.text:
-            out.append(ModelTextDelta(item.text))
-        elif isinstance(item, ToolCall):
-            out.append(ModelToolCallDelta(index=index, call_id=item.call_id, name=item.name))
-            out.append(ModelToolCallDelta(index=index, arguments=item.arguments))
-            index += 1
-    out.append(ModelResponseDone(response))
-    return out
-
-
-# --------------------------------------------------------------------------- streaming
-
-
-async def _iterate(events: AsyncStream[object]) -> AsyncIterator[dict[str, Any]]:
-    """SSE events as dicts. A top-level ``error`` event becomes :class:`ModelStreamError`, and so does a
-    line that is not JSON."""
-    try:
-        async for event in events:
-            if isinstance(event, dict):
-                yield event
-    except ValueError as exc:  # json.JSONDecodeError from the SDK's SSE decoder
-        raise malformed_stream(PROVIDER, exc) from None
-    except openai.APIStatusError as exc:
-        raise map_error(exc) from exc
-    except openai.APIConnectionError as exc:
-        raise map_error(exc) from exc
-    except openai.APIError as exc:  # the SDK raises this for an ``error`` event carrying ``error{...}``
-        yield {"type": "error", "error": exc.body if isinstance(exc.body, dict) else {"message": exc.message}}
-
-
-class _StreamState:
-    """Turns Responses SSE events into agentcore stream events and keeps the final response."""
-
-    def __init__(self) -> None:
-        self.final: dict[str, Any] | None = None
-        self.error: ModelError | None = None
-        self.yielded = False
-        self.lost_state = False
-        self._tool_index: dict[int, int] = {}
-        self._done: dict[int, Any] = {}
-
-    def feed(self, event: dict[str, Any]) -> list[ModelStreamEvent]:
-        kind = event.get("type")
-        if kind == "response.output_text.delta":
-            self.yielded = True
-            return [ModelTextDelta(str(event.get("delta", "")))]
-        if kind == "response.function_call_arguments.delta":
-            index = self._tool_index.get(int(event.get("output_index", -1)), 0)
-            self.yielded = True
-            return [ModelToolCallDelta(index=index, arguments=str(event.get("delta", "")))]
-        if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
-            self.yielded = True
-            return [ModelReasoningDelta(str(event.get("delta", "")))]
-        if kind == "response.output_item.added":
-            item = event.get("item") or {}
-            if item.get("type") == "function_call":
-                index = len(self._tool_index)
-                self._tool_index[int(event.get("output_index", index))] = index
-                self.yielded = True
-                return [ModelToolCallDelta(index=index, call_id=item.get("call_id"), name=item.get("name"))]
-            return []
-        if kind == "response.output_item.done":
-            self._done[int(event.get("output_index", len(self._done)))] = event.get("item")
-            return []
-        if kind in ("response.completed", "response.incomplete"):
-            final = event.get("response") or {}
-            if not final.get("output") and self._done:
-                # Some proxies send the final response without its output; the items were streamed.
-                final = {**final, "output": [self._done[k] for k in sorted(self._done)]}
-            self.final = final
-            return []
-        if kind == "response.failed":
-            err = (event.get("response") or {}).get("error")
-            self.error = self.error or failed_error(err, stream=True)
-            raise self.error
-        if kind == "error":
-            err = event.get("error") if isinstance(event.get("error"), dict) else event
-            if _is_state_lost(err) and not self.yielded:
-                self.lost_state = True
-                return []
-            self.error = failed_error(err, stream=True)
-            raise self.error
-        return []
-
-
-# --------------------------------------------------------------------------- errors
-
-
-def _is_state_lost(err: Any) -> bool:
-    if not isinstance(err, dict):
-        return False
-    if err.get("code") == "previous_response_not_found":
-        return True
-    message = str(err.get("message") or "").lower()
-    return err.get("param") == "previous_response_id" and "not found" in message
-
-
-def failed_error(err: Any, *, stream: bool) -> ModelError:
-    """The error of a failed response (``response.failed`` or an ``error`` event)."""
-    err = err if isinstance(err, dict) else {}
-    message = str(err.get("message") or "response failed")
-    code = err.get("code") or err.get("type")
-    if stream:
-        return ModelStreamError(f"{code}: {message}" if code else message, provider=PROVIDER, body=err)
-    if code == "rate_limit_exceeded":
-        return RateLimitError(message, provider=PROVIDER, body=err)
-    return ServerError(message, provider=PROVIDER, body=err)
-
-
-def map_error(exc: openai.APIError) -> ModelError:
-    """The agentcore error for an ``openai`` SDK error."""
-    if isinstance(exc, openai.APITimeoutError):
-        return ModelTimeoutError(str(exc), provider=PROVIDER)
-    if isinstance(exc, openai.APIConnectionError):
-        return TransportError(str(exc), provider=PROVIDER)
-    body = exc.body
-    err = body if isinstance(body, dict) else {}
-    message = str(err.get("message") or exc.message)
-    if not isinstance(exc, openai.APIStatusError):
-        return ModelStreamError(message, provider=PROVIDER, body=body)
-    status = exc.status_code
-    kw: dict[str, Any] = {"provider": PROVIDER, "status_code": status, "body": body}
-    code = str(err.get("code") or "")
-    if status == 429:
-        return RateLimitError(message, retry_after=header_retry_after(exc.response.headers), **kw)
-    if status in (503, 529) or code == "overloaded":
-        return OverloadedError(message, retry_after=header_retry_after(exc.response.headers), **kw)
-    if status >= 500:
-        return ServerError(message, retry_after=header_retry_after(exc.response.headers), **kw)
-    if status in (401, 403):
-        return AuthenticationError(message, **kw)
-    if _is_state_lost(err):
-        return ServerStateLostError(message, **kw)
-    if code == "context_length_exceeded" or "context window" in message.lower():
-        return ContextTooLongError(message, **kw)
-    return InvalidRequestError(message, **kw)

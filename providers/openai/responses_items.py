@@ -8,10 +8,12 @@ and item types the adapter does not model (issue 13).
   marker (``provider="native"``, ``kind`` = the native tool kind) that the run routes to the agent's
   sandbox. Their results go back as ``shell_call_output`` / ``apply_patch_call_output`` /
   ``local_shell_call_output``.
-* Everything else the server produced (``web_search_call``, ``file_search_call``,
-  ``code_interpreter_call``, a hosted container's ``shell_call`` + ``shell_call_output``, and any type
-  not known here) is kept as an assistant message without text holding the raw item (``kind="item"``),
-  the mechanism ``compaction`` items use: replayed as it came to OpenAI, skipped by other vendors.
+* Tools the server ran (``web_search_call``, ``file_search_call``, ``code_interpreter_call``, a hosted
+  container's ``shell_call`` + ``shell_call_output``, ``image_generation_call``, ``mcp_call``) become
+  :class:`~agentcore.messages.HostedToolUse` items (:mod:`.responses_hosted`).
+* Everything else (``mcp_list_tools``, any type not known here) is kept as an assistant message without
+  text holding the raw item (``kind="item"``), the mechanism ``compaction`` items use: replayed as it
+  came to OpenAI, skipped by other vendors.
 """
 
 from __future__ import annotations

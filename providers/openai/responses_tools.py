@@ -5,7 +5,7 @@ Native tools (issue 13): an agent with a sandbox asks for ``shell`` and ``apply_
 not ``*-chat``) get ``{"type":"shell","environment":{"type":"local"}}`` and ``{"type":"apply_patch"}``
 in place of the function tools of the same name; other models keep the function tools.
 
-Hosted tools (:mod:`agentcore.hosted`): ``web_search``, ``file_search`` and ``code_interpreter``
+Hosted tools (:mod:`agentcore.hosted`): ``web_search``, ``file_search``, ``code_interpreter`` and ``mcp``
 entries; a declaration or option OpenAI does not serve raises
 :class:`~agentcore.hosted.UnsupportedHostedToolError` before the request is sent.
 """
@@ -16,8 +16,17 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from agentcore.hosted import CodeExecution, FileSearch, UnsupportedHostedToolError, WebFetch, WebSearch
+from agentcore.hosted import (
+    CodeExecution,
+    FileSearch,
+    HostedMCP,
+    UnsupportedHostedToolError,
+    WebFetch,
+    WebSearch,
+)
 from agentcore.model import ToolSpec
+
+from .container import OpenAIContainer
 
 PROVIDER = "openai"
 _GPT = re.compile(r"^gpt-(\d+)(?:\.(\d+))?")
@@ -46,8 +55,15 @@ def native_entries(model: str, kinds: Sequence[str]) -> list[dict[str, Any]]:
     return [NATIVE_ENTRIES[k] for k in kinds if k in NATIVE_ENTRIES]
 
 
-def hosted_entry(tool: Any) -> dict[str, Any]:
-    """One hosted tool declaration as a Responses tool entry."""
+def hosted_entry(tool: Any, model: str = "") -> dict[str, Any]:
+    """One hosted tool declaration as a Responses tool entry (an :class:`.container.OpenAIContainer`
+    sandbox: the ``shell`` tool run in that container)."""
+    if isinstance(tool, OpenAIContainer):
+        if model and not native_model(model):
+            raise UnsupportedHostedToolError(
+                PROVIDER, "shell", f"model {model!r} has no shell tool (GPT-5.1 and later have it)"
+            )
+        return {"type": "shell", "environment": tool.shell_environment()}
     if isinstance(tool, WebSearch):
         if tool.blocked_domains:
             raise UnsupportedHostedToolError(
@@ -96,6 +112,8 @@ def hosted_entry(tool: Any) -> dict[str, Any]:
         if tool.memory_limit:
             auto["memory_limit"] = tool.memory_limit
         return {"type": "code_interpreter", "container": auto}
+    if isinstance(tool, HostedMCP):
+        return mcp_entry(tool)
     if isinstance(tool, WebFetch):
         raise UnsupportedHostedToolError(
             PROVIDER,
@@ -106,6 +124,30 @@ def hosted_entry(tool: Any) -> dict[str, Any]:
     raise UnsupportedHostedToolError(
         PROVIDER, type(tool).__name__, "not a hosted tool declaration this adapter knows"
     )
+
+
+def mcp_entry(tool: HostedMCP) -> dict[str, Any]:
+    """A hosted MCP server as the Responses ``mcp`` tool. ``require_approval`` as a tuple of tool names
+    becomes the filter form ``{"always": {"tool_names": [...]}, "never": {...}}`` (the other tools of
+    ``allowed_tools`` never need approval)."""
+    entry: dict[str, Any] = {"type": "mcp", "server_label": tool.server_label, "server_url": tool.server_url}
+    if tool.allowed_tools:
+        entry["allowed_tools"] = list(tool.allowed_tools)
+    if isinstance(tool.require_approval, str):
+        entry["require_approval"] = tool.require_approval
+    else:
+        approval: dict[str, Any] = {"always": {"tool_names": list(tool.require_approval)}}
+        rest = [t for t in tool.allowed_tools if t not in tool.require_approval]
+        if rest:
+            approval["never"] = {"tool_names": rest}
+        entry["require_approval"] = approval
+    if tool.authorization:
+        entry["authorization"] = tool.authorization
+    if tool.headers:
+        entry["headers"] = dict(tool.headers)
+    if tool.description:
+        entry["server_description"] = tool.description
+    return entry
 
 
 def tools_to_wire(
@@ -126,5 +168,16 @@ def tools_to_wire(
         if t.name not in replaced
     ]
     out.extend(entries)
-    out.extend(hosted_entry(h) for h in hosted)
+    out.extend(hosted_entry(h, model) for h in hosted)
+    labels = [h.server_label for h in hosted if isinstance(h, HostedMCP)]
+    if len(labels) != len(set(labels)):
+        raise UnsupportedHostedToolError(PROVIDER, "mcp", "two hosted MCP servers share a server_label")
     return out
+
+
+async def containers_ready(hosted: Sequence[Any]) -> None:
+    """Wait for the hosted containers the request's ``shell`` tool names (the run starts them while the
+    first request is being built; the request needs their ids)."""
+    for h in hosted:
+        if isinstance(h, OpenAIContainer):
+            await h.ready()

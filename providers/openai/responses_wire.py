@@ -19,6 +19,7 @@ from agentcore.messages import (
     AssistantMessage,
     FilePart,
     Handoff,
+    HostedToolUse,
     ImagePart,
     Item,
     ProviderState,
@@ -32,6 +33,19 @@ from agentcore.messages import (
 from agentcore.model import ModelResponse, ModelSettings, OutputSchema
 
 from .._common import ItemCache, dumps, hashed_call_id
+from .responses_hosted import (
+    HOSTED_KINDS,
+    annotated,
+    approval_call,
+    approval_request_of,
+    approval_response,
+    citations,
+    foreign_hosted,
+    hosted_item,
+    is_hosted_follower,
+    replay_hosted,
+    server_tool_requests,
+)
 from .responses_items import (
     NATIVE_CALLS,
     OPAQUE_KIND,
@@ -145,15 +159,23 @@ class ItemEncoder:
 
     def _encode(self, item: Item) -> bytes | None:
         own = False
+        if isinstance(item, HostedToolUse):
+            return replay_hosted(item) or dumps(foreign_hosted(item))
         if isinstance(item, ToolCall):
             raw = replay_native_call(item)
             if raw is not None:
                 return raw
+            request = approval_request_of(item)
+            if request is not None:  # a hosted MCP approval request: back as it came
+                return dumps(request)
         if isinstance(item, ToolResult):
             call = next(
                 (c for c in reversed(self._context) if isinstance(c, ToolCall) and c.call_id == item.call_id),
                 None,
             )
+            request = None if call is None else approval_request_of(call)
+            if request is not None:
+                return dumps(approval_response(item, request))
             native = None if call is None else native_kind_of(call)
             if native is not None:
                 return dumps(native_output(item, native, item.call_id))
@@ -182,7 +204,14 @@ class ItemEncoder:
                     continue
                 if isinstance(item, Reasoning):
                     following = items[i + 1] if i + 1 < n else None
-                    if not isinstance(following, AssistantMessage | ToolCall) or is_compaction(following):
+                    if (
+                        following is None
+                        or not (
+                            isinstance(following, AssistantMessage | ToolCall)
+                            or is_hosted_follower(following)
+                        )
+                        or is_compaction(following)
+                    ):
                         orphans += 1
                         continue
                 out.append(data)
@@ -265,8 +294,26 @@ def item_to_wire(item: Item, model: str, *, own_result: bool = False) -> dict[st
         kept = item.state_for(PROVIDER, kind=OPAQUE_KIND)
         if kept is not None and isinstance(kept.payload, dict):
             return kept.payload  # a server-run or unknown item: back as it came
-        msg: dict[str, Any] = {"role": "assistant", "content": item.text}
         st = _own_state(item, "message", None)
+        if (
+            st is not None
+            and isinstance(st.payload, dict)
+            and st.payload.get("content")
+            and st.payload.get("id")
+        ):
+            # an annotated answer (citations): the output message as it came, annotations included
+            p = st.payload
+            full = {
+                "type": "message",
+                "id": p["id"],
+                "role": "assistant",
+                "status": p.get("status"),
+                "content": p["content"],
+            }
+            if p.get("phase"):
+                full["phase"] = p["phase"]
+            return full
+        msg: dict[str, Any] = {"role": "assistant", "content": item.text}
         if st is not None and isinstance(st.payload, dict) and st.payload.get("phase"):
             msg["phase"] = st.payload["phase"]
         return msg
@@ -292,6 +339,10 @@ def item_to_wire(item: Item, model: str, *, own_result: bool = False) -> dict[st
             "summary": p.get("summary") or [],
             "encrypted_content": p["encrypted_content"],
         }
+    if isinstance(item, HostedToolUse):
+        # this provider's own items replay as they came (ItemEncoder joins a shell call and its output)
+        own = [s.payload for s in item.state if s.provider == PROVIDER and isinstance(s.payload, dict)]
+        return own[0] if own else foreign_hosted(item)
     if isinstance(item, Handoff):
         return None
     return None
@@ -372,8 +423,9 @@ def _state(model: str, kind: str, payload: dict[str, Any]) -> tuple[ProviderStat
 def output_to_items(output: Sequence[Any], model: str) -> list[Item]:
     """Response output items as transcript items, in the vendor's order."""
     items: list[Item] = []
-    for out in output:
-        if not isinstance(out, dict):
+    consumed: set[int] = set()
+    for index, out in enumerate(output):
+        if not isinstance(out, dict) or index in consumed:
             continue
         kind = out.get("type")
         if kind == "reasoning":
@@ -393,7 +445,16 @@ def output_to_items(output: Sequence[Any], model: str) -> list[Item]:
             payload = {"id": out.get("id")}
             if out.get("phase"):
                 payload["phase"] = out["phase"]
-            items.append(AssistantMessage(text="".join(texts), state=_state(model, "message", payload)))
+            content = out.get("content") or []
+            if annotated(content):  # the annotated message replays as it came (see item_to_wire)
+                payload.update(status=out.get("status") or "completed", content=content)
+            items.append(
+                AssistantMessage(
+                    text="".join(texts),
+                    citations=citations(content),
+                    state=_state(model, "message", payload),
+                )
+            )
         elif kind == "function_call":
             items.append(
                 ToolCall(
@@ -403,6 +464,21 @@ def output_to_items(output: Sequence[Any], model: str) -> list[Item]:
                     state=_state(model, "function_call", {"id": out.get("id")}),
                 )
             )
+        elif kind == "mcp_approval_request":  # hosted MCP: the run pauses for a human decision
+            items.append(approval_call(out, model))
+        elif kind in HOSTED_KINDS and (kind != "shell_call" or server_ran(out, output)):
+            # a tool the server ran (web search, code interpreter, a hosted container's shell…)
+            after = output[index + 1] if index + 1 < len(output) else None
+            result = None
+            if (
+                kind == "shell_call"
+                and isinstance(after, dict)
+                and after.get("type") == "shell_call_output"
+                and after.get("call_id") == out.get("call_id")
+            ):
+                result = after
+                consumed.add(index + 1)
+            items.append(hosted_item(out, model, result))
         elif kind in NATIVE_CALLS and not (kind == "shell_call" and server_ran(out, output)):
             # a client-run native tool: a neutral call the run executes in the agent's sandbox
             items.append(native_call(out, model))
@@ -449,6 +525,8 @@ def response_from(resp: dict[str, Any], model: str) -> ModelResponse:
             body={k: resp.get(k) for k in ("id", "status", "background")},
         )
     items = output_to_items(resp.get("output") or [], model)
+    usage = usage_from(resp.get("usage"))
+    usage.server_tool_requests.update(server_tool_requests(resp.get("output") or []))
     withheld = resp.get("input_transformations") or []
     if withheld:
         tracing.note(
@@ -459,7 +537,7 @@ def response_from(resp: dict[str, Any], model: str) -> ModelResponse:
         )
     return ModelResponse(
         items=items,
-        usage=usage_from(resp.get("usage")),
+        usage=usage,
         response_id=resp.get("id"),
         finish_reason=finish_reason(resp, items),
         model=resp.get("model"),

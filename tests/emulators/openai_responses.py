@@ -46,13 +46,14 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tests.emulators.base import Emulator, HTTPReply, RecordedRequest, Reply
+from tests.emulators.openai_responses_hosted import ContainersAPI, HostedState, hosted_output
 from tests.emulators.openai_responses_rules import APIFailure, RequestRules, error_body, follower_key
 from tests.providers.harness import Harness
 
 MODEL = "gpt-5.5"
 
 
-class OpenAIResponsesEmulator(RequestRules, Emulator):
+class OpenAIResponsesEmulator(ContainersAPI, RequestRules, Emulator):
     vendor = "openai"
 
     def __init__(self) -> None:
@@ -74,6 +75,8 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
         self._ids = itertools.count(1)
         self.scripted_items: deque[list[dict[str, Any]]] = deque()
         """Raw output items for the next responses (``script_items``), before a scripted text."""
+        self.hosted = HostedState()
+        """Hosted MCP tool lists and outputs, approval responses received, hosted containers."""
 
     # ------------------------------------------------------------------ helpers for tests
 
@@ -111,6 +114,11 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
             )
         if request.method == "POST" and path == "/v1/responses":
             return self._create(request)
+        if path.startswith("/v1/containers"):
+            with self._lock:
+                routed = self.containers_route(request, path)
+            if routed is not None:
+                return routed
         m = re.fullmatch(r"/v1/responses/([^/]+)(/cancel)?", path)
         if m and request.method == "POST" and m.group(2):
             return self._cancel(m.group(1))
@@ -274,7 +282,19 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
 
     # ------------------------------------------------------------------ responses
 
-    def _output(self, reply: Reply, model: str) -> list[dict[str, Any]]:
+    def _validate(self, body: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        context, withheld = super()._validate(body)
+        with self._lock:
+            self.check_hosted(body)  # hosted MCP labels, container references; records approval answers
+        return context, withheld
+
+    def _output(
+        self,
+        reply: Reply,
+        model: str,
+        body: dict[str, Any] | None = None,
+        context: list[dict[str, Any]] | None = None,
+    ) -> list[dict[str, Any]]:
         output: list[dict[str, Any]] = []
         with self._lock:
             scripted = self.scripted_items.popleft() if self.scripted_items else []
@@ -287,6 +307,9 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
                 with self._lock:
                     self.issued_call_ids.add(item["call_id"])
             output.append(item)
+        if body is not None:
+            with self._lock:
+                output = hosted_output(output, body, context or [], self.hosted, self._id)
         if reply.text is not None:
             output.append(
                 {
@@ -331,7 +354,7 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
         withheld: list[dict[str, Any]],
     ) -> dict[str, Any]:
         model = body["model"]
-        output = self._output(reply, model)
+        output = self._output(reply, model, body, context)
         input_tokens = reply.input_tokens
         if input_tokens is None:
             # A compaction item stands for everything before it.
@@ -459,6 +482,12 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
             elif kind == "compaction":
                 yield ev("response.output_item.added", output_index=index, item=item)
                 yield ev("response.compaction.compacting", item_id=item["id"], output_index=index)
+            elif kind in _PROGRESS:  # a server-run tool: its progress events, as the service sends them
+                yield ev(
+                    "response.output_item.added", output_index=index, item={**item, "status": "in_progress"}
+                )
+                for stage in _PROGRESS[kind]:
+                    yield ev(f"response.{kind}.{stage}", item_id=item["id"], output_index=index)
             elif kind != "function_call":
                 yield ev("response.output_item.added", output_index=index, item=item)
             elif kind == "function_call":
@@ -490,6 +519,14 @@ class OpenAIResponsesEmulator(RequestRules, Emulator):
         yield ev("response.completed", response=response)
 
 
+_PROGRESS = {
+    "web_search_call": ("in_progress", "searching", "completed"),
+    "file_search_call": ("in_progress", "searching", "completed"),
+    "code_interpreter_call": ("in_progress", "interpreting", "completed"),
+    "mcp_call": ("in_progress", "completed"),
+}
+"""Progress events of server-run items (``response.web_search_call.searching``…)."""
+
 _ID_PREFIX = {
     "shell_call": "sh",
     "shell_call_output": "sho",
@@ -498,6 +535,10 @@ _ID_PREFIX = {
     "web_search_call": "ws",
     "file_search_call": "fs",
     "code_interpreter_call": "ci",
+    "image_generation_call": "ig",
+    "mcp_call": "mcp",
+    "mcp_list_tools": "mcpl",
+    "mcp_approval_request": "mcpr",
 }
 
 

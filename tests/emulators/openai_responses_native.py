@@ -12,6 +12,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tests.emulators.openai_responses_hosted import (
+    HOSTED_ITEM_KEYS,
+    check_approval_response,
+    check_code_interpreter,
+    check_container_env,
+    check_mcp_tool,
+    check_web_search,
+)
 from tests.emulators.openai_responses_rules import APIFailure
 
 NATIVE_ITEM_KEYS: dict[str, frozenset[str]] = {
@@ -26,6 +34,7 @@ NATIVE_ITEM_KEYS: dict[str, frozenset[str]] = {
     "web_search_call": frozenset({"type", "id", "status", "action"}),
     "file_search_call": frozenset({"type", "id", "status", "queries", "results"}),
     "code_interpreter_call": frozenset({"type", "id", "status", "code", "container_id", "outputs"}),
+    **HOSTED_ITEM_KEYS,
 }
 CALL_OUTPUTS = {
     "shell_call": "shell_call_output",
@@ -41,6 +50,22 @@ _TOOL_KEYS: dict[str, frozenset[str]] = {
     ),
     "file_search": frozenset({"type", "vector_store_ids", "max_num_results", "filters", "ranking_options"}),
     "code_interpreter": frozenset({"type", "container"}),
+    "mcp": frozenset(
+        {
+            "type",
+            "server_label",
+            "server_url",
+            "connector_id",
+            "tunnel_id",
+            "allowed_tools",
+            "require_approval",
+            "authorization",
+            "headers",
+            "server_description",
+            "defer_loading",
+            "allowed_callers",
+        }
+    ),
 }
 _GPT = re.compile(r"^gpt-(\d+)(?:\.(\d+))?")
 
@@ -81,6 +106,9 @@ def check_tool(tool: dict[str, Any], i: int, model: str) -> None:
                 f"Missing required parameter: 'tools[{i}].environment.container_id'.",
                 param=f"tools[{i}].environment.container_id",
             )
+        check_container_env(env, i)
+    if kind == "mcp":
+        check_mcp_tool(tool, i, set())
     if kind == "file_search":
         ids = tool.get("vector_store_ids")
         if not isinstance(ids, list) or not ids or not all(isinstance(x, str) for x in ids):
@@ -94,7 +122,10 @@ def check_tool(tool: dict[str, Any], i: int, model: str) -> None:
             raise APIFailure(
                 f"Missing required parameter: 'tools[{i}].container'.", param=f"tools[{i}].container"
             )
+    if kind == "code_interpreter":
+        check_code_interpreter(tool, i)
     if kind == "web_search":
+        check_web_search(tool, i)
         filters = tool.get("filters")
         if filters is not None and (not isinstance(filters, dict) or set(filters) - {"allowed_domains"}):
             raise APIFailure(f"Invalid value for 'tools[{i}].filters'.", param=f"tools[{i}].filters")
@@ -158,6 +189,14 @@ def check_item(kind: str, item: dict[str, Any], i: int, calls: dict[str, str]) -
                 raise APIFailure(f"Invalid value for 'input[{i}].status'.", param=f"input[{i}].status")
             if "output" in item and not isinstance(item["output"], str | None):
                 raise APIFailure(f"Invalid type for 'input[{i}].output'.", param=f"input[{i}].output")
+    elif kind == "mcp_approval_request":
+        if not isinstance(item.get("id"), str):
+            raise missing("id")
+        calls[item["id"]] = kind
+        return
+    elif kind == "mcp_approval_response":
+        check_approval_response(item, i, calls)
+        return
     else:
         return  # server-run items (web_search_call…) replay as they came
     want = {v: k for k, v in CALL_OUTPUTS.items()}[kind]

@@ -360,6 +360,14 @@ class RequestRules:
             for it in context
             if it.get("type") in ("shell_call", "apply_patch_call", "local_shell_call")
         }
+        answered = {it.get("approval_request_id") for it in context if it.get("type") == "mcp_approval_response"}
+        native_calls.update(  # hosted MCP approval requests an mcp_approval_response may answer (once)
+            {
+                it["id"]: "answered" if it["id"] in answered else "mcp_approval_request"
+                for it in context
+                if it.get("type") == "mcp_approval_request"
+            }
+        )
         keys = {**ITEM_KEYS, **NATIVE_ITEM_KEYS, **OPENAI_ITEM_KEYS}
         computer_calls = {it["call_id"]: it for it in context if it.get("type") == "computer_call"}
         for it in context:
