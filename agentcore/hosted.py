@@ -200,6 +200,7 @@ def code_execution(
 ) -> CodeExecution:
     return CodeExecution(container, tuple(file_ids), memory_limit)
 
+
 # --------------------------------------------------------------------------- who serves what
 
 HOSTED_ENTRIES: dict[str, str | None] = {
