@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, urlparse
 from agentcore.messages import new_id
 from tests.emulators.base import Emulator, HTTPReply, RecordedRequest, Reply
 from tests.emulators.computer_rules import check_gemini_computer
+from tests.emulators.gemini_hosted import HostedScripts, check_contents, check_part, check_tools
 from tests.emulators.gemini_interactions import InteractionsAPI
 from tests.emulators.gemini_wire import (
     _BLOB,
@@ -67,7 +68,7 @@ from tests.providers.harness import Harness
 __all__ = ["MODEL", "GeminiEmulator", "harness", "interactions_harness"]
 
 
-class GeminiEmulator(InteractionsAPI, Emulator):
+class GeminiEmulator(HostedScripts, InteractionsAPI, Emulator):
     """Scripted Gemini. ``emulator.interactions`` holds stored interactions by id."""
 
     vendor = "gemini"
@@ -160,6 +161,7 @@ class GeminiEmulator(InteractionsAPI, Emulator):
             if call.call_id:
                 fc["id"] = call.call_id
             parts.append({"functionCall": fc})
+        hosted = self.add_scripted(parts, 1 if reply.reasoning else 0)
         if thinking and parts:
             target = next((p for p in parts if "functionCall" in p), parts[-1])
             target["thoughtSignature"] = self._signature(model)
@@ -175,12 +177,14 @@ class GeminiEmulator(InteractionsAPI, Emulator):
             usage["thoughtsTokenCount"] = thoughts
         if reply.cached_tokens:
             usage["cachedContentTokenCount"] = reply.cached_tokens
+        self.finish_scripted(hosted, parts, usage, lambda: self._signature(model))
         response_id = new_id()
 
         def chunk(chunk_parts: list[dict[str, Any]], final: bool) -> dict[str, Any]:
             cand: dict[str, Any] = {"content": {"parts": chunk_parts, "role": "model"}, "index": 0}
             if final:
                 cand["finishReason"] = "STOP"
+                cand.update(hosted.metadata() if hosted else {})
             return {
                 "candidates": [cand],
                 "usageMetadata": usage,
@@ -230,6 +234,7 @@ class GeminiEmulator(InteractionsAPI, Emulator):
             for p in _get(sysi, "parts") or []:
                 self._validate_part(p, "system_instruction.parts")
         declared = self._validate_tools(body)
+        check_tools(body, model)
         check_gemini_computer(body, model, BadRequest)
         for i, content in enumerate(contents):
             where = f"contents[{i}]"
@@ -242,6 +247,7 @@ class GeminiEmulator(InteractionsAPI, Emulator):
                 raise BadRequest(f"* GenerateContentRequest.{where}.parts: contents.parts must not be empty.")
             for j, p in enumerate(parts):
                 self._validate_part(p, f"{where}.parts[{j}]")
+                check_part(p, role, f"{where}.parts[{j}]")
                 if _get(p, "functionCall") is not None and role != "model":
                     raise BadRequest(f"functionCall parts are only allowed in model turns ({where}).")
                 if _get(p, "functionResponse") is not None and role != "user":
@@ -258,6 +264,7 @@ class GeminiEmulator(InteractionsAPI, Emulator):
                 if fc is not None and declared is not None and fc.get("name") not in declared:
                     pass  # history may name tools no longer declared; the real API accepts it
         self._validate_pairing(contents)
+        check_contents(contents, self.issued_parts)
         if model.startswith("gemini-3"):
             self._validate_signatures(contents, model)
 

@@ -14,6 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from agentcore.messages import new_id
 from tests.emulators.base import HTTPReply, RecordedRequest, Reply
+from tests.emulators.gemini_hosted import (
+    IA_HOSTED_STEPS,
+    add_steps,
+    check_ia_step,
+    check_ia_tools,
+    hosted_step_events,
+)
 from tests.emulators.gemini_wire import _FN_NAME, BadRequest, _named, _only, _thought_tokens
 
 _IA_REQUEST = {
@@ -95,6 +102,7 @@ class InteractionsAPI:
                     "arguments": json.loads(call.arguments_json),
                 }
             )
+        hosted = add_steps(out, self.next_steps())  # scripted hosted steps: tests/emulators/gemini_hosted.py
         prompt = reply.input_tokens if reply.input_tokens is not None else max(1, len(request.raw) // 4)
         thoughts = _thought_tokens(reply)
         usage = {
@@ -105,6 +113,7 @@ class InteractionsAPI:
             "total_output_tokens": reply.output_tokens - thoughts,
             "total_tool_use_tokens": 0,
             "total_thought_tokens": thoughts,
+            **(hosted.usage if hosted else {}),
         }
         calls = [s["id"] for s in out if s["type"] == "function_call"]
         resource: dict[str, Any] = {
@@ -169,6 +178,12 @@ class InteractionsAPI:
                             (None, {"event_type": "error", "error": {"code": "internal", "message": "boom"}})
                         )
                         return events
+                annotations = step["content"][0].get("annotations")
+                if annotations:
+                    delta = {"type": "text_annotation_delta", "annotations": annotations}
+                    events.append((None, {"event_type": "step.delta", "index": index, "delta": delta}))
+            elif kind in IA_HOSTED_STEPS:
+                events.extend((None, e) for e in hosted_step_events(index, step))
             else:
                 start = {"type": "function_call", "id": step["id"], "name": step["name"], "arguments": {}}
                 events.append((None, {"event_type": "step.start", "index": index, "step": start}))
@@ -198,11 +213,12 @@ class InteractionsAPI:
         gc = body.get("generation_config")
         if gc is not None:
             _only(gc, _IA_GEN, "generation_config")
+        check_ia_tools(body, self._validate_schema)  # built-in tools: tests/emulators/gemini_hosted.py
         for i, tool in enumerate(body.get("tools") or []):
-            _only(tool, {"type", "name", "description", "parameters"}, f"tools[{i}]")
-            if tool.get("type") != "function" or not _FN_NAME.match(str(tool.get("name", ""))):
+            if tool.get("type") != "function":
+                continue
+            if not _FN_NAME.match(str(tool.get("name", ""))):
                 raise BadRequest(f"tools[{i}]: invalid function tool.")
-            self._validate_schema(tool.get("parameters") or {}, f"tools[{i}].parameters")
         rf = body.get("response_format")
         if rf is not None:
             _only(rf, {"type", "mime_type", "schema"}, "response_format")
@@ -211,6 +227,9 @@ class InteractionsAPI:
         answered = {s["call_id"] for s in history if s.get("type") == "function_result"}
         for i, step in enumerate(steps):
             kind = step.get("type") if isinstance(step, dict) else None
+            if kind in IA_HOSTED_STEPS:
+                check_ia_step(step, f"input[{i}]")
+                continue
             if kind not in _IA_STEPS:
                 raise BadRequest(f"input[{i}]: unknown step type {kind!r}.")
             _only(step, _IA_STEPS[kind], f"input[{i}]")
