@@ -30,6 +30,7 @@ from agentcore.messages import (
     AssistantMessage,
     FilePart,
     Handoff,
+    HostedToolUse,
     ImagePart,
     Item,
     ProviderState,
@@ -66,6 +67,16 @@ from .common import (
     server_of,
     synth_call_id,
     wire_call_id,
+)
+from .hosted import generate_content_tools, tool_config_flags
+from .hosted_items import (
+    add_hosted_part,
+    build_part_item,
+    encode_hosted,
+    ground,
+    grounding_started,
+    hosted_key,
+    search_requests,
 )
 
 __all__ = ["GeminiModel"]
@@ -124,6 +135,10 @@ class _Assembler:
         self.finish: str | None = None
         self.usage_meta: dict[str, Any] | None = None
         self.blocked: str | None = None
+        self.grounding: dict[str, Any] | None = None
+        self.url_context: dict[str, Any] | None = None
+        self.late_events: list[ModelStreamEvent] = []
+        """Hosted-tool events known only once the answer is whole (grounding), for ``stream``."""
 
     def feed(self, chunk: dict[str, Any]) -> list[ModelStreamEvent]:
         events: list[ModelStreamEvent] = []
@@ -142,11 +157,19 @@ class _Assembler:
             self.finish = cand["finishReason"]
         for part in (cand.get("content") or {}).get("parts") or []:
             events.extend(self._add(part))
+        if cand.get("groundingMetadata"):
+            if self.grounding is None and self.streamed:
+                events.extend(grounding_started(self.parts, cand["groundingMetadata"]))
+            self.grounding = cand["groundingMetadata"]
+        if cand.get("urlContextMetadata"):
+            self.url_context = cand["urlContextMetadata"]
         return events
 
     def _add(self, part: dict[str, Any]) -> list[ModelStreamEvent]:
         sig = part.get("thoughtSignature")
         last = self.parts[-1] if self.parts else None
+        if hosted_key(part) is not None:
+            return add_hosted_part(self.parts, part, self.provider, self.model)
         if "functionCall" in part:
             fc = part["functionCall"]
             api_id = fc.get("id")
@@ -181,7 +204,13 @@ class _Assembler:
     def response(self) -> ModelResponse:
         items: list[Item] = []
         for p in self.parts:
-            if p["kind"] == "thought":
+            if p["kind"] == "hosted":
+                if p.get("sig") and "thoughtSignature" not in p["parts"][-1]:
+                    p["parts"][-1] = {**p["parts"][-1], "thoughtSignature": p["sig"]}  # came on its own chunk
+                    p.pop("item", None)
+                item = p.get("item") or build_part_item(p["parts"], self.provider, self.model)
+                items.append(item)
+            elif p["kind"] == "thought":
                 raw: dict[str, Any] = {"text": p["text"], "thought": True}
                 if p.get("sig"):
                     raw["thoughtSignature"] = p["sig"]
@@ -209,15 +238,20 @@ class _Assembler:
                 items.append(
                     ToolCall(call_id=p["call_id"], name=p["name"], arguments=json.dumps(p["args"]), state=st)
                 )
+        items = ground(items, self.grounding, self.url_context, self.provider, self.model, self.late_events)
         if self.blocked and not items:
             finish: str | None = "content_filter"
         elif self.calls and self.finish in (None, "STOP"):
             finish = "tool_calls"
         else:
             finish = _FINISH.get(self.finish or "", (self.finish or "").lower() or None)
+        usage = _usage(self.usage_meta)
+        searches = search_requests(self.grounding, self.model_version or self.model)
+        if searches:
+            usage.server_tool_requests["web_search"] = searches
         return ModelResponse(
             items=items,
-            usage=_usage(self.usage_meta),
+            usage=usage,
             response_id=self.response_id,
             finish_reason=finish,
             model=self.model_version or self.model,
@@ -310,6 +344,8 @@ class GeminiModel(Model):
         if isinstance(item, Reasoning):
             raw = self._own(item, "thought_part")
             return ("model", [dict(raw)]) if raw else None  # foreign reasoning is dropped, never text
+        if isinstance(item, HostedToolUse):
+            return encode_hosted(item, self.provider, self.model_name)
         if isinstance(item, Handoff):
             return None
         return None
@@ -404,6 +440,14 @@ class GeminiModel(Model):
                 if mode is None:
                     fcc["allowedFunctionNames"] = [choice]
                 body["toolConfig"] = {"functionCallingConfig": fcc}
+        if request.hosted_tools:
+            body["tools"] = [
+                *body.get("tools", []),
+                *generate_content_tools(request.hosted_tools, len(request.tools), self.model_name),
+            ]
+            flags = tool_config_flags(request.hosted_tools, len(request.tools))
+            if flags:
+                body["toolConfig"] = {**body.get("toolConfig", {}), **flags}
         if s.parallel_tool_calls is False:
             tracing.note(
                 "gen_ai.setting_dropped", setting="parallel_tool_calls", reason="gemini has no such switch"
@@ -481,6 +525,8 @@ class GeminiModel(Model):
                     body=err.body,
                 ) from exc
             raise err from exc
+        for event in asm.late_events:
+            yield event
         yield ModelResponseDone(response)
 
     async def aclose(self) -> None:

@@ -27,6 +27,7 @@ from agentcore.errors import InvalidRequestError, ModelError, ModelStreamError
 from agentcore.messages import (
     AssistantMessage,
     FilePart,
+    HostedToolUse,
     ImagePart,
     Item,
     ProviderState,
@@ -62,6 +63,18 @@ from .common import (
     server_of,
     sse_json,
 )
+from .hosted import interactions_tools
+from .hosted_steps import (
+    HOSTED_STEP_TYPES,
+    decode_steps,
+    finished_events,
+    grounding_requests,
+    merge_delta,
+    replay_steps,
+    started_events,
+    step_citations,
+    with_search_sources,
+)
 
 _STATUS_FINISH = {"completed": "stop", "requires_action": "tool_calls", "incomplete": "length"}
 
@@ -83,6 +96,7 @@ def _usage(u: dict[str, Any] | None) -> Usage:
         output_tokens=int(u.get("total_output_tokens") or 0) + thoughts,
         cached_input_tokens=int(u.get("total_cached_tokens") or 0),
         reasoning_tokens=thoughts,
+        server_tool_requests=grounding_requests(u),
     )
 
 
@@ -127,7 +141,7 @@ class GeminiInteractionsModel(Model):
 
     # ------------------------------------------------------------------ request building
 
-    def _step_uncached(self, item: Item) -> dict[str, Any] | None:
+    def _step_uncached(self, item: Item) -> dict[str, Any] | list[dict[str, Any]] | None:
         if isinstance(item, UserMessage):
             content: list[dict[str, Any]] = []
             for p in item.content:
@@ -180,10 +194,21 @@ class GeminiInteractionsModel(Model):
             if item.is_error:
                 result["is_error"] = True
             return result
+        if isinstance(item, HostedToolUse):
+            own = replay_steps(item, self.provider, self.model_name)
+            if own is None:  # another vendor's (or API's) tool work: what happened, as model text
+                return {"type": "model_output", "content": [{"type": "text", "text": item.render()}]}
+            return own or None
         return None  # Handoff: nothing on the wire
 
     def _steps(self, items: Any) -> list[dict[str, Any]]:
-        return [s for s in (self._step(i) for i in items) if s is not None]
+        out: list[dict[str, Any]] = []
+        for step in (self._step(i) for i in items):
+            if isinstance(step, list):  # a hosted call and its result
+                out.extend(step)
+            elif step is not None:
+                out.append(step)
+        return out
 
     def _base_body(self, request: ModelRequest) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model_name}
@@ -209,6 +234,11 @@ class GeminiInteractionsModel(Model):
                     gc["tool_choice"] = {"allowed_tools": {"mode": "any", "tools": [s.tool_choice]}}
                 else:
                     gc["tool_choice"] = mode
+        if request.hosted_tools:
+            hosted = interactions_tools(
+                request.hosted_tools, len(request.tools), self.model_name, self.provider
+            )
+            body["tools"] = [*body.get("tools", []), *hosted]
         if s.parallel_tool_calls is False:
             tracing.note(
                 "gen_ai.setting_dropped", setting="parallel_tool_calls", reason="gemini has no such switch"
@@ -310,9 +340,13 @@ class GeminiInteractionsModel(Model):
 
     def _items_from_steps(self, steps: Any) -> list[Item]:
         items: list[Item] = []
-        for step in steps or []:
+        hosted = decode_steps(steps or [], self.provider, self.model_name)
+        for i, step in enumerate(steps or []):
             kind = step.get("type")
-            if kind == "thought":
+            if kind in HOSTED_STEP_TYPES:
+                if i in hosted:
+                    items.append(hosted[i])
+            elif kind == "thought":
                 summary = _texts(step.get("summary"))
                 payload = {"signature": step.get("signature")}
                 st = (
@@ -324,7 +358,7 @@ class GeminiInteractionsModel(Model):
             elif kind == "model_output":
                 text = _texts(step.get("content"))
                 if text:
-                    items.append(AssistantMessage(text=text))
+                    items.append(AssistantMessage(text=text, citations=step_citations(step.get("content"))))
             elif kind == "function_call":
                 payload = {"id": step.get("id")}
                 st = (
@@ -341,7 +375,7 @@ class GeminiInteractionsModel(Model):
                         state=st,
                     )
                 )
-        return items
+        return with_search_sources(items)
 
     def _response(self, data: dict[str, Any], items: list[Item]) -> ModelResponse:
         status = str(data.get("status") or "")
@@ -439,6 +473,8 @@ class GeminiInteractionsModel(Model):
                 elif etype == "step.start":
                     step = dict(e.get("step") or {})
                     steps[int(e.get("index", len(steps)))] = step
+                    for hosted_event in started_events(step):
+                        yield hosted_event
                     if step.get("type") == "function_call":
                         step["_args"] = ""
                         step["_index"] = calls
@@ -465,6 +501,8 @@ class GeminiInteractionsModel(Model):
                             yield ModelReasoningDelta(text)
                     elif dtype == "thought_signature":
                         step["signature"] = delta.get("signature")
+                    elif dtype in HOSTED_STEP_TYPES or dtype == "text_annotation_delta":
+                        merge_delta(step, delta)
                     elif dtype == "arguments_delta":
                         fragment = delta.get("arguments") or ""
                         step["_args"] = step.get("_args", "") + fragment
@@ -503,6 +541,8 @@ class GeminiInteractionsModel(Model):
         except (TypeError, AttributeError, KeyError, ValueError) as exc:
             raise malformed(exc, provider=self.provider, streamed=True) from exc
         self._remember(request, response)
+        for hosted_event in finished_events(response.items):
+            yield hosted_event
         yield ModelResponseDone(response)
 
     async def aclose(self) -> None:
