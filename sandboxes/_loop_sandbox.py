@@ -13,6 +13,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ._loop import on_sandbox_loop, to_caller_loop
 from .base import ExecResult, OutputCallback, Sandbox, ShellResult, register_env_secrets
@@ -38,6 +39,9 @@ class LoopSandbox(Sandbox):
 
     async def close(self) -> None:
         await on_sandbox_loop(super().close())
+
+    async def attach(self, handle: Mapping[str, Any]) -> bool:
+        return await on_sandbox_loop(super().attach(handle))
 
     async def shell(
         self,

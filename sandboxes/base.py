@@ -34,6 +34,7 @@ import os
 import posixpath
 import secrets
 import stat as stat_module
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -141,6 +142,10 @@ class Sandbox(ABC):
         self._start_lock = asyncio.Lock()
         self._ttl_handle: asyncio.TimerHandle | None = None
         self._desktop: Desktop | None = None
+        self.durable_run: str | None = None
+        """The durable run whose sandbox this is when it must outlive this process (:meth:`outlive_owner`)."""
+        self.started_at: float | None = None
+        """Wall-clock time (``time.time()``) the sandbox started, in whichever process started it."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -152,6 +157,8 @@ class Sandbox(ABC):
         labels["agentcore.backend"] = self.backend
         if self.config.session_id:
             labels["agentcore.session"] = self.config.session_id
+        if self.durable_run:
+            labels["agentcore.durable_run"] = self.durable_run
         return labels
 
     async def start(self) -> None:
@@ -163,14 +170,73 @@ class Sandbox(ABC):
                 return
             await self._start()
             self.started = True
+            self.started_at = time.time()
             if self.config.desktop is not None:
                 from .desktop.desktop import start_desktop
 
                 await start_desktop(self.desktop)
-            ttl = self.config.max_lifetime_s
-            if ttl is not None:
-                loop = asyncio.get_running_loop()
-                self._ttl_handle = loop.call_later(ttl, lambda: loop.create_task(self._expire()))
+            self._arm_ttl()
+
+    def _arm_ttl(self) -> None:
+        ttl = self.config.max_lifetime_s
+        if ttl is not None:
+            left = ttl - (time.time() - (self.started_at or time.time()))
+            loop = asyncio.get_running_loop()
+            self._ttl_handle = loop.call_later(max(0.0, left), lambda: loop.create_task(self._expire()))
+
+    # ------------------------------------------------------------------ reattachment (durable runs)
+
+    def outlive_owner(self, run_id: str) -> None:
+        """Before :meth:`start`: keep this sandbox when this process dies, so that the durable run
+        ``run_id``, recovered by another process, can :meth:`attach` to it. Its resources are labelled
+        ``agentcore.durable_run``; the janitor leaves them while that run (or a live holder) needs them
+        (:func:`~agentcore.sandboxes.janitor.held`); ``max_lifetime_s`` still ends them. A backend whose
+        sandbox cannot outlive its process (local) only records the label."""
+        if self.started:
+            raise SandboxError(f"sandbox {self.id} is started: outlive_owner() must come before start()")
+        self.durable_run = run_id
+
+    def handle(self) -> dict[str, Any]:
+        """What another process needs to reattach to this started sandbox (JSON): ``backend``,
+        ``sandbox_id``, ``started_at``, ``reattachable`` and the backend's own fields (a container id…).
+        ``reattachable`` is False when the backend cannot be reattached (its sandbox dies with this
+        process) or :meth:`outlive_owner` was not called before the start."""
+        return {
+            "backend": self.backend,
+            "sandbox_id": self.id,
+            "started_at": self.started_at,
+            "reattachable": False,
+        }
+
+    async def attach(self, handle: Mapping[str, Any]) -> bool:
+        """Adopt the running sandbox that ``handle`` (:meth:`handle`, from another process) names instead
+        of starting one: the same resources and files. Shells start afresh (cwd and exported variables
+        come back from the state file); what the previous owner's shells were running is stopped. False,
+        with nothing changed, when the sandbox is gone, this one is already started or closed, or the
+        backend cannot reattach."""
+        async with self._start_lock:
+            if self.closed or self.started or not handle.get("reattachable"):
+                return False
+            if handle.get("backend") != self.backend or self.config.desktop is not None:
+                return False
+            own_id = self.id
+            self.id = str(handle.get("sandbox_id") or own_id)
+            if not await self._attach(handle):
+                self.id = own_id
+                return False
+            self.started = True
+            started_at = handle.get("started_at")
+            self.started_at = float(started_at) if isinstance(started_at, int | float) else time.time()
+            await self._attached()
+            self._arm_ttl()
+            return True
+
+    async def _attach(self, handle: Mapping[str, Any]) -> bool:
+        """Backend: find the sandbox ``handle`` names and take it over (True), or say it cannot (False)."""
+        return False
+
+    async def _attached(self) -> None:  # noqa: B027 (an optional hook)
+        """Backend: after a successful :meth:`_attach`, with :attr:`started` set (commands work)."""
 
     @property
     def desktop(self) -> Desktop:

@@ -31,15 +31,19 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 
 __all__ = [
+    "HoldCheck",
     "Reaper",
+    "held",
     "owner_alive",
     "owner_identity",
     "reap",
     "reap_after_first_start",
     "reap_local",
     "register",
+    "register_hold_check",
     "registered",
     "startup_reap",
+    "unregister_hold_check",
 ]
 
 Reaper = Callable[[Mapping[str, str], float], Awaitable[list[str]]]
@@ -50,6 +54,38 @@ _reapers: dict[str, Reaper] = {}
 
 WARM_GRACE_S = 30.0
 """An empty cgroup of a parked local launcher younger than this may be one still joining: kept."""
+
+
+HoldCheck = Callable[[Mapping[str, str]], Awaitable[bool | None]]
+"""``check(labels)``: whether something still needs a resource that outlives its creating process on
+purpose (a durable run's sandbox, labelled ``agentcore.durable_run``): True (keep it), False (free to
+reap), None (not this check's to judge)."""
+
+_hold_checks: list[HoldCheck] = []
+
+
+def register_hold_check(check: HoldCheck) -> None:
+    """Add a :data:`HoldCheck` (the durable workers add one that asks their database)."""
+    if check not in _hold_checks:
+        _hold_checks.append(check)
+
+
+def unregister_hold_check(check: HoldCheck) -> None:
+    with contextlib.suppress(ValueError):
+        _hold_checks.remove(check)
+
+
+async def held(labels: Mapping[str, str]) -> bool | None:
+    """The verdict of the first registered :data:`HoldCheck` that judges ``labels``; None when none
+    does. A check that fails (its database is unreachable) counts as True: keep."""
+    for check in list(_hold_checks):
+        try:
+            verdict = await check(labels)
+        except Exception:
+            return True
+        if verdict is not None:
+            return verdict
+    return None
 
 
 def register(backend: str, reaper: Reaper) -> None:

@@ -60,7 +60,9 @@ class DurableRunner:
 
     async def result(self, run_id: str) -> DurableResult:
         """Wait for the run to finish; a run that failed raises its error here."""
-        handle: WorkflowHandleAsync[dict[str, Any]] = await (await self._dbos()).retrieve_workflow_async(run_id)
+        handle: WorkflowHandleAsync[dict[str, Any]] = await (await self._dbos()).retrieve_workflow_async(
+            run_id
+        )
         data: dict[str, Any] = await handle.get_result()
         return DurableResult.from_json(data)
 

@@ -25,6 +25,7 @@ from ..events import (
     AgentStarted,
     HandoffOccurred,
     ItemAdded,
+    RunResult,
     ToolCallFinished,
     ToolCallStarted,
     TurnCompleted,
@@ -34,6 +35,7 @@ from ..run.loop import RunLoop
 from ..run.runner import Runner
 from ..run.steps import run_step, use_step_runner
 from ..sessions.base import Session, SessionSnapshot
+from . import sandboxes
 from .steps import dbos_step
 
 APP_NAME = "agentcore"
@@ -78,9 +80,7 @@ class RecordedSession(Session):
         caches: dict[str, dict[str, Any]] | None = None,
         usage: Usage | None = None,
     ) -> None:
-        write = partial(
-            self.inner.append, list(items), active_agent=active_agent, caches=caches, usage=usage
-        )
+        write = partial(self.inner.append, list(items), active_agent=active_agent, caches=caches, usage=usage)
         await run_step("session", "append", write)
 
     def lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
@@ -146,6 +146,37 @@ async def durable_run(
         session = RecordedSession(PostgresSession(session_id, _database["dsn"]))
     current: Any = input or None
     new_items: list[Item] = []
+    readied: list[Any] = []  # the sandboxes this execution started or reattached (see .sandboxes)
+    try:
+        result = await _drive(run_id, agent, current, session, max_turns, stream, new_items, readied)
+    except Exception:
+        await sandboxes.release(run_id, readied, finished=True)
+        raise
+    await sandboxes.release(run_id, readied, finished=True)
+    if stream:
+        await DBOS.close_stream_async(EVENTS_STREAM)
+    return {
+        "run_id": run_id,
+        "final_output": _jsonable(result.final_output),
+        "last_agent": result.last_agent,
+        "turns": result.turns,
+        "usage": result.usage.model_dump(mode="json"),
+        "new_items": dump_items(new_items),
+    }
+
+
+async def _drive(
+    run_id: str,
+    agent: Agent[Any],
+    current: Any,
+    session: Session | None,
+    max_turns: int | None,
+    stream: bool,
+    new_items: list[Item],
+    readied: list[Any],
+) -> RunResult[Any]:
+    """The run's loops: the first, and one more after each pause for approval."""
+    first = True
     while True:
         loop = RunLoop(
             agent,
@@ -158,6 +189,9 @@ async def durable_run(
             hold_output=False,
         )
         loop.run_id = run_id
+        if first:  # before the first step: start or reattach the run's sandboxes
+            readied += await sandboxes.ready(run_id, loop.agents, loop.owned_sandboxes)
+            first = False
         with use_step_runner(dbos_step):
             async for event in loop.events():
                 if stream and isinstance(event, STREAMED):  # a write per event, recorded: no repeats
@@ -168,16 +202,7 @@ async def durable_run(
         if result.state is None:
             break
         current = await _await_decisions(result.state)
-    if stream:
-        await DBOS.close_stream_async(EVENTS_STREAM)
-    return {
-        "run_id": run_id,
-        "final_output": _jsonable(result.final_output),
-        "last_agent": result.last_agent,
-        "turns": result.turns,
-        "usage": result.usage.model_dump(mode="json"),
-        "new_items": dump_items(new_items),
-    }
+    return result
 
 
 async def _await_decisions(state: RunState) -> RunState:

@@ -24,6 +24,7 @@ from dbos import DBOS
 
 from ..errors import AgentcoreError
 from .limits import VendorLimits
+from .sandboxes import noted
 
 INTERRUPTED = (
     "the worker running this call stopped before the call finished; it was not run again because it "
@@ -67,6 +68,8 @@ async def dbos_step(kind: str, name: str, fn: Callable[[], Awaitable[Any]]) -> A
     """:class:`agentcore.run.steps.StepRunner` over DBOS steps."""
     # (inside another step, a sub-run of an agent used as a tool, DBOS runs these as plain calls)
     label = f"{kind}:{name}"
+    if kind in ("tool", "idempotent_tool"):
+        fn = noted(name, fn)  # after a sandbox reset, the first sandbox call that runs says so
     if kind == "tool":
         fresh: list[bool] = []
 
@@ -100,7 +103,9 @@ def set_vendor_limits(limits: VendorLimits | None) -> None:
     _limits[:] = [limits] if limits is not None else []
 
 
-def _limited(limits: VendorLimits, vendor: str, fn: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
+def _limited(
+    limits: VendorLimits, vendor: str, fn: Callable[[], Awaitable[Any]]
+) -> Callable[[], Awaitable[Any]]:
     async def call() -> Any:
         async with limits.slot(vendor):  # only a live call gets here: a replay never waits
             return await fn()

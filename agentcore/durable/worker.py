@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import socket
@@ -28,10 +29,14 @@ from .. import __version__
 from ..agent import Agent
 from .engine import APP_NAME, QUEUE, register_agents
 from .limits import VendorLimits
+from .sandboxes import SandboxRecords, hold_check
+from .sandboxes import install as install_records
 from .steps import set_vendor_limits
 
 log = logging.getLogger("agentcore.durable")
 _PREFIX = "agentcore-"
+JANITOR_EVERY = 15
+"""Every this many recovery rounds (and after each recovery) a worker runs the docker janitor."""
 
 
 def _lock_sql(fn: str) -> str:
@@ -64,7 +69,9 @@ class Worker:
     ) -> None:
         self.dsn = dsn
         self.agents = agents
-        self.executor_id = executor_id or f"{_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.executor_id = (
+            executor_id or f"{_PREFIX}{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        )
         self.concurrency = concurrency
         self.global_concurrency = global_concurrency
         self.rate_limit = rate_limit
@@ -74,11 +81,18 @@ class Worker:
         self.vendor_limits = dict(vendor_limits or {})
         self._lock_conn: psycopg.AsyncConnection[Any] | None = None
         self._stop = asyncio.Event()
+        self._hold_check: Any = None
+        self._rounds = 0
 
     async def start(self) -> None:
         """Take this worker's liveness lock, launch DBOS in this event loop, declare the queue."""
         self._lock_conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
         await self._lock_conn.execute(_lock_sql("pg_advisory_lock"), (self.executor_id,))
+        records = SandboxRecords(self._lock_conn)  # holds go with this connection: with the process
+        await records.create_table()
+        install_records(records)
+        self._hold_check = hold_check(self.dsn)
+        _janitor().register_hold_check(self._hold_check)
         register_agents(self.agents, dsn=self.dsn)
         set_vendor_limits(VendorLimits(self.dsn, self.vendor_limits) if self.vendor_limits else None)
         config: DBOSConfig = {
@@ -134,9 +148,25 @@ class Worker:
             log.warning("worker %s is gone; recovering its runs", owner)
             await asyncio.to_thread(DBOS._recover_pending_workflows, [owner])
             dead.append(owner)
+        self._rounds += 1
+        if dead or self._rounds % JANITOR_EVERY == 0:
+            await self.reap_sandboxes()
         return dead
 
+    async def reap_sandboxes(self) -> dict[str, list[str]]:
+        """Remove the docker sandboxes nothing needs any more: those of dead processes on this host,
+        and durable runs' sandboxes whose run is over and that no worker holds (see .sandboxes)."""
+        janitor = _janitor()
+        if "docker" not in janitor.registered():  # no docker sandbox was ever started here
+            return {}
+        removed: dict[str, list[str]] = await janitor.reap(backends=["docker"], older_than_s=float("inf"))
+        return removed
+
     async def close(self) -> None:
+        install_records(None)
+        if self._hold_check is not None:
+            _janitor().unregister_hold_check(self._hold_check)
+            self._hold_check = None
         await asyncio.to_thread(DBOS.destroy)
         # DBOS made its own pool this loop's default executor; it is gone now: give the loop a new one
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
@@ -144,6 +174,11 @@ class Worker:
             with contextlib.suppress(Exception):
                 await self._lock_conn.close()
             self._lock_conn = None
+
+
+def _janitor() -> Any:
+    """:mod:`agentcore.sandboxes.janitor` (the sandboxes package is found at run time)."""
+    return importlib.import_module("agentcore.sandboxes.janitor")
 
 
 def _sqlalchemy_url(dsn: str) -> str:

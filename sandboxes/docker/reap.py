@@ -10,6 +10,11 @@
   start of a process and by ``agentcore sandboxes reap``) removes containers by label, by id, whose
   owner on this host is gone: the labels carry the owner's host, pid and start time, so a reused pid
   never passes for the owner.
+* **Durable runs.** A durable run's container must survive its worker so that the run, recovered by
+  another worker, reattaches to it: it has no stdin watchdog (PID 1 only bounds its lifetime,
+  :func:`lifetime_entrypoint`) and carries ``agentcore.durable_run``. The reaper then asks
+  :func:`~agentcore.sandboxes.janitor.held` (the durable workers register the check) instead of
+  judging by the owner process.
 """
 
 from __future__ import annotations
@@ -37,6 +42,13 @@ def watchdog_entrypoint(max_lifetime_s: float | None) -> list[str]:
     if max_lifetime_s is None:
         return ["cat"]
     return ["timeout", str(max(1, int(max_lifetime_s + 30))), "cat"]
+
+
+def lifetime_entrypoint(max_lifetime_s: float | None) -> list[str]:
+    """PID 1's command for a container that outlives its owner (a durable run's): only the lifetime."""
+    if max_lifetime_s is None:
+        return ["sleep", "infinity"]
+    return ["sleep", str(max(1, int(max_lifetime_s + 30)))]
 
 
 def owner_labels() -> dict[str, str]:
@@ -76,34 +88,44 @@ def owner_gone(labels: Mapping[str, str]) -> bool | None:
 async def reap_docker(labels: Mapping[str, str], older_than_s: float, *, client: Any = None) -> list[str]:
     """Janitor: remove containers leaked by a crashed process, found by label (``agentcore.backend=docker``
     plus ``labels``) and removed by id. A container whose owner process is known (same host) is removed
-    when that process is gone; otherwise when it is older than ``older_than_s``."""
+    when that process is gone; otherwise when it is older than ``older_than_s``. A durable run's
+    container (``agentcore.durable_run``) outlives its owner on purpose: it is removed only when
+    :func:`janitor.held <agentcore.sandboxes.janitor.held>` says nothing needs it any more."""
     docker = _docker()
+    cli = client or await asyncio.to_thread(docker.from_env)
+    try:
+        filters = [f"{k}={v}" for k, v in {"agentcore.backend": "docker", **labels}.items()]
+        found = await asyncio.to_thread(cli.api.containers, all=True, filters={"label": filters})
+        removed: list[str] = []
+        now = time.time()
+        for summary in found:
+            tags = summary.get("Labels") or {}
+            gone = owner_gone(tags)
+            if gone is False:
+                continue
+            if tags.get("agentcore.durable_run"):
+                if await janitor.held(tags) is not False:
+                    continue  # its run (or a worker) still needs it, or nobody here can tell
+            elif gone is None and now - float(summary.get("Created", now)) < older_than_s:
+                continue
+            if await asyncio.to_thread(_remove, cli, str(summary["Id"])):
+                removed.append(str(summary["Id"]))
+        return removed
+    finally:
+        if client is None:
+            await asyncio.to_thread(cli.close)
 
-    def run() -> list[str]:
-        cli = client or docker.from_env()
-        try:
-            filters = [f"{k}={v}" for k, v in {"agentcore.backend": "docker", **labels}.items()]
-            removed: list[str] = []
-            now = time.time()
-            for summary in cli.api.containers(all=True, filters={"label": filters}):
-                gone = owner_gone(summary.get("Labels") or {})
-                if gone is False:
-                    continue
-                if gone is None and now - float(summary.get("Created", now)) < older_than_s:
-                    continue
-                with contextlib.suppress(docker.errors.NotFound):
-                    try:
-                        cli.api.remove_container(summary["Id"], force=True, v=True)
-                    except docker.errors.APIError as exc:
-                        if exc.status_code != 409:
-                            raise
-                    removed.append(str(summary["Id"]))
-            return removed
-        finally:
-            if client is None:
-                cli.close()
 
-    return await asyncio.to_thread(run)
+def _remove(cli: Any, container_id: str) -> bool:
+    docker = _docker()
+    try:
+        cli.api.remove_container(container_id, force=True, v=True)
+    except docker.errors.NotFound:
+        return False
+    except docker.errors.APIError as exc:
+        if exc.status_code != 409:
+            raise
+    return True
 
 
 janitor.register("docker", reap_docker)

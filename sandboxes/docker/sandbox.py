@@ -37,12 +37,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import io
 import os
 import posixpath
 import shlex
 import stat as stat_module
-import tarfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -57,7 +55,15 @@ from ..base import ExecResult, Sandbox, SandboxConfig, resolve_path
 from ..shell import ShellProcess
 from .control import PIDS_PROBE, ControlShell, at_limit
 from .exec import STDERR, ExecProcess
-from .reap import attach_watchdog, close_watchdog, owner_labels, reap_docker, watchdog_entrypoint
+from .reap import (
+    attach_watchdog,
+    close_watchdog,
+    lifetime_entrypoint,
+    owner_labels,
+    reap_docker,
+    watchdog_entrypoint,
+)
+from .tarball import tar_directory, untar_safely
 
 DEFAULT_IMAGE = "python:3.12-slim"
 """Used when ``SandboxConfig.image`` is None: a Debian-based image with bash, coreutils and python3."""
@@ -204,9 +210,10 @@ class DockerSandbox(ExecFilesSandbox):
         cfg = self.config
         workdir = posixpath.normpath(cfg.workdir)
         init_uid = 65534 if cfg.uid != 65534 else 65533
+        durable = self.durable_run is not None  # outlives this process: no stdin watchdog (see .reap)
         options: dict[str, Any] = {
-            "entrypoint": watchdog_entrypoint(cfg.max_lifetime_s),
-            "stdin_open": True,  # with detach=False, docker-py also sets StdinOnce (see .reap)
+            "entrypoint": (lifetime_entrypoint if durable else watchdog_entrypoint)(cfg.max_lifetime_s),
+            "stdin_open": not durable,  # with detach=False, docker-py also sets StdinOnce (see .reap)
             "auto_remove": True,
             "user": f"{init_uid}:{init_uid}",
             "hostname": "sandbox",
@@ -255,7 +262,8 @@ class DockerSandbox(ExecFilesSandbox):
                     self._client.images.pull(self.image)
                     created = api.create_container(self.image, host_config=host_config, **container)
                 try:
-                    self._watchdog = attach_watchdog(api, created["Id"])  # before start: no gap
+                    if self.durable_run is None:
+                        self._watchdog = attach_watchdog(api, created["Id"])  # before start: no gap
                     api.start(created["Id"])
                 except Exception:
                     with contextlib.suppress(Exception):
@@ -294,6 +302,47 @@ class DockerSandbox(ExecFilesSandbox):
 
         if client is not None:
             await asyncio.to_thread(remove)
+
+    # ------------------------------------------------------------------ reattachment (durable runs)
+
+    def handle(self) -> dict[str, Any]:
+        """Adds the container id; reattachable when the container outlives this process
+        (:meth:`~agentcore.sandboxes.base.Sandbox.outlive_owner` before the start)."""
+        out = super().handle()
+        out["container_id"] = self.container_id
+        out["reattachable"] = self.durable_run is not None and self.container_id is not None
+        return out
+
+    async def _attach(self, handle: Mapping[str, Any]) -> bool:
+        cid = handle.get("container_id")
+        if not isinstance(cid, str) or not cid:
+            return False
+        docker = _docker()
+
+        def inspect() -> Any:
+            if self._client is None:
+                self._client = docker.from_env()
+            return self._client.api.inspect_container(cid)
+
+        try:
+            info = await asyncio.to_thread(inspect)
+        except Exception:
+            return False
+        labels = (info.get("Config") or {}).get("Labels") or {}
+        if not (info.get("State") or {}).get("Running"):
+            return False
+        if labels.get("agentcore.backend") != "docker" or labels.get("agentcore.sandbox") != self.id:
+            return False
+        self.container_id = str(info["Id"])
+        self.durable_run = labels.get("agentcore.durable_run")
+        return True
+
+    async def _attached(self) -> None:
+        """Stop what the previous owner's shells left running (every process of the sandbox user; PID 1
+        runs as another uid), then open the control shell."""
+        with contextlib.suppress(Exception):
+            await self._exec(ExecCall(["bash", "-c", "kill -9 -1"], timeout=10.0))
+        self._control.start_soon()
 
     @property
     def _api(self) -> Any:
@@ -446,7 +495,7 @@ class DockerSandbox(ExecFilesSandbox):
             await super()._upload(src, remote_path)
             return
         target = resolve_path(self.config.workdir, remote_path)
-        data = await asyncio.to_thread(_tar_directory, src, self.config.uid)
+        data = await asyncio.to_thread(tar_directory, src, self.config.uid)
         root = posixpath.normpath(self.config.workdir)
         result = await self._exec(
             ExecCall(["bash", "-c", _UNPACK_SCRIPT, "unpack", root, target], stdin=data)
@@ -466,7 +515,7 @@ class DockerSandbox(ExecFilesSandbox):
             ExecCall(["bash", "-c", _PACK_SCRIPT, "pack", root, source], max_output_bytes=1 << 40)
         )
         _raise_for(result, f"download of {remote_path!r}")
-        await asyncio.to_thread(_untar_safely, result.stdout, Path(local_path))
+        await asyncio.to_thread(untar_safely, result.stdout, Path(local_path))
 
 
 def _raise_for(result: ExecResult, what: str) -> None:
@@ -478,65 +527,6 @@ def _raise_for(result: ExecResult, what: str) -> None:
     raise EXIT_ERRORS.get(result.exit_code or 0, SandboxError)(
         f"{what} failed: {message or result.exit_code}"
     )
-
-
-def _tar_directory(src: Path, uid: int) -> bytes:
-    """A tar of ``src``'s regular files and directories (no symlinks), owned by ``uid``."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
-            base = Path(dirpath)
-            rel_dir = base.relative_to(src)
-            for name in sorted(dirnames):
-                path = base / name
-                st = path.lstat()
-                if not stat_module.S_ISDIR(st.st_mode):
-                    continue
-                info = tarfile.TarInfo(str(rel_dir / name))
-                info.type, info.mode, info.mtime = tarfile.DIRTYPE, st.st_mode & 0o777, int(st.st_mtime)
-                info.uid = info.gid = uid
-                tar.addfile(info)
-            for name in sorted(filenames):
-                path = base / name
-                st = path.lstat()
-                if not stat_module.S_ISREG(st.st_mode):
-                    continue
-                info = tarfile.TarInfo(str(rel_dir / name))
-                info.size, info.mode, info.mtime = st.st_size, st.st_mode & 0o777, int(st.st_mtime)
-                info.uid = info.gid = uid
-                with path.open("rb") as fh:
-                    tar.addfile(info, fh)
-    return buf.getvalue()
-
-
-def _untar_safely(data: bytes, dest: Path) -> None:
-    """Extract a tar produced inside the (untrusted) sandbox: regular files and directories only,
-    names confined to ``dest``, never following a symlink that already sits on the host."""
-    from ..base import _write_host_file
-
-    dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-        for member in tar:
-            parts = [p for p in member.name.split("/") if p not in ("", ".")]
-            if not parts or any(p == ".." or "\0" in p for p in parts):
-                continue
-            target = dest.joinpath(*parts)
-            parent = dest
-            ok = True
-            for part in parts[:-1]:
-                parent = parent / part
-                if parent.is_symlink() or (parent.exists() and not parent.is_dir()):
-                    ok = False
-                    break
-                parent.mkdir(exist_ok=True)
-            if not ok or target.is_symlink():
-                continue
-            if member.isdir():
-                target.mkdir(exist_ok=True)
-            elif member.isfile():
-                fh = tar.extractfile(member)
-                if fh is not None:
-                    _write_host_file(target, fh.read(), member.mode & 0o777 or 0o644)
 
 
 __all__ = ["DEFAULT_IMAGE", "DockerSandbox", "reap_docker"]

@@ -86,7 +86,9 @@ class ScriptedChat(ChatCompletionsEmulator):
         tag, n, k = conversation(request.body)
         with self._script:
             if k < n:
-                self.queue(Reply(tool_calls=[ToolCallReply("append", {"tag": tag, "k": k}, f"call_{tag}_{k}")]))
+                self.queue(
+                    Reply(tool_calls=[ToolCallReply("append", {"tag": tag, "k": k}, f"call_{tag}_{k}")])
+                )
             else:
                 self.queue(Reply(text=f"done {tag}"))
             return super()._handle(request)
@@ -133,7 +135,12 @@ class Fleet:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(
-        self, name: str, *, stall: str | None = None, concurrency: int | None = None, extra: tuple[str, ...] = ()
+        self,
+        name: str,
+        *,
+        stall: str | None = None,
+        concurrency: int | None = None,
+        extra: tuple[str, ...] = (),
     ) -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTCORE_", "PYTEST"))}
         env.update(
@@ -157,7 +164,9 @@ class Fleet:
         return proc
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in self.home.glob("*.log"))
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in self.home.glob("*.log")
+        )
 
     def stop(self) -> None:
         for proc in self.procs:

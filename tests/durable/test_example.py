@@ -31,7 +31,9 @@ class Clerk(ChatCompletionsEmulator):
             if any(m.get("role") == "tool" for m in messages):
                 self.queue(Reply(text=f"filed {number}"))
             else:
-                self.queue(Reply(tool_calls=[ToolCallReply("file_ticket", {"ticket": number, "summary": "jammed"})]))
+                self.queue(
+                    Reply(tool_calls=[ToolCallReply("file_ticket", {"ticket": number, "summary": "jammed"})])
+                )
             return super()._handle(request)
 
 

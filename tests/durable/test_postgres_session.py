@@ -66,7 +66,13 @@ async def test_one_run_at_a_time_and_a_killed_holder_frees_the_session(pg_dsn: s
         "asyncio.run(main())\n"
     )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", code, pg_dsn, stdout=asyncio.subprocess.PIPE, cwd=str(ROOT), env={"PYTHONPATH": str(ROOT)}
+        sys.executable,
+        "-c",
+        code,
+        pg_dsn,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=str(ROOT),
+        env={"PYTHONPATH": str(ROOT)},
     )
     try:
         assert proc.stdout is not None

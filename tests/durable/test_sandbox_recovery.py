@@ -1,5 +1,6 @@
 """A worker that dies while its run holds a (local, bubblewrap) sandbox: the run resumes on another
-worker with a fresh sandbox, and nothing of the dead worker's sandbox is left behind."""
+worker with a fresh sandbox (a local sandbox cannot be reattached from another process), the model is
+told so, and nothing of the dead worker's sandbox is left behind."""
 
 from __future__ import annotations
 
@@ -49,7 +50,9 @@ class Builder(ChatCompletionsEmulator):
         k = sum(1 for m in messages if m.get("role") == "tool")
         with self._script:
             if k < len(COMMANDS):
-                self.queue(Reply(tool_calls=[ToolCallReply("shell", {"command": COMMANDS[k]}, f"call_sh_{k}")]))
+                self.queue(
+                    Reply(tool_calls=[ToolCallReply("shell", {"command": COMMANDS[k]}, f"call_sh_{k}")])
+                )
             else:
                 self.queue(Reply(text="done"))
             return super()._handle(request)
@@ -107,3 +110,6 @@ async def test_a_dead_workers_sandbox_is_gone_after_recovery(pg_dsn: str, tmp_pa
     outputs = {i["call_id"]: i["output"] for i in result.new_items if i.get("type") == "tool_result"}
     assert "one" in outputs["call_sh_0"] and "three" in outputs["call_sh_2"]
     assert "stopped before" in outputs["call_sh_1"]  # not run again on B
+    # the first call that ran on B says the workspace was reset, because it really was
+    assert "fresh sandbox" in outputs["call_sh_2"] and "cannot be reattached" in outputs["call_sh_2"]
+    assert "fresh sandbox" not in outputs["call_sh_0"]

@@ -48,8 +48,14 @@ def script(request: ModelRequest) -> Step | str:
 
 async def run(agent: Agent[Any], recorder: Recorder) -> RunLoop:
     loop = RunLoop(
-        agent, "go", session=None, deps=None, max_turns=None, retry=Runner.retry_policy,
-        user_streaming=False, hold_output=False,
+        agent,
+        "go",
+        session=None,
+        deps=None,
+        max_turns=None,
+        retry=Runner.retry_policy,
+        user_streaming=False,
+        hold_output=False,
     )
     loop.run_id = "run-1"
     with use_step_runner(recorder):
@@ -71,6 +77,8 @@ async def test_a_replay_makes_no_call_and_rebuilds_the_same_run() -> None:
     assert recorder.replay == []
     assert first.result is not None and second.result is not None
     assert second.result.final_output == first.result.final_output == "done"
-    assert [i.model_dump(exclude={"id"}) for i in second.items] == [i.model_dump(exclude={"id"}) for i in first.items]
+    assert [i.model_dump(exclude={"id"}) for i in second.items] == [
+        i.model_dump(exclude={"id"}) for i in first.items
+    ]
     assert second.caches == first.caches  # the adapter's server-side state, restored from the records
     assert next(iter(second.caches.values()))["server_state"] == "response-3"

@@ -28,7 +28,9 @@ def chat() -> ScriptedChat:
         emulator.stop()
 
 
-async def test_killed_worker_resumes_on_another_without_repeating(pg_dsn: str, chat: ScriptedChat, tmp_path: Path) -> None:
+async def test_killed_worker_resumes_on_another_without_repeating(
+    pg_dsn: str, chat: ScriptedChat, tmp_path: Path
+) -> None:
     from agentcore.durable import DurableRunner
 
     definition = write_definition(tmp_path, chat.base_url)
@@ -90,13 +92,17 @@ async def test_many_runs_over_workers_complete_exactly_once(
             runner.close()
     assert [r.final_output for r in results] == [f"done t{i}" for i in range(runs)]
     lines = ledger(book)
-    assert Counter((tag, k) for tag, k, _ in lines) == {(f"t{i}", k): 1 for i in range(runs) for k in range(3)}
+    assert Counter((tag, k) for tag, k, _ in lines) == {
+        (f"t{i}", k): 1 for i in range(runs) for k in range(3)
+    }
     assert chat.model_requests() == {(f"t{i}", k): 1 for i in range(runs) for k in range(4)}
     used = {pid for _, _, pid in lines}
     assert used <= {p.pid for p in procs}
 
 
-async def test_durable_runs_continue_a_postgres_session(pg_dsn: str, chat: ScriptedChat, tmp_path: Path) -> None:
+async def test_durable_runs_continue_a_postgres_session(
+    pg_dsn: str, chat: ScriptedChat, tmp_path: Path
+) -> None:
     from agentcore.durable import DurableRunner
     from agentcore.messages import ToolResult, UserMessage
     from agentcore.sessions.postgres import PostgresSession
@@ -156,7 +162,9 @@ async def test_a_run_paused_for_approval_on_one_worker_resumes_on_another(
     assert result.final_output == "done g1"
     assert ledger(book) == [("g1", 0, b.pid)]  # approved once, run once, on B; the rejected call never ran
     assert chat.model_requests() == {("g1", k): 1 for k in range(3)}
-    rejected = [i for i in result.new_items if i.get("call_id") == "call_g1_1" and i.get("type") == "tool_result"]
+    rejected = [
+        i for i in result.new_items if i.get("call_id") == "call_g1_1" and i.get("type") == "tool_result"
+    ]
     assert rejected and "not this one" in rejected[0]["output"]
 
 
