@@ -12,7 +12,7 @@ from agentcore.contextwin import ContextPolicy, TokenEstimate, window_for
 from agentcore.errors import ContextTooLongError, ContextWindowExceeded, UserError
 from agentcore.messages import ToolResult, Usage, UserMessage
 from agentcore.model import ModelRequest
-from agentcore.run.compaction import SUMMARY_KIND, choose_cut, clear_tool_outputs, summary_of
+from agentcore.run.compaction import SUMMARY_KIND, clear_tool_outputs, summary_of
 from agentcore.sessions.base import InMemorySession
 from agentcore.testing import FunctionModel, Step, reply
 
@@ -33,11 +33,15 @@ def looping_model(turns: int, window: int, seen: list[int]) -> FunctionModel:
     def answer(request: ModelRequest) -> Any:
         tokens = _size(request)
         if tokens > window:
-            raise ContextTooLongError(f"prompt is too long: {tokens} tokens > {window} maximum", provider="fn")
+            raise ContextTooLongError(
+                f"prompt is too long: {tokens} tokens > {window} maximum", provider="fn"
+            )
         seen.append(tokens)
         done = sum(isinstance(i, ToolResult) for i in request.items if not summary_of(i))
         calls = len(seen)
-        step = reply(None, ("lookup", {"n": calls})) if calls <= turns else Step(text=f"done after {calls - 1}")
+        step = (
+            reply(None, ("lookup", {"n": calls})) if calls <= turns else Step(text=f"done after {calls - 1}")
+        )
         step.usage = Usage(requests=1, input_tokens=tokens, output_tokens=5)
         del done
         return step
@@ -98,7 +102,7 @@ async def test_a_long_tool_loop_fits_a_small_window_and_the_session_keeps_everyt
     assert len(snap.items) == len(result.items)
     view = snap.caches["__agentcore__"]["view"]
     summary = view["base"][0]
-    state = [s for s in summary["state"] if s["kind"] == SUMMARY_KIND][0]
+    state = next(s for s in summary["state"] if s["kind"] == SUMMARY_KIND)
     assert state["payload"]["first"] == result.items[0].id  # provenance: from the first item on
     assert state["payload"]["items"] > 100 and state["payload"]["model"] == "digest"
 

@@ -47,7 +47,17 @@ from tests.emulators.anthropic_rules import (
     check_tools,
     check_top_level,
 )
+from tests.emulators.anthropic_server_tools import (
+    after_reply,
+    check_container,
+    check_continuation,
+    check_replayed,
+    check_server_tools,
+    server_usage,
+)
 from tests.emulators.base import HTTPReply, RecordedRequest, Reply, TimedEmulator
+from tests.emulators.computer_rules import check_anthropic_computer
+from tests.emulators.context_window import anthropic_count, anthropic_refusal
 
 REDACTED = "<redacted>"
 """``Reply(reasoning=REDACTED)`` makes the model answer with a ``redacted_thinking`` block."""
@@ -140,6 +150,8 @@ class AnthropicEmulator(TimedEmulator):
 
     def _handle(self, request: RecordedRequest) -> HTTPReply:
         path = request.path.split("?", 1)[0]
+        if request.method == "POST" and path == "/v1/messages/count_tokens":
+            return anthropic_count(self, request)
         if request.method != "POST" or path != "/v1/messages":
             return self.error(404, f"{request.method} {path} not found", "not_found_error")
         headers = request.headers
@@ -159,8 +171,13 @@ class AnthropicEmulator(TimedEmulator):
             if marks > 4:
                 raise Rejected(f"A maximum of 4 blocks with cache_control may be provided. Found {marks}.")
             hasher, breakpoints = self._check_thinking(body)
+            check_replayed(self.state, body)  # server blocks come back as they were issued
+            check_container(self.state, body)
+            check_continuation(self.state, body)  # after pause_turn
         except Rejected as exc:
             return self.error(exc.status, exc.message, exc.kind)
+        if (refused := anthropic_refusal(self, max(hasher.bytes // 4, 1))) is not None:
+            return refused
         reply = self.next_reply()
         if reply.error is not None:
             status, message = reply.error

@@ -83,6 +83,9 @@ class Emulator:
     """Base class: an HTTP server with a queue of scripted replies and a log of requests."""
 
     vendor = "base"
+    context_window: int | None = None
+    """Input tokens a request may hold (set per test); past it the emulator answers with its vendor's
+    context-length error (see ``context_window.py``)."""
 
     def __init__(self) -> None:
         self.replies: deque[Reply] = deque()

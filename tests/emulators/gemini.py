@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, urlparse
 from agentcore.messages import new_id
 from tests.emulators.base import Emulator, HTTPReply, RecordedRequest, Reply
 from tests.emulators.computer_rules import check_gemini_computer
+from tests.emulators.context_window import gemini_count, gemini_refusal
 from tests.emulators.gemini_hosted import HostedScripts, check_contents, check_part, check_tools
 from tests.emulators.gemini_interactions import InteractionsAPI
 from tests.emulators.gemini_wire import (
@@ -90,6 +91,8 @@ class GeminiEmulator(HostedScripts, InteractionsAPI, Emulator):
         try:
             if m and request.method == "POST":
                 return self._generate(request, m.group(2), m.group(3) == "streamGenerateContent", query)
+            if (c := re.fullmatch(r"/(v1beta|v1)/models/([^/:]+):countTokens", url.path)) and request.method == "POST":
+                return gemini_count(self, request.body, c.group(2))
             m = re.fullmatch(r"/(v1beta|v1)/interactions(?:/([^/]+))?", url.path)
             if m:
                 if request.method == "POST" and m.group(2) is None:
@@ -146,6 +149,8 @@ class GeminiEmulator(HostedScripts, InteractionsAPI, Emulator):
         if not isinstance(body, dict):
             raise BadRequest("Invalid JSON payload received.")
         self._validate_generate(body, model)
+        if (refused := gemini_refusal(self, max(1, len(request.raw) // 4))) is not None:
+            return refused
         reply = self.next_reply()
         scripted = self._scripted_error(reply)
         if scripted is not None:

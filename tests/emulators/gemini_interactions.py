@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentcore.messages import new_id
 from tests.emulators.base import HTTPReply, RecordedRequest, Reply
+from tests.emulators.context_window import gemini_refusal
 from tests.emulators.gemini_hosted import (
     IA_HOSTED_STEPS,
     add_steps,
@@ -78,6 +79,9 @@ class InteractionsAPI:
             pending = list(stored["pending"])
         steps = self._ia_input(body.get("input"))
         self._ia_validate(body, steps, history, pending)
+        held = max(1, (len(json.dumps(history)) if history else 0) // 4 + len(request.raw) // 4)  # history counts
+        if (refused := gemini_refusal(self, held)) is not None:
+            return refused
         reply = self.next_reply()
         scripted = self._scripted_error(reply)
         if scripted is not None:
@@ -103,7 +107,7 @@ class InteractionsAPI:
                 }
             )
         hosted = add_steps(out, self.next_steps())  # scripted hosted steps: tests/emulators/gemini_hosted.py
-        prompt = reply.input_tokens if reply.input_tokens is not None else max(1, len(request.raw) // 4)
+        prompt = reply.input_tokens if reply.input_tokens is not None else held
         thoughts = _thought_tokens(reply)
         usage = {
             "total_tokens": prompt + reply.output_tokens,

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from tests.emulators.base import HTTPReply, RecordedRequest, Reply, TimedEmulator
+from tests.emulators.context_window import openai_chat_refusal
 from tests.emulators.media_rules import chat_image_part_problem
 from tests.providers.harness import Harness
 
@@ -393,6 +394,8 @@ class ChatCompletionsEmulator(TimedEmulator):
             self.validate(request)
         except BadRequest as exc:
             return HTTPReply(400, error_body(exc.message, "invalid_request_error", exc.param, exc.code))
+        if (refused := openai_chat_refusal(self, max(1, len(request.raw) // 4))) is not None:
+            return refused
         reply = self.next_reply()
         if reply.error is not None:
             status, message = reply.error

@@ -1,0 +1,221 @@
+"""Context windows and token counting, shared by the vendor emulators.
+
+An emulator with ``context_window`` set (``Emulator.context_window``, per test) refuses a request whose
+input tokens pass it, before any scripted reply is used, with the vendor's own error:
+
+* OpenAI Responses: 400 ``invalid_request_error``, ``code: context_length_exceeded``, ``param: input``,
+  "Your input exceeds the context window of this model. Please adjust your input and try again."
+* OpenAI Chat Completions: 400 ``code: context_length_exceeded``, ``param: messages``, "This model's
+  maximum context length is W tokens. However, your messages resulted in N tokens. …"
+* Anthropic: 400 ``invalid_request_error`` "prompt is too long: N tokens > W maximum".
+* Gemini (generateContent and Interactions): 400 ``INVALID_ARGUMENT`` "The input token count (N)
+  exceeds the maximum number of tokens allowed (W)."
+
+Input tokens are counted the way each emulator reports them in ``usage`` (about four bytes of the
+request's conversation per token; server-side state counts: a ``previous_response_id`` chain, a
+``previous_interaction_id`` history; an OpenAI ``compaction`` item stands for everything before it), so
+a client calibrating on reported usage measures what the emulator enforces.
+
+The counting endpoints answer with the same count: ``POST /v1/responses/input_tokens`` (``{"object":
+"response.input_tokens", "input_tokens": N}``), ``POST /v1/messages/count_tokens`` (``{"input_tokens":
+N}``), ``POST /v1beta/models/{model}:countTokens`` (``{"totalTokens": N, ...}``, the body holding
+``contents`` or a whole ``generateContentRequest``). Unknown body fields are refused as on the real
+endpoints (their parameter lists are the SDKs' ``count`` / ``count_tokens`` signatures).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from tests.emulators.base import HTTPReply, RecordedRequest
+
+if TYPE_CHECKING:
+    from tests.emulators.base import Emulator
+
+RESPONSES_COUNT_PARAMS = frozenset(
+    {
+        "conversation",
+        "input",
+        "instructions",
+        "model",
+        "parallel_tool_calls",
+        "personality",
+        "previous_response_id",
+        "reasoning",
+        "text",
+        "tool_choice",
+        "tools",
+        "truncation",
+    }
+)
+ANTHROPIC_COUNT_PARAMS = frozenset(
+    {
+        "messages",
+        "model",
+        "cache_control",
+        "output_config",
+        "speed",
+        "system",
+        "thinking",
+        "tool_choice",
+        "tools",
+        "context_management",
+        "mcp_servers",
+    }
+)
+GEMINI_COUNT_PARAMS = frozenset({"contents", "generateContentRequest"})
+
+
+def window_of(emulator: Emulator) -> int | None:
+    value = getattr(emulator, "context_window", None)
+    return int(value) if value is not None else None
+
+
+# --------------------------------------------------------------------------- token counts
+
+
+def responses_tokens(body: dict[str, Any], context: list[dict[str, Any]]) -> int:
+    """Input tokens of a Responses request whose whole conversation (chain included) is ``context``."""
+    start = max((i for i, it in enumerate(context) if it.get("type") == "compaction"), default=0)
+    return max(1, len(json.dumps(context[start:])) // 4 + len(body.get("instructions") or "") // 4)
+
+
+def bytes_tokens(size: int) -> int:
+    return max(1, size // 4)
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def openai_responses_refusal(emulator: Emulator, tokens: int) -> HTTPReply | None:
+    window = window_of(emulator)
+    if window is None or tokens <= window:
+        return None
+    message = "Your input exceeds the context window of this model. Please adjust your input and try again."
+    error = {
+        "message": message,
+        "type": "invalid_request_error",
+        "param": "input",
+        "code": "context_length_exceeded",
+    }
+    return HTTPReply(400, {"error": error})
+
+
+def openai_chat_refusal(emulator: Emulator, tokens: int) -> HTTPReply | None:
+    window = window_of(emulator)
+    if window is None or tokens <= window:
+        return None
+    message = (
+        f"This model's maximum context length is {window} tokens. However, your messages resulted in {tokens} "
+        "tokens. Please reduce the length of the messages."
+    )
+    error = {
+        "message": message,
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
+    return HTTPReply(400, {"error": error})
+
+
+def anthropic_refusal(emulator: Emulator, tokens: int) -> HTTPReply | None:
+    window = window_of(emulator)
+    if window is None or tokens <= window:
+        return None
+    error = emulator.error(400, f"prompt is too long: {tokens} tokens > {window} maximum")  # type: ignore[attr-defined]
+    assert isinstance(error, HTTPReply)
+    return error
+
+
+def gemini_refusal(emulator: Emulator, tokens: int) -> HTTPReply | None:
+    window = window_of(emulator)
+    if window is None or tokens <= window:
+        return None
+    message = f"The input token count ({tokens}) exceeds the maximum number of tokens allowed ({window})."
+    return HTTPReply(400, {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}})
+
+
+# --------------------------------------------------------------------------- counting endpoints
+
+
+def openai_responses_count(emulator: Any, body: Any) -> HTTPReply:
+    """``POST /v1/responses/input_tokens``."""
+    from tests.emulators.openai_responses_rules import APIFailure, error_body
+
+    try:
+        if not isinstance(body, dict):
+            raise APIFailure("We could not parse the JSON body of your request.")
+        for key in body:
+            if key not in RESPONSES_COUNT_PARAMS:
+                raise APIFailure(f"Unknown parameter: '{key}'.", param=key, code="unknown_parameter")
+        context, _ = emulator._validate(body)
+    except APIFailure as exc:
+        return HTTPReply(exc.status, error_body(exc.message, "invalid_request_error", exc.param, exc.code))
+    return HTTPReply(
+        200, {"object": "response.input_tokens", "input_tokens": responses_tokens(body, context)}
+    )
+
+
+def anthropic_count(emulator: Any, request: RecordedRequest) -> HTTPReply:
+    """``POST /v1/messages/count_tokens``: the request is checked like ``/v1/messages`` (without the
+    fields only generation takes) and counted like its ``usage``."""
+    from tests.emulators.anthropic_rules import Rejected, check_messages, check_system, check_tools
+
+    headers = request.headers
+    if not headers.get("x-api-key") and not headers.get("authorization", "").startswith("Bearer "):
+        return emulator.error(401, "x-api-key header is required", "authentication_error")  # type: ignore[no-any-return]
+    version = headers.get("anthropic-version", "")
+    if not version:
+        return emulator.error(400, "anthropic-version: header is required")  # type: ignore[no-any-return]
+    betas = frozenset(b.strip() for b in headers.get("anthropic-beta", "").split(",") if b.strip())
+    body = request.body
+    if not isinstance(body, dict):
+        return emulator.error(400, "Invalid JSON body")  # type: ignore[no-any-return]
+    for key in body:
+        if key not in ANTHROPIC_COUNT_PARAMS:
+            return emulator.error(400, f"{key}: Extra inputs are not permitted")  # type: ignore[no-any-return]
+    for key in ("model", "messages"):
+        if key not in body:
+            return emulator.error(400, f"{key}: Field required")  # type: ignore[no-any-return]
+    try:
+        check_tools(body)
+        check_system(body)
+        check_messages(body, version, betas)
+        hasher, _ = emulator._check_thinking(body)
+    except Rejected as exc:
+        return emulator.error(exc.status, exc.message, exc.kind)  # type: ignore[no-any-return]
+    return HTTPReply(200, {"input_tokens": bytes_tokens(hasher.bytes)})
+
+
+def gemini_count(emulator: Any, body: Any, model: str) -> HTTPReply:
+    """``POST /v1beta/models/{model}:countTokens``."""
+    from tests.emulators.gemini_wire import error_body
+
+    if not isinstance(body, dict):
+        return HTTPReply(400, error_body(400, "Invalid JSON payload received."))
+    for key in body:
+        if key not in GEMINI_COUNT_PARAMS:
+            return HTTPReply(
+                400,
+                error_body(400, f'Invalid JSON payload received. Unknown name "{key}": Cannot find field.'),
+            )
+    if ("contents" in body) == ("generateContentRequest" in body):
+        return HTTPReply(
+            400, error_body(400, "Exactly one of contents or generateContentRequest must be set.")
+        )
+    request = body.get("generateContentRequest")
+    if request is not None:
+        if request.get("model") != f"models/{model}":
+            return HTTPReply(
+                400, error_body(400, "generateContentRequest.model must match the model in the URL.")
+            )
+        emulator._validate_generate(request, model)
+        size = len(json.dumps({k: v for k, v in request.items() if k != "model"}, separators=(",", ":")))
+    else:
+        size = len(json.dumps({"contents": body["contents"]}, separators=(",", ":")))
+    tokens = bytes_tokens(size)
+    return HTTPReply(
+        200,
+        {"totalTokens": tokens, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}]},
+    )
