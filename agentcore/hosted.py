@@ -207,6 +207,7 @@ HOSTED_ENTRIES: dict[str, str | None] = {
     "openai": "agentcore.providers.openai.responses_tools:hosted_entry",
     "anthropic": "agentcore.providers.anthropic.hosted:hosted_entry",
     "google": "agentcore.providers.gemini.hosted:hosted_entry",
+    "google-interactions": "agentcore.providers.gemini.hosted:interactions_entry",
     "openai-chat": None,
 }
 """Built-in provider -> the adapter function mapping one declaration to its vendor's tool entry

@@ -469,3 +469,17 @@ def test_the_sdk_parses_an_emulated_grounded_answer() -> None:
         base64.b64encode(cand.content.parts[0].thought_signature).decode()
         == r.json()["candidates"][0]["content"]["parts"][0]["thoughtSignature"]
     )
+
+
+def test_the_agent_is_refused_when_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The capability check at ``Agent(...)`` asks the same mapping (both Gemini APIs)."""
+    monkeypatch.setenv("GEMINI_API_KEY", "k")
+    mcp = hosted_mcp("docs", "https://mcp.example.org/mcp", require_approval="never")
+    with pytest.raises(UnsupportedHostedToolError, match="google:gemini-3-pro-preview") as info:
+        Agent(name="a", model="google:gemini-3-pro-preview", hosted_tools=[mcp])
+    assert "openai" in info.value.supported_by
+    Agent(name="a", model="google-interactions:gemini-3-pro-preview", hosted_tools=[mcp])
+    with pytest.raises(UnsupportedHostedToolError, match="max_uses|limit on searches"):
+        Agent(
+            name="a", model="google-interactions:gemini-3-pro-preview", hosted_tools=[web_search(max_uses=2)]
+        )
