@@ -24,8 +24,17 @@ import json
 from typing import Any
 
 from agentcore import tracing
-from agentcore.messages import AssistantMessage, Item, ProviderState, Reasoning, ToolCall, Usage
+from agentcore.messages import (
+    AssistantMessage,
+    HostedToolUse,
+    Item,
+    ProviderState,
+    Reasoning,
+    ToolCall,
+    Usage,
+)
 from agentcore.model import (
+    ModelHostedToolEvent,
     ModelReasoningDelta,
     ModelResponse,
     ModelStreamEvent,
@@ -35,6 +44,7 @@ from agentcore.model import (
 
 from .items import PROVIDER
 from .native import native_call
+from .server_blocks import citations_of, group, hosted_item, is_result, is_use, kind_of
 
 FINISH_REASONS = {
     "end_turn": "stop",
@@ -86,7 +96,19 @@ def usage_from(raw: dict[str, Any] | None) -> Usage:
         cached_input_tokens=read,
         cache_write_tokens=write,
         reasoning_tokens=int(details.get("thinking_tokens") or 0) if isinstance(details, dict) else 0,
+        server_tool_requests=_server_requests(raw.get("server_tool_use")),
     )
+
+
+def _server_requests(raw: Any) -> dict[str, int]:
+    """``usage.server_tool_use`` (``{"web_search_requests": 2, ...}``) by neutral kind, counts above 0."""
+    if not isinstance(raw, dict):
+        return {}
+    out = {}
+    for key, count in raw.items():
+        if key.endswith("_requests") and isinstance(count, int) and not isinstance(count, bool) and count > 0:
+            out[key.removesuffix("_requests")] = count
+    return out
 
 
 class BlockDecoder:
@@ -116,7 +138,11 @@ class BlockDecoder:
         if kind == "text":
             text = str(block.get("text") or "")
             extras = {k: v for k, v in block.items() if k not in ("type", "text") and v is not None}
-            return AssistantMessage(text=text, state=self._state("text", block) if extras else ())
+            return AssistantMessage(
+                text=text,
+                citations=citations_of(block) if "citations" in extras else (),
+                state=self._state("text", block) if extras else (),
+            )
         if kind == "thinking":
             return Reasoning(
                 summary=str(block.get("thinking") or ""),
@@ -161,9 +187,16 @@ class BlockDecoder:
         # server tool use/results, containers, MCP, anything newer: not portable, echoed verbatim to Anthropic
         return AssistantMessage(text="", state=self._state("block", block))
 
-    def response(self, message: dict[str, Any], raw_inputs: dict[int, str] | None = None) -> ModelResponse:
+    def response(
+        self,
+        message: dict[str, Any],
+        raw_inputs: dict[int, str] | None = None,
+        hosted: dict[str, HostedToolUse] | None = None,
+    ) -> ModelResponse:
         """The whole message as a ModelResponse. ``raw_inputs``: streamed inputs that did not parse,
-        by block index. Raises ``TypeError``/``ValueError`` for a body that is not a message."""
+        by block index; ``hosted``: the items already announced while streaming, by call id (reused
+        when the response gives the same blocks). Raises ``TypeError``/``ValueError`` for a body that
+        is not a message."""
         if not isinstance(message, dict):
             raise TypeError(f"the answer is not a message object: {message!r:.200}")
         content = message.get("content") or []
@@ -173,7 +206,11 @@ class BlockDecoder:
         raw_inputs = raw_inputs or {}
         last = len(content) - 1
         items: list[Item] = []
-        for n, block in enumerate(content):
+        for n, members in group(content):
+            block = content[n]
+            if len(members) > 1 or is_use(block) or is_result(block):
+                items.append(self._hosted(content, members, hosted or {}))
+                continue
             truncated = stop == "max_tokens" and n == last and _is_tool_use(block)
             items.append(self.item(block, raw_inputs.get(n), truncated))
         if raw_inputs or (stop == "max_tokens" and items and isinstance(items[-1], ToolCall)):
@@ -191,6 +228,22 @@ class BlockDecoder:
             model=message.get("model"),
         )
 
+    def _hosted(
+        self, content: list[Any], members: list[int], announced: dict[str, HostedToolUse]
+    ) -> HostedToolUse:
+        """One server-tool call (a use and the result blocks after it) as a hosted item."""
+        blocks = [content[i] for i in members]
+        use = blocks[0] if is_use(blocks[0]) else None
+        call_id = use.get("id") if use is not None else blocks[0].get("tool_use_id")
+        result = next(
+            (b for b in content if is_result(b) and call_id is not None and b.get("tool_use_id") == call_id),
+            None,
+        )
+        seen = announced.get(str(call_id))
+        if seen is not None and [s.payload["block"] for s in seen.state] == blocks:
+            return seen
+        return hosted_item(use, result, blocks, self.model)
+
 
 def _is_tool_use(block: Any) -> bool:
     return isinstance(block, dict) and block.get("type") == "tool_use"
@@ -205,7 +258,12 @@ class StreamAssembler:
     Raises ``KeyError``/``TypeError``/``ValueError`` on events that are not what the API sends.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, model: str | None = None) -> None:
+        self.model = model
+        """The model hosted items are attributed to (the request's model name)."""
+        self.hosted: dict[str, HostedToolUse] = {}
+        """Hosted items announced as finished while streaming, by call id."""
+        self._uses: dict[str, dict[str, Any]] = {}
         self.message: dict[str, Any] = {}
         self.blocks: dict[int, dict[str, Any]] = {}
         self._json: dict[int, list[str]] = {}
@@ -238,12 +296,17 @@ class StreamAssembler:
                 return [ModelToolCallDelta(index=tool_no, call_id=block.get("id"), name=block.get("name"))]
             if isinstance(block.get("input"), dict):  # server_tool_use, mcp_tool_use: input streams too
                 self._json[index] = []
+            if is_use(block) and isinstance(block.get("id"), str):
+                self._uses[block["id"]] = block
+                name = str(block.get("name") or "")
+                return [ModelHostedToolEvent("started", kind_of(block), name, block["id"])]
             if block["type"] == "text" and block.get("text"):
                 return [ModelTextDelta(str(block["text"]))]
             return []
         if kind == "content_block_stop":
-            self._close(_index(event))
-            return []
+            index = _index(event)
+            self._close(index)
+            return self._finished(self.blocks.get(index))
         if kind == "message_start":
             message = event["message"]
             if not isinstance(message, dict):
@@ -266,6 +329,16 @@ class StreamAssembler:
         elif not isinstance(kind, str):
             raise TypeError(f"stream event without a type: {event!r:.200}")
         return []  # ping, and event types newer than this module
+
+    def _finished(self, block: dict[str, Any] | None) -> list[ModelStreamEvent]:
+        """A server result block is complete: the hosted item of its call."""
+        if not is_result(block) or block is None:
+            return []
+        call_id = str(block.get("tool_use_id"))
+        use = self._uses.get(call_id)
+        item = hosted_item(use, block, [use, block] if use is not None else [block], self.model)
+        self.hosted[call_id] = item
+        return [ModelHostedToolEvent("finished", item.kind, item.name, call_id, item)]
 
     def _close(self, index: int) -> None:
         parts = self._json.pop(index, None)

@@ -23,6 +23,7 @@ from agentcore.messages import Item, ToolResult
 from agentcore.model import ModelRequest, ToolSpec
 
 from .._common import ItemCache, dumps
+from .hosted import container_to_send, hosted_parts
 from .items import (
     encode_item,
     missing_result_block,
@@ -290,6 +291,7 @@ class RequestEncoder:
         h = hashlib.blake2b(self._system(request.instructions), digest_size=8)
         h.update(b"\x00")
         h.update(self._request_tools(request))
+        h.update(hosted_parts(request.hosted_tools, self.model).tools)  # raises for what cannot be served
         return h.hexdigest()
 
     def body(self, request: ModelRequest, *, stream: bool) -> tuple[bytes, str]:
@@ -329,6 +331,7 @@ class RequestEncoder:
         self._settings(head, request)
         if stream:
             head["stream"] = True
+        self._hosted_head(head, request)
         if settings.extra:
             head.update(settings.extra)
         return self._assemble(head, request, msgs), bound
@@ -362,12 +365,26 @@ class RequestEncoder:
             if choice is not None:
                 head["tool_choice"] = choice
 
+    def _hosted_head(self, head: dict[str, Any], request: ModelRequest) -> None:
+        """``mcp_servers`` and ``container`` for the hosted tools (:mod:`.hosted`)."""
+        if not request.hosted_tools:
+            return
+        hosted = hosted_parts(request.hosted_tools, self.model)
+        if hosted.mcp_servers:
+            head["mcp_servers"] = list(hosted.mcp_servers)
+        container = container_to_send(hosted, request.cache)
+        if container is not None:
+            head["container"] = container
+
     def _assemble(self, head: dict[str, Any], request: ModelRequest, msgs: list[_Msg]) -> bytes:
         overridden = [k for k in ("system", "tools", "messages") if k in head]  # raw settings.extra wins
         marks = MAX_BREAKPOINTS if self.caching and not overridden else 0
         model = dumps(head.pop("model")) if "model" in head else self._model_bytes
         parts: list[bytes] = [b'{"model":', model, b",", dumps(head)[1:-1]]
         tools = self._request_tools(request) if "tools" not in head else b""
+        if request.hosted_tools and "tools" not in head:  # server tools after the client ones
+            hosted = hosted_parts(request.hosted_tools, self.model).tools
+            tools = tools + b"," + hosted if tools else hosted
         if tools:
             if marks:
                 tools, marks = with_cache_mark(tools), marks - 1

@@ -17,6 +17,7 @@ from agentcore.messages import (
     AssistantMessage,
     FilePart,
     Handoff,
+    HostedToolUse,
     ImagePart,
     Item,
     Reasoning,
@@ -28,6 +29,7 @@ from agentcore.messages import (
 
 from .._common import dumps, hashed_call_id
 from .native import replay_block
+from .server_blocks import encode_hosted, sources_text
 
 PROVIDER = "anthropic"
 TOOL_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -165,9 +167,12 @@ def encode_item(item: Item, family: str, truncated: set[str] | None = None) -> E
             block = raw.payload["block"]
             cacheable = raw.kind != "block" or block.get("type") in SERVER_BLOCKS
             return Encoded(item, "assistant", (dumps(block),), cacheable=cacheable)
-        return Encoded(
-            item, "assistant" if item.text else None, (text_block(item.text),) if item.text else ()
-        )
+        text = item.text
+        if item.citations:  # another vendor's (or model family's) annotations, kept readable
+            text = f"{text}\n\n{sources_text(item.citations)}" if text else sources_text(item.citations)
+        return Encoded(item, "assistant" if text else None, (text_block(text),) if text else ())
+    if isinstance(item, HostedToolUse):  # server tool blocks exactly, or another vendor's as text
+        return Encoded(item, "assistant", encode_hosted(item))
     if isinstance(item, ToolCall):
         wire_id = wire_tool_id(item.call_id)
         if truncated is not None and _was_truncated(item):

@@ -41,7 +41,9 @@ from agentcore.model import Model, ModelRequest, ModelResponse, ModelResponseDon
 from .._common import header_retry_after, json_body, malformed_stream, server_address
 from .decode import BlockDecoder, StreamAssembler
 from .encode import RequestEncoder
+from .hosted import beta_header, hosted_parts
 from .native import declared
+from .turns import Turn
 
 __all__ = ["AnthropicModel"]
 
@@ -117,34 +119,64 @@ class AnthropicModel(Model):
     # ------------------------------------------------------------------ calls
 
     async def respond(self, request: ModelRequest) -> ModelResponse:
-        body, bound = self.encoder.body(request, stream=False)
+        turn = Turn(request, lambda bound: self._decoder(request, bound))
+        going = True
+        while going:  # more than once only when the API paused the turn (``pause_turn``)
+            body, bound = self.encoder.body(turn.request, stream=False)
+            try:
+                response = await self.client.post(
+                    "/v1/messages", cast_to=httpx2.Response, content=body, options=self._options(request)
+                )
+            except anthropic.APIError as exc:
+                raise self._error(exc) from exc
+            message = json_body(response.content, self.provider)  # not JSON: a retryable ServerError
+            try:
+                going = turn.add(message, bound)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise self._malformed(response.content, exc) from exc
         try:
-            response = await self.client.post(
-                "/v1/messages", cast_to=httpx2.Response, content=body, options=self._options()
-            )
-        except anthropic.APIError as exc:
-            raise self._error(exc) from exc
-        message = json_body(response.content, self.provider)  # not JSON: a retryable ServerError
-        try:
-            return self._decoder(request, bound).response(message)
+            return turn.response()
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            # a proxy's error page, a cut body: nothing reached the user, so it is worth a retry
-            raise errors.ServerError(
-                f"Anthropic answered 200 with a malformed message: {exc}",
-                provider=self.provider,
-                status_code=200,
-                body=response.content[:2000].decode("utf-8", "replace"),
-            ) from exc
+            raise self._malformed(response.content, exc) from exc
+
+    def _malformed(self, content: bytes, exc: Exception) -> errors.ServerError:
+        # a proxy's error page, a cut body: nothing reached the user, so it is worth a retry
+        return errors.ServerError(
+            f"Anthropic answered 200 with a malformed message: {exc}",
+            provider=self.provider,
+            status_code=200,
+            body=content[:2000].decode("utf-8", "replace"),
+        )
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
-        body, bound = self.encoder.body(request, stream=True)
-        assembler = StreamAssembler()
+        turn = Turn(request, lambda bound: self._decoder(request, bound))
+        going = True
+        while going:  # more than once only when the API paused the turn (``pause_turn``)
+            body, bound = self.encoder.body(turn.request, stream=True)
+            assembler = StreamAssembler(self.model_name)
+            async for delta in self._stream_piece(request, body, assembler):
+                yield delta
+            try:
+                message = assembler.final()
+                going = turn.add(message, bound, assembler.raw_inputs, assembler.hosted)
+                if not going:
+                    response = turn.response()
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                raise errors.ModelStreamError(
+                    f"malformed Anthropic stream: {exc!r}", provider=self.provider, status_code=200
+                ) from exc
+        yield ModelResponseDone(response)
+
+    async def _stream_piece(
+        self, request: ModelRequest, body: bytes, assembler: StreamAssembler
+    ) -> AsyncIterator[ModelStreamEvent]:
+        """One streamed call: its deltas; the whole message is left in ``assembler``."""
         try:
             events = await self.client.post(
                 "/v1/messages",
                 cast_to=object,
                 content=body,
-                options=self._options(),
+                options=self._options(request),
                 stream=True,
                 stream_cls=AsyncStream[object],
             )
@@ -173,13 +205,6 @@ class AnthropicModel(Model):
             raise errors.ModelStreamError(
                 "Anthropic stream ended before message_stop", provider=self.provider, status_code=200
             )
-        try:
-            response = self._decoder(request, bound).response(assembler.final(), assembler.raw_inputs)
-        except (KeyError, ValueError, TypeError, AttributeError) as exc:
-            raise errors.ModelStreamError(
-                f"malformed Anthropic stream: {exc!r}", provider=self.provider, status_code=200
-            ) from exc
-        yield ModelResponseDone(response)
 
     def _decoder(self, request: ModelRequest, bound: str) -> BlockDecoder:
         native = declared(self.model_name, request)  # bash / text editor calls run in the sandbox
@@ -188,10 +213,15 @@ class AnthropicModel(Model):
     async def aclose(self) -> None:
         await self.client.close()
 
-    def _options(self) -> Any:
+    def _options(self, request: ModelRequest | None = None) -> Any:
         options: dict[str, Any] = {"max_retries": 0}
         if self._timeout is not None:
             options["timeout"] = self._timeout
+        if request is not None and request.hosted_tools:  # their betas, with the client's own
+            parts = hosted_parts(request.hosted_tools, self.model_name)
+            beta = beta_header(parts, self.client.default_headers.get("anthropic-beta"))  # type: ignore[arg-type]
+            if beta:
+                options["headers"] = {"anthropic-beta": beta}
         return options
 
     # ------------------------------------------------------------------ errors

@@ -164,6 +164,7 @@ class AnthropicEmulator(TimedEmulator):
         betas = frozenset(b.strip() for b in headers.get("anthropic-beta", "").split(",") if b.strip())
         try:
             check_top_level(body, version, betas)
+            check_server_tools(body, betas)  # web fetch / code execution betas, domain lists, MCP servers
             _, tool_marks = check_tools(body)
             marks = tool_marks + check_system(body) + check_messages(body, version, betas)
             check_thinking_turn(body)
@@ -183,6 +184,7 @@ class AnthropicEmulator(TimedEmulator):
             status, message = reply.error
             return self.error(status, message, reply.error_type, reply.headers)
         message, raw_inputs = self._message(body, reply, hasher, breakpoints)
+        after_reply(self.state, message)
         headers_out = {"request-id": _rand_id("req_"), **self._ratelimit_headers(), **reply.headers}
         if body.get("stream"):
             events = self._events(message, reply, raw_inputs)
@@ -352,6 +354,9 @@ class AnthropicEmulator(TimedEmulator):
         }
         if isinstance(reply, AnthropicReply):
             message["stop_reason"] = reply.stop_reason or stop
+            server = server_usage(content)
+            if server is not None:
+                usage["server_tool_use"] = server
             usage.update(copy.deepcopy(reply.usage or {}))
             if reply.container is not None:
                 message["container"] = dict(reply.container)

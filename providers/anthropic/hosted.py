@@ -1,0 +1,243 @@
+"""Hosted tools (:mod:`agentcore.hosted`) as Anthropic server tools, and what a request needs for them.
+
+* :class:`~agentcore.hosted.WebSearch` -> ``web_search_20250305`` (``allowed_domains`` *or*
+  ``blocked_domains``, ``user_location``, ``max_uses``).
+* :class:`~agentcore.hosted.WebFetch` -> ``web_fetch_20250910`` with the ``web-fetch-2025-09-10`` beta.
+* :class:`~agentcore.hosted.CodeExecution` -> ``code_execution_20250825`` with the
+  ``code-execution-2025-08-25`` beta; ``container`` is the request's top-level ``container`` (an id the
+  adapter also remembers from each answer and sends back while it has not expired).
+* :class:`~agentcore.hosted.HostedMCP` -> the MCP connector (beta ``mcp-client-2025-11-20``): one
+  ``mcp_servers`` entry (``url``, ``name``, ``authorization_token``) and one ``mcp_toolset`` tool entry
+  (``allowed_tools`` -> every tool disabled by default, the named ones enabled).
+
+Anything the API cannot serve raises :class:`~agentcore.hosted.UnsupportedHostedToolError` while the
+request is built, before anything is sent: file search (no vector stores at Anthropic), both domain
+lists at once (the API rejects it), code execution with ``file_ids`` or ``memory_limit`` (files reach a
+container as ``container_upload`` blocks in a user message, not through the tool), an MCP server that
+needs approvals or custom headers (the connector has neither).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from agentcore.hosted import (
+    CodeExecution,
+    FileSearch,
+    HostedMCP,
+    UnsupportedHostedToolError,
+    WebFetch,
+    WebSearch,
+)
+
+from .._common import dumps
+
+PROVIDER = "anthropic"
+WEB_FETCH_BETA = "web-fetch-2025-09-10"
+CODE_EXECUTION_BETA = "code-execution-2025-08-25"
+MCP_BETA = "mcp-client-2025-11-20"
+CONTAINER_CACHE_KEY = "anthropic.container"
+"""``ModelRequest.cache`` key of the last answer's ``container`` (``{"id", "expires_at"}``)."""
+_EXPIRY_MARGIN = 30.0
+"""Seconds before ``expires_at`` after which a remembered container is no longer sent."""
+
+
+def _domains(tool: WebSearch | WebFetch, entry: dict[str, Any]) -> None:
+    if tool.allowed_domains and tool.blocked_domains:
+        raise UnsupportedHostedToolError(
+            PROVIDER,
+            tool.kind,
+            "allowed_domains and blocked_domains cannot be used together (give one list)",
+        )
+    if tool.allowed_domains:
+        entry["allowed_domains"] = list(tool.allowed_domains)
+    if tool.blocked_domains:
+        entry["blocked_domains"] = list(tool.blocked_domains)
+    if tool.max_uses is not None:
+        if tool.max_uses < 1:
+            raise UnsupportedHostedToolError(PROVIDER, tool.kind, "max_uses must be at least 1")
+        entry["max_uses"] = tool.max_uses
+
+
+def hosted_entry(tool: Any, model: str = "") -> dict[str, Any]:
+    """One hosted tool declaration as an entry of the request's ``tools`` (``model`` is the model the
+    request is for; every current Claude model takes the same versions)."""
+    if isinstance(tool, WebSearch):
+        entry: dict[str, Any] = {"type": "web_search_20250305", "name": "web_search"}
+        _domains(tool, entry)
+        if tool.user_location is not None:
+            loc = tool.user_location
+            where = {"city": loc.city, "region": loc.region, "country": loc.country, "timezone": loc.timezone}
+            entry["user_location"] = {"type": "approximate", **{k: v for k, v in where.items() if v}}
+        if tool.context_size is not None:
+            raise UnsupportedHostedToolError(
+                PROVIDER,
+                "web_search",
+                "context_size is not an option of Anthropic web search",
+                supported_by=["openai"],
+            )
+        return entry
+    if isinstance(tool, WebFetch):
+        entry = {"type": "web_fetch_20250910", "name": "web_fetch"}
+        _domains(tool, entry)
+        return entry
+    if isinstance(tool, CodeExecution):
+        if tool.file_ids or tool.memory_limit:
+            raise UnsupportedHostedToolError(
+                PROVIDER,
+                "code_execution",
+                "file_ids and memory_limit are not options of Anthropic code execution (send files as "
+                "container_upload blocks after uploading them with the Files API)",
+                supported_by=["openai"],
+            )
+        return {"type": "code_execution_20250825", "name": "code_execution"}
+    if isinstance(tool, HostedMCP):
+        _check_mcp(tool)
+        toolset: dict[str, Any] = {"type": "mcp_toolset", "mcp_server_name": tool.server_label}
+        if tool.allowed_tools:
+            toolset["default_config"] = {"enabled": False}
+            toolset["configs"] = {name: {"enabled": True} for name in tool.allowed_tools}
+        return toolset
+    if isinstance(tool, FileSearch):
+        raise UnsupportedHostedToolError(
+            PROVIDER,
+            "file_search",
+            "Anthropic has no hosted vector stores",
+            supported_by=["openai", "gemini"],
+        )
+    raise UnsupportedHostedToolError(
+        PROVIDER, type(tool).__name__, "not a hosted tool declaration this adapter knows"
+    )
+
+
+def _check_mcp(tool: HostedMCP) -> None:
+    if tool.require_approval != "never":
+        raise UnsupportedHostedToolError(
+            PROVIDER,
+            "mcp",
+            f"the MCP connector has no approval flow; server {tool.server_label!r} asks for "
+            f"require_approval={tool.require_approval!r} (use require_approval='never', or a vendor "
+            "that pauses for approvals)",
+            supported_by=["openai"],
+        )
+    if tool.headers:
+        raise UnsupportedHostedToolError(
+            PROVIDER,
+            "mcp",
+            "the MCP connector sends no custom headers (only authorization as a bearer token)",
+            supported_by=["openai"],
+        )
+    if not tool.server_url.startswith("https://"):
+        raise UnsupportedHostedToolError(PROVIDER, "mcp", "the MCP connector needs an https:// server_url")
+
+
+def mcp_server(tool: HostedMCP) -> dict[str, Any]:
+    """The ``mcp_servers`` entry of a hosted MCP declaration."""
+    server: dict[str, Any] = {"type": "url", "url": tool.server_url, "name": tool.server_label}
+    if tool.authorization:
+        server["authorization_token"] = tool.authorization
+    return server
+
+
+@dataclass(frozen=True, slots=True)
+class HostedParts:
+    """What the hosted declarations add to a request: tool entries (bytes, after the function tools),
+    ``anthropic-beta`` values, ``mcp_servers`` and the declared container id."""
+
+    tools: bytes = b""
+    betas: tuple[str, ...] = ()
+    mcp_servers: tuple[dict[str, Any], ...] = ()
+    container: str | None = None
+    code_execution: bool = False
+    entries: tuple[dict[str, Any], ...] = field(default=())
+
+
+NO_HOSTED = HostedParts()
+
+
+def hosted_parts(tools: Sequence[Any], model: str = "") -> HostedParts:
+    """The request parts of ``tools`` (cached: declarations are frozen values). Raises
+    :class:`~agentcore.hosted.UnsupportedHostedToolError` for what Anthropic cannot serve."""
+    if not tools:
+        return NO_HOSTED
+    try:
+        return _parts(tuple(tools), model)
+    except TypeError:  # an unhashable stand-in for a declaration: build it uncached
+        return _parts.__wrapped__(tuple(tools), model)
+
+
+@lru_cache(maxsize=64)
+def _parts(tools: tuple[Any, ...], model: str) -> HostedParts:
+    entries = [hosted_entry(t, model) for t in tools]
+    labels = [t.server_label for t in tools if isinstance(t, HostedMCP)]
+    if len(labels) != len(set(labels)):
+        raise UnsupportedHostedToolError(PROVIDER, "mcp", "two hosted MCP servers share a server_label")
+    kinds = [t.kind for t in tools if not isinstance(t, HostedMCP)]
+    if len(kinds) != len(set(kinds)):
+        raise UnsupportedHostedToolError(
+            PROVIDER, kinds[0], "a hosted tool is declared twice (tool names must be unique)"
+        )
+    betas: list[str] = []
+    if any(isinstance(t, WebFetch) for t in tools):
+        betas.append(WEB_FETCH_BETA)
+    code = [t for t in tools if isinstance(t, CodeExecution)]
+    if code:
+        betas.append(CODE_EXECUTION_BETA)
+    if labels:
+        betas.append(MCP_BETA)
+    return HostedParts(
+        tools=b",".join(dumps(e) for e in entries),
+        betas=tuple(betas),
+        mcp_servers=tuple(mcp_server(t) for t in tools if isinstance(t, HostedMCP)),
+        container=code[0].container if code else None,
+        code_execution=bool(code),
+        entries=tuple(entries),
+    )
+
+
+def beta_header(parts: HostedParts, existing: str | None) -> str | None:
+    """The ``anthropic-beta`` value: the client's own betas plus the ones ``parts`` need."""
+    have = [b.strip() for b in (existing or "").split(",") if b.strip()]
+    extra = [b for b in parts.betas if b not in have]
+    return ",".join(have + extra) if extra else None
+
+
+# --------------------------------------------------------------------------- containers
+
+
+def container_to_send(parts: HostedParts, cache: dict[str, Any]) -> str | None:
+    """The ``container`` to send: the declared one, else the last answer's while it has not expired
+    (code execution declared only: a container is the code execution tool's workspace)."""
+    if parts.container:
+        return parts.container
+    if not parts.code_execution:
+        return None
+    remembered = cache.get(CONTAINER_CACHE_KEY)
+    if not isinstance(remembered, dict) or not isinstance(remembered.get("id"), str):
+        return None
+    expires = _timestamp(remembered.get("expires_at"))
+    if expires is not None and expires - _EXPIRY_MARGIN <= time.time():
+        cache.pop(CONTAINER_CACHE_KEY, None)
+        return None
+    return str(remembered["id"])
+
+
+def remember_container(message: dict[str, Any], cache: dict[str, Any]) -> None:
+    """Keep the answer's ``container`` (``{"id", "expires_at"}``) for the next request."""
+    container = message.get("container")
+    if isinstance(container, dict) and isinstance(container.get("id"), str):
+        cache[CONTAINER_CACHE_KEY] = {"id": container["id"], "expires_at": container.get("expires_at")}
+
+
+def _timestamp(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
