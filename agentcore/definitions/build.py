@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from .. import tracing
 from ..errors import ConfigError, ModelError
+from ..hosted import check_agent
 from ..model import Model, ModelRequest, ModelResponse, ModelSettings, ModelStreamEvent
 from ..run.retry import RetryPolicy
+from .hosted import declaration
 from .refs import SANDBOX_TOOLS
 
 if TYPE_CHECKING:
@@ -278,6 +280,8 @@ class _Builder:
             output_type=self.d.output_types.get(name),
             sandbox=self.sandbox(spec.sandbox) if spec.sandbox else None,
             mcp_servers=[self.mcp_server(n) for n in spec.mcp_servers],
+            native_tools=spec.native_tools,
+            hosted_tools=[declaration(h) for h in spec.hosted_tools],
             verify=self.verifiers(name, spec),
             retry=retry_policy(self.spec.defaults.retry, spec.retry),
             metadata=metadata,
@@ -407,6 +411,9 @@ class _Builder:
                 object.__setattr__(agents[name], "tools", tuple(self.with_agent_tools(name, spec, agents)))
         for name, spec in self.spec.agents.items():
             object.__setattr__(agents[name], "guardrails", tuple(self.guardrails(name, spec, agents)))
+        for agent in agents.values():  # attached after construction: the hosted-tool check of handoffs
+            for h in agent.handoff_list:
+                check_agent(h.agent, via=agent)
         return agents
 
 

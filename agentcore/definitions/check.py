@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from .hosted import check_agent_hosted
 from .jsonschema import SchemaError, model_from_schema
 from .loader import Pos, Problem
 from .refs import SANDBOX_TOOLS, RefError, Resolver, is_refused, lookup_tool_name, refused
@@ -330,6 +331,7 @@ class _Checker:
                 )
         self.check_instructions(path, spec)
         self.check_tools(path, spec, has_sandbox)
+        check_agent_hosted(self.data, name, spec, self.report)  # what the model's vendor cannot serve
         for i, h in enumerate(_items(spec.get("handoffs"))):
             target = h if isinstance(h, str) else _mapping(h).get("agent")
             hpath = (*path, "handoffs", i) if isinstance(h, str) else (*path, "handoffs", i, "agent")

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from ..model import ModelSettings
+from .hosted import HostedToolEntry
 
 NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
 REF_PATTERN = (
@@ -365,6 +366,15 @@ class AgentSpec(Strict):
     sandbox: Name | None = Field(None, description="A name from `sandboxes`; adds the shell and file tools.")
     mcp_servers: list[Name] = Field(
         default_factory=list, description="Names from `mcp_servers`; adds their tools."
+    )
+    native_tools: Literal["auto", "off"] = Field(
+        "auto",
+        description="With a sandbox: present its shell and file tools in the form the model was trained on "
+        "(OpenAI shell/apply_patch, Anthropic bash/text editor), or 'off' for the function tools.",
+    )
+    hosted_tools: list[HostedToolEntry] = Field(
+        default_factory=list,
+        description="Tools the model's vendor runs: web_search, web_fetch, file_search, code_execution, mcp.",
     )
     output_schema: dict[str, Any] | None = Field(
         None, description="JSON Schema of the final output (type: object); validated before the run returns."
