@@ -89,6 +89,7 @@ class StreamState:
         self.lost_state = False
         self._tool_index: dict[int, int] = {}
         self._done: dict[int, Any] = {}
+        self._started: set[Any] = set()
 
     def feed(self, event: dict[str, Any]) -> list[ModelStreamEvent]:
         kind = event.get("type")
@@ -105,9 +106,12 @@ class StreamState:
         if kind == "response.output_item.added":
             item = event.get("item") or {}
             if _server_ran(item):
-                self.yielded = True
                 hosted_kind, name = HOSTED_KINDS[item["type"]]
                 cid = item.get("call_id") or item.get("id")
+                if cid in self._started:
+                    return []  # a hosted shell call's output: the call already started
+                self._started.add(cid)
+                self.yielded = True
                 return [ModelHostedToolEvent("started", hosted_kind, name, cid)]
             if item.get("type") == "function_call":
                 index = len(self._tool_index)

@@ -562,3 +562,46 @@ def test_an_approval_call_carries_the_request_for_openai_and_no_local_tool() -> 
     assert isinstance(call, ToolCall) and call.state_for("hosted_approval") is not None
     assert response.finish_reason == "tool_calls"
     assert _replayed([call]) == [request]
+
+
+async def test_the_sdk_reads_the_emulator_replies_with_hosted_items(emu: OpenAIResponsesEmulator) -> None:
+    client = openai.AsyncOpenAI(base_url=emu.base_url + "/v1", api_key="k")
+    try:
+        mcp = {"type": "mcp", "server_label": "docs", "server_url": "https://mcp.example.com/mcp"}
+        emu.hosted.mcp_tools["docs"] = [{"name": "lookup", "input_schema": {"type": "object"}}]
+        _approval(emu)
+        emu.queue(Reply(), Reply(text="done"))
+        first = await client.responses.create(model=MODEL, input="x", tools=[mcp])  # type: ignore[list-item]
+        assert [type(o).__name__ for o in first.output] == ["McpListTools", "McpApprovalRequest"]
+        second = await client.responses.create(
+            model=MODEL,
+            previous_response_id=first.id,
+            input=[
+                {"type": "mcp_approval_response", "approval_request_id": first.output[1].id, "approve": True}
+            ],
+            tools=[mcp],  # type: ignore[list-item]
+        )
+        assert [type(o).__name__ for o in second.output] == ["McpCall", "ResponseOutputMessage"]
+        shell = {"type": "shell", "environment": {"type": "container_auto"}}
+        emu.script_items({"type": "shell_call", "action": {"commands": ["echo hi"]}})
+        emu.queue(Reply(text="ok"))
+        third = await client.responses.create(model="gpt-5.1", input="x", tools=[shell])  # type: ignore[list-item]
+        names = [type(o).__name__ for o in third.output]
+        assert names == [
+            "ResponseFunctionShellToolCall",
+            "ResponseFunctionShellToolCallOutput",
+            "ResponseOutputMessage",
+        ]
+        emu.script_items(_fresh(SEARCH), _fresh(CODE))
+        emu.queue(Reply(text="ok"))
+        stream = await client.responses.create(
+            model=MODEL, input="x", tools=[{"type": "web_search"}], stream=True
+        )
+        kinds = [type(event).__name__ async for event in stream]
+        assert (
+            "ResponseWebSearchCallSearchingEvent" in kinds
+            and "ResponseCodeInterpreterCallInterpretingEvent" in kinds
+        )
+        assert "dict" not in kinds
+    finally:
+        await client.close()

@@ -118,3 +118,19 @@ async def test_a_missing_file_is_a_typed_error(
     async with OpenAIContainer(client=client) as box:
         with pytest.raises(SandboxError, match=r"no file '/mnt/data/nope\.txt'"):
             await box.read_file("nope.txt")
+
+
+async def test_a_streamed_container_command_is_started_then_finished_with_its_output(
+    emu: OpenAIResponsesEmulator, client: openai.AsyncOpenAI
+) -> None:
+    from agentcore.model import ModelHostedToolEvent
+
+    async with OpenAIContainer(client=client) as box:
+        emu.script_items({"type": "shell_call", "action": {"commands": ["echo streamed"]}})
+        emu.queue(Reply(text="ok"))
+        request = ModelRequest(instructions=None, items=[UserMessage.of("go")], hosted_tools=(box,))
+        events = [e async for e in _model(emu).stream(request) if isinstance(e, ModelHostedToolEvent)]
+    assert [(e.phase, e.kind) for e in events] == [("started", "shell"), ("finished", "shell")]
+    done = events[1].item
+    assert isinstance(done, HostedToolUse) and done.output == "$ echo streamed\nstreamed\n[exit 0]"
+    assert events[0].call_id == done.call_id

@@ -26,7 +26,7 @@ from agentcore.model import ModelRequest, ToolSpec
 from agentcore.providers.openai.chat import OpenAIChatModel
 from agentcore.providers.openai.responses import OpenAIResponsesModel
 from agentcore.providers.openai.responses_tools import native_model
-from agentcore.providers.openai.responses_wire import ItemEncoder, item_to_wire, response_from
+from agentcore.providers.openai.responses_wire import ItemEncoder, response_from
 from tests.emulators.base import Reply
 from tests.emulators.openai_chat import ChatCompletionsEmulator
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
