@@ -60,11 +60,3 @@ def screenshot_of(result: ToolResult) -> ImagePart | None:
 def data_url(image: ImagePart) -> str:
     return image.url if image.url is not None else f"data:{image.media_type};base64,{image.data or ''}"
 
-
-def clamp(value: Any, high: int) -> int:
-    """An integer coordinate within 0..high-1 (vendors send floats or out-of-range values at times)."""
-    try:
-        number = int(round(float(value)))
-    except (TypeError, ValueError):
-        return 0
-    return min(max(number, 0), max(high - 1, 0))

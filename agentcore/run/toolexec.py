@@ -340,9 +340,13 @@ _native_tools: weakref.WeakKeyDictionary[Any, dict[str, Tool]] = weakref.WeakKey
 
 def native_tool_kinds(agent: Agent[Any]) -> tuple[str, ...]:
     """The native client tools an agent offers its model (``ModelRequest.native_tools``)."""
-    return ("shell", "apply_patch", "bash", "text_editor")
     if agent.sandbox is None or agent.native_tools == "off" or getattr(agent.sandbox, "hosted_vendor", None):
         return ()  # a vendor-hosted container's shell is a hosted tool (Agent.hosted_tools)
+    kinds: tuple[str, ...] = ("shell", "apply_patch", "bash", "text_editor")
+    config = getattr(agent.sandbox, "config", None)
+    if getattr(config, "desktop", None) is not None:  # a desktop: the vendor's computer-use tool (issue 16)
+        kinds += ("computer",)
+    return kinds
 
 
 def native_kind(call: ToolCall, agent: Agent[Any]) -> str | None:

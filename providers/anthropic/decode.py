@@ -42,6 +42,7 @@ from agentcore.model import (
     ModelToolCallDelta,
 )
 
+from .computer import computer_call
 from .items import PROVIDER
 from .native import native_call
 from .server_blocks import citations_of, group, hosted_item, is_result, is_use, kind_of
@@ -150,6 +151,10 @@ class BlockDecoder:
             )
         if kind == "redacted_thinking":
             return Reasoning(summary="", state=self._state("redacted_thinking", block, bound=self.bound))
+        if kind == "tool_use" and self.native.get(str(block.get("name"))) == "computer":  # issue 16
+            return computer_call(
+                block, self.model, raw_input if raw_input is not None or not truncated else "{}"
+            )
         if kind == "tool_use" and block.get("name") in self.native:  # bash, text editor: our sandbox runs it
             raw = raw_input
             if raw is None and truncated:  # cut by max_tokens: not replayed, the executor answers

@@ -23,6 +23,7 @@ from agentcore.messages import Item, ToolResult
 from agentcore.model import ModelRequest, ToolSpec
 
 from .._common import ItemCache, dumps
+from . import computer
 from .hosted import container_to_send, hosted_parts
 from .items import (
     encode_item,
@@ -144,6 +145,7 @@ class RequestEncoder:
         """The request's tool entries: function tools, then the native ones (``native``) standing in
         for some of them."""
         specs, native_entries = split_tools(self.model, request, self.max_characters)
+        specs, native_entries = computer.split(self.model, request, specs, native_entries)
         return self._tools(specs, native_entries)
 
     def _tools(self, tools: Sequence[ToolSpec], extra: bytes = b"") -> bytes:

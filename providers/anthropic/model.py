@@ -39,6 +39,7 @@ from agentcore import errors
 from agentcore.model import Model, ModelRequest, ModelResponse, ModelResponseDone, ModelStreamEvent
 
 from .._common import header_retry_after, json_body, malformed_stream, server_address
+from . import computer, tokens
 from .decode import BlockDecoder, StreamAssembler
 from .encode import RequestEncoder
 from .hosted import beta_header, hosted_parts
@@ -208,7 +209,15 @@ class AnthropicModel(Model):
 
     def _decoder(self, request: ModelRequest, bound: str) -> BlockDecoder:
         native = declared(self.model_name, request)  # bash / text editor calls run in the sandbox
+        if computer.declared(self.model_name, request):  # computer use: the neutral computer tool runs it
+            native = {**native, "computer": "computer"}
         return BlockDecoder(self.model_name, bound, native, self.encoder.max_characters)
+
+    async def count_tokens(self, request: ModelRequest) -> int | None:
+        return await tokens.count_messages(self, request)  # POST /v1/messages/count_tokens
+
+    def native_context(self, threshold: int) -> dict[str, Any] | None:
+        return tokens.context_editing(threshold)  # needs its beta: tokens.with_context_beta in _options
 
     async def aclose(self) -> None:
         await self.client.close()
@@ -222,6 +231,17 @@ class AnthropicModel(Model):
             beta = beta_header(parts, self.client.default_headers.get("anthropic-beta"))  # type: ignore[arg-type]
             if beta:
                 options["headers"] = {"anthropic-beta": beta}
+        desktop = computer.beta(self.model_name, request) if request is not None else None
+        if desktop:  # the computer tool's beta, with the others
+            have = options.get("headers", {}).get("anthropic-beta") or self.client.default_headers.get(
+                "anthropic-beta"
+            )
+            values = [v for v in str(have or "").split(",") if v]
+            options["headers"] = {
+                "anthropic-beta": ",".join([*values, desktop] if desktop not in values else values)
+            }
+        if request is not None and "context_management" in (request.settings.extra or {}):
+            tokens.with_context_beta(options, self.client.default_headers.get("anthropic-beta"))
         return options
 
     # ------------------------------------------------------------------ errors

@@ -63,6 +63,8 @@ from .._common import (
     server_address,
     stale_watermark,
 )
+from . import computer
+from . import tokens
 from .auth import api_key_for
 from .responses_stream import StreamState, failed_error, iterate, map_error, replay
 from .responses_tools import containers_ready, tools_to_wire
@@ -212,6 +214,8 @@ class OpenAIResponsesModel(Model):
             if s.seed is not None:
                 dropped.append("seed")
             head.update(settings_to_wire(s, request.output_schema, [t.name for t in request.tools]))
+            if computer.view_for(self.model_name, native, request.tools) is not None:
+                head.setdefault("truncation", "auto")  # the computer-use tool requires it
             head.pop("input", None)
             head.pop("stream", None)
             head.pop("previous_response_id", None)

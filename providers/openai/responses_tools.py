@@ -26,6 +26,7 @@ from agentcore.hosted import (
 )
 from agentcore.model import ToolSpec
 
+from . import computer
 from .container import OpenAIContainer
 
 PROVIDER = "openai"
@@ -155,7 +156,10 @@ def tools_to_wire(
 ) -> list[dict[str, Any]]:
     """The request's ``tools``: native entries replace the function tools of the same name."""
     entries = native_entries(model, native) if native else []
-    replaced = {e["type"] for e in entries}
+    view = computer.view_for(model, native, tools)
+    if view is not None:  # computer-use-preview: the native computer tool replaces the function tool
+        entries.append(computer.tool_entry(view))
+    replaced = {"computer" if e["type"] == "computer_use_preview" else e["type"] for e in entries}
     out = [
         {
             "type": "function",

@@ -33,6 +33,7 @@ from agentcore.messages import (
 from agentcore.model import ModelResponse, ModelSettings, OutputSchema
 
 from .._common import ItemCache, dumps, hashed_call_id
+from . import computer
 from .responses_hosted import (
     HOSTED_KINDS,
     annotated,
@@ -162,7 +163,7 @@ class ItemEncoder:
         if isinstance(item, HostedToolUse):
             return replay_hosted(item) or dumps(foreign_hosted(item))
         if isinstance(item, ToolCall):
-            raw = replay_native_call(item)
+            raw = replay_native_call(item) or computer.replay(item)
             if raw is not None:
                 return raw
             request = approval_request_of(item)
@@ -179,6 +180,8 @@ class ItemEncoder:
             native = None if call is None else native_kind_of(call)
             if native is not None:
                 return dumps(native_output(item, native, item.call_id))
+            if call is not None and computer.is_computer_call(call):  # a screenshot answers a computer_call
+                return dumps(computer.output_item(item, call))
             own = call is not None and own_call(call) if not _CALL_ID_OK.match(item.call_id) else False
         wire = item_to_wire(item, self.model, own_result=own)
         return None if wire is None else dumps(wire)
@@ -464,6 +467,8 @@ def output_to_items(output: Sequence[Any], model: str) -> list[Item]:
                     state=_state(model, "function_call", {"id": out.get("id")}),
                 )
             )
+        elif kind == "computer_call":  # computer use: the neutral computer call (issue 16)
+            items.append(computer.computer_call(out, model))
         elif kind == "mcp_approval_request":  # hosted MCP: the run pauses for a human decision
             items.append(approval_call(out, model))
         elif kind in HOSTED_KINDS and (kind != "shell_call" or server_ran(out, output)):

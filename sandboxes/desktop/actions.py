@@ -45,13 +45,19 @@ class Drag(_Action):
 
 
 class MouseDown(_Action):
+    """Press a button (at ``x``, ``y`` when given: the pointer moves there first)."""
+
     action: Literal["mouse_down"] = "mouse_down"
     button: Literal["left", "middle", "right"] = "left"
+    x: int | None = None
+    y: int | None = None
 
 
 class MouseUp(_Action):
     action: Literal["mouse_up"] = "mouse_up"
     button: Literal["left", "middle", "right"] = "left"
+    x: int | None = None
+    y: int | None = None
 
 
 class Type(_Action):
@@ -98,12 +104,12 @@ class Zoom(_Action):
 Action = Annotated[
     Screenshot | Click | Move | Drag | MouseDown | MouseUp | Type | Key | Scroll | CursorPosition | Wait | Zoom,
     Field(discriminator="action"),
-]
+]  # fmt: skip
 _adapter: TypeAdapter[Action] = TypeAdapter(Action)
 ACTIONS = (
     "screenshot", "click", "move", "drag", "mouse_down", "mouse_up", "type", "key", "scroll",
     "cursor_position", "wait", "zoom",
-)
+)  # fmt: skip
 
 
 def parse_action(data: dict[str, Any]) -> Action:
@@ -119,7 +125,7 @@ def action_schema(width: int, height: int) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "action": {"type": "string", "enum": list(ACTIONS)},
-            "x": {**coord, "description": f"x in the screenshot, 0..{width - 1} (click, move, scroll)"},
+            "x": {**coord, "description": f"x in the screenshot, 0..{width - 1} (pointer actions, type)"},
             "y": {**coord, "description": f"y in the screenshot, 0..{height - 1} (click, move, scroll)"},
             "button": {"type": "string", "enum": ["left", "middle", "right", "back", "forward"]},
             "count": {"type": "integer", "description": "clicks: 1, 2 (double) or 3"},

@@ -71,12 +71,13 @@ async def run_action(desktop: Desktop, action: a.Action) -> tuple[str, bytes | N
             points = [pt(x, y) for x, y in path]
             await desktop.drag([(x, y) for x, y in points if x is not None and y is not None], button)
             text = f"dragged through {len(path)} points"
-        case a.MouseDown(button=button):
-            await desktop.mouse_down(button)
-            text = f"{button} button down"
-        case a.MouseUp(button=button):
-            await desktop.mouse_up(button)
-            text = f"{button} button up"
+        case a.MouseDown(button=button, x=x, y=y) | a.MouseUp(button=button, x=x, y=y):
+            sx, sy = pt(x, y)
+            if sx is not None and sy is not None:
+                await desktop.move(sx, sy)
+            down = isinstance(action, a.MouseDown)
+            await (desktop.mouse_down(button) if down else desktop.mouse_up(button))
+            text = f"{button} button {'down' if down else 'up'}"
         case a.Type(text=typed, delay_ms=delay, x=x, y=y, clear=clear, enter=enter):
             if x is not None or y is not None:
                 sx, sy = pt(x, y)
@@ -163,7 +164,9 @@ class ComputerTool(Tool):
         except ValidationError as exc:
             from agentcore.tools import ToolArgumentsError
 
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors()
+            )
             raise ToolArgumentsError(f"invalid computer action: {problems}") from None
         return data
 
@@ -205,11 +208,14 @@ def outside_region(left: int, top: int, right: int, bottom: int) -> ApprovalPred
 
     def rule(_ctx: RunContext[Any], arguments: dict[str, Any]) -> bool:
         action = arguments.get("action")
-        if action in _POINTER_ACTIONS:
+        placed = action in ("type", "mouse_down", "mouse_up") and arguments.get("x") is not None
+        if action in _POINTER_ACTIONS or placed:  # (typing or pressing at a point: a pointer action too)
             points = arguments.get("path") or [[arguments.get("x"), arguments.get("y")]]
             if all(p[0] is None for p in points if isinstance(p, list | tuple) and p):
                 return last["outside"]  # where the pointer already is
-            last["outside"] = any(outside(*p[:2]) for p in points if isinstance(p, list | tuple) and len(p) >= 2)
+            last["outside"] = any(
+                outside(*p[:2]) for p in points if isinstance(p, list | tuple) and len(p) >= 2
+            )
             return last["outside"]
         if action in ("type", "key", "mouse_down", "mouse_up"):
             return last["outside"]

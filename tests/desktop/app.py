@@ -26,7 +26,9 @@ root = tk.Tk()
 root.title("agentcore test app")
 root.geometry("400x240+40+40")
 root.configure(background="#ffffff")
-button = tk.Button(root, text="Press me", background="#d00000", activebackground="#d00000", width=20, height=3)
+button = tk.Button(
+    root, text="Press me", background="#d00000", activebackground="#d00000", width=20, height=3
+)
 button.place(x=20, y=20, width=200, height=60)
 entry = tk.Entry(root, width=30)
 entry.place(x=20, y=110, width=300, height=30)

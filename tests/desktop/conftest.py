@@ -60,7 +60,9 @@ async def open_app(sandbox: Sandbox) -> None:
     import asyncio
 
     await sandbox.upload(APP, "app.py")
-    await sandbox.desktop.launch(["python3", f"{sandbox.config.workdir}/app.py", f"{sandbox.config.workdir}/state.json"])
+    await sandbox.desktop.launch(
+        ["python3", f"{sandbox.config.workdir}/app.py", f"{sandbox.config.workdir}/state.json"]
+    )
     for _ in range(400):
         if await sandbox.stat("state.json") is not None:
             return

@@ -224,7 +224,9 @@ async def test_the_host_side_framebuffer_read_never_follows_a_planted_symlink(ba
             assert sb.desktop._host_fb is not None  # screenshots start no process
         root_pid = await asyncio.to_thread(sb.desktop._sandbox_pid)
         assert root_pid is not None
-        planted = await sb.exec(["sh", "-c", "ln -s /etc /tmp/link && mkfifo /tmp/fifo && ln -s /etc/passwd /tmp/file"])
+        planted = await sb.exec(
+            ["sh", "-c", "ln -s /etc /tmp/link && mkfifo /tmp/fifo && ln -s /etc/passwd /tmp/file"]
+        )
         assert planted.ok
         for path in ("/tmp/link/passwd", "/tmp/fifo", "/tmp/file", "/tmp/../etc/passwd"):
             with pytest.raises(DesktopError):
@@ -298,7 +300,9 @@ def test_tool_output_survives_pickling() -> None:
     assert back == "clicked" and isinstance(back, ToolOutput) and back.parts == out.parts
 
 
-async def test_typed_text_arrives_exactly_unicode_and_shell_characters_included(desktop_sandbox: Sandbox) -> None:
+async def test_typed_text_arrives_exactly_unicode_and_shell_characters_included(
+    desktop_sandbox: Sandbox,
+) -> None:
     text = "héllo wörld ✓ 'q' \"dq\" $HOME `x` \\ ; $(id)"
     await open_app(desktop_sandbox)
     await desktop_sandbox.desktop.click(*ENTRY)

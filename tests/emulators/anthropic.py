@@ -166,6 +166,7 @@ class AnthropicEmulator(TimedEmulator):
             check_top_level(body, version, betas)
             check_server_tools(body, betas)  # web fetch / code execution betas, domain lists, MCP servers
             _, tool_marks = check_tools(body)
+            check_anthropic_computer(body, betas, Rejected)
             marks = tool_marks + check_system(body) + check_messages(body, version, betas)
             check_thinking_turn(body)
             marks += 1 if body.get("cache_control") else 0

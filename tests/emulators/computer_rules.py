@@ -144,9 +144,17 @@ _ANTHROPIC_ACTIONS_20250124 = frozenset(
 _ANTHROPIC_ACTIONS_20251124 = _ANTHROPIC_ACTIONS_20250124 | {"zoom"}
 
 
+def check_anthropic_computer(body: dict[str, Any], betas: frozenset[str], fail: Fail) -> None:
+    """Every ``computer_*`` tool entry (the SDK-typed field check runs elsewhere): its beta header."""
+    for n, tool in enumerate(body.get("tools") or []):
+        if isinstance(tool, dict) and tool.get("type") in ANTHROPIC_COMPUTER_TOOLS:
+            check_anthropic_tool(tool, f"tools.{n}.", betas, fail)
+
+
 def check_anthropic_tool(tool: dict[str, Any], where: str, betas: frozenset[str], fail: Fail) -> None:
     kind = tool["type"]
     allowed = {"type", "name", "display_width_px", "display_height_px", "display_number", "cache_control"}
+    allowed |= {"allowed_callers", "defer_loading", "input_examples", "strict"}
     if kind == "computer_20251124":
         allowed.add("enable_zoom")
     extra = set(tool) - allowed

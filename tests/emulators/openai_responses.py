@@ -308,7 +308,11 @@ class OpenAIResponsesEmulator(ContainersAPI, RequestRules, Emulator):
         for item in scripted:
             prefix = _ID_PREFIX.get(item["type"], "it")
             item.setdefault("id", self._id(prefix))
-            if item["type"] in ("shell_call", "apply_patch_call", "local_shell_call"):
+            if item["type"] == "computer_call":  # only the documented action shapes (computer_rules)
+                problem = openai_action_problem(item.get("action"))
+                assert problem is None, f"scripted computer_call: {problem}"
+                item.setdefault("pending_safety_checks", [])
+            if item["type"] in ("shell_call", "apply_patch_call", "local_shell_call", "computer_call"):
                 item.setdefault("call_id", f"call_{os.urandom(12).hex()}")
                 item.setdefault("status", "completed")
                 with self._lock:
@@ -536,6 +540,7 @@ _PROGRESS = {
 
 _ID_PREFIX = {
     "shell_call": "sh",
+    "computer_call": "cu",
     "shell_call_output": "sho",
     "apply_patch_call": "apc",
     "local_shell_call": "lsh",
