@@ -64,7 +64,6 @@ from .._common import (
     stale_watermark,
 )
 from . import computer
-from . import tokens
 from .auth import api_key_for
 from .responses_stream import StreamState, failed_error, iterate, map_error, replay
 from .responses_tools import containers_ready, tools_to_wire
