@@ -225,6 +225,13 @@ def parse_entries(raw: bytes, directory: str | None) -> list[FileInfo]:
     return sorted(entries, key=lambda e: e.name)
 
 
+FIND_SHELLS = (
+    "for d in /proc/[0-9]*; do c=$(tr '\\0' ' ' < \"$d/cmdline\" 2>/dev/null) || continue; "
+    'case "$c" in *agentcore"-"shell*) echo "${d#/proc/}";; esac; done'
+)
+"""Pids of the persistent shells in a sandbox (the pattern is split so the script does not find itself)."""
+
+
 class ExecFilesSandbox(LoopSandbox):
     """Base of the remote backends: every operation runs on the shared sandbox loop thread
     (:class:`~._loop_sandbox.LoopSandbox`), and the file API runs :data:`FILES_SCRIPT` inside the sandbox.
@@ -285,6 +292,18 @@ class ExecFilesSandbox(LoopSandbox):
         if pid is not None:
             with contextlib.suppress(Exception):
                 await self._kill_tree(pid)
+
+    async def _end_stale_shells(self) -> None:
+        """After an :meth:`attach`: end the persistent shells a previous owner left running (found by
+        their marker among the sandbox's processes) and what runs below them. Only where the sandbox has
+        a PID namespace of its own (:attr:`sweep_orphans`): elsewhere the scan would see the host's."""
+        if not self.sweep_orphans:
+            return
+        with contextlib.suppress(Exception):
+            found = await self._exec(ExecCall(["sh", "-c", FIND_SHELLS], timeout=10.0))
+            for pid in found.text.split():
+                if pid.isdigit():
+                    await self._kill_tree(int(pid))
 
     def _live(self, handle: T | None) -> T:
         """``handle`` (the vendor SDK's sandbox object) while this sandbox runs; SandboxDied once closed."""

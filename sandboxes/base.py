@@ -145,6 +145,7 @@ class Sandbox(ABC):
         self.durable_run: str | None = None
         """The durable run whose sandbox this is when it must outlive this process (:meth:`outlive_owner`)."""
         self.started_at: float | None = None
+        self._reattached = False
         """Wall-clock time (``time.time()``) the sandbox started, in whichever process started it."""
 
     # ------------------------------------------------------------------ lifecycle
@@ -224,7 +225,7 @@ class Sandbox(ABC):
             if not await self._attach(handle):
                 self.id = own_id
                 return False
-            self.started = True
+            self.started = self._reattached = True
             started_at = handle.get("started_at")
             self.started_at = float(started_at) if isinstance(started_at, int | float) else time.time()
             await self._attached()
@@ -356,6 +357,7 @@ class Sandbox(ABC):
             orphans=self._orphan_source(),
             at_process_limit=self._at_process_limit,
             process_limit=self.config.pids,
+            restore_state=self._reattached,
         )
         self._sessions[name] = created
         return created

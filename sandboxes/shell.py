@@ -99,6 +99,7 @@ class ShellSession:
         orphans: OrphanSource = None,
         at_process_limit: Callable[[], Awaitable[bool]] | None = None,
         process_limit: int | None = None,
+        restore_state: bool = False,
     ) -> None:
         self.name = name
         self._check_alive = check_alive
@@ -124,7 +125,8 @@ class ShellSession:
         self._bg_jobs: list[int] = []
         self._orphans: list[int] | None = None
         """Children of pid 1 after the last command (None: unknown, no sweep)."""
-        self._has_state = False
+        self._has_state = restore_state and persist_state
+        """Whether the first shell sources the state file (a sandbox reattached from another owner)."""
         self._died_unreported = False
         self._limit_unreported = False
         self._closed = False

@@ -149,6 +149,34 @@ class E2BSandbox(ExecFilesSandbox):
             with contextlib.suppress(Exception):
                 await sb.kill()
 
+    # ------------------------------------------------------------------ reattachment (durable runs)
+
+    def handle(self) -> dict[str, Any]:
+        """Adds the E2B sandbox id: an E2B sandbox outlives this process (until its timeout), so another
+        process can :meth:`attach` to it."""
+        out = super().handle()
+        out["e2b_id"] = self.sandbox_id
+        out["reattachable"] = self.sandbox_id is not None
+        return out
+
+    async def _attach(self, handle: Mapping[str, Any]) -> bool:
+        vm = handle.get("e2b_id")
+        if not isinstance(vm, str) or not vm:
+            return False
+        try:
+            sb = await _e2b().AsyncSandbox.connect(vm, **self._api)
+            if not self._api.get("debug"):  # (debug mode talks to envd only: no metadata to check)
+                info = await sb.get_info()
+                if (getattr(info, "metadata", None) or {}).get("agentcore.sandbox") != self.id:
+                    return False
+        except Exception:
+            return False
+        self._sb, self.sandbox_id = sb, vm
+        return True
+
+    async def _attached(self) -> None:
+        await self._end_stale_shells()
+
     @property
     def _sdk(self) -> Any:
         return self._live(self._sb)
@@ -310,6 +338,9 @@ async def reap_e2b(labels: Mapping[str, str], older_than_s: float) -> list[str]:
                 started = started.replace(tzinfo=UTC)
             if started is not None and (now - started).total_seconds() < older_than_s:
                 continue
+            metadata = dict(getattr(info, "metadata", None) or {})
+            if metadata.get("agentcore.durable_run") and await janitor.held(metadata) is not False:
+                continue  # a durable run (or a worker) still needs it, or nobody here can tell
             if await e2b.AsyncSandbox.kill(info.sandbox_id):
                 removed.append(str(info.sandbox_id))
     return removed

@@ -147,6 +147,39 @@ class ModalSandbox(ExecFilesSandbox):
             with contextlib.suppress(Exception):
                 await sb.terminate.aio()
 
+    # ------------------------------------------------------------------ reattachment (durable runs)
+
+    def handle(self) -> dict[str, Any]:
+        """Adds the Modal object id: a Modal sandbox outlives this process (until its timeout), so
+        another process can :meth:`attach` to it."""
+        out = super().handle()
+        out["modal_id"] = self.object_id
+        out["reattachable"] = self.object_id is not None
+        return out
+
+    async def _attach(self, handle: Mapping[str, Any]) -> bool:
+        oid = handle.get("modal_id")
+        if not isinstance(oid, str) or not oid:
+            return False
+        try:
+            sb = await self.modal.Sandbox.from_id.aio(oid)
+            if await sb.poll.aio() is not None:
+                return False
+            if (await sb.get_tags.aio()).get("agentcore.sandbox") != self.id:
+                return False
+        except Exception:
+            return False
+        self._sb, self.object_id = sb, oid
+        try:
+            await self._prepare_workspace()  # (idempotent) learns the uid switch the first start chose
+        except Exception:
+            self._sb = None
+            return False
+        return True
+
+    async def _attached(self) -> None:
+        await self._end_stale_shells()
+
     async def _check_alive(self) -> None:
         sb = self._sb
         if sb is None:
@@ -316,8 +349,10 @@ async def reap_modal(labels: Mapping[str, str], older_than_s: float) -> list[str
     modal = _modal()
     removed: list[str] = []
     async for sb in modal.Sandbox.list.aio(tags={"agentcore.backend": "modal", **labels}):
+        tags = await sb.get_tags.aio()
+        if tags.get("agentcore.durable_run") and await janitor.held(tags) is not False:
+            continue  # a durable run (or a worker) still needs it, or nobody here can tell
         if older_than_s:
-            tags = await sb.get_tags.aio()
             created = float(tags.get("agentcore.created", "0") or 0)
             if created and time.time() - created < older_than_s:
                 continue

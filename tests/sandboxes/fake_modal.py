@@ -13,7 +13,7 @@ and ``.aio`` async variants as modal 1.6.4 (read from its ``sandbox.pyi``/``cont
 * ``sb.filesystem.read_bytes.aio(path)``, ``sb.filesystem.write_bytes.aio(data, path)``
   (``FileNotFoundError``/``IsADirectoryError`` as modal raises them)
 * ``sb.terminate.aio()``, ``sb.poll.aio()`` (None while running, else the exit code), ``sb.object_id``,
-  ``Sandbox.list.aio(tags=)``
+  ``Sandbox.list.aio(tags=)``, ``Sandbox.from_id.aio(object_id)``
 """
 
 from __future__ import annotations
@@ -212,6 +212,7 @@ class FakeModal:
 
         class Sandbox:
             create = _Aio(self._create)
+            from_id = _Aio(self._from_id)
 
             class list:
                 @staticmethod
@@ -236,6 +237,12 @@ class FakeModal:
         sb = FakeSandbox(self, tags or {})
         self.sandboxes.append(sb)
         return sb
+
+    async def _from_id(self, sandbox_id: str, client: Any = None) -> FakeSandbox:
+        for sb in self.sandboxes:
+            if sb.object_id == sandbox_id:
+                return sb
+        raise LookupError(f"Sandbox with id {sandbox_id} not found")  # modal: NotFoundError
 
     async def _list(self, tags: dict[str, str]) -> AsyncIterator[FakeSandbox]:
         for sb in list(self.sandboxes):
