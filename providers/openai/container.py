@@ -137,6 +137,20 @@ class OpenAIContainer:
             raise SandboxError("the OpenAI container is not started yet (await start())")
         return {"type": "container_reference", "container_id": self._id}
 
+    async def shell(self, command: str, **_: Any) -> Any:
+        """Refused: commands run in an OpenAI container only through the model's ``shell`` tool (OpenAI
+        has no API to run one directly), so command verifiers cannot run here."""
+        raise UnsupportedHostedToolError(
+            "openai",
+            "shell",
+            f"cannot run {command!r} directly: commands run in an OpenAI container only through the "
+            "model's shell tool (use a function verifier, or a sandbox of ours for command verifiers)",
+        )
+
+    async def exec(self, argv: Any, **kw: Any) -> Any:
+        """Refused, as :meth:`shell`."""
+        return await self.shell(" ".join(map(str, argv)) if isinstance(argv, list | tuple) else str(argv))
+
     async def close(self) -> None:
         """Delete the container this object created (a reused one is left alone). Idempotent."""
         if self.closed:

@@ -134,3 +134,12 @@ async def test_a_streamed_container_command_is_started_then_finished_with_its_ou
     done = events[1].item
     assert isinstance(done, HostedToolUse) and done.output == "$ echo streamed\nstreamed\n[exit 0]"
     assert events[0].call_id == done.call_id
+
+
+async def test_a_command_verifier_is_refused_with_a_typed_error(
+    emu: OpenAIResponsesEmulator, client: openai.AsyncOpenAI
+) -> None:
+    emu.queue(Reply(text="done"))
+    agent = Agent(name="c", model=_model(emu), sandbox=OpenAIContainer(client=client), verify=["pytest -q"])
+    with pytest.raises(UnsupportedHostedToolError, match="only through the model's shell tool"):
+        await Runner.run(agent, "work")
