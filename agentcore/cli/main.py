@@ -34,7 +34,8 @@ from .common import (
     _color,
     _print_config_error,
 )
-from .init import add_init_parser, cmd_completion, cmd_init
+from .completion import cmd_completion
+from .init import add_init_parser, cmd_init
 from .mcp import add_mcp_parser, cmd_mcp
 from .sandboxes import add_sandboxes_parser, cmd_sandboxes
 from .worker import add_worker_parser

@@ -68,9 +68,14 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def needs_tmux() -> None:
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed (.ci/run installs it)")
+def needs_tmux(*programs: str) -> None:
+    """Skip without tmux (and ``programs``) on a developer machine; fail under ``CI=true``."""
+    missing = [p for p in ("tmux", *programs) if shutil.which(p) is None]
+    if missing:
+        message = f"{', '.join(missing)} not installed (.ci/run installs it)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 class Pane:

@@ -148,7 +148,7 @@ def test_bash_completion(tmp_path: Path, home: Path) -> None:
 
 def test_zsh_and_fish_completion(home: Path) -> None:
     zsh = cli(home, "completion", "zsh").stdout
-    assert zsh.startswith("autoload -U +X bashcompinit && bashcompinit") and "complete -o filenames" in zsh
+    assert zsh.startswith("autoload -U +X bashcompinit && bashcompinit") and "compdef _agentcore_zsh" in zsh
     fish = cli(home, "completion", "fish").stdout
     assert "complete -c agentcore -n '__fish_use_subcommand' -a run" in fish
     assert "complete -c agentcore -n '__fish_seen_subcommand_from run' -l session" in fish
