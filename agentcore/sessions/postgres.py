@@ -29,6 +29,7 @@ import psycopg
 from ..errors import SessionBusy
 from ..messages import Item, Usage
 from .base import Session, SessionSnapshot
+from .blobs import extract
 from .sqlite import DEFAULT_LOCK_TIMEOUT, RECORD_VERSION, fold_records, turn_payload
 
 MIGRATIONS: list[str] = [
@@ -47,6 +48,14 @@ MIGRATIONS: list[str] = [
            created_at DOUBLE PRECISION NOT NULL,
            PRIMARY KEY (session_id, seq)
        )""",
+    """CREATE TABLE IF NOT EXISTS session_blobs (
+           session_id TEXT NOT NULL REFERENCES sessions(session_id) ON DELETE CASCADE,
+           digest TEXT NOT NULL,
+           media_type TEXT NOT NULL,
+           data BYTEA NOT NULL,
+           created_at DOUBLE PRECISION NOT NULL,
+           PRIMARY KEY (session_id, digest)
+       )""",  # images of the session's items, once each (agentcore.sessions.blobs)
 ]
 """Schema migrations (SQL); ``agentcore_schema.version`` counts how many ran."""
 
@@ -104,6 +113,7 @@ class PostgresSession(Session):
 
     async def _append(self, kind: str, payload: dict[str, Any]) -> None:
         now = time.time()
+        payload, blobs = extract(payload)  # images once, by content
         async with self._conn() as conn, conn.transaction():
             if self._holder is None:
                 cur = await conn.execute(f"SELECT pg_try_advisory_xact_lock(({_LOCK_KEY}))", (self.session_id,))
@@ -125,6 +135,12 @@ class PostgresSession(Session):
                 "SELECT %s, COALESCE(MAX(seq), 0) + 1, %s, %s, %s, %s FROM records WHERE session_id = %s",
                 (self.session_id, RECORD_VERSION, kind, json.dumps(payload), now, self.session_id),
             )
+            for digest, (media, raw) in blobs.items():
+                await conn.execute(
+                    "INSERT INTO session_blobs (session_id, digest, media_type, data, created_at) "
+                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    (self.session_id, digest, media, raw, now),
+                )
 
     # ------------------------------------------------------------------ the cross-process lock
 
@@ -174,7 +190,13 @@ class PostgresSession(Session):
         return [(int(s), int(v), str(k), json.loads(p), float(at)) for s, v, k, p, at in rows]
 
     async def load(self) -> SessionSnapshot:
-        return fold_records(await self.records())
+        records = await self.records()
+        async with self._conn() as conn:
+            cur = await conn.execute(
+                "SELECT digest, data FROM session_blobs WHERE session_id = %s", (self.session_id,)
+            )
+            blobs = {str(d): bytes(data) for d, data in await cur.fetchall()}
+        return fold_records(records, blobs)
 
     async def append(
         self,
@@ -196,5 +218,6 @@ class PostgresSession(Session):
     async def delete(self) -> bool:
         async with self._conn() as conn, conn.transaction():
             await conn.execute("DELETE FROM records WHERE session_id = %s", (self.session_id,))
+            await conn.execute("DELETE FROM session_blobs WHERE session_id = %s", (self.session_id,))
             cur = await conn.execute("DELETE FROM sessions WHERE session_id = %s", (self.session_id,))
             return cur.rowcount > 0

@@ -29,7 +29,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from ..errors import SessionBusy
 from ..messages import Item, Usage, dump_items, load_items, new_id
 from ..paths import data_dir
 from .base import Session, SessionSnapshot
+from .blobs import extract, restore
 
 RECORD_VERSION = 1
 """Version written into every new record."""
@@ -81,7 +82,20 @@ def _migration_2(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2]
+def _migration_3(db: sqlite3.Connection) -> None:
+    db.execute(  # images of the session's items, once each (agentcore.sessions.blobs)
+        """CREATE TABLE IF NOT EXISTS session_blobs (
+               session_id TEXT NOT NULL,
+               digest TEXT NOT NULL,
+               media_type TEXT NOT NULL,
+               data BLOB NOT NULL,
+               created_at REAL NOT NULL,
+               PRIMARY KEY (session_id, digest)
+           )"""
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2, _migration_3]
 """Database schema migrations; ``PRAGMA user_version`` counts how many ran."""
 
 
@@ -153,11 +167,14 @@ def turn_payload(
     return payload
 
 
-def fold_records(records: Iterable[tuple[int, int, str, dict[str, Any], float]]) -> SessionSnapshot:
-    """Fold ``(seq, version, kind, payload, created_at)`` records, oldest first, into a snapshot."""
+def fold_records(
+    records: Iterable[tuple[int, int, str, dict[str, Any], float]], blobs: Mapping[str, bytes] | None = None
+) -> SessionSnapshot:
+    """Fold ``(seq, version, kind, payload, created_at)`` records, oldest first, into a snapshot; image
+    references are resolved from ``blobs`` (digest -> bytes; :mod:`.blobs`)."""
     snapshot = SessionSnapshot()
     for _seq, version, kind, payload, _at in records:
-        payload = upgrade_record(version, payload)
+        payload = restore(upgrade_record(version, payload), blobs or {})
         if kind == "cleared":
             snapshot = SessionSnapshot()
             continue
@@ -222,6 +239,7 @@ class SQLiteSession(Session):
 
     def _append_sync(self, kind: str, payload: dict[str, Any]) -> None:
         now = time.time()
+        payload, blobs = extract(payload)  # images once, by content
         db = self._db()
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -235,6 +253,11 @@ class SQLiteSession(Session):
                 "INSERT INTO records (session_id, seq, version, kind, payload, created_at) "
                 "SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM records WHERE session_id = ?",
                 (self.session_id, RECORD_VERSION, kind, json.dumps(payload), now, self.session_id),
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO session_blobs (session_id, digest, media_type, data, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(self.session_id, d, media, raw, now) for d, (media, raw) in blobs.items()],
             )
             db.execute("COMMIT")
         except BaseException:
@@ -378,14 +401,25 @@ class SQLiteSession(Session):
             db.close()
         return [(seq, version, kind, json.loads(payload), at) for seq, version, kind, payload, at in rows]
 
+    def _blobs_sync(self) -> dict[str, bytes]:
+        db = self._db()
+        try:
+            rows = db.execute(
+                "SELECT digest, data FROM session_blobs WHERE session_id = ?", (self.session_id,)
+            ).fetchall()
+        finally:
+            db.close()
+        return {digest: bytes(data) for digest, data in rows}
+
     def _load_sync(self) -> SessionSnapshot:
-        return fold_records(self._records_sync())
+        return fold_records(self._records_sync(), self._blobs_sync())
 
     def _delete_sync(self) -> bool:
         db = self._db()
         try:
             db.execute("BEGIN IMMEDIATE")
             db.execute("DELETE FROM records WHERE session_id = ?", (self.session_id,))
+            db.execute("DELETE FROM session_blobs WHERE session_id = ?", (self.session_id,))
             gone = db.execute("DELETE FROM sessions WHERE session_id = ?", (self.session_id,)).rowcount
             db.execute("COMMIT")
         finally:
