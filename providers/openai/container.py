@@ -50,6 +50,8 @@ class OpenAIContainer:
     ``container_id``: reuse an existing container (never deleted here). ``name``, ``memory_limit``
     (``"1g"``…``"64g"``) and ``expires_after_minutes`` apply to a container this object creates.
     ``client`` / ``api_key`` / ``base_url``: how to reach OpenAI (``OPENAI_API_KEY`` by default).
+    ``auto=True``: no container is created up front; the ``shell`` tool asks for ``container_auto`` (with
+    ``file_ids``, OpenAI file ids to put in it) and the container OpenAI makes is reused from then on.
     ``approve_tools``: accepted for symmetry with :class:`~agentcore.sandboxes.SandboxConfig`; naming
     ``shell`` raises, since OpenAI runs a command before anyone could approve it.
     """
@@ -69,6 +71,8 @@ class OpenAIContainer:
         api_key: str | None = None,
         base_url: str | None = None,
         approve_tools: tuple[str, ...] = (),
+        auto: bool = False,
+        file_ids: tuple[str, ...] = (),
     ) -> None:
         if "shell" in approve_tools or "*" in approve_tools:
             raise UnsupportedHostedToolError(
@@ -77,7 +81,13 @@ class OpenAIContainer:
                 "approvals cannot apply to a hosted container: OpenAI runs each command before it is seen "
                 "here; use a sandbox of ours (local, docker, e2b, modal) to approve shell commands",
             )
+        if auto and container_id is not None:
+            raise UserError(
+                "OpenAIContainer: auto=True makes OpenAI create the container; give no container_id"
+            )
         self.name = name
+        self.auto = auto
+        self.file_ids = tuple(file_ids)
         self.memory_limit = memory_limit
         self.expires_after_minutes = expires_after_minutes
         self.config = _Config()
@@ -112,7 +122,7 @@ class OpenAIContainer:
         self.started = True
 
     async def _create(self) -> None:
-        if self._id is not None:
+        if self._id is not None or self.auto:
             return
         params: dict[str, Any] = {"name": self.name}
         if self.expires_after_minutes is not None:
@@ -125,17 +135,39 @@ class OpenAIContainer:
             raise SandboxError(f"OpenAI could not create a container: {exc}") from exc
         self._id = created.id
 
-    async def ready(self) -> str:
-        """Wait until the container exists; its id."""
+    async def ready(self) -> str | None:
+        """Wait until the container exists; its id (``None``: ``auto`` and OpenAI has not made it yet)."""
         await self.start()
-        assert self._id is not None
         return self._id
 
+    async def _ready_id(self) -> str:
+        cid = await self.ready()
+        if cid is None:
+            raise SandboxError(
+                "this OpenAI container (auto=True) exists once the model first runs a command in it; "
+                "pass file_ids= for inputs, or leave auto off to create the container at start"
+            )
+        return cid
+
     def shell_environment(self) -> dict[str, Any]:
-        """The ``environment`` of the Responses ``shell`` tool for this container."""
-        if self._id is None:
+        """The ``environment`` of the Responses ``shell`` tool for this container: ``container_auto``
+        until OpenAI made the container (``auto=True``), then a reference to it."""
+        if self._id is not None:
+            return {"type": "container_reference", "container_id": self._id}
+        if not self.auto:
             raise SandboxError("the OpenAI container is not started yet (await start())")
-        return {"type": "container_reference", "container_id": self._id}
+        env: dict[str, Any] = {"type": "container_auto"}
+        if self.file_ids:
+            env["file_ids"] = list(self.file_ids)
+        if self.memory_limit is not None:
+            env["memory_limit"] = self.memory_limit
+        return env
+
+    def observe(self, container_id: str) -> None:
+        """The container OpenAI made for ``container_auto`` (read from its shell calls by the adapter): later
+        requests reuse it, files can be downloaded from it, and it is deleted at close."""
+        if self.auto and self._id is None and container_id:
+            self._id = container_id
 
     async def shell(self, command: str, **_: Any) -> Any:
         """Refused: commands run in an OpenAI container only through the model's ``shell`` tool (OpenAI
@@ -157,10 +189,11 @@ class OpenAIContainer:
             return
         self.closed = True
         try:
-            if self._start is not None and self._given_id is None:
-                with _suppress_api_errors():
-                    await self._start
-                if self._id is not None:
+            if self._given_id is None:
+                if self._start is not None:
+                    with _suppress_api_errors():
+                        await self._start
+                if self._id is not None:  # created here, or made by OpenAI for container_auto
                     with _suppress_api_errors():
                         await self._client.containers.delete(self._id)
         finally:
@@ -179,7 +212,7 @@ class OpenAIContainer:
     async def upload(self, source: str | Path, dest: str | None = None) -> str:
         """Upload a local file (or each file of a directory) into the container; the path it has there.
         OpenAI keeps uploads under ``/mnt/data`` by their file name (``dest`` names the file)."""
-        cid = await self.ready()
+        cid = await self._ready_id()
         src = Path(source)
         children = await asyncio.to_thread(_files_under, src)
         if children is not None:
@@ -201,7 +234,7 @@ class OpenAIContainer:
 
     async def files(self) -> dict[str, str]:
         """The container's files: path → file id."""
-        cid = await self.ready()
+        cid = await self._ready_id()
         out: dict[str, str] = {}
         try:
             async for f in self._client.containers.files.list(cid, limit=100):
@@ -212,7 +245,7 @@ class OpenAIContainer:
 
     async def read_file(self, path: str) -> bytes:
         """The bytes of a file in the container (a path relative to ``/mnt/data``, or absolute)."""
-        cid = await self.ready()
+        cid = await self._ready_id()
         want = path if path.startswith("/") else posixpath.join(MOUNT, path)
         files = await self.files()
         file_id = files.get(want)

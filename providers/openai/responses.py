@@ -66,7 +66,7 @@ from .._common import (
 from . import computer
 from .auth import api_key_for
 from .responses_stream import StreamState, failed_error, iterate, map_error, replay
-from .responses_tools import containers_ready, tools_to_wire
+from .responses_tools import container_key, containers_ready, observe_containers, tools_to_wire
 from .responses_wire import (
     PENDING,
     PROVIDER,
@@ -194,6 +194,7 @@ class OpenAIResponsesModel(Model):
             include,
             tuple(native),
             tuple(hosted),
+            container_key(hosted),
         )
         if key != self._head_key:
             head: dict[str, Any] = {"model": self.model_name}
@@ -426,6 +427,7 @@ class OpenAIResponsesModel(Model):
         data, chained = await self._create(request, previous, items)
         data = await self._finished(request, data)
         response = response_from(data, self.model_name)
+        observe_containers(request.hosted_tools, response.items)
         self._remember(request, response, fp, chained)
         return response
 
@@ -478,6 +480,7 @@ class OpenAIResponsesModel(Model):
                 )
             final = await self._finished(request, state.final)
             response = response_from(final, self.model_name)
+            observe_containers(request.hosted_tools, response.items)
             self._remember(request, response, fp, previous is not None)
             yield ModelResponseDone(response)
             return

@@ -185,3 +185,21 @@ async def containers_ready(hosted: Sequence[Any]) -> None:
     for h in hosted:
         if isinstance(h, OpenAIContainer):
             await h.ready()
+
+
+def container_key(hosted: Sequence[Any]) -> tuple[Any, ...]:
+    """What of the hosted containers changes the request's tools (a ``container_auto`` one, once made)."""
+    return tuple(h.container_id for h in hosted if isinstance(h, OpenAIContainer))
+
+
+def observe_containers(hosted: Sequence[Any], items: Sequence[Any]) -> None:
+    """Tell ``container_auto`` containers which container OpenAI made (from the hosted shell calls)."""
+    boxes = [h for h in hosted if isinstance(h, OpenAIContainer) and h.auto and h.container_id is None]
+    for item in items if boxes else ():
+        cid = (
+            getattr(item, "input", {}).get("container_id") if getattr(item, "kind", None) == "shell" else None
+        )
+        if isinstance(cid, str):
+            for box in boxes:
+                box.observe(cid)
+            return

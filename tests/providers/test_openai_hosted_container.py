@@ -12,6 +12,7 @@ import openai
 import pytest
 
 from agentcore import Agent, Runner
+from agentcore.errors import SandboxError
 from agentcore.hosted import UnsupportedHostedToolError
 from agentcore.messages import HostedToolUse, UserMessage
 from agentcore.model import ModelRequest
@@ -143,3 +144,33 @@ async def test_a_command_verifier_is_refused_with_a_typed_error(
     agent = Agent(name="c", model=_model(emu), sandbox=OpenAIContainer(client=client), verify=["pytest -q"])
     with pytest.raises(UnsupportedHostedToolError, match="only through the model's shell tool"):
         await Runner.run(agent, "work")
+
+
+async def test_container_auto_is_asked_for_then_the_container_openai_made_is_reused(
+    emu: OpenAIResponsesEmulator, client: openai.AsyncOpenAI, tmp_path: Path
+) -> None:
+    box = OpenAIContainer(client=client, auto=True, memory_limit="4g")
+    emu.script_items({"type": "shell_call", "action": {"commands": ["echo one > one.txt"]}})
+    emu.queue(Reply(text="first"))
+    emu.script_items({"type": "shell_call", "action": {"commands": ["cat one.txt"]}})
+    emu.queue(Reply(text="second"))
+    async with box:
+        with pytest.raises(SandboxError, match="exists once the model first runs a command"):
+            await box.upload(tmp_path)
+        agent = Agent(name="c", model=_model(emu), sandbox=box)
+        first = await Runner.run(agent, "write")
+        tools = [r.body["tools"] for r in emu.requests if r.path.endswith("/responses")]
+        assert tools[0] == [
+            {"type": "shell", "environment": {"type": "container_auto", "memory_limit": "4g"}}
+        ]
+        cid = box.container_id
+        assert cid is not None and cid in emu.hosted.containers
+        second = await Runner.run(agent, [*first.items, UserMessage.of("read it")])
+        tools = [r.body["tools"] for r in emu.requests if r.path.endswith("/responses")]
+        assert tools[1] == [
+            {"type": "shell", "environment": {"type": "container_reference", "container_id": cid}}
+        ]
+        [_, read] = [i for i in second.items if isinstance(i, HostedToolUse)]
+        assert read.output == "$ cat one.txt\none\n[exit 0]"
+        assert (await box.read_file("one.txt")) == b"one\n"
+    assert emu.hosted.containers[cid].deleted
