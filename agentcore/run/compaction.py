@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from .loop import RunLoop
 
 SUMMARY_KIND = "context_summary"
+NATIVE_BACKSTOP = 0.95
+"""With the vendor's own context management on, the run compacts only past this fraction of the window."""
 CLEARED_SUFFIX = ".c"
 SUMMARY_INSTRUCTIONS = (
     "You condense the earlier part of an agent's conversation so the agent can continue its task without "
@@ -52,6 +54,16 @@ SUMMARY_INSTRUCTIONS = (
     "calls (names, numbers, paths, ids), what is done and what remains. Drop: pleasantries, repeated or "
     "superseded output. Write plain prose and short lists, at most the length asked for; no preamble."
 )
+
+
+def measured(items: Sequence[Item], model: Model) -> Sequence[Item]:
+    """What ``model``'s vendor counts of ``items``: from its last native compaction item on (an OpenAI
+    ``compaction`` item stands for everything before it), else all of them."""
+    provider = model.provider
+    for index in range(len(items) - 1, -1, -1):
+        if items[index].state and items[index].state_for(provider, kind="compaction") is not None:
+            return items[index:]
+    return items
 
 
 def summary_of(item: Item) -> ProviderState | None:
@@ -183,7 +195,7 @@ class ContextKeeper:
         try:
             async for ev in caller.call(agent, model, request, gate):
                 if isinstance(ev, ModelResponse):
-                    est.calibrate(ev.usage.input_tokens, est.raw(request.items, fixed))
+                    est.calibrate(ev.usage.input_tokens, est.raw(measured(request.items, model), fixed))
                 yield ev
             return
         except ModelCallFailed as exc:
@@ -193,7 +205,7 @@ class ContextKeeper:
                 raise ContextWindowExceeded(exc.error, items=exc.items, agent_name=exc.agent_name) from exc
             first = exc
         # Recovery: the vendor counted more than we thought. Believe it, compact once, retry once.
-        tokens = est.tokens(request.items, fixed)
+        tokens = est.tokens(measured(request.items, model), fixed)
         limit = window or tokens
         if tokens <= limit:
             est.ratio *= limit * 1.1 / max(tokens, 1)
@@ -206,7 +218,7 @@ class ContextKeeper:
         try:
             async for ev in caller.call(agent, model, request, gate):
                 if isinstance(ev, ModelResponse):
-                    est.calibrate(ev.usage.input_tokens, est.raw(request.items, fixed))
+                    est.calibrate(ev.usage.input_tokens, est.raw(measured(request.items, model), fixed))
                 yield ev
         except ModelCallFailed as exc:
             if isinstance(exc.error, ContextTooLongError):
@@ -227,16 +239,17 @@ class ContextKeeper:
         threshold = policy.trigger * window
         if policy.native:
             extra = model.native_context(int(threshold))
-            if extra:
+            if extra:  # the vendor compacts at the trigger; our own compaction is the backstop
                 merged = {**(request.settings.extra or {}), **extra}
                 request.settings = request.settings.merged(ModelSettings(extra=merged))
-        tokens = est.tokens(request.items, fixed)
+                threshold = max(policy.trigger, NATIVE_BACKSTOP) * window
+        tokens = est.tokens(measured(request.items, model), fixed)
         ask = policy.count == "vendor" or (policy.count == "auto" and not est.calibrated)
         if ask and tokens >= 0.5 * threshold:
             counted = await model.count_tokens(request)
             if counted is not None:
                 tracing.note("agentcore.context.counted", tokens=counted, estimated=tokens)
-                est.calibrate(counted, est.raw(request.items, fixed))
+                est.calibrate(counted, est.raw(measured(request.items, model), fixed))
                 tokens = counted
         if tokens <= threshold:
             return request
@@ -259,7 +272,7 @@ class ContextKeeper:
         ``window``; note it on the current span; return ``request`` with the new view's items."""
         loop = self.loop
         items = loop._view_items()
-        before = est.tokens(items, fixed)
+        before = est.tokens(measured(items, model), fixed)
         target = policy.target * window
         strategy: list[str] = []
         new: list[Item] = list(items)
@@ -268,7 +281,7 @@ class ContextKeeper:
             if cleared:
                 strategy.append("tool_outputs")
         summarized = 0
-        if policy.summarize and est.tokens(new, fixed) > target:
+        if policy.summarize and est.tokens(measured(new, model), fixed) > target:
             budget = int(policy.keep_recent * window / est.ratio)
             cut = choose_cut(new, budget, est)
             if cut > 0:
@@ -281,7 +294,7 @@ class ContextKeeper:
             return request
         new = sanitize(new)
         loop.view = (new, len(loop.items))
-        after = est.tokens(new, fixed)
+        after = est.tokens(measured(new, model), fixed)
         tracing.note(
             "agentcore.context.compacted",
             reason=reason,

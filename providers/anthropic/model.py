@@ -39,7 +39,7 @@ from agentcore import errors
 from agentcore.model import Model, ModelRequest, ModelResponse, ModelResponseDone, ModelStreamEvent
 
 from .._common import header_retry_after, json_body, malformed_stream, server_address
-from . import computer
+from . import computer, tokens
 from .decode import BlockDecoder, StreamAssembler
 from .encode import RequestEncoder
 from .hosted import beta_header, hosted_parts
@@ -213,6 +213,12 @@ class AnthropicModel(Model):
             native = {**native, "computer": "computer"}
         return BlockDecoder(self.model_name, bound, native, self.encoder.max_characters)
 
+    async def count_tokens(self, request: ModelRequest) -> int | None:
+        return await tokens.count_messages(self, request)  # POST /v1/messages/count_tokens
+
+    def native_context(self, threshold: int) -> dict[str, Any] | None:
+        return tokens.context_editing(threshold)  # needs its beta: tokens.with_context_beta in _options
+
     async def aclose(self) -> None:
         await self.client.close()
 
@@ -234,6 +240,8 @@ class AnthropicModel(Model):
             options["headers"] = {
                 "anthropic-beta": ",".join([*values, desktop] if desktop not in values else values)
             }
+        if request is not None and "context_management" in (request.settings.extra or {}):
+            tokens.with_context_beta(options, self.client.default_headers.get("anthropic-beta"))
         return options
 
     # ------------------------------------------------------------------ errors

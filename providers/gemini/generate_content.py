@@ -55,7 +55,7 @@ from agentcore.model import (
 
 from .._common import ItemCache, json_body
 from .._computer import computer_view, without_computer
-from . import computer
+from . import computer, tokens
 from .common import (
     DUMMY_THOUGHT_SIGNATURE,
     close_client,
@@ -528,6 +528,9 @@ class GeminiModel(Model):
         for event in asm.late_events:
             yield event
         yield ModelResponseDone(response)
+
+    async def count_tokens(self, request: ModelRequest) -> int | None:
+        return await tokens.count_generate(self, request)  # POST models/{model}:countTokens
 
     async def aclose(self) -> None:
         await close_client(self._client, self._options is None)

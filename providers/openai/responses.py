@@ -64,6 +64,7 @@ from .._common import (
     stale_watermark,
 )
 from . import computer
+from . import tokens
 from .auth import api_key_for
 from .responses_stream import StreamState, failed_error, iterate, map_error, replay
 from .responses_tools import container_key, containers_ready, observe_containers, tools_to_wire
@@ -484,6 +485,12 @@ class OpenAIResponsesModel(Model):
             self._remember(request, response, fp, previous is not None)
             yield ModelResponseDone(response)
             return
+
+    async def count_tokens(self, request: ModelRequest) -> int | None:
+        return await tokens.count_responses(self, request)  # POST /responses/input_tokens
+
+    def native_context(self, threshold: int) -> dict[str, Any] | None:
+        return tokens.compaction(threshold)
 
     async def aclose(self) -> None:
         """Close the HTTP client this adapter created (a client passed in stays open)."""

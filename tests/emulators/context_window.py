@@ -200,17 +200,15 @@ def gemini_count(emulator: Any, body: Any, model: str) -> HTTPReply:
                 400,
                 error_body(400, f'Invalid JSON payload received. Unknown name "{key}": Cannot find field.'),
             )
-    if ("contents" in body) == ("generateContentRequest" in body):
-        return HTTPReply(
-            400, error_body(400, "Exactly one of contents or generateContentRequest must be set.")
-        )
-    request = body.get("generateContentRequest")
+    request = body.get("generateContentRequest")  # when set, ``contents`` is ignored (models.countTokens)
+    if request is None and "contents" not in body:
+        return HTTPReply(400, error_body(400, "Either contents or generateContentRequest must be set."))
     if request is not None:
-        if request.get("model") != f"models/{model}":
+        if request.get("model") != f"models/{model}":  # GenerateContentRequest.model is required here
             return HTTPReply(
-                400, error_body(400, "generateContentRequest.model must match the model in the URL.")
+                400, error_body(400, "generateContentRequest.model must name the model in the URL.")
             )
-        emulator._validate_generate(request, model)
+        emulator._validate_generate({k: v for k, v in request.items() if k != "model"}, model)
         size = len(json.dumps({k: v for k, v in request.items() if k != "model"}, separators=(",", ":")))
     else:
         size = len(json.dumps({"contents": body["contents"]}, separators=(",", ":")))

@@ -1,0 +1,44 @@
+"""Token counting and native context management for the OpenAI adapters.
+
+* Responses: ``POST /v1/responses/input_tokens`` through the SDK (``client.responses.input_tokens.count``)
+  with the fields of the body the adapter would send that the endpoint takes (the whole view, no
+  ``previous_response_id``: the count must not depend on what the server still holds).
+* Native compaction (``ContextPolicy(native=True)``): ``context_management: [{"type": "compaction",
+  "compact_threshold": N}]``; the server then adds a ``compaction`` item to a response that passes N
+  tokens, which the adapter keeps and replays as it came (WIRE.md §1.7).
+* Chat Completions has no counting endpoint: context policies use the local estimate.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import openai
+
+from agentcore.model import ModelRequest
+
+if TYPE_CHECKING:
+    from .responses import OpenAIResponsesModel
+
+COUNT_FIELDS = frozenset(
+    {"input", "instructions", "model", "parallel_tool_calls", "reasoning", "text", "tool_choice", "tools"}
+)
+"""Body fields ``/responses/input_tokens`` takes (its SDK signature), of those the adapter sends."""
+
+
+async def count_responses(model: OpenAIResponsesModel, request: ModelRequest) -> int:
+    from .responses_stream import map_error
+
+    body = json.loads(model._body(request, None, request.items, stream=False))
+    fields: dict[str, Any] = {k: v for k, v in body.items() if k in COUNT_FIELDS}
+    try:
+        counted = await model._client.responses.input_tokens.count(**fields)
+    except openai.APIError as exc:
+        raise map_error(exc) from exc
+    return int(counted.input_tokens)
+
+
+def compaction(threshold: int) -> dict[str, Any]:
+    """The body field that turns on server-side compaction past ``threshold`` tokens."""
+    return {"context_management": [{"type": "compaction", "compact_threshold": threshold}]}

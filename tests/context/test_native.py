@@ -1,0 +1,69 @@
+"""``ContextPolicy(native=True)``: the vendors' own context management, with the run's compaction as the
+backstop. OpenAI's server-side compaction (``context_management: [{type: compaction}]``) adds
+``compaction`` items the adapter keeps and replays (WIRE.md §1.7); Anthropic context editing
+(``clear_tool_uses_20250919``) goes with its beta header."""
+
+from __future__ import annotations
+
+from agentcore import Agent, Runner, tool
+from agentcore.contextwin import ContextPolicy
+from agentcore.messages import AssistantMessage
+from tests.emulators.base import Reply, ToolCallReply
+from tests.providers import harness
+
+WINDOW = 6000
+
+
+@tool
+def lookup(n: int) -> str:
+    """Look a number up."""
+    return f"record {n}: " + "abcdefghij" * 30
+
+
+def _agent(model: object, turns: int) -> Agent[str]:
+    return Agent(
+        name="native",
+        model=model,  # type: ignore[arg-type]
+        tools=[lookup],
+        max_turns=turns + 5,
+        context=ContextPolicy(window=WINDOW, native=True),
+    )
+
+
+def _script(emulator: object, turns: int) -> None:
+    for n in range(turns):
+        emulator.queue(Reply(tool_calls=[ToolCallReply("lookup", {"n": n})], reasoning=f"step {n}"))  # type: ignore[attr-defined]
+    emulator.queue(Reply(text="done"))  # type: ignore[attr-defined]
+
+
+async def test_openai_server_side_compaction_items_are_kept_and_replayed() -> None:
+    with harness.started("openai") as h:
+        h.emulator.context_window = WINDOW
+        _script(h.emulator, 120)
+        result = await Runner.run(_agent(h.model(store=False), 120), "Look up 120 records.")
+        assert result.final_output == "done"
+        bodies = [r.body for r in h.emulator.requests]
+        assert all(b["context_management"][0]["compact_threshold"] == int(0.8 * WINDOW) for b in bodies)
+        kept = [
+            i
+            for i in result.items
+            if isinstance(i, AssistantMessage) and i.state_for("openai", kind="compaction")
+        ]
+        assert kept  # the server compacted, and the transcript keeps its items
+        # stateless: every request carries the whole view, compaction items in place
+        assert any(any(x.get("type") == "compaction" for x in b["input"]) for b in bodies)
+        assert len(bodies) == 121  # the vendor never refused: its own compaction kept the input small
+
+
+async def test_anthropic_context_editing_goes_with_its_beta() -> None:
+    with harness.started("anthropic") as h:
+        h.emulator.context_window = WINDOW
+        _script(h.emulator, 60)
+        result = await Runner.run(_agent(h.model(), 60), "Look up 60 records.")
+        assert result.final_output == "done"
+        first = h.emulator.requests[0]
+        edit = first.body["context_management"]["edits"][0]
+        assert edit["type"] == "clear_tool_uses_20250919"
+        assert edit["trigger"] == {"type": "input_tokens", "value": int(0.8 * WINDOW)}
+        assert "context-management-2025-06-27" in first.headers["anthropic-beta"]
+        assert len(h.emulator.requests) == 61
