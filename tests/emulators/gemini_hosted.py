@@ -216,6 +216,7 @@ class HostedScripts:
         self.candidates: deque[Candidate] = deque()
         self.step_scripts: deque[Steps] = deque()
         self.issued_parts: dict[str, dict[str, Any]] = {}
+        self.issued_steps: dict[str, dict[str, Any]] = {}
         self._hosted_lock = threading.Lock()
 
     def script_candidate(
@@ -248,8 +249,13 @@ class HostedScripts:
             return self.candidates.popleft() if self.candidates else None
 
     def next_steps(self) -> Steps | None:
+        """The next scripted steps; the signed ones are kept as sent, to check their replay."""
         with self._hosted_lock:
-            return self.step_scripts.popleft() if self.step_scripts else None
+            script = self.step_scripts.popleft() if self.step_scripts else None
+        for step in script.steps if script else []:
+            if isinstance(step.get("signature"), str):
+                self.issued_steps[step["signature"]] = copy.deepcopy(step)
+        return script
 
     def add_scripted(self, parts: list[dict[str, Any]], at: int) -> Candidate | None:
         """Put the next scripted candidate's parts into ``parts`` at ``at`` (before the text)."""
@@ -277,7 +283,9 @@ class HostedScripts:
         """Keep the signed server-side parts as sent, to check their replay."""
         for part in parts:
             sig = part.get("thoughtSignature")
-            if isinstance(sig, str) and any(k in part for k in ("executableCode", "codeExecutionResult")):
+            if isinstance(sig, str) and any(
+                k in part for k in ("executableCode", "codeExecutionResult", "toolCall", "toolResponse")
+            ):
                 self.issued_parts[sig] = copy.deepcopy(part)
 
 
@@ -308,10 +316,14 @@ def check_ia_tools(body: dict[str, Any], validate_schema: Any) -> None:
         raise BadRequest(f"Built-in tools combined with function calling are unsupported for model {model}.")
 
 
-def check_ia_step(step: dict[str, Any], where: str) -> None:
-    """A hosted call/result step sent back in ``input``."""
+def check_ia_step(step: dict[str, Any], where: str, issued: dict[str, dict[str, Any]]) -> None:
+    """A hosted call/result step sent back in ``input``: its fields, and unchanged when this emulator
+    signed it."""
     kind = str(step.get("type"))
     _only(step, IA_HOSTED_STEPS[kind], where)
+    original = issued.get(step["signature"]) if isinstance(step.get("signature"), str) else None
+    if original is not None and step != original:
+        raise BadRequest(f"{where}: a server-side tool step was changed on replay (invalid signature).")
     if kind.endswith("_call") and not isinstance(step.get("id"), str):
         raise BadRequest(f"{where}: {kind} needs an id.")
     if kind.endswith("_result") and not isinstance(step.get("call_id"), str):

@@ -232,7 +232,7 @@ class InteractionsAPI:
         for i, step in enumerate(steps):
             kind = step.get("type") if isinstance(step, dict) else None
             if kind in IA_HOSTED_STEPS:
-                check_ia_step(step, f"input[{i}]")
+                check_ia_step(step, f"input[{i}]", getattr(self, "issued_steps", {}))
                 continue
             if kind not in _IA_STEPS:
                 raise BadRequest(f"input[{i}]: unknown step type {kind!r}.")

@@ -282,3 +282,22 @@ async def test_foreign_and_generate_content_items_go_as_model_text(emulator: Gem
     await model_for(emulator, store=False).respond(ModelRequest(None, items))
     outputs = [s for s in emulator.last_body["input"] if s["type"] == "model_output"]
     assert [o["content"][0]["text"] for o in outputs] == [foreign.render(), other_api.render()]
+
+
+async def test_a_signed_step_changed_on_replay_is_rejected(emulator: GeminiEmulator) -> None:
+    script(emulator)
+    model = model_for(emulator, store=False)
+    first = await model.respond(ModelRequest(None, [UserMessage.of("Tea?")], hosted_tools=HOSTED))
+    search = first.items[1]
+    assert isinstance(search, HostedToolUse) and search.kind == "web_search"
+    edited = {**search.state[0].payload, "arguments": {"queries": ["something else"]}}
+    tampered = search.model_copy(
+        update={"state": (search.state[0].model_copy(update={"payload": edited}), *search.state[1:])}
+    )
+    items = [
+        UserMessage.of("Tea?"),
+        *[tampered if i is search else i for i in first.items],
+        UserMessage.of("?"),
+    ]
+    with pytest.raises(Exception, match="changed on replay"):
+        await model.respond(ModelRequest(None, items))
