@@ -27,6 +27,11 @@ Server-side compaction (``context_management: [{type: compaction, compact_thresh
 response's tokens pass the threshold its output gains a ``compaction`` item after the message; a
 replayed compaction item must be one this server issued, and stands for everything before it.
 
+Hosted tools (:mod:`tests.emulators.openai_responses_hosted`): hosted MCP (tool listing, approval requests
+and answers, approved calls), hosted containers (``/v1/containers`` and their files; a scripted
+``shell_call`` in a request whose ``shell`` tool names a container runs server-side and is followed by
+its ``shell_call_output``) and progress events of server-run items.
+
 Faults (``Reply.malformed``): ``"body"`` answers 200 with an HTML page instead of JSON, ``"stream"``
 puts a line that is not JSON into the SSE stream after its first event. Call ids the server issued are
 accepted back whatever they look like (``ToolCallReply(call_id=…)`` scripts the ids an

@@ -4,7 +4,9 @@ Shapes follow ../shared/research/WIRE.md §1.3, §1.6 and the recordings in
 ``../shared/cassettes/openai_responses`` (shell, apply_patch, local_shell, hosted-container shell).
 Tool entries accepted: ``shell`` (environment ``local`` | ``container_auto`` | ``container_reference``),
 ``apply_patch``, ``local_shell``, ``web_search``, ``file_search`` (``vector_store_ids`` required),
-``code_interpreter`` (``container`` required); anything else is a 400 like the service's.
+``code_interpreter`` (``container`` required), ``mcp``; anything else is a 400 like the service's. The
+option checks of hosted entries, hosted MCP items and hosted containers are in
+:mod:`tests.emulators.openai_responses_hosted`.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from openai._models import construct_type
 from openai.types.responses import Response
 
 from agentcore import Agent, Runner
+from agentcore.events import TextDelta
 from agentcore.hosted import hosted_mcp, web_search
 from agentcore.messages import (
     AssistantMessage,
@@ -605,3 +606,21 @@ async def test_the_sdk_reads_the_emulator_replies_with_hosted_items(emu: OpenAIR
         assert "dict" not in kinds
     finally:
         await client.close()
+
+
+async def test_a_streamed_run_pauses_on_an_mcp_approval_request_too(
+    emu: OpenAIResponsesEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTCORE_HOME", str(tmp_path))
+    _approval(emu)
+    emu.queue(Reply(), Reply(text="looked it up"))
+    agent = Agent(name="docs", model=_model(emu), hosted_tools=[DOCS])
+    stream = Runner.stream(agent, "look up x")
+    async for _ in stream:
+        pass
+    paused = stream.result
+    assert paused.paused and paused.interruptions[0].call.name == "mcp__docs__lookup"
+    paused.state.approve_all()
+    stream = Runner.stream(agent, paused.state)
+    text = "".join([e.delta async for e in stream if isinstance(e, TextDelta)])
+    assert text == "looked it up" and emu.hosted.approval_responses[0]["approve"] is True
