@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from agentcore.errors import UserError
+from agentcore.errors import SandboxError, UserError
 
 from .config import DesktopConfig, DesktopError
 from .framebuffer import HostFramebuffer
@@ -87,6 +87,8 @@ class Desktop:
         self._host_fb: HostFramebuffer | None = None
         self._last_png: tuple[Any, bytes, bytes] | None = None
         self.started = False
+        self.restarts = 0
+        """How many times the display was started again after its X server died (:meth:`restart`)."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -143,6 +145,32 @@ class Desktop:
             pid = sandbox._api.inspect_container(sandbox.container_id)["State"]["Pid"]
             return int(pid) if pid else None
         return None
+
+    async def alive(self) -> bool:
+        """Whether the X server answers (one xdotool round trip in the desktop's shell)."""
+        if not self.started:
+            return False
+        command = f"DISPLAY=:{self.config.display} xdotool getdisplaygeometry"
+        try:
+            result = await self.sandbox.shell(command, session=SHELL_SESSION, timeout=10)
+        except SandboxError:
+            return False
+        return result.ok
+
+    async def restart(self) -> None:
+        """Start the display again after its X server died (``kill -9 -1`` in the sandbox, an OOM kill):
+        the old server's leftovers (lock file, socket) are removed and the applications it showed are
+        gone. Raises :class:`DesktopError` when the display does not come back."""
+        n = self.config.display
+        lock = f"/tmp/.X{n}-lock"
+        cleanup = f'[ -f {lock} ] && kill -9 "$(cat {lock})" 2>/dev/null; rm -f {lock} /tmp/.X11-unix/X{n}; true'
+        await self.sandbox.exec(["sh", "-c", cleanup], timeout=10)
+        await self.close()
+        self._last_png = None
+        self.started = False
+        await self.sandbox.reset_shell(SHELL_SESSION)  # its shell may have died with the display
+        self.restarts += 1
+        await self.start()
 
     async def close(self) -> None:
         """Forget the host-side handle (the processes end with the sandbox)."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from agentcore.context import RunContext
-from agentcore.errors import ToolError, UserError
+from agentcore.errors import SandboxError, ToolError, UserError
 from agentcore.messages import ImagePart
 from agentcore.tools import ApprovalPredicate, Tool, ToolOutput
 
@@ -41,7 +41,33 @@ DESCRIPTION = (
 
 
 async def run_action(desktop: Desktop, action: a.Action) -> tuple[str, bytes | None]:
-    """Execute ``action`` (model coordinates) on ``desktop``: (text for the model, PNG or None)."""
+    """Execute ``action`` (model coordinates) on ``desktop``: (text for the model, PNG or None).
+
+    When the display's X server died (killed in the sandbox), the display is started again and the
+    action runs once more on the fresh, empty screen; the text says so. If it does not come back, a
+    :class:`DesktopError` says that."""
+    if isinstance(action, a.Screenshot) and not await desktop.alive():
+        await _restart(desktop)  # a stale framebuffer would show a screen that is gone
+        text, png = await _run_action(desktop, action)
+        return f"{text} (the display had stopped and was restarted: applications on it are gone)", png
+    try:
+        return await _run_action(desktop, action)
+    except DesktopError:
+        if await desktop.alive():
+            raise  # the display is fine: the action itself failed
+    await _restart(desktop)
+    text, png = await _run_action(desktop, action)
+    return f"{text} (the display had stopped and was restarted: applications on it are gone)", png
+
+
+async def _restart(desktop: Desktop) -> None:
+    try:
+        await desktop.restart()
+    except SandboxError as exc:
+        raise DesktopError(f"the display stopped and could not be restarted: {exc}") from None
+
+
+async def _run_action(desktop: Desktop, action: a.Action) -> tuple[str, bytes | None]:
     scale = desktop.scaling
 
     def pt(x: int | None, y: int | None) -> tuple[int | None, int | None]:
