@@ -15,6 +15,7 @@ Adapters that keep server-side state see a view whose start changed; their water
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,23 @@ SUMMARY_INSTRUCTIONS = (
     "calls (names, numbers, paths, ids), what is done and what remains. Drop: pleasantries, repeated or "
     "superseded output. Write plain prose and short lists, at most the length asked for; no preamble."
 )
+
+
+_SIZES = (
+    (re.compile(r"(\d+) tokens > (\d+) maximum"), 1, 2),  # Anthropic
+    (re.compile(r"maximum context length is (\d+) tokens.*?resulted in (\d+) tokens", re.S), 2, 1),  # OpenAI
+    (re.compile(r"input token count \((\d+)\) exceeds the maximum number of tokens allowed \((\d+)\)"), 1, 2),
+)
+
+
+def reported_sizes(message: str) -> tuple[int | None, int | None]:
+    """``(tokens sent, window)`` as a vendor's context-length error states them, where it does
+    (Anthropic, OpenAI Chat Completions, Gemini; the Responses API states neither)."""
+    for pattern, sent, window in _SIZES:
+        m = pattern.search(message)
+        if m:
+            return int(m.group(sent)), int(m.group(window))
+    return None, None
 
 
 def measured(items: Sequence[Item], model: Model) -> Sequence[Item]:
@@ -157,12 +175,18 @@ class ContextKeeper:
     def __init__(self, loop: RunLoop) -> None:
         self.loop = loop
         self.estimates: dict[str, TokenEstimate] = {}
+        self.windows: dict[str, int] = {}
         self._summarizers: dict[str, Model] = {}
 
     def window(self, policy: ContextPolicy | None, model: Model) -> int | None:
+        """The policy's window, else the model's, else the table's; never more than a window the
+        vendor reported in a context-length error during this run."""
+        learned = self.windows.get(model.cache_key)
         if policy is not None and policy.window is not None:
-            return policy.window
-        return model.context_window or window_for(model.model_name)
+            found: int | None = policy.window
+        else:
+            found = model.context_window or window_for(model.model_name)
+        return min(found, learned) if found is not None and learned is not None else (found or learned)
 
     def estimate(self, model: Model) -> TokenEstimate:
         est = self.estimates.get(model.cache_key)
@@ -205,12 +229,22 @@ class ContextKeeper:
                 raise ContextWindowExceeded(exc.error, items=exc.items, agent_name=exc.agent_name) from exc
             first = exc
         # Recovery: the vendor counted more than we thought. Believe it, compact once, retry once.
-        tokens = est.tokens(measured(request.items, model), fixed)
-        limit = window or tokens
-        if tokens <= limit:
+        raw = est.raw(measured(request.items, model), fixed)
+        tokens = int(raw * est.ratio)
+        counted, limit = reported_sizes(first.error.message)
+        if limit is not None:  # the vendor said its window: it holds for the rest of the run
+            self.windows[model.cache_key] = limit = min(limit, window or limit)
+        limit = limit or window or tokens
+        if counted is not None:
+            est.calibrate(counted, raw)
+        elif tokens <= limit:
             est.ratio *= limit * 1.1 / max(tokens, 1)
         tracing.note(
-            "agentcore.context.too_long", tokens_estimated=tokens, window=limit, error=str(first.error)
+            "agentcore.context.too_long",
+            tokens_estimated=tokens,
+            tokens_reported=counted,
+            window=limit,
+            error=str(first.error)[:300],
         )
         request = await self.compact(
             agent, model, request, policy, limit, est, fixed, view, reason="recovery"
