@@ -71,17 +71,20 @@ def cmd_schema(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- trace
 
 
+STORE_HELP = "a directory or a postgresql:// DSN (default: $AGENTCORE_TRACE_STORE, else the local store)"
+
+
 def cmd_trace(args: argparse.Namespace) -> int:
     from ..tracing import store as trace_store
     from ..tracing import view as trace_view
 
     if args.trace_command == "list":
-        traces = trace_store.list_traces(limit=args.limit)
+        traces = trace_store.list_traces(args.store, limit=args.limit)
         if args.json:
             print(json.dumps([{**t.__dict__, "duration_s": t.duration_s} for t in traces], indent=2))
             return EXIT_OK
         if not traces:
-            print(f"no traces in {trace_store.traces_dir()}", file=sys.stderr)
+            print(f"no traces in {trace_store.describe_location(args.store)}", file=sys.stderr)
             return EXIT_OK
         for t in traces:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t.start / 1e9))
@@ -93,12 +96,12 @@ def cmd_trace(args: argparse.Namespace) -> int:
                 f"{t.input_tokens + t.output_tokens:7d} tok  {t.name}{shown}{errors}"
             )
         return EXIT_OK
-    found = trace_store.find_trace(args.id)
+    found = trace_store.find_trace(args.id, args.store)
     if found is None:
         what = f"trace {args.id!r}" if args.id else "any trace"
         print(
-            f"cannot find {what} in {trace_store.traces_dir()} (ids are unique prefixes; see "
-            "'agentcore trace list')",
+            f"cannot find {what} in {trace_store.describe_location(args.store)} "
+            "(ids are unique prefixes; see 'agentcore trace list')",
             file=sys.stderr,
         )
         return EXIT_ERROR
@@ -254,9 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     tlist = tsub.add_parser("list", help="recent traces, newest first")
     tlist.add_argument("--limit", type=int, default=20)
     tlist.add_argument("--json", action="store_true")
+    tlist.add_argument("--store", metavar="DIR|DSN", help=STORE_HELP)
     tshow = tsub.add_parser("show", help="one trace as a tree (the newest without ID)")
     tshow.add_argument("id", nargs="?", help="trace id prefix or run id")
     tshow.add_argument("--json", action="store_true")
+    tshow.add_argument("--store", metavar="DIR|DSN", help=STORE_HELP)
     color_flags(tshow)
 
     sessions = sub.add_parser("sessions", help="list, show or delete stored sessions")

@@ -21,7 +21,9 @@ def add_worker_parser(sub: Any) -> None:
         help="the Postgres database the workers share (default: $AGENTCORE_DURABLE_DSN)",
     )
     p.add_argument("--concurrency", type=int, metavar="N", help="runs this worker executes at once")
-    p.add_argument("--executor-id", metavar="ID", help="this worker's id (default: agentcore-HOST-PID-RANDOM)")
+    p.add_argument(
+        "--executor-id", metavar="ID", help="this worker's id (default: agentcore-HOST-PID-RANDOM)"
+    )
     p.add_argument(
         "--limit",
         action="append",
@@ -30,6 +32,14 @@ def add_worker_parser(sub: Any) -> None:
         help="at most N model calls of VENDOR (openai, anthropic, openai-chat…) at once over every worker",
     )
     p.add_argument("--allow", action="append", default=[], metavar="MODULE")
+    p.add_argument(
+        "--traces",
+        metavar="DSN|DIR",
+        default=os.environ.get("AGENTCORE_TRACE_STORE") or None,
+        help="write this worker's spans to that trace store: a postgresql:// DSN the fleet shares, or a "
+        "directory (default: $AGENTCORE_TRACE_STORE; none)",
+    )
+    p.add_argument("--trace-content", action="store_true", help="record message content in the traces")
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -60,6 +70,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         executor_id=args.executor_id,
         concurrency=args.concurrency,
         vendor_limits=limits,
+        traces=args.traces,
+        trace_content=args.trace_content,
     )
 
     async def serve() -> None:

@@ -27,6 +27,7 @@ from dbos import DBOS, DBOSConfig
 
 from .. import __version__
 from ..agent import Agent
+from ..tracing import store as trace_store
 from .engine import APP_NAME, QUEUE, register_agents
 from .limits import VendorLimits
 from .sandboxes import SandboxRecords, hold_check
@@ -50,7 +51,9 @@ class Worker:
     ``concurrency`` bounds the runs this worker executes at once; ``global_concurrency`` and
     ``rate_limit`` (``(runs, seconds)``) bound the queue as a whole (shared by every worker);
     ``vendor_limits`` (``{"openai": 10}``) bounds model calls in flight per vendor over every worker
-    (each worker of the fleet should be given the same limits).
+    (each worker of the fleet should be given the same limits). ``traces`` is the trace store the
+    worker writes its spans to — a ``postgresql://`` DSN shared by the fleet (see
+    :mod:`agentcore.tracing.pgstore`), or a directory; ``trace_content`` records message content too.
     """
 
     def __init__(
@@ -66,6 +69,8 @@ class Worker:
         polling_interval: float = 0.2,
         app_version: str | None = None,
         vendor_limits: dict[str, int] | None = None,
+        traces: str | None = None,
+        trace_content: bool = False,
     ) -> None:
         self.dsn = dsn
         self.agents = agents
@@ -79,6 +84,9 @@ class Worker:
         self.polling_interval = polling_interval
         self.app_version = app_version or f"agentcore-{__version__}"
         self.vendor_limits = dict(vendor_limits or {})
+        self.traces = traces
+        self.trace_content = trace_content
+        self._tracing: Any = None
         self._lock_conn: psycopg.AsyncConnection[Any] | None = None
         self._stop = asyncio.Event()
         self._hold_check: Any = None
@@ -94,6 +102,8 @@ class Worker:
         self._hold_check = hold_check(self.dsn)
         _janitor().register_hold_check(self._hold_check)
         register_agents(self.agents, dsn=self.dsn)
+        if self.traces:  # this worker's spans go to the shared store (a postgresql:// DSN, or a directory)
+            self._tracing = trace_store.setup(directory=self.traces, capture_content=self.trace_content)
         set_vendor_limits(VendorLimits(self.dsn, self.vendor_limits) if self.vendor_limits else None)
         config: DBOSConfig = {
             "name": APP_NAME,
@@ -168,6 +178,9 @@ class Worker:
             _janitor().unregister_hold_check(self._hold_check)
             self._hold_check = None
         await asyncio.to_thread(DBOS.destroy)
+        if self._tracing is not None:  # what is still buffered reaches the store
+            await asyncio.to_thread(self._tracing.shutdown)
+            self._tracing = None
         # DBOS made its own pool this loop's default executor; it is gone now: give the loop a new one
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
         if self._lock_conn is not None:

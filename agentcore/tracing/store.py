@@ -45,6 +45,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 from .. import tracing
 from ..paths import data_dir
+from .pgstore import PostgresSpanExporter, is_dsn, trace_spans
+from .pgstore import iter_spans as pg_iter_spans
+from .records import span_to_dict
 
 CONTENT_KEYS = frozenset(
     {
@@ -72,26 +75,15 @@ def traces_dir() -> Path:
     return path
 
 
-def span_to_dict(span: ReadableSpan) -> dict[str, Any]:
-    ctx = span.get_span_context()
-    parent = span.parent
-    assert ctx is not None
-    return {
-        "trace_id": format(ctx.trace_id, "032x"),
-        "span_id": format(ctx.span_id, "016x"),
-        "parent_id": format(parent.span_id, "016x") if parent is not None else None,
-        "name": span.name,
-        "kind": span.kind.name,
-        "start": span.start_time,
-        "end": span.end_time,
-        "status": span.status.status_code.name,
-        "status_message": span.status.description,
-        "attributes": dict(span.attributes or {}),
-        "events": [
-            {"name": e.name, "time": e.timestamp, "attributes": dict(e.attributes or {})} for e in span.events
-        ],
-        "service": (span.resource.attributes.get("service.name") if span.resource is not None else None),
-    }
+def store_location(location: str | Path | None = None) -> str | Path:
+    """Where the trace store is: ``location`` when given, else ``$AGENTCORE_TRACE_STORE`` (a directory
+    or a ``postgresql://`` DSN), else ``traces/`` under the data directory."""
+    if location is not None and str(location):
+        return location
+    configured = os.environ.get("AGENTCORE_TRACE_STORE", "").strip()
+    if configured:
+        return configured
+    return traces_dir()
 
 
 class JsonlSpanExporter(SpanExporter):
@@ -222,7 +214,8 @@ class TraceSetup:
     """What :func:`setup` installed (``provider`` is ``None`` when the user's provider is used)."""
 
     provider: TracerProvider | None
-    local: JsonlSpanExporter | None = None
+    local: SpanExporter | None = None
+    """The local store's exporter: :class:`JsonlSpanExporter`, or the Postgres one (:mod:`.pgstore`)."""
     otlp: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -273,7 +266,9 @@ def setup(
     """Install agentcore's tracer provider unless the user has their own (idempotent).
 
     Calling it opts in to the local trace store (``local=None``: on unless ``AGENTCORE_TRACES=off``)
-    with message content (``capture_content=False``: names, ids, timings, usage and errors only)."""
+    with message content (``capture_content=False``: names, ids, timings, usage and errors only).
+    ``directory`` is where the store is (default :func:`store_location`): a directory, or a
+    ``postgresql://`` DSN for the Postgres store (:mod:`.pgstore`)."""
     if "setup" in _state:
         existing: TraceSetup = _state["setup"]
         return existing
@@ -287,7 +282,10 @@ def setup(
         provider = TracerProvider(resource=_resource())
         result = TraceSetup(provider)
         if local:
-            result.local = JsonlSpanExporter(directory)
+            location = store_location(directory)
+            result.local = (
+                PostgresSpanExporter(str(location)) if is_dsn(location) else JsonlSpanExporter(location)
+            )
             provider.add_span_processor(BatchSpanProcessor(result.local, max_queue_size=_QUEUE))
         if otlp_requested():
             try:
@@ -345,8 +343,28 @@ def reset() -> None:
 # --------------------------------------------------------------------------- reading
 
 
+def describe_location(location: str | Path | None = None) -> str:
+    """:func:`store_location` for messages (a DSN's password hidden)."""
+    where = store_location(location)
+    if not is_dsn(where):
+        return str(where)
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(str(where))
+    if parts.password is None:
+        return str(where)
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def iter_spans(directory: str | Path | None = None) -> Iterator[dict[str, Any]]:
-    base = Path(directory) if directory is not None else traces_dir()
+    """Every stored span record, from the JSONL directory or the Postgres store (:func:`store_location`)."""
+    location = store_location(directory)
+    if is_dsn(location):
+        yield from pg_iter_spans(str(location))
+        return
+    base = Path(location)
     for path in sorted(base.glob("*.jsonl")):
         with path.open(encoding="utf-8", errors="replace") as fh:
             for line in fh:
@@ -431,6 +449,9 @@ def find_trace(
     ident: str | None, directory: str | Path | None = None
 ) -> tuple[str, list[dict[str, Any]]] | None:
     """A trace by id prefix or run id (the newest one when ``ident`` is ``None``)."""
+    location = store_location(directory)
+    if ident is not None and is_dsn(location):
+        return trace_spans(str(location), ident.lower())
     traces = read_traces(directory)
     if not traces:
         return None
