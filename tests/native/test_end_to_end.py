@@ -1,10 +1,15 @@
-"""End to end: a scripted model builds and fixes a small Python project in a real local sandbox through the
-native tools' function-tool fallbacks, and runs its tests. The same calls sent as native calls
-(``execute_native``, what the adapters will do) leave the same workspace."""
+"""End to end: a scripted model builds and fixes a small Python project in a real local sandbox and runs its
+tests — through the native tools' function-tool fallbacks, as native calls (``execute_native``), and per
+vendor through its adapter and emulator (OpenAI Responses: ``shell`` + ``apply_patch``; Anthropic: ``bash`` +
+the text editor; Gemini and Chat Completions take the function tools) — and ``native_tools="off"`` leaves the
+same workspace."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import pytest
 
 from agentcore import Agent
 from agentcore.messages import ToolResult
@@ -142,3 +147,157 @@ async def test_a_dead_sandbox_is_a_tool_error_not_a_crash(sandbox: Sandbox) -> N
     assert [o.is_error for o in outs] == [True, True]
     assert outs[0].output.startswith("shell failed:")
     assert result.final_output == "done"
+
+
+# --------------------------------------------------------------------------- per vendor, through its adapter
+
+PROJECT_TEST = TESTS
+BUGGY = "def add(a, b):\n    return a - b\n\n\ndef sub(a, b):\n    return a - b\n"
+RUN_TESTS = "cd /workspace && python3 -m unittest -q 2>&1 | tail -1"
+
+
+def _openai_script(emu: Any, native: bool) -> None:
+    from tests.emulators.base import Reply, ToolCallReply
+
+    if native:  # shell_call / apply_patch_call items, as gpt-5.x sends them
+        emu.script_items(
+            {
+                "type": "apply_patch_call",
+                "operation": {"type": "create_file", "path": "calc.py", "diff": _plus(BUGGY)},
+            }
+        )
+        emu.script_items(
+            {
+                "type": "apply_patch_call",
+                "operation": {"type": "create_file", "path": "test_calc.py", "diff": _plus(PROJECT_TEST)},
+            }
+        )
+        emu.script_items({"type": "shell_call", "action": {"commands": [RUN_TESTS]}})
+        emu.script_items(
+            {
+                "type": "apply_patch_call",
+                "operation": {
+                    "type": "update_file",
+                    "path": "calc.py",
+                    "diff": "@@ def add(a, b):\n-    return a - b\n+    return a + b\n",
+                },
+            }
+        )
+        emu.script_items({"type": "shell_call", "action": {"commands": [RUN_TESTS]}})
+        emu.queue(*(Reply() for _ in range(5)), Reply(text="fixed"))
+        return
+    emu.queue(
+        Reply(tool_calls=[ToolCallReply("write_file", {"path": "calc.py", "content": BUGGY}, "call_1")]),
+        Reply(
+            tool_calls=[
+                ToolCallReply("write_file", {"path": "test_calc.py", "content": PROJECT_TEST}, "call_2")
+            ]
+        ),
+        Reply(tool_calls=[ToolCallReply("shell", {"command": RUN_TESTS}, "call_3")]),
+        Reply(
+            tool_calls=[
+                ToolCallReply(
+                    "edit_file",
+                    {
+                        "path": "calc.py",
+                        "old": "return a - b\n\n\ndef sub",
+                        "new": "return a + b\n\n\ndef sub",
+                    },
+                    "call_4",
+                )
+            ]
+        ),
+        Reply(tool_calls=[ToolCallReply("shell", {"command": RUN_TESTS}, "call_5")]),
+        Reply(text="fixed"),
+    )
+
+
+def _anthropic_script(emu: Any, native: bool) -> None:
+    from tests.emulators.anthropic import AnthropicReply
+    from tests.emulators.base import Reply
+
+    if not native:
+        _openai_script(emu, native)
+        return
+
+    def use(name: str, data: dict[str, Any], n: int) -> AnthropicReply:
+        return AnthropicReply(content=[{"type": "tool_use", "id": f"toolu_{n}", "name": name, "input": data}])
+
+    editor = "str_replace_based_edit_tool"
+    emu.queue(
+        use(editor, {"command": "create", "path": "calc.py", "file_text": BUGGY}, 1),
+        use(editor, {"command": "create", "path": "test_calc.py", "file_text": PROJECT_TEST}, 2),
+        use("bash", {"command": RUN_TESTS}, 3),
+        use(editor, {"command": "str_replace", "path": "calc.py", "old_str": "return a - b\n\n\ndef sub", "new_str": "return a + b\n\n\ndef sub"}, 4),
+        use("bash", {"command": RUN_TESTS}, 5),
+        Reply(text="fixed"),
+    )  # fmt: skip
+
+
+async def _vendor_run(
+    vendor: str, native_tools: str
+) -> tuple[dict[str, bytes], list[ToolResult], list[dict[str, Any]]]:
+    from agentcore.providers.anthropic.model import AnthropicModel
+    from agentcore.providers.gemini.generate_content import GeminiModel
+    from agentcore.providers.openai.chat import OpenAIChatModel
+    from agentcore.providers.openai.responses import OpenAIResponsesModel
+    from tests.emulators.anthropic import AnthropicEmulator
+    from tests.emulators.gemini import MODEL as GEMINI
+    from tests.emulators.gemini import GeminiEmulator
+    from tests.emulators.openai_chat import ChatCompletionsEmulator
+    from tests.emulators.openai_responses import OpenAIResponsesEmulator
+    from tests.sandboxes.backends import sandbox_config
+
+    sandbox = await require("local").factory(sandbox_config(labels={"agentcore.test": "native"}))
+    emu: Any = {
+        "openai": OpenAIResponsesEmulator,
+        "anthropic": AnthropicEmulator,
+        "google": GeminiEmulator,
+        "openai-chat": ChatCompletionsEmulator,
+    }[vendor]()
+    with emu:
+        if vendor == "openai":
+            _openai_script(emu, native_tools == "auto")
+            model: Any = OpenAIResponsesModel("gpt-5.2", base_url=emu.base_url + "/v1", api_key="test-key")
+        elif vendor == "anthropic":
+            _anthropic_script(emu, native_tools == "auto")
+            model = AnthropicModel("claude-sonnet-4-5", base_url=emu.base_url, api_key="test-key")
+        else:  # no native tools: the function tools either way
+            _openai_script(emu, False)
+            model = (
+                GeminiModel(GEMINI, base_url=emu.base_url, api_key="test-key")
+                if vendor == "google"
+                else OpenAIChatModel("llama3", base_url=emu.base_url + "/v1", api_key="test-key")
+            )
+        await sandbox.start()
+        try:
+            agent = Agent(name="coder", model=model, sandbox=sandbox, native_tools=native_tools)  # type: ignore[arg-type]
+            result = await Runner.run(agent, "write calc.py and its tests, make them pass")
+            assert result.final_output == "fixed"
+            files = {k: v for k, v in (await snapshot(sandbox)).items() if "__pycache__" not in k}
+        finally:
+            await sandbox.close()
+        tools: list[dict[str, Any]] = emu.requests[0].body.get("tools") or []
+    outs = [i for i in result.new_items if isinstance(i, ToolResult)]
+    return files, outs, tools
+
+
+@pytest.mark.parametrize("vendor", ["openai", "anthropic", "google", "openai-chat"])
+async def test_a_vendor_model_builds_and_fixes_a_project_with_native_tools_and_without(vendor: str) -> None:
+    native, native_outs, native_decl = await _vendor_run(vendor, "auto")
+    plain, plain_outs, plain_decl = await _vendor_run(vendor, "off")
+    # the model saw its native tools, or only function tools
+    if vendor in ("openai", "anthropic"):
+        kinds = {t.get("type", "function") for t in native_decl}
+        wanted = {"shell", "apply_patch"} if vendor == "openai" else {"bash_20250124", "text_editor_20250728"}
+        assert kinds >= wanted
+        assert all(t.get("type", "function") == "function" for t in plain_decl)
+    else:  # Gemini and Chat Completions: the function tools whatever native_tools says
+        assert native_decl == plain_decl and "shell" in json.dumps(native_decl)
+    # the tests failed before the fix and pass after it, either way
+    for outs in (native_outs, plain_outs):
+        assert "FAILED (failures=1)" in outs[2].output and "OK" in outs[4].output
+        assert not any(o.is_error for o in outs)
+    assert native == plain  # the same workspace
+    assert native["calc.py"].decode().startswith("def add(a, b):\n    return a + b\n")
+    assert set(native) == {"calc.py", "test_calc.py"}
