@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import tracing
-from ..errors import ConfigError, ModelError
+from ..contextwin import ContextPolicy
+from ..errors import ConfigError, ModelError, UserError
 from ..hosted import check_agent
 from ..model import Model, ModelRequest, ModelResponse, ModelSettings, ModelStreamEvent
 from ..run.retry import RetryPolicy
@@ -23,7 +24,7 @@ from .refs import SANDBOX_TOOLS
 if TYPE_CHECKING:
     from ..agent import Agent
     from . import Definition
-    from .schema import AgentSpec, ModelSpec, RetrySpec
+    from .schema import AgentSpec, ContextSpec, ModelSpec, RetrySpec
 
 SPEC_ATTR = "_agentcore_spec"
 """Attribute holding ``(name, spec)`` on models and sandboxes built from a definition."""
@@ -284,9 +285,31 @@ class _Builder:
             hosted_tools=[declaration(h) for h in spec.hosted_tools],
             verify=self.verifiers(name, spec),
             retry=retry_policy(self.spec.defaults.retry, spec.retry),
+            context=self.context_policy(name, spec.context),
             metadata=metadata,
             **kwargs,
         )
+
+    def context_policy(self, name: str, spec: ContextSpec | None) -> ContextPolicy | None:
+        """``context:`` as a :class:`~agentcore.contextwin.ContextPolicy` (its summarizer resolved like an
+        agent's model)."""
+        if spec is None:
+            return None
+        fields: dict[str, Any] = spec.model_dump(exclude_none=True)
+        if fields.get("keep_tool_outputs") == "all":
+            fields["keep_tool_outputs"] = None
+        ref = fields.get("summarizer")
+        if ref is not None:
+            if ref not in self.spec.models and ":" not in ref:
+                raise self.fail(
+                    ("agents", name, "context", "summarizer"),
+                    f"agents.{name}.context.summarizer: {ref!r} is neither a name from `models` nor provider:model",
+                )
+            fields["summarizer"] = self.named_model(ref) if ref in self.spec.models else self.address(ref)
+        try:
+            return ContextPolicy(**fields)
+        except UserError as exc:
+            raise self.fail(("agents", name, "context"), f"agents.{name}.context: {exc}") from exc
 
     def verifiers(self, name: str, spec: AgentSpec) -> list[Any]:
         from ..control.verifiers import CommandVerifier, FunctionVerifier, Verifier

@@ -339,6 +339,8 @@ class _Dumper:
                 for f in dataclasses.fields(agent.retry)
                 if getattr(agent.retry, f.name) != getattr(defaults, f.name)
             }
+        if agent.context is not None:
+            out["context"] = context_entry(agent.context)
         if agent.max_turns:
             out["max_turns"] = agent.max_turns
         for key, default in (("max_corrections", 3), ("max_parallel_tools", 8)):
@@ -390,3 +392,20 @@ def dump_agent(agent: Agent[Any]) -> str:
         "# Editors: `agentcore schema > agentcore.schema.json` and add\n"
         "# yaml-language-server: $schema=./agentcore.schema.json\n" + text
     )
+
+
+def context_entry(policy: Any) -> dict[str, Any]:
+    """A :class:`~agentcore.contextwin.ContextPolicy` as its ``context:`` entry (fields off their default)."""
+    from ..contextwin import ContextPolicy
+
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(ContextPolicy):
+        value = getattr(policy, f.name)
+        if value == f.default:
+            continue
+        if f.name == "keep_tool_outputs" and value is None:
+            value = "all"
+        elif f.name == "summarizer" and not isinstance(value, str):
+            value = f"{value.provider}:{value.model_name}"
+        out[f.name] = value
+    return out

@@ -349,6 +349,43 @@ class RetrySpec(Strict):
     honor_retry_after: bool | None = None
 
 
+class ContextSpec(Strict):
+    """What a run does as the transcript nears the model's context window (docs/context.md). The
+    session keeps every item; the model is sent a compacted view."""
+
+    trigger: float | None = Field(
+        None, gt=0, le=1, description="Compact past this fraction of the window (0.8)."
+    )
+    target: float | None = Field(None, gt=0, le=1, description="Compact down to this fraction (0.6).")
+    window: PositiveInt | None = Field(
+        None, description="The model's window in tokens (default: known models)."
+    )
+    keep_tool_outputs: int | Literal["all"] | None = Field(
+        None, description="Tool outputs older than the last N are cut short (5); 'all' keeps every one whole."
+    )
+    tool_output_chars: int | None = Field(None, ge=0, description="What is left of a cut tool output (200).")
+    summarize: bool | None = Field(
+        None, description="Summarise the oldest turns when cutting is not enough (true)."
+    )
+    summarizer: str | None = Field(
+        None,
+        description="The model writing summaries: a name from `models`, or provider:model (default: a digest).",
+    )
+    summary_instructions: str | None = None
+    keep_recent: float | None = Field(
+        None, gt=0, lt=1, description="Newest turns kept verbatim (0.3 of the window)."
+    )
+    native: bool | None = Field(
+        None, description="Also use the vendor's own context management (OpenAI, Anthropic)."
+    )
+    count: Literal["auto", "estimate", "vendor"] | None = Field(
+        None, description="Measure with the local estimate, the vendor's counting endpoint, or both (auto)."
+    )
+    recover: bool | None = Field(
+        None, description="Compact and retry once when the vendor says too long (true)."
+    )
+
+
 # --------------------------------------------------------------------------- agents and the file
 
 
@@ -383,6 +420,7 @@ class AgentSpec(Strict):
     guardrails: list[GuardrailSpec] = Field(default_factory=list)
     verify: list[VerifierSpec] = Field(default_factory=list)
     retry: RetrySpec | None = None
+    context: ContextSpec | None = None
     max_turns: PositiveInt | None = None
     max_corrections: int | None = Field(None, ge=0)
     max_parallel_tools: PositiveInt | None = None
