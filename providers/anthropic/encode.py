@@ -33,7 +33,7 @@ from .items import (
     text_block,
     with_cache_mark,
 )
-from .native import split_tools
+from .native import native_choice, split_tools
 
 MAX_BREAKPOINTS = 4
 _ITEM_CACHE_MAX = 8192
@@ -363,7 +363,7 @@ class RequestEncoder:
         if output_config:
             head["output_config"] = output_config
         if request.tools:
-            choice = _tool_choice(s.tool_choice, s.parallel_tool_calls)
+            choice = _tool_choice(native_choice(self.model, request, s.tool_choice), s.parallel_tool_calls)
             if choice is not None:
                 head["tool_choice"] = choice
 

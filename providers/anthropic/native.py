@@ -43,6 +43,7 @@ __all__ = [
     "NATIVE_KIND",
     "declared",
     "native_call",
+    "native_choice",
     "native_entries",
     "native_versions",
     "replay_block",
@@ -119,6 +120,18 @@ def split_tools(
     replaced = frozenset().union(*(REPLACES[k] for k in kinds))
     specs = tuple(t for t in request.tools if t.name not in replaced)
     return specs, b",".join(dumps(e) for e in entries)
+
+
+def native_choice(model: str, request: ModelRequest, choice: str | None) -> str | None:
+    """``tool_choice`` naming a function tool a native tool replaced (``shell``) names the native tool
+    (``bash``) instead: the function tool is not in the request."""
+    if choice in (None, "auto", "required", "none") or not request.native_tools:
+        return choice
+    versions = native_versions(model)
+    for kind in ("bash", "text_editor"):
+        if kind in request.native_tools and kind in versions and choice in REPLACES[kind]:
+            return versions[kind][1]
+    return choice
 
 
 def native_call(
