@@ -29,6 +29,13 @@ def add_ui_parser(sub: Any) -> None:
         help="required from clients (AGENTCORE_UI_TOKEN); generated when binding beyond loopback without one",
     )
     ui.add_argument("--open", action="store_true", help="open the page in a browser")
+    ui.add_argument(
+        "--store",
+        metavar="DIR|DSN",
+        default=os.environ.get("AGENTCORE_TRACE_STORE") or None,
+        help="the trace store to show: a directory or a postgresql:// DSN (default: $AGENTCORE_TRACE_STORE, "
+        "else the local store)",
+    )
 
 
 def serve(
@@ -38,6 +45,7 @@ def serve(
     token: str | None = None,
     home: Path | None = None,
     open_browser: bool = False,
+    store: str | None = None,
 ) -> None:
     """Serve the UI until interrupted. Beyond loopback a token is required (one is generated)."""
     import uvicorn
@@ -49,7 +57,7 @@ def serve(
         import secrets  # here: `agentcore --help` builds this parser and should not pay for it
 
         token = secrets.token_urlsafe(24)
-    app = create_app(home=home, token=token, loopback=loopback)
+    app = create_app(home=home, token=token, loopback=loopback, traces=store)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # the printed URL
@@ -80,5 +88,5 @@ def cmd_ui(args: argparse.Namespace) -> int:
     except ImportError:
         print("agentcore ui needs its extra: pip install 'agentcore[ui]'", file=sys.stderr)
         return 2
-    serve(args.host, args.port, token=args.token, open_browser=args.open)
+    serve(args.host, args.port, token=args.token, open_browser=args.open, store=args.store)
     return 0

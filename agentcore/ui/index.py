@@ -21,6 +21,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..tracing import pgstore
+from ..tracing.pgstore import is_dsn
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, offset INTEGER NOT NULL, size INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS spans (
@@ -45,6 +48,8 @@ INDEX_VERSION = 2
 
 CHUNK_BYTES = 4 * 1024 * 1024
 """Bytes of a trace file indexed per transaction (the lock is released in between)."""
+DATABASE_CHUNK = 2_000
+"""Spans read from a Postgres store per transaction."""
 
 CHAT_OPERATIONS = frozenset({"chat", "text_completion", "generate_content"})
 
@@ -184,7 +189,9 @@ class TraceIndex:
 
     def __init__(self, path: str | Path, sources: Sequence[str | Path]) -> None:
         self.path = Path(path)
-        self.sources = [Path(s) for s in sources]
+        self.sources = [Path(s) for s in sources if not is_dsn(s)]
+        self.databases = [str(s) for s in sources if is_dsn(s)]
+        """Postgres trace stores (``postgresql://`` sources, :mod:`agentcore.tracing.pgstore`)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -220,11 +227,55 @@ class TraceIndex:
                     count += read
                     if not more:
                         break
+        for dsn in self.databases:
+            while True:
+                read = self._read_database(dsn)
+                count += read
+                if read < DATABASE_CHUNK:
+                    break
         return count
+
+    def _read_database(self, dsn: str) -> int:
+        """Index the next spans of a Postgres store (its rows come in ``id`` order; the last id read is
+        kept in ``files`` under the DSN). An unreachable database reads as nothing new."""
+        with self._lock:
+            known = self._db.execute("SELECT offset FROM files WHERE path = ?", (dsn,)).fetchone()
+        after = int(known[0]) if known is not None else 0
+        try:
+            with pgstore.connect(dsn) as conn:
+                fetched = conn.execute(
+                    "SELECT id, record FROM agentcore_spans WHERE id > %s ORDER BY id LIMIT %s",
+                    (after, DATABASE_CHUNK),
+                ).fetchall()
+        except Exception:
+            return 0
+        if not fetched:
+            return 0
+        rows = []
+        dirty: set[str] = set()
+        for _, record in fetched:
+            span = dict(record)
+            rows.append((span["trace_id"], span["span_id"], span.get("start"), json.dumps(span), dsn))
+            dirty.add(span["trace_id"])
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany("INSERT OR REPLACE INTO spans VALUES (?, ?, ?, ?, ?)", rows)
+                self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", (dsn, fetched[-1][0], 0))
+                for trace_id in dirty:
+                    self._summarize(trace_id)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self.generation += 1
+        return len(fetched)
 
     def _forget_removed_files(self) -> None:
         """Spans of files the store pruned (it keeps 30 days) leave the index too."""
-        gone = [p for (p,) in self._db.execute("SELECT path FROM files") if not Path(p).exists()]
+        gone = [
+            p for (p,) in self._db.execute("SELECT path FROM files") if not is_dsn(p) and not Path(p).exists()
+        ]
         if not gone:
             return
         self._db.execute("BEGIN")

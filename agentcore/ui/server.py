@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import hmac
 import ipaddress
 import json
@@ -36,6 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..errors import AgentcoreError
 from ..paths import data_dir
+from ..tracing.pgstore import is_dsn
 from .conversation import conversation
 from .index import TraceIndex
 from .otlp import OTLPDecodeError, empty_response, spans_from_json, spans_from_protobuf
@@ -92,7 +94,7 @@ class UIState:
     """What the routes share: the index and where things are."""
 
     def __init__(
-        self, traces: Path, otlp: Path, index_path: Path, sessions: Path | None, refresh_s: float
+        self, traces: Path | str, otlp: Path, index_path: Path, sessions: Path | None, refresh_s: float
     ) -> None:
         self.traces, self.otlp, self.sessions, self.refresh_s = traces, otlp, sessions, refresh_s
         self.otlp.mkdir(parents=True, exist_ok=True)
@@ -263,15 +265,19 @@ async def otlp_traces(request: Request) -> Response:
 def create_app(
     *,
     home: Path | None = None,
-    traces: Path | None = None,
+    traces: Path | str | None = None,
     index_path: Path | None = None,
     sessions: Path | None = None,
     token: str | None = None,
     loopback: bool = True,
     refresh_s: float = 1.0,
 ) -> Starlette:
-    """The app over the trace store under ``home`` (the agentcore data directory by default)."""
+    """The app over the trace store under ``home`` (the agentcore data directory by default), or the
+    one ``traces`` names: a directory, or a ``postgresql://`` DSN (:mod:`agentcore.tracing.pgstore`)."""
     base = home if home is not None else data_dir()
+    if index_path is None and is_dsn(traces):  # an index of its own per database
+        digest = hashlib.sha256(str(traces).encode()).hexdigest()[:12]
+        index_path = base / "ui" / f"index-pg-{digest}.db"
     state = UIState(
         traces if traces is not None else base / "traces",
         base / "ui" / "otlp",

@@ -118,3 +118,17 @@ async def test_workers_write_their_runs_traces_into_one_postgres_store(pg_dsn: s
         names = [s["name"] for s in spans]
         assert sum(n.startswith("chat") for n in names) == 3
         assert sum(n.startswith("execute_tool") for n in names) == 2
+
+    # agentcore ui reads the same store (its index pulls new rows by id)
+    from agentcore.ui.index import TraceIndex
+
+    index = TraceIndex(tmp_path / "ui-index.db", [pg_dsn])
+    try:
+        assert await asyncio.to_thread(index.refresh) == sum(t["spans"] for t in listed)
+        assert await asyncio.to_thread(index.refresh) == 0  # nothing new
+        total, rows = await asyncio.to_thread(lambda: index.runs(limit=100))
+        assert total == len(listed) and set(ids) <= {r.run_id for r in rows}
+        found = await asyncio.to_thread(index.run, ids[0])
+        assert found is not None and found[0].trace_id == by_run[ids[0]]["trace_id"]
+    finally:
+        index.close()
