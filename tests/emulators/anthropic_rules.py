@@ -272,6 +272,9 @@ def check_messages(body: dict[str, Any], version: str, betas: frozenset[str] = f
     marks = 0
     prev_role: str | None = None
     pending: list[str] = []
+    server_pending: set[str] = set()
+    from tests.emulators.anthropic_server_tools import check_server_pairing  # it imports this module
+
     for n, msg in enumerate(messages):
         if not isinstance(msg, dict):
             raise Rejected(f"messages.{n}: Input should be an object")
@@ -325,7 +328,9 @@ def check_messages(body: dict[str, Any], version: str, betas: frozenset[str] = f
             if results.count(rid) > 1:
                 raise Rejected(f"messages.{n}: duplicate `tool_result` blocks for tool_use_id {rid}")
         if role == "assistant":
-            check_server_pairing(n, blocks, last=n == len(messages) - 1)
+            server_pending = check_server_pairing(
+                n, blocks, last=n == len(messages) - 1, pending=server_pending
+            )
         pending = tool_uses
         prev_role = role
     if pending:
@@ -335,35 +340,6 @@ def check_messages(body: dict[str, Any], version: str, betas: frozenset[str] = f
             "in the next message."
         )
     return marks
-
-
-def check_server_pairing(n: int, blocks: list[dict[str, Any]], *, last: bool) -> None:
-    """Server tools run inside the assistant turn: each result follows its ``server_tool_use`` (same
-    message, same id) and each use has its result there, except in the last message, a turn the
-    API paused (``pause_turn``) that the request continues."""
-    uses: dict[str, str] = {}
-    answered: set[str] = set()
-    for m, block in enumerate(blocks):
-        kind = block["type"]
-        if kind in ("server_tool_use", "mcp_tool_use"):
-            if block["id"] in uses:
-                raise Rejected(f"messages.{n}.content.{m}: `{kind}` ids must be unique")
-            uses[block["id"]] = kind
-        elif kind in SERVER_RESULTS or kind == "mcp_tool_result":
-            wanted = "mcp_tool_use" if kind == "mcp_tool_result" else "server_tool_use"
-            rid = block["tool_use_id"]
-            if uses.get(rid) != wanted or rid in answered:
-                raise Rejected(
-                    f"messages.{n}.content.{m}: `{kind}` block with tool_use_id {rid} has no preceding "
-                    f"`{wanted}` block with that id in the same message"
-                )
-            answered.add(rid)
-    missing = [i for i in uses if i not in answered]
-    if missing and not last:
-        raise Rejected(
-            f"messages.{n}: `server_tool_use` ids were found without their result blocks: "
-            f"{', '.join(missing)}. Each server tool use must be followed by its result in the same message."
-        )
 
 
 @cache

@@ -21,7 +21,7 @@ from typing import Any
 
 import anthropic.types.beta as sdk_beta
 
-from tests.emulators.anthropic_rules import Rejected, typed_problem
+from tests.emulators.anthropic_rules import SERVER_RESULTS, Rejected, typed_problem
 
 BETAS: dict[str, str] = {
     "web_fetch_20250910": "web-fetch-2025-09-10",
@@ -113,6 +113,49 @@ def check_server_tools(body: dict[str, Any], betas: frozenset[str]) -> None:
         if is_server_tool(tool):
             check_server_tool(f"tools.{n}.", tool, betas)
     check_mcp(body, betas)
+
+
+def check_server_pairing(
+    n: int,
+    blocks: list[dict[str, Any]],
+    *,
+    last: bool,
+    pending: set[str] | frozenset[str] = frozenset(),
+) -> set[str]:
+    """Server tools run inside the assistant turn: each result follows its ``server_tool_use`` (same
+    message, same id) and each use has its result there, except (a) in the last message, a turn the
+    API paused (``pause_turn``) that the request continues, and (b) in a turn that also called a client
+    tool ("the server_tool_use block appears without a result and the response ends with
+    stop_reason tool_use"): the result then opens the next assistant turn (``pending``: those uses).
+    Returns the uses left waiting that way."""
+    uses: dict[str, str] = {}
+    answered: set[str] = set()
+    client_call = any(b["type"] == "tool_use" for b in blocks)
+    for m, block in enumerate(blocks):
+        kind = block["type"]
+        if kind in ("server_tool_use", "mcp_tool_use"):
+            if block["id"] in uses:
+                raise Rejected(f"messages.{n}.content.{m}: `{kind}` ids must be unique")
+            uses[block["id"]] = kind
+        elif kind in SERVER_RESULTS or kind == "mcp_tool_result":
+            wanted = "mcp_tool_use" if kind == "mcp_tool_result" else "server_tool_use"
+            rid = block["tool_use_id"]
+            if rid in pending and rid not in answered and rid not in uses:
+                answered.add(rid)  # the result of a use the previous turn left waiting on a client tool
+                continue
+            if uses.get(rid) != wanted or rid in answered:
+                raise Rejected(
+                    f"messages.{n}.content.{m}: `{kind}` block with tool_use_id {rid} has no preceding "
+                    f"`{wanted}` block with that id in the same message"
+                )
+            answered.add(rid)
+    missing = [i for i in uses if i not in answered]
+    if missing and not last and not client_call:
+        raise Rejected(
+            f"messages.{n}: `server_tool_use` ids were found without their result blocks: "
+            f"{', '.join(missing)}. Each server tool use must be followed by its result in the same message."
+        )
+    return set(missing) if client_call else set()
 
 
 # --------------------------------------------------------------------------- what the emulator issued

@@ -21,8 +21,17 @@ from agentcore.hosted import (
     web_fetch,
     web_search,
 )
-from agentcore.messages import AssistantMessage, Citation, HostedToolUse, Item, ProviderState, UserMessage
-from agentcore.model import ModelHostedToolEvent, ModelRequest, ModelResponseDone
+from agentcore.messages import (
+    AssistantMessage,
+    Citation,
+    HostedToolUse,
+    Item,
+    ProviderState,
+    ToolCall,
+    ToolResult,
+    UserMessage,
+)
+from agentcore.model import ModelHostedToolEvent, ModelRequest, ModelResponseDone, ToolSpec
 from agentcore.providers.anthropic.hosted import CONTAINER_CACHE_KEY, hosted_entry
 from agentcore.providers.anthropic.model import AnthropicModel
 from agentcore.providers.anthropic.turns import MAX_CONTINUATIONS
@@ -468,3 +477,38 @@ async def test_another_vendors_hosted_item_and_citations_go_as_readable_text(
     assert sent[0]["text"] == foreign.render() and "tides" in sent[0]["text"]
     assert sent[1]["text"] == "Noon.\n\nSources:\n- Tides <https://example.com/tides>"
     assert "openai" not in json.dumps(emu.requests[-1].body)
+
+
+async def test_a_search_left_waiting_on_a_client_tool_finishes_in_the_next_turn(
+    model: AnthropicModel, emu: AnthropicEmulator
+) -> None:
+    """ "If Claude calls one of your client tools at the same time, the server_tool_use block appears
+    without a result" (stop_reason tool_use); its result opens the next assistant turn."""
+    use, result = web_search_blocks("tides", TIDES)
+    call = {"type": "tool_use", "id": "toolu_01W", "name": "get_weather", "input": {"city": "Brest"}}
+    emu.queue(
+        AnthropicReply(content=[use, call], stop_reason="tool_use"),
+        AnthropicReply(content=[result, {"type": "text", "text": "Sunny, high tide at noon."}]),
+        Reply(text="ok"),
+    )
+    weather = ToolSpec(
+        "get_weather", "Weather.", {"type": "object", "properties": {"city": {"type": "string"}}}
+    )
+    items: list[Item] = [UserMessage.of("Weather and tides in Brest?")]
+
+    def request() -> ModelRequest:
+        return ModelRequest("You are terse.", list(items), (weather,), hosted_tools=(web_search(),))
+
+    first = await model.respond(request())
+    waiting, tool_call = first.items
+    assert isinstance(waiting, HostedToolUse) and waiting.status == "incomplete" and not waiting.sources
+    assert isinstance(tool_call, ToolCall)
+    items += [*first.items, ToolResult(call_id="toolu_01W", name="get_weather", output="sunny")]
+    second = await model.respond(request())
+    done = second.items[0]
+    assert isinstance(done, HostedToolUse) and done.kind == "web_search" and done.call_id == use["id"]
+    assert [s.url for s in done.sources] == [TIDES[0][0], TIDES[1][0]]
+    items += [*second.items, UserMessage.of("Thanks")]
+    await model.respond(request())  # the emulator takes the split pair back, as the API does
+    sent = [strip_cache(m["content"]) for m in emu.requests[-1].body["messages"]]
+    assert sent[1] == [use, call] and sent[3][0] == result
