@@ -80,9 +80,9 @@ class Agent(Generic[OutputT]):
     sandbox: Any = None
     """A sandbox (``agentcore.sandboxes``); its shell and file tools are added to ``tools``."""
     native_tools: Literal["auto", "off"] = "auto"
-    """With a sandbox: ``"auto"`` presents ``shell`` and ``apply_patch`` in the form a model was trained on
-    where its adapter knows one (OpenAI ``shell``/``apply_patch`` tools), run in the same sandbox;
-    ``"off"`` keeps the function tools only."""
+    """With a sandbox: ``"auto"`` presents its shell and file tools in the form a model was trained on
+    where its adapter knows one (OpenAI ``shell``/``apply_patch``, Anthropic ``bash``/text editor), run in
+    the same sandbox; ``"off"`` keeps the function tools only."""
     hosted_tools: Sequence[Any] = ()
     """Tools the model's vendor runs (:mod:`agentcore.hosted`: ``web_search(...)``, ``file_search(...)``,
     ``code_execution(...)``)."""

@@ -85,9 +85,10 @@ class ModelRequest:
     conversation_id: str | None = None
     agent_name: str | None = None
     native_tools: tuple[str, ...] = ()
-    """Native client tools the agent's sandbox serves (``shell``, ``apply_patch``): an adapter whose model
-    was trained on them declares them in the vendor's form instead of the function tools of the same name
-    (the run executes either in the sandbox). Empty with ``Agent(native_tools="off")``."""
+    """Native client tools the agent's sandbox serves (``shell``, ``apply_patch``, ``bash``,
+    ``text_editor``): an adapter whose model was trained on some of them declares those in the vendor's form
+    instead of the function tools doing the same work (the run executes either in the sandbox). Empty with
+    ``Agent(native_tools="off")``."""
     hosted_tools: tuple[Any, ...] = ()
     """The agent's hosted tool declarations (:mod:`agentcore.hosted`); an adapter that cannot serve one
     raises :class:`~agentcore.hosted.UnsupportedHostedToolError`."""

@@ -13,7 +13,7 @@ import anthropic
 import pytest
 
 from agentcore import Agent, Runner
-from agentcore.messages import Item, ToolCall, ToolResult, UserMessage
+from agentcore.messages import Item, ToolCall, UserMessage
 from agentcore.model import ModelRequest, ToolSpec
 from agentcore.providers.anthropic.model import AnthropicModel
 from agentcore.providers.anthropic.native import native_versions
@@ -297,3 +297,23 @@ async def test_an_openai_shell_call_continues_on_anthropic_and_a_bash_call_on_op
 def _results_openai(body: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = body["input"][-1]
     return out
+
+
+async def test_a_streamed_bash_call_and_a_forced_shell_choice(emu: AnthropicEmulator) -> None:
+    from agentcore.model import ModelResponseDone, ModelSettings
+
+    request = ModelRequest(
+        instructions=None,
+        items=[UserMessage.of("run it")],
+        tools=SPECS,
+        native_tools=("shell", "apply_patch", "bash", "text_editor"),
+        settings=ModelSettings(tool_choice="shell"),  # the function tool bash stands in for
+    )
+    emu.queue(AnthropicReply(content=[_use("bash", {"command": "ls -la"}, "toolu_s1")]))
+    events = [e async for e in _model(emu).stream(request)]
+    assert _sent(emu, 0)["tool_choice"] == {"type": "tool", "name": "bash"}
+    done = events[-1]
+    assert isinstance(done, ModelResponseDone)
+    (call,) = done.response.items
+    assert isinstance(call, ToolCall) and call.name == "shell" and call.state_for("native", kind="bash")
+    assert json.loads(call.arguments) == {"command": "ls -la"}
