@@ -77,6 +77,7 @@ from .hosted_items import (
     grounding_started,
     hosted_key,
     search_requests,
+    text_with_sources,
 )
 
 __all__ = ["GeminiModel"]
@@ -315,7 +316,7 @@ class GeminiModel(Model):
             return ("user", parts) if parts else None
         if isinstance(item, AssistantMessage):
             own = self._own(item, "text_signature")
-            part: dict[str, Any] = {"text": item.text}
+            part: dict[str, Any] = {"text": text_with_sources(item, self.provider)}
             if own and own.get("signature"):
                 part["thoughtSignature"] = own["signature"]
             elif not item.text:

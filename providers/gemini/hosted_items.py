@@ -342,7 +342,7 @@ def ground(
     if url_context:
         added.append(url_context_item(url_context, provider, model))
     if grounding:
-        items = with_citations(items, grounding)
+        items = with_citations(items, grounding, provider, model)
         at = next(
             (i for i, it in enumerate(items) if isinstance(it, HostedToolUse) and it.kind == "web_search"),
             None,
@@ -361,8 +361,38 @@ def ground(
     return [*items[:at], *added, *items[at:]]
 
 
-def with_citations(items: list[Item], meta: dict[str, Any]) -> list[Item]:
-    """``items`` with the grounding supports of ``meta`` on their assistant messages."""
+def cited_mark(provider: str, model: str) -> ProviderState:
+    """The state that marks an answer's citations as this provider's own (they came as metadata or
+    annotations, which are never sent back, so the text goes back as it was)."""
+    return _state(provider, model, "citations", None)
+
+
+def sources_text(citations: Sequence[Citation]) -> str:
+    """Cited sources as a short list a model can read."""
+    lines: list[str] = []
+    for c in citations:
+        label = c.title or c.filename or c.url or c.file_id or "source"
+        where = c.url or c.file_id or ""
+        line = f"- {label}" + (f" <{where}>" if where and where != label else "")
+        if line not in lines:
+            lines.append(line)
+    return "Sources:\n" + "\n".join(lines) if lines else ""
+
+
+def text_with_sources(item: AssistantMessage, provider: str) -> str:
+    """The text to send for an assistant message: another vendor's cited sources (annotations this
+    provider cannot take) listed after it; this provider's own answer as it was."""
+    if not item.citations or any(s.provider == provider for s in item.state):
+        return item.text
+    listing = sources_text(item.citations)
+    return f"{item.text}\n\n{listing}" if listing else item.text
+
+
+def with_citations(
+    items: list[Item], meta: dict[str, Any], provider: str = "", model: str = ""
+) -> list[Item]:
+    """``items`` with the grounding supports of ``meta`` on their assistant messages (marked as this
+    provider's own citations)."""
     positions = [i for i, it in enumerate(items) if isinstance(it, AssistantMessage)]
     if not positions:
         return items
@@ -370,5 +400,10 @@ def with_citations(items: list[Item], meta: dict[str, Any]) -> list[Item]:
     out = list(items)
     for n, cites in found.items():
         msg = cast(AssistantMessage, out[positions[n]])
-        out[positions[n]] = msg.model_copy(update={"citations": msg.citations + tuple(cites)})
+        state = (
+            msg.state
+            if any(s.kind == "citations" for s in msg.state)
+            else (*msg.state, cited_mark(provider, model))
+        )
+        out[positions[n]] = msg.model_copy(update={"citations": msg.citations + tuple(cites), "state": state})
     return out

@@ -64,6 +64,7 @@ from .common import (
     sse_json,
 )
 from .hosted import interactions_tools
+from .hosted_items import cited_mark, text_with_sources
 from .hosted_steps import (
     HOSTED_STEP_TYPES,
     decode_steps,
@@ -160,7 +161,8 @@ class GeminiInteractionsModel(Model):
         if isinstance(item, AssistantMessage):
             if not item.text:
                 return None
-            return {"type": "model_output", "content": [{"type": "text", "text": item.text}]}
+            text = text_with_sources(item, self.provider)
+            return {"type": "model_output", "content": [{"type": "text", "text": text}]}
         if isinstance(item, Reasoning):
             st = item.state_for(self.provider, model=self.model_name, kind="thought")
             if st is None or not isinstance(st.payload, dict):
@@ -358,7 +360,9 @@ class GeminiInteractionsModel(Model):
             elif kind == "model_output":
                 text = _texts(step.get("content"))
                 if text:
-                    items.append(AssistantMessage(text=text, citations=step_citations(step.get("content"))))
+                    cites = step_citations(step.get("content"))
+                    mark = (cited_mark(self.provider, self.model_name),) if cites else ()
+                    items.append(AssistantMessage(text=text, citations=cites, state=mark))
             elif kind == "function_call":
                 payload = {"id": step.get("id")}
                 st = (

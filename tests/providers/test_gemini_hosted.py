@@ -483,3 +483,26 @@ def test_the_agent_is_refused_when_built(monkeypatch: pytest.MonkeyPatch) -> Non
         Agent(
             name="a", model="google-interactions:gemini-3-pro-preview", hosted_tools=[web_search(max_uses=2)]
         )
+
+
+async def test_cited_sources_of_another_vendor_are_listed_gemini_own_are_not(
+    emulator: GeminiEmulator,
+) -> None:
+    from agentcore.messages import Citation
+
+    emulator.script_candidate(grounding_metadata=GROUNDING)
+    emulator.queue(Reply(text=ANSWER))
+    model = model_for(emulator)
+    own = await model.respond(ModelRequest(None, ask("Prices?"), hosted_tools=(web_search(),)))
+    foreign = AssistantMessage(
+        text="It shipped.",
+        citations=(
+            Citation(url="https://example.com/a", title="A"),
+            Citation(kind="file", filename="policy.pdf"),
+        ),
+        state=(ProviderState(provider="openai", kind="message", payload={"id": "msg_1"}),),
+    )
+    await model.respond(ModelRequest(None, [*ask(), foreign, *own.items, UserMessage.of("more")]))
+    texts = [p.get("text") for p in emulator.last_body["contents"][1]["parts"]]
+    assert texts[0] == "It shipped.\n\nSources:\n- A <https://example.com/a>\n- policy.pdf"
+    assert texts[-1] == ANSWER  # Gemini's own grounded answer goes back as it was

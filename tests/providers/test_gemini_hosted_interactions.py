@@ -301,3 +301,21 @@ async def test_a_signed_step_changed_on_replay_is_rejected(emulator: GeminiEmula
     ]
     with pytest.raises(Exception, match="changed on replay"):
         await model.respond(ModelRequest(None, items))
+
+
+async def test_cited_sources_of_another_vendor_are_listed(emulator: GeminiEmulator) -> None:
+    from agentcore.messages import Citation
+
+    script(emulator)
+    model = model_for(emulator, store=False)
+    own = await model.respond(ModelRequest(None, [UserMessage.of("Tea?")], hosted_tools=HOSTED))
+    foreign = AssistantMessage(
+        text="It shipped.",
+        citations=(Citation(url="https://example.com/a", title="A"),),
+        state=(ProviderState(provider="anthropic", kind="block", payload={"type": "text"}),),
+    )
+    await model.respond(
+        ModelRequest(None, [UserMessage.of("Tea?"), foreign, *own.items, UserMessage.of("?")])
+    )
+    texts = [s["content"][0]["text"] for s in emulator.last_body["input"] if s["type"] == "model_output"]
+    assert texts == ["It shipped.\n\nSources:\n- A <https://example.com/a>", ANSWER]
