@@ -222,6 +222,18 @@ class OpenAIContainer:
         data = await asyncio.to_thread(src.read_bytes)
         return await self._send(cid, posixpath.basename(dest) if dest else src.name, data)
 
+    async def write_file(self, path: str, data: bytes | str) -> str:
+        """Write ``data`` as a file of the container; its path there. OpenAI places files directly under
+        ``/mnt/data`` by name, so ``path`` is a name (or ``/mnt/data/<name>``), not a deeper path."""
+        name = path[len(MOUNT) + 1 :] if path.startswith(MOUNT + "/") else path
+        if not name or "/" in name:
+            raise SandboxError(
+                f"{path!r}: files go directly under {MOUNT} in an OpenAI container (give a name)"
+            )
+        return await self._send(
+            await self._ready_id(), name, data.encode() if isinstance(data, str) else data
+        )
+
     async def _put(self, cid: str, path: Path, name: str) -> str:
         return await self._send(cid, name, await asyncio.to_thread(path.read_bytes))
 
@@ -243,8 +255,9 @@ class OpenAIContainer:
             raise SandboxError(f"listing the files of container {cid} failed: {exc}") from exc
         return out
 
-    async def read_file(self, path: str) -> bytes:
-        """The bytes of a file in the container (a path relative to ``/mnt/data``, or absolute)."""
+    async def read_file(self, path: str, *, max_bytes: int | None = 10_000_000) -> bytes:
+        """The bytes of a file in the container (a path relative to ``/mnt/data``, or absolute).
+        Raises :class:`~agentcore.errors.SandboxError` when it is missing or larger than ``max_bytes``."""
         cid = await self._ready_id()
         want = path if path.startswith("/") else posixpath.join(MOUNT, path)
         files = await self.files()
@@ -257,7 +270,10 @@ class OpenAIContainer:
             content = await self._client.containers.files.content.retrieve(file_id, container_id=cid)
         except openai.APIError as exc:
             raise SandboxError(f"download of {want!r} from container {cid} failed: {exc}") from exc
-        return content.content
+        data = content.content
+        if max_bytes is not None and len(data) > max_bytes:
+            raise SandboxError(f"{want}: {len(data)} bytes, over max_bytes={max_bytes}")
+        return data
 
     async def download(self, path: str, dest: str | Path) -> Path:
         """Copy a file of the container to ``dest`` (a file path, or an existing directory)."""

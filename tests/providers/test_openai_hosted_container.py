@@ -174,3 +174,13 @@ async def test_container_auto_is_asked_for_then_the_container_openai_made_is_reu
         assert read.output == "$ cat one.txt\none\n[exit 0]"
         assert (await box.read_file("one.txt")) == b"one\n"
     assert emu.hosted.containers[cid].deleted
+
+
+async def test_write_and_read_a_file(emu: OpenAIResponsesEmulator, client: openai.AsyncOpenAI) -> None:
+    async with OpenAIContainer(client=client) as box:
+        assert await box.write_file("notes.txt", "hello") == "/mnt/data/notes.txt"
+        assert await box.read_file("/mnt/data/notes.txt") == b"hello"
+        with pytest.raises(SandboxError, match="max_bytes"):
+            await box.read_file("notes.txt", max_bytes=2)
+        with pytest.raises(SandboxError, match="directly under /mnt/data"):
+            await box.write_file("sub/notes.txt", "x")
