@@ -21,6 +21,9 @@ What it takes care of:
   newest message), so long runs pay cached-input prices.
 * API version 2026-10-21 rules: ``temperature``/``top_p``/``top_k`` are never sent (noted in the trace);
   ``max_tokens`` is always sent; structured output uses native ``output_config.format``.
+* hosted tools (``ModelRequest.hosted_tools``) as server tools with their betas, ``mcp_servers`` and the
+  reused ``container`` (:mod:`.hosted`); their blocks as ``HostedToolUse`` items (:mod:`.server_blocks`);
+  a turn the API paused (``pause_turn``) continued into one response (:mod:`.turns`).
 """
 
 from __future__ import annotations

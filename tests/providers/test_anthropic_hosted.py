@@ -512,3 +512,20 @@ async def test_a_search_left_waiting_on_a_client_tool_finishes_in_the_next_turn(
     await model.respond(request())  # the emulator takes the split pair back, as the API does
     sent = [strip_cache(m["content"]) for m in emu.requests[-1].body["messages"]]
     assert sent[1] == [use, call] and sent[3][0] == result
+
+
+def test_an_agent_on_claude_with_what_anthropic_cannot_serve_fails_when_it_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    with pytest.raises(UnsupportedHostedToolError, match="no approval flow"):
+        Agent(
+            name="a", model="anthropic:claude-sonnet-4-5", hosted_tools=[hosted_mcp("d", "https://x.example")]
+        )
+    served = [
+        web_search(),
+        web_fetch(),
+        code_execution(),
+        hosted_mcp("d", "https://x.example", require_approval="never"),
+    ]
+    Agent(name="a", model="anthropic:claude-sonnet-4-5", hosted_tools=served)
