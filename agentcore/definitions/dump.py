@@ -19,6 +19,7 @@ from ..model import Model, ModelSettings
 from ..run.retry import RetryPolicy
 from ..tools import Tool, parse_docstring
 from .build import SPEC_ATTR, FallbackModel
+from .hosted import entry_of
 from .jsonschema import schema_of
 from .refs import _tools
 
@@ -341,6 +342,11 @@ class _Dumper:
             }
         if agent.context is not None:
             out["context"] = context_entry(agent.context)
+        if agent.native_tools != "auto":
+            out["native_tools"] = agent.native_tools
+        hosted = [entry_of(t, lambda name: _EnvRef(f"${{{name}}}")) for t in agent.hosted_tools]
+        if any(h is not None for h in hosted):
+            out["hosted_tools"] = [h for h in hosted if h is not None]
         if agent.max_turns:
             out["max_turns"] = agent.max_turns
         for key, default in (("max_corrections", 3), ("max_parallel_tools", 8)):

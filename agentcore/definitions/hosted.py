@@ -198,3 +198,42 @@ def check_agent_hosted(
             check_hosted(vendor[0], vendor[1], [tool])
         except UnsupportedHostedToolError as exc:
             report(("agents", name, "hosted_tools", i), f"agents.{name}.hosted_tools[{i}]: {exc}")
+
+
+def entry_of(tool: Any, secret: Callable[[str], str]) -> Any:
+    """A declaration as its ``hosted_tools`` entry (what :func:`declaration` reads back): a bare name when
+    every option is at its default, else the fields off their default; the MCP authorization and
+    secret-looking headers become ``secret(<LABEL>_TOKEN)`` (a ``${VAR}`` reference). ``None`` for an object
+    that is not a declaration (a vendor-hosted container comes with the agent's sandbox)."""
+    import dataclasses
+    import re
+
+    if not isinstance(tool, WebSearch | WebFetch | FileSearch | CodeExecution | HostedMCP):
+        return None
+    defaults: dict[str, Any] = {
+        f.name: f.default for f in dataclasses.fields(tool) if f.default is not dataclasses.MISSING
+    }
+    out: dict[str, Any] = {"type": tool.kind}
+    for f in dataclasses.fields(tool):
+        value = getattr(tool, f.name)
+        if f.name in defaults and value == defaults[f.name]:
+            continue
+        if isinstance(value, UserLocation):
+            value = {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
+        elif isinstance(value, tuple) and f.name == "headers":
+            value = dict(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    if isinstance(tool, HostedMCP):
+        token = re.sub(r"[^A-Za-z0-9_]", "_", tool.server_label).upper() + "_TOKEN"
+        if tool.authorization:
+            out["authorization"] = secret(token)
+        if "headers" in out:
+            out["headers"] = {
+                k: (secret(token) if re.search(r"(key|token|secret|auth|password)", k, re.I) else v)
+                for k, v in out["headers"].items()
+            }
+    return (
+        out["type"] if len(out) == 1 and tool.kind in ("web_search", "web_fetch", "code_execution") else out
+    )

@@ -133,3 +133,31 @@ def test_the_json_schema_describes_hosted_tools() -> None:
     kinds = {ref["$ref"].rsplit("/", 1)[-1] for ref in entry["anyOf"][1]["oneOf"]}
     assert kinds == {"WebSearchSpec", "WebFetchSpec", "FileSearchSpec", "CodeExecutionSpec", "MCPSpec"}
     assert entry["anyOf"][0]["enum"] == ["web_search", "web_fetch", "code_execution"]
+
+
+def test_hosted_and_native_tools_are_dumped_back_without_the_secret(
+    write: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentcore import Agent
+    from agentcore.definitions import loads, to_yaml
+    from agentcore.hosted import hosted_mcp, web_fetch, web_search
+
+    agent = Agent(
+        name="researcher",
+        model="anthropic:claude-sonnet-4-5",
+        native_tools="off",
+        hosted_tools=[
+            web_search(),
+            web_fetch(allowed_domains=["docs.python.org"], max_uses=2),
+            hosted_mcp(
+                "deep-wiki", "https://mcp.example.com/mcp", require_approval="never", authorization="s3cret"
+            ),
+        ],
+    )
+    text = to_yaml(agent)
+    assert "s3cret" not in text and "${DEEP_WIKI_TOKEN}" in text
+    monkeypatch.setenv("DEEP_WIKI_TOKEN", "s3cret")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    definition = loads(text)
+    back = definition.build()
+    assert back.native_tools == "off" and back.hosted_tools == agent.hosted_tools
