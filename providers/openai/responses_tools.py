@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from agentcore.hosted import (
     CodeExecution,
@@ -27,7 +27,9 @@ from agentcore.hosted import (
 from agentcore.model import ToolSpec
 
 from . import computer
-from .container import OpenAIContainer
+
+if TYPE_CHECKING:
+    from .container import OpenAIContainer
 
 PROVIDER = "openai"
 _GPT = re.compile(r"^gpt-(\d+)(?:\.(\d+))?")
@@ -59,7 +61,7 @@ def native_entries(model: str, kinds: Sequence[str]) -> list[dict[str, Any]]:
 def hosted_entry(tool: Any, model: str = "") -> dict[str, Any]:
     """One hosted tool declaration as a Responses tool entry (an :class:`.container.OpenAIContainer`
     sandbox: the ``shell`` tool run in that container)."""
-    if isinstance(tool, OpenAIContainer):
+    if _is_container(tool):
         if model and not native_model(model):
             raise UnsupportedHostedToolError(
                 PROVIDER, "shell", f"model {model!r} has no shell tool (GPT-5.1 and later have it)"
@@ -179,22 +181,27 @@ def tools_to_wire(
     return out
 
 
+def _is_container(tool: Any) -> TypeGuard[OpenAIContainer]:
+    """An OpenAI hosted container (checked by its marker: this module does not import the SDK)."""
+    return getattr(tool, "hosted_vendor", None) == PROVIDER
+
+
 async def containers_ready(hosted: Sequence[Any]) -> None:
     """Wait for the hosted containers the request's ``shell`` tool names (the run starts them while the
     first request is being built; the request needs their ids)."""
     for h in hosted:
-        if isinstance(h, OpenAIContainer):
+        if _is_container(h):
             await h.ready()
 
 
 def container_key(hosted: Sequence[Any]) -> tuple[Any, ...]:
     """What of the hosted containers changes the request's tools (a ``container_auto`` one, once made)."""
-    return tuple(h.container_id for h in hosted if isinstance(h, OpenAIContainer))
+    return tuple(h.container_id for h in hosted if _is_container(h))
 
 
 def observe_containers(hosted: Sequence[Any], items: Sequence[Any]) -> None:
     """Tell ``container_auto`` containers which container OpenAI made (from the hosted shell calls)."""
-    boxes = [h for h in hosted if isinstance(h, OpenAIContainer) and h.auto and h.container_id is None]
+    boxes = [h for h in hosted if _is_container(h) and h.auto and h.container_id is None]
     for item in items if boxes else ():
         cid = (
             getattr(item, "input", {}).get("container_id") if getattr(item, "kind", None) == "shell" else None
