@@ -371,7 +371,7 @@ def test_errors_come_sorted_and_the_message_is_one_line_each() -> None:
         "inline.yaml:4:7: agents.a.modl: unknown field 'modl' (did you mean 'model'?); expected one of: "
         "description, instructions, instructions_file, model, settings, tools, sandbox, mcp_servers, native_tools, "
         "hosted_tools, output_schema, handoffs, "
-        "guardrails, verify, retry, max_turns, max_corrections, max_parallel_tools",
+        "guardrails, verify, retry, context, max_turns, max_corrections, max_parallel_tools",
     ]
 
 
