@@ -29,6 +29,8 @@ from .._common import dumps
 
 PROVIDER = "anthropic"
 STATE_KIND = "server_block"
+UNFINISHED = "server_block_unfinished"
+"""State kind of a call a paused turn left without result: kept, but sent back as text (see ``turns``)."""
 USE_BLOCKS = frozenset({"server_tool_use", "mcp_tool_use"})
 _KINDS: dict[str, HostedToolKind] = {
     "web_search": "web_search",

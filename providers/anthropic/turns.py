@@ -15,11 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 from agentcore import tracing
-from agentcore.messages import HostedToolUse, Usage
+from agentcore.messages import HostedToolUse, Item, ToolCall, Usage
 from agentcore.model import ModelRequest, ModelResponse
 
 from .decode import BlockDecoder, usage_from
 from .hosted import remember_container
+from .server_blocks import STATE_KIND, UNFINISHED, is_use
 
 MAX_CONTINUATIONS = 5
 """How many times one turn is continued after ``pause_turn`` before it is returned as it stands
@@ -79,7 +80,24 @@ class Turn:
         return self._decoder(self._bound or "").response(merged, self._raw_inputs, self._hosted)
 
     def response(self) -> ModelResponse:
-        """The whole turn as one response (usage of every piece)."""
+        """The whole turn as one response (usage of every piece). A turn still paused keeps its
+        unfinished server calls, but they go back as text: only a continuation may send a
+        ``server_tool_use`` without its result, and the next request starts a new turn."""
         response = self._decode()
         response.usage = self._usage
+        if response.finish_reason == "pause_turn" and not any(
+            isinstance(i, ToolCall) for i in response.items
+        ):
+            response.items = [_unfinished(i) for i in response.items]
         return response
+
+
+def _unfinished(item: Item) -> Item:
+    if not isinstance(item, HostedToolUse) or item.status != "incomplete":
+        return item
+    if not all(is_use(s.payload["block"]) for s in item.state if s.kind == STATE_KIND):
+        return item  # it also carries earlier calls' results (parallel calls): keep them paired
+    state = tuple(
+        s.model_copy(update={"kind": UNFINISHED}) if s.kind == STATE_KIND else s for s in item.state
+    )
+    return item.model_copy(update={"state": state})

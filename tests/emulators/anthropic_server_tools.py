@@ -210,19 +210,19 @@ def check_container(state: dict[str, Any], body: dict[str, Any]) -> None:
 
 
 def check_continuation(state: dict[str, Any], body: dict[str, Any]) -> None:
-    """After ``pause_turn`` the next request continues the paused turn: its last message is the
-    assistant turn, ending with the paused content unchanged."""
+    """After ``pause_turn`` a request that continues the turn (its last message is the assistant's)
+    must end with the paused content unchanged; a new user message starts a new turn instead."""
     paused = state.pop("paused", None)
-    if paused is None:
-        return
     last = body["messages"][-1]
+    if paused is None or last.get("role") != "assistant":
+        return
     content = last.get("content")
     sent = [_canon(b) for b in content] if isinstance(content, list) else []
-    if last.get("role") != "assistant" or sent[-len(paused) :] != paused:
+    if sent[-len(paused) :] != paused:
         state["paused"] = paused
         raise Rejected(
-            "messages: after stop_reason 'pause_turn' send the paused assistant content back as the "
-            "last message to continue the turn"
+            "messages: to continue a turn paused with stop_reason 'pause_turn', send its assistant content "
+            "back unchanged as the last message"
         )
 
 

@@ -441,12 +441,21 @@ async def test_a_turn_paused_too_often_is_returned_as_it_stands(
 ) -> None:
     pieces = [
         AnthropicReply(content=[{"type": "text", "text": f"{n}."}], stop_reason="pause_turn")
-        for n in range(9)
+        for n in range(MAX_CONTINUATIONS + 1)
     ]
-    emu.queue(*pieces)
-    response = await model.respond(ask([UserMessage.of("Go")], web_search()))
+    pieces[-1] = AnthropicReply(content=[web_search_blocks("tides", TIDES)[0]], stop_reason="pause_turn")
+    emu.queue(*pieces, Reply(text="ok"))
+    items: list[Item] = [UserMessage.of("Go")]
+    response = await model.respond(ask(items, web_search()))
     assert len(emu.requests) == MAX_CONTINUATIONS + 1
     assert response.finish_reason == "pause_turn"
+    waiting = response.items[-1]
+    assert isinstance(waiting, HostedToolUse) and waiting.status == "incomplete"
+    # a new turn cannot carry a search without its result: it goes as text, the block stays in the item
+    await model.respond(ask([*items, *response.items, UserMessage.of("And?")], web_search()))
+    sent = assistant_content(emu)
+    assert sent[-1]["type"] == "text" and sent[-1]["text"] == waiting.render()
+    assert waiting.state[0].payload["block"]["type"] == "server_tool_use"
 
 
 # --------------------------------------------------------------------------- other vendors
