@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from agentcore.messages import Item, ProviderState, ToolCall
@@ -64,10 +65,11 @@ REPLACES: dict[str, frozenset[str]] = {
 _CLAUDE = re.compile(r"claude-(?:(?:opus|sonnet|haiku)-)?(\d+)(?:-(\d)(?!\d))?")
 
 
+@lru_cache(maxsize=256)
 def native_versions(model: str) -> dict[str, tuple[str, str]]:
     """Native tool kind -> (tool type, tool name) for the Claude ``model``: Claude 4.x and later take
     ``bash_20250124`` and ``text_editor_20250728``; Sonnet 3.7 ``bash_20250124`` and
-    ``text_editor_20250124`` (``str_replace_editor``); other models none."""
+    ``text_editor_20250124`` (``str_replace_editor``); other models none. (Cached: do not change it.)"""
     m = _CLAUDE.search(model.lower())
     if m is None:
         return {}
@@ -112,14 +114,20 @@ def split_tools(
     (comma-joined, empty when there are none)."""
     if not request.native_tools:
         return tuple(request.tools), b""
-    entries = native_entries(model, request.native_tools, max_characters)
+    replaced, entries = _declared(model, tuple(request.native_tools), max_characters)
     if not entries:
         return tuple(request.tools), b""
+    return tuple(t for t in request.tools if t.name not in replaced), entries
+
+
+@lru_cache(maxsize=64)
+def _declared(model: str, kinds: tuple[str, ...], max_characters: int | None) -> tuple[frozenset[str], bytes]:
+    """The function tools replaced and the native entries' bytes (computed once per model and kinds)."""
+    entries = native_entries(model, kinds, max_characters)
     versions = native_versions(model)
-    kinds = {k for k, (tool_type, _) in versions.items() if any(e["type"] == tool_type for e in entries)}
-    replaced = frozenset().union(*(REPLACES[k] for k in kinds))
-    specs = tuple(t for t in request.tools if t.name not in replaced)
-    return specs, b",".join(dumps(e) for e in entries)
+    declared = {k for k, (tool_type, _) in versions.items() if any(e["type"] == tool_type for e in entries)}
+    replaced = frozenset().union(*(REPLACES[k] for k in declared))
+    return replaced, b",".join(dumps(e) for e in entries)
 
 
 def native_choice(model: str, request: ModelRequest, choice: str | None) -> str | None:
