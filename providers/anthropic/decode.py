@@ -211,10 +211,13 @@ class BlockDecoder:
         raw_inputs = raw_inputs or {}
         last = len(content) - 1
         items: list[Item] = []
+        results: dict[str, dict[str, Any]] | None = None
         for n, members in group(content):
             block = content[n]
             if len(members) > 1 or is_use(block) or is_result(block):
-                items.append(self._hosted(content, members, hosted or {}))
+                if results is None:  # server results by the call they answer (a call's result may come later)
+                    results = {str(b.get("tool_use_id")): b for b in content if is_result(b)}
+                items.append(self._hosted(content, members, results, hosted or {}))
                 continue
             truncated = stop == "max_tokens" and n == last and _is_tool_use(block)
             items.append(self.item(block, raw_inputs.get(n), truncated))
@@ -234,16 +237,17 @@ class BlockDecoder:
         )
 
     def _hosted(
-        self, content: list[Any], members: list[int], announced: dict[str, HostedToolUse]
+        self,
+        content: list[Any],
+        members: list[int],
+        results: dict[str, dict[str, Any]],
+        announced: dict[str, HostedToolUse],
     ) -> HostedToolUse:
         """One server-tool call (a use and the result blocks after it) as a hosted item."""
         blocks = [content[i] for i in members]
         use = blocks[0] if is_use(blocks[0]) else None
         call_id = use.get("id") if use is not None else blocks[0].get("tool_use_id")
-        result = next(
-            (b for b in content if is_result(b) and call_id is not None and b.get("tool_use_id") == call_id),
-            None,
-        )
+        result = results.get(str(call_id)) if call_id is not None else None
         seen = announced.get(str(call_id))
         if seen is not None and [s.payload["block"] for s in seen.state] == blocks:
             return seen

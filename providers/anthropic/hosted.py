@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -154,7 +154,6 @@ class HostedParts:
     mcp_servers: tuple[dict[str, Any], ...] = ()
     container: str | None = None
     code_execution: bool = False
-    entries: tuple[dict[str, Any], ...] = field(default=())
 
 
 NO_HOSTED = HostedParts()
@@ -196,7 +195,6 @@ def _parts(tools: tuple[Any, ...], model: str) -> HostedParts:
         mcp_servers=tuple(mcp_server(t) for t in tools if isinstance(t, HostedMCP)),
         container=code[0].container if code else None,
         code_execution=bool(code),
-        entries=tuple(entries),
     )
 
 
