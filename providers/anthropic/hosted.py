@@ -34,8 +34,11 @@ from agentcore.hosted import (
     WebFetch,
     WebSearch,
 )
+from agentcore.messages import HostedToolUse
+from agentcore.model import ModelRequest
 
 from .._common import dumps
+from .server_blocks import own_blocks
 
 PROVIDER = "anthropic"
 WEB_FETCH_BETA = "web-fetch-2025-09-10"
@@ -198,10 +201,21 @@ def _parts(tools: tuple[Any, ...], model: str) -> HostedParts:
     )
 
 
-def beta_header(parts: HostedParts, existing: str | None) -> str | None:
-    """The ``anthropic-beta`` value: the client's own betas plus the ones ``parts`` need."""
+def request_betas(request: ModelRequest, model: str = "") -> tuple[str, ...]:
+    """The betas a request needs: its hosted tools', and the MCP connector's while the transcript
+    holds MCP blocks to send back (they are beta blocks even when the server is no longer declared)."""
+    betas = hosted_parts(request.hosted_tools, model).betas if request.hosted_tools else ()
+    if MCP_BETA not in betas and any(
+        isinstance(i, HostedToolUse) and i.kind == "mcp" and own_blocks(i) for i in request.items
+    ):
+        betas = (*betas, MCP_BETA)
+    return betas
+
+
+def beta_header(betas: Sequence[str], existing: str | None) -> str | None:
+    """The ``anthropic-beta`` value: the client's own betas plus ``betas``."""
     have = [b.strip() for b in (existing or "").split(",") if b.strip()]
-    extra = [b for b in parts.betas if b not in have]
+    extra = [b for b in betas if b not in have]
     return ",".join(have + extra) if extra else None
 
 

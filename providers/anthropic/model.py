@@ -45,7 +45,7 @@ from .._common import header_retry_after, json_body, malformed_stream, server_ad
 from . import computer, tokens
 from .decode import BlockDecoder, StreamAssembler
 from .encode import RequestEncoder
-from .hosted import beta_header, hosted_parts
+from .hosted import beta_header, request_betas
 from .native import declared
 from .turns import Turn
 
@@ -229,9 +229,9 @@ class AnthropicModel(Model):
         options: dict[str, Any] = {"max_retries": 0}
         if self._timeout is not None:
             options["timeout"] = self._timeout
-        if request is not None and request.hosted_tools:  # their betas, with the client's own
-            parts = hosted_parts(request.hosted_tools, self.model_name)
-            beta = beta_header(parts, self.client.default_headers.get("anthropic-beta"))  # type: ignore[arg-type]
+        if request is not None:  # hosted tools' betas (MCP's for MCP blocks sent back), with the client's own
+            default = self.client.default_headers.get("anthropic-beta")
+            beta = beta_header(request_betas(request, self.model_name), default)  # type: ignore[arg-type]
             if beta:
                 options["headers"] = {"anthropic-beta": beta}
         desktop = computer.beta(self.model_name, request) if request is not None else None

@@ -538,3 +538,16 @@ def test_an_agent_on_claude_with_what_anthropic_cannot_serve_fails_when_it_is_bu
         hosted_mcp("d", "https://x.example", require_approval="never"),
     ]
     Agent(name="a", model="anthropic:claude-sonnet-4-5", hosted_tools=served)
+
+
+async def test_mcp_blocks_sent_back_carry_their_beta_without_the_server_declared(
+    model: AnthropicModel, emu: AnthropicEmulator
+) -> None:
+    docs = hosted_mcp("docs", "https://mcp.example.com", require_approval="never")
+    blocks = [*mcp_blocks("docs", "search", {"q": "x"}, "found"), {"type": "text", "text": "Found it."}]
+    emu.queue(AnthropicReply(content=blocks), Reply(text="ok"))
+    items: list[Item] = [UserMessage.of("Search the docs")]
+    first = await model.respond(ask(items, docs))
+    await model.respond(ask([*items, *first.items, UserMessage.of("Thanks")]))  # a later agent without it
+    assert betas(emu) == {"mcp-client-2025-11-20"} and "mcp_servers" not in emu.requests[-1].body
+    assert assistant_content(emu) == blocks
