@@ -317,3 +317,48 @@ async def test_a_streamed_bash_call_and_a_forced_shell_choice(emu: AnthropicEmul
     (call,) = done.response.items
     assert isinstance(call, ToolCall) and call.name == "shell" and call.state_for("native", kind="bash")
     assert json.loads(call.arguments) == {"command": "ls -la"}
+
+
+async def test_a_transcript_with_bash_and_editor_calls_continues_on_gemini_and_chat(
+    emu: AnthropicEmulator,
+) -> None:
+    from agentcore.providers.gemini.generate_content import GeminiModel
+    from agentcore.providers.openai.chat import OpenAIChatModel
+    from tests.emulators.gemini import MODEL as GEMINI
+    from tests.emulators.gemini import GeminiEmulator
+    from tests.emulators.openai_chat import ChatCompletionsEmulator
+
+    sandbox = _local_sandbox()
+    emu.queue(
+        AnthropicReply(
+            content=[
+                _use("str_replace_based_edit_tool", {"command": "create", "path": "n.txt", "file_text": "7\n"}, "toolu_g1"),
+                _use("bash", {"command": "cat n.txt"}, "toolu_g2"),
+            ]
+        ),
+        Reply(text="n is 7"),
+    )  # fmt: skip
+    try:
+        first = await Runner.run(Agent(name="coder", model=_model(emu), sandbox=sandbox), "write n.txt")
+    finally:
+        await sandbox.close()
+    history: list[Item] = [*first.items, UserMessage.of("and n + 1?")]
+    with GeminiEmulator() as gemini, ChatCompletionsEmulator() as chat:
+        gemini.queue(Reply(text="8"))
+        chat.queue(Reply(text="8"))
+        on_gemini = await GeminiModel(GEMINI, base_url=gemini.base_url, api_key="test-key").respond(
+            ModelRequest(instructions=None, items=history)
+        )
+        on_chat = await OpenAIChatModel("llama3", base_url=chat.base_url + "/v1", api_key="test-key").respond(
+            ModelRequest(instructions=None, items=history)
+        )
+        sent_gemini = json.dumps(gemini.requests[0].body)
+        sent_chat = chat.requests[0].body["messages"]
+    assert on_gemini.text == "8" and on_chat.text == "8"
+    assert '"name": "shell"' in sent_gemini and '"command": "cat n.txt"' in sent_gemini
+    calls = [c for m in sent_chat if m["role"] == "assistant" for c in m.get("tool_calls") or []]
+    assert [c["function"]["name"] for c in calls] == ["str_replace_based_edit_tool", "shell"]
+    assert [m["content"] for m in sent_chat if m["role"] == "tool"] == [
+        "Successfully created file n.txt",
+        "7\n",
+    ]
