@@ -19,11 +19,12 @@ import asyncio
 import hashlib
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .approve import ApprovalInterrupted
 from .common import EXIT_OK
 from .progress import BOLD, DIM, Progress
 from .render import emit_output
@@ -104,7 +105,8 @@ class Chat:
     session_name: str
     max_turns: int
     progress: Progress
-    decide: Callable[[Any], tuple[bool, str]]
+    decide: Callable[[Any], Awaitable[tuple[bool, str]]]
+    """Asks about a call that needs approval (:class:`.approve.Approver`)."""
     run: Callable[..., Any]
     """``run(agent, text, ...)``: one message's run (``run._one_run``)."""
     failed: Callable[[BaseException], int]
@@ -145,7 +147,9 @@ class Chat:
                     break
                 continue
             code = await self.message(text)
-        self.say(f"session saved: agentcore run {self.definition.filename} --session {self.session_name}", DIM)
+        self.say(
+            f"session saved: agentcore run {self.definition.filename} --session {self.session_name}", DIM
+        )
         return code
 
     async def message(self, text: str) -> int:
@@ -175,6 +179,11 @@ class Chat:
             self._count(progress)
             self.say("✗ cancelled: the turns completed before Ctrl-C are kept in the session", "\033[33m")
             return EXIT_OK  # the user's choice, not a failure: leaving the chat afterwards exits 0
+        except ApprovalInterrupted:  # Ctrl-C at an approval prompt: the call rejected, the message stopped
+            progress.stop()
+            self.last_trace = progress.trace_id
+            self._count(progress)
+            return EXIT_OK
         except Exception as exc:
             progress.stop()
             self.last_trace = progress.trace_id
@@ -215,8 +224,11 @@ class Chat:
             width = max(len(c) for c in COMMANDS)
             for command, text in COMMANDS.items():
                 self.say(f"  {command.ljust(width)}  {text}")
-            self.say("  Enter sends · Alt-Enter or a trailing \\ adds a line · Up/Ctrl-R recall · "
-                     "Ctrl-C cancels a running message", DIM)
+            self.say(
+                "  Enter sends · Alt-Enter or a trailing \\ adds a line · Up/Ctrl-R recall · "
+                "Ctrl-C cancels a running message",
+                DIM,
+            )
         elif name == "/agent":
             self.agent_command(arg)
             if arg and arg in self.definition.agents:
@@ -227,8 +239,10 @@ class Chat:
                 f"session {self.session_name} · {len(snap.items)} items · active agent "
                 f"{snap.active_agent or self.agent.name} · {snap.usage.total_tokens:,} tokens"
             )
-            self.say(f"  continue later: agentcore run {self.definition.filename} --session {self.session_name}",
-                     DIM)
+            self.say(
+                f"  continue later: agentcore run {self.definition.filename} --session {self.session_name}",
+                DIM,
+            )
         elif name == "/usage":
             cost = f" · ${self.cost:.4f}" if self.cost_known and self.progress.prices and self.tokens else ""
             self.say(f"{self.messages} messages · {self.tokens:,} tokens{cost} in this chat")

@@ -71,7 +71,9 @@ def exit_code_for(exc: BaseException) -> int:
         return EXIT_SANDBOX
     if isinstance(exc, SessionBusy):
         return EXIT_BUSY
-    if isinstance(exc, KeyboardInterrupt):
+    from .approve import ApprovalInterrupted
+
+    if isinstance(exc, KeyboardInterrupt | ApprovalInterrupted):
         return EXIT_INTERRUPTED
     if isinstance(exc, UserError):
         return EXIT_CONFIG

@@ -105,21 +105,9 @@ class _Transfers:
 
 
 def _approver(args: argparse.Namespace, progress: Progress) -> Any:
-    interactive = sys.stdin.isatty() and not args.json
+    from .approve import Approver
 
-    def decide(pending: Any) -> tuple[bool, str]:
-        label = f"{pending.call.name}({pending.call.arguments})"
-        if args.yes:
-            progress.say(f"✓ approved {label} (--yes)")
-            return True, ""
-        if not interactive:
-            progress.say(f"✗ rejected {label}: nobody to ask (run in a terminal or pass --yes)")
-            return False, "nobody was there to approve it"
-        progress.finish_text()
-        answer = input(f"approve {label}? [y/N] ").strip().lower()
-        return answer in ("y", "yes"), ""  # the model reads "the user rejected this call"
-
-    return decide
+    return Approver(progress, yes=args.yes, interactive=sys.stdin.isatty() and not args.json)
 
 
 class SetUp:
@@ -190,7 +178,7 @@ async def _one_run(
                 state = result.state
                 progress.stop()
                 for pending in result.interruptions:
-                    approved, reason = decide(pending)
+                    approved, reason = await decide(pending)
                     if approved:
                         state.approve(pending.call.call_id)
                     else:

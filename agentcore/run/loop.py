@@ -439,8 +439,9 @@ class RunLoop:
                     agent=agent.name,
                     output="handoff deferred: other calls of this turn await approval; request it again",
                 )
-            self._pause(agent, calls, phase, await parking.save_workspaces(self.agents, self.owned_sandboxes))
+            # saved first: _save updates self.caches, which the paused state carries under its seal
             await self._save()
+            self._pause(agent, calls, phase, await parking.save_workspaces(self.agents, self.owned_sandboxes))
             return
         for call in calls:
             yield self._append(phase.results[call.call_id])
