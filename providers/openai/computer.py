@@ -13,13 +13,16 @@ a human (the interruption shows the messages), unless the tool was given an expl
 (``acknowledge_safety_checks``). The output acknowledges the checks (``acknowledged_safety_checks``)
 only when the action ran, i.e. after that decision; a rejected action is answered without them.
 
-The GA ``{"type": "computer"}`` tool (batched ``actions``) is not declared here: other models keep the
-neutral function tool.
+GPT-5.4 and later take the GA tool, ``{"type": "computer"}`` (no display fields: the model reads the
+size off the screenshots); its ``computer_call`` carries a batch, ``actions``, which becomes one neutral
+``batch`` action (the steps in order, one screenshot after the last). Other models keep the neutral
+function tool.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,8 +40,24 @@ BLANK_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgYGAAAAA
 SCROLL_PX_PER_CLICK = 100
 
 
-def computer_model(model: str) -> bool:
+_GPT = re.compile(r"^gpt-(\d+)(?:\.(\d+))?")
+
+
+def preview_model(model: str) -> bool:
     return model.rsplit("/", 1)[-1].lower().startswith("computer-use-preview")
+
+
+def ga_model(model: str) -> bool:
+    """GPT-5.4 and later (not the ``-chat`` models): the GA ``computer`` tool."""
+    name = model.rsplit("/", 1)[-1].lower()
+    m = _GPT.match(name)
+    if m is None or "-chat" in name:
+        return False
+    return (int(m.group(1)), int(m.group(2) or 0)) >= (5, 4)
+
+
+def computer_model(model: str) -> bool:
+    return preview_model(model) or ga_model(model)
 
 
 def view_for(model: str, native: Sequence[str], tools: Sequence[ToolSpec]) -> tuple[int, int] | None:
@@ -46,7 +65,9 @@ def view_for(model: str, native: Sequence[str], tools: Sequence[ToolSpec]) -> tu
     return computer_view(native, tools) if computer_model(model) else None
 
 
-def tool_entry(view: tuple[int, int]) -> dict[str, Any]:
+def tool_entry(model: str, view: tuple[int, int]) -> dict[str, Any]:
+    if not preview_model(model):
+        return {"type": "computer"}
     return {
         "type": "computer_use_preview",
         "display_width": view[0],
@@ -105,8 +126,13 @@ def neutral_action(action: dict[str, Any]) -> dict[str, Any]:
 
 def computer_call(out: dict[str, Any], model: str) -> ToolCall:
     """A ``computer_call`` output item as the neutral ``computer`` call."""
-    action = out.get("action")
-    neutral = neutral_action(action if isinstance(action, dict) else {})
+    action, batch = out.get("action"), out.get("actions")
+    if isinstance(batch, list) and (len(batch) != 1 or not isinstance(action, dict)):
+        steps = [neutral_action(a if isinstance(a, dict) else {}) for a in batch]
+        neutral = {"action": "batch", "actions": steps} if len(steps) != 1 else steps[0]
+    else:
+        picked = action if isinstance(action, dict) else (batch[0] if batch else {})
+        neutral = neutral_action(picked if isinstance(picked, dict) else {})
     checks = [
         {"id": c.get("id"), "code": c.get("code"), "message": c.get("message")}
         for c in out.get("pending_safety_checks") or []

@@ -215,8 +215,9 @@ class OpenAIResponsesModel(Model):
             if s.seed is not None:
                 dropped.append("seed")
             head.update(settings_to_wire(s, request.output_schema, [t.name for t in request.tools]))
-            if computer.view_for(self.model_name, native, request.tools) is not None:
-                head.setdefault("truncation", "auto")  # the computer-use tool requires it
+            preview = computer.preview_model(self.model_name)
+            if preview and computer.view_for(self.model_name, native, request.tools):
+                head.setdefault("truncation", "auto")  # computer_use_preview requires it
             head.pop("input", None)
             head.pop("stream", None)
             head.pop("previous_response_id", None)

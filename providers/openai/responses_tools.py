@@ -160,7 +160,7 @@ def tools_to_wire(
     entries = native_entries(model, native) if native else []
     view = computer.view_for(model, native, tools)
     if view is not None:  # computer-use-preview: the native computer tool replaces the function tool
-        entries.append(computer.tool_entry(view))
+        entries.append(computer.tool_entry(model, view))
     replaced = {"computer" if e["type"] == "computer_use_preview" else e["type"] for e in entries}
     out = [
         {

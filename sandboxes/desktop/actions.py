@@ -101,10 +101,21 @@ class Zoom(_Action):
     region: tuple[int, int, int, int]
 
 
-Action = Annotated[
+Single = Annotated[
     Screenshot | Click | Move | Drag | MouseDown | MouseUp | Type | Key | Scroll | CursorPosition | Wait | Zoom,
     Field(discriminator="action"),
 ]  # fmt: skip
+
+
+class Batch(_Action):
+    """Several actions in order, one screenshot after the last (a vendor's batched call: OpenAI's GA
+    ``computer`` tool). Not offered in the function tool's schema."""
+
+    action: Literal["batch"] = "batch"
+    actions: list[Single] = Field(min_length=1, max_length=50)
+
+
+Action = Annotated[Single | Batch, Field(discriminator="action")]
 _adapter: TypeAdapter[Action] = TypeAdapter(Action)
 ACTIONS = (
     "screenshot", "click", "move", "drag", "mouse_down", "mouse_up", "type", "key", "scroll",

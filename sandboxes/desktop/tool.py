@@ -68,6 +68,17 @@ async def _restart(desktop: Desktop) -> None:
 
 
 async def _run_action(desktop: Desktop, action: a.Action) -> tuple[str, bytes | None]:
+    if isinstance(action, a.Batch):  # in order; the screenshot after the last one
+        texts: list[str] = []
+        png: bytes | None = None
+        for step in action.actions:
+            text, png = await _run_one(desktop, step)
+            texts.append(text)
+        return "; ".join(texts), png if png is not None else await desktop.screenshot()
+    return await _run_one(desktop, action)
+
+
+async def _run_one(desktop: Desktop, action: a.Single) -> tuple[str, bytes | None]:
     scale = desktop.scaling
 
     def pt(x: int | None, y: int | None) -> tuple[int | None, int | None]:
@@ -232,8 +243,11 @@ def outside_region(left: int, top: int, right: int, bottom: int) -> ApprovalPred
     def outside(x: Any, y: Any) -> bool:
         return not (isinstance(x, int) and isinstance(y, int) and left <= x < right and top <= y < bottom)
 
-    def rule(_ctx: RunContext[Any], arguments: dict[str, Any]) -> bool:
+    def rule(ctx: RunContext[Any], arguments: dict[str, Any]) -> bool:
         action = arguments.get("action")
+        if action == "batch":  # every step is judged, in order
+            steps = [rule(ctx, s) for s in arguments.get("actions") or [] if isinstance(s, dict)]
+            return any(steps)
         placed = action in ("type", "mouse_down", "mouse_up") and arguments.get("x") is not None
         if action in _POINTER_ACTIONS or placed:  # (typing or pressing at a point: a pointer action too)
             points = arguments.get("path") or [[arguments.get("x"), arguments.get("y")]]

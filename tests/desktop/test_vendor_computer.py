@@ -210,3 +210,30 @@ async def test_gemini_computer_use_drives_the_app(small_desktop: Sandbox) -> Non
     assert [r["name"] for r in responses] == ["click_at", "type_text_at", "key_combination", "navigate"]
     assert "error" in responses[-1]["response"] and "navigate" in responses[-1]["response"]["error"]
     await _assert_done(sb, _png(responses[-2]["parts"][0]["inlineData"]["data"]))
+
+
+async def test_openai_ga_computer_tool_runs_a_batch_of_actions(small_desktop: Sandbox) -> None:
+    from agentcore.providers.openai.responses import OpenAIResponsesModel
+
+    sb = small_desktop
+    batch = [
+        {"type": "click", "button": "left", "x": BUTTON_V[0], "y": BUTTON_V[1]},
+        {"type": "click", "button": "left", "x": ENTRY_V[0], "y": ENTRY_V[1]},
+        {"type": "type", "text": "agent"},
+        {"type": "keypress", "keys": ["ENTER"]},
+    ]
+    with started("openai") as h:
+        h.emulator.script_items({"type": "computer_call", "actions": [{"type": "screenshot"}]})
+        h.emulator.script_items({"type": "computer_call", "actions": batch})
+        h.emulator.queue(Reply(), Reply(), Reply(text="done"))
+        llm = OpenAIResponsesModel("gpt-5.4", base_url=h.emulator.base_url + "/v1", api_key="k")
+        result = await Runner.run(Agent(name="desk", model=llm, sandbox=sb), "press, type agent, Enter")
+        assert result.final_output == "done"
+        bodies = [r.body for r in h.emulator.requests]
+    assert {"type": "computer"} in bodies[0]["tools"] and "truncation" not in bodies[0]
+    calls = [i for i in result.items if isinstance(i, ToolCall) and i.name == "computer"]
+    assert json.loads(calls[1].arguments)["action"] == "batch"
+    (out,) = [
+        i for i in bodies[-1]["input"] if isinstance(i, dict) and i.get("type") == "computer_call_output"
+    ][-1:]
+    await _assert_done(sb, _png(out["output"]["image_url"]))

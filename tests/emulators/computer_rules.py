@@ -30,9 +30,11 @@ Fail = Callable[[str], Exception]
 
 # --------------------------------------------------------------------------- OpenAI
 
-OPENAI_COMPUTER_TOOLS = frozenset({"computer_use_preview"})
+OPENAI_COMPUTER_TOOLS = frozenset({"computer_use_preview", "computer"})
 OPENAI_ITEM_KEYS: dict[str, frozenset[str]] = {
-    "computer_call": frozenset({"type", "id", "call_id", "action", "pending_safety_checks", "status"}),
+    "computer_call": frozenset(
+        {"type", "id", "call_id", "action", "actions", "pending_safety_checks", "status"}
+    ),
     "computer_call_output": frozenset(
         {"type", "id", "call_id", "output", "acknowledged_safety_checks", "status"}
     ),
@@ -65,7 +67,28 @@ def openai_action_problem(action: Any) -> str | None:
     return None
 
 
+def _ga_model(model: str) -> bool:
+    m = re.match(r"^gpt-(\d+)(?:\.(\d+))?", model)
+    return m is not None and "-chat" not in model and (int(m.group(1)), int(m.group(2) or 0)) >= (5, 4)
+
+
+def computer_call_problem(item: dict[str, Any]) -> str | None:
+    """A ``computer_call``: one ``action`` (preview) or a batch of ``actions`` (GA), each documented."""
+    batch = item.get("actions")
+    if batch is not None:
+        if not isinstance(batch, list) or not batch:
+            return "actions must be a non-empty array"
+        return next((p for p in map(openai_action_problem, batch) if p), None)
+    return openai_action_problem(item.get("action"))
+
+
 def check_openai_tool(tool: dict[str, Any], i: int, model: str, fail: Fail) -> None:
+    if tool["type"] == "computer":  # the GA tool: no options; GPT-5.4 and later
+        if set(tool) != {"type"}:
+            raise fail(f"Unknown parameter: 'tools[{i}].{sorted(set(tool) - {'type'})[0]}'.")
+        if not _ga_model(model):
+            raise fail(f"Tool 'computer' is not supported with model '{model}'.")
+        return
     extra = set(tool) - {"type", "display_width", "display_height", "environment"}
     if extra:
         raise fail(f"Unknown parameter: 'tools[{i}].{sorted(extra)[0]}'.")
@@ -80,7 +103,7 @@ def check_openai_tool(tool: dict[str, Any], i: int, model: str, fail: Fail) -> N
 
 def check_openai_body(body: dict[str, Any], fail: Fail) -> None:
     tools = body.get("tools") or []
-    if any(isinstance(t, dict) and t.get("type") in OPENAI_COMPUTER_TOOLS for t in tools):
+    if any(isinstance(t, dict) and t.get("type") == "computer_use_preview" for t in tools):
         if body.get("truncation") != "auto":
             raise fail("The computer_use_preview tool requires truncation to be set to 'auto'.")
 
@@ -94,7 +117,7 @@ def check_openai_item(
     if not isinstance(cid, str):
         raise fail(f"Missing required parameter: 'input[{i}].call_id'.")
     if kind == "computer_call":
-        problem = openai_action_problem(item.get("action"))
+        problem = computer_call_problem(item)
         if problem:
             raise fail(f"Invalid 'input[{i}].action': {problem}.")
         calls[cid] = item

@@ -51,7 +51,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tests.emulators.base import Emulator, HTTPReply, RecordedRequest, Reply
-from tests.emulators.computer_rules import openai_action_problem
+from tests.emulators.computer_rules import computer_call_problem
 from tests.emulators.context_window import openai_responses_count, openai_responses_refusal, responses_tokens
 from tests.emulators.openai_responses_hosted import ContainersAPI, HostedState, hosted_output
 from tests.emulators.openai_responses_rules import APIFailure, RequestRules, error_body, follower_key
@@ -314,7 +314,7 @@ class OpenAIResponsesEmulator(ContainersAPI, RequestRules, Emulator):
             prefix = _ID_PREFIX.get(item["type"], "it")
             item.setdefault("id", self._id(prefix))
             if item["type"] == "computer_call":  # only the documented action shapes (computer_rules)
-                problem = openai_action_problem(item.get("action"))
+                problem = computer_call_problem(item)
                 assert problem is None, f"scripted computer_call: {problem}"
                 item.setdefault("pending_safety_checks", [])
             if item["type"] in ("shell_call", "apply_patch_call", "local_shell_call", "computer_call"):
