@@ -63,8 +63,7 @@ from .._common import (
     server_address,
     stale_watermark,
 )
-from . import computer
-from . import tokens
+from . import computer, tokens
 from .auth import api_key_for
 from .responses_stream import StreamState, failed_error, iterate, map_error, replay
 from .responses_tools import container_key, containers_ready, observe_containers, tools_to_wire
