@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .agent import Agent
     from .context import RunContext
+    from .contextwin import ContextPolicy
     from .control.approvals import RunState
     from .control.guardrails import Budget, Check, Guardrail, SecretRedactor, ShellPolicy, guardrail
     from .control.handoffs import Handoff
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from .errors import (
         AgentcoreError,
         ConfigError,
+        ContextWindowExceeded,
         GuardrailError,
         GuardrailTripwire,
         MaxTurnsExceeded,
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "agent": ("Agent",),
     "context": ("RunContext",),
+    "contextwin": ("ContextPolicy",),
     "control.approvals": ("RunState",),
     "control.guardrails": ("Budget", "Check", "Guardrail", "SecretRedactor", "ShellPolicy", "guardrail"),
     "control.handoffs": ("Handoff",),
@@ -72,6 +75,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "errors": (
         "AgentcoreError",
         "ConfigError",
+        "ContextWindowExceeded",
         "GuardrailError",
         "GuardrailTripwire",
         "MaxTurnsExceeded",
@@ -119,6 +123,8 @@ __all__ = [
     "Citation",
     "CommandVerifier",
     "ConfigError",
+    "ContextPolicy",
+    "ContextWindowExceeded",
     "FunctionVerifier",
     "Guardrail",
     "GuardrailError",

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -141,12 +141,23 @@ class TokenEstimate:
         self.calibrated = False
         self._items: dict[str, tuple[Item, int]] = {}
         self._limit = limit
+        self._last: tuple[int, Item | None, Item | None, int] = (0, None, None, 0)
 
-    def raw(self, items: Iterable[Item], extra_chars: int = 0) -> int:
-        """The uncalibrated estimate of ``items`` plus ``extra_chars`` (instructions, tools)."""
-        total = extra_chars
+    def raw(self, items: Sequence[Item], extra_chars: int = 0) -> int:
+        """The uncalibrated estimate of ``items`` plus ``extra_chars`` (instructions, tools).
+
+        A transcript that only grew since the last call (same first item, same item at the old end) is
+        measured from where that call stopped, so a turn costs what it added, not the history's length.
+        """
+        n = len(items)
+        count, first, last, total = self._last
+        if count and n >= count and items[0] is first and items[count - 1] is last:
+            start = count
+        else:
+            start, total = 0, 0
         cache = self._items
-        for item in items:
+        for index in range(start, n):
+            item = items[index]
             hit = cache.get(item.id)
             if hit is None or hit[0] is not item:
                 if len(cache) >= self._limit:
@@ -154,9 +165,11 @@ class TokenEstimate:
                         del cache[key]
                 hit = cache[item.id] = (item, _chars(item))
             total += hit[1]
-        return int(total / self.CHARS_PER_TOKEN)
+        if n:
+            self._last = (n, items[0], items[n - 1], total)
+        return int((total + extra_chars) / self.CHARS_PER_TOKEN)
 
-    def tokens(self, items: Iterable[Item], extra_chars: int = 0) -> int:
+    def tokens(self, items: Sequence[Item], extra_chars: int = 0) -> int:
         return int(self.raw(items, extra_chars) * self.ratio)
 
     def calibrate(self, reported: int, raw: int) -> None:

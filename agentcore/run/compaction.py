@@ -176,6 +176,7 @@ class ContextKeeper:
         self.loop = loop
         self.estimates: dict[str, TokenEstimate] = {}
         self.windows: dict[str, int] = {}
+        self._native: dict[str, tuple[int, Item | None, Item | None, int]] = {}
         self._summarizers: dict[str, Model] = {}
 
     def window(self, policy: ContextPolicy | None, model: Model) -> int | None:
@@ -187,6 +188,19 @@ class ContextKeeper:
         else:
             found = model.context_window or window_for(model.model_name)
         return min(found, learned) if found is not None and learned is not None else (found or learned)
+
+    def measured(self, items: Sequence[Item], model: Model) -> Sequence[Item]:
+        """:func:`measured`, looking only at the items added since the last call for the same model."""
+        n = len(items)
+        count, first, last, start = self._native.get(model.cache_key, (0, None, None, 0))
+        if not (count and n >= count and items[0] is first and items[count - 1] is last):
+            count, start = 0, 0
+        if n > count:
+            tail = measured(items[count:], model) if count else measured(items, model)
+            if len(tail) < n - count:
+                start = n - len(tail)
+            self._native[model.cache_key] = (n, items[0], items[n - 1], start)
+        return items[start:] if start else items
 
     def estimate(self, model: Model) -> TokenEstimate:
         est = self.estimates.get(model.cache_key)
@@ -219,7 +233,7 @@ class ContextKeeper:
         try:
             async for ev in caller.call(agent, model, request, gate):
                 if isinstance(ev, ModelResponse):
-                    est.calibrate(ev.usage.input_tokens, est.raw(measured(request.items, model), fixed))
+                    est.calibrate(ev.usage.input_tokens, est.raw(self.measured(request.items, model), fixed))
                 yield ev
             return
         except ModelCallFailed as exc:
@@ -229,14 +243,14 @@ class ContextKeeper:
                 raise ContextWindowExceeded(exc.error, items=exc.items, agent_name=exc.agent_name) from exc
             first = exc
         # Recovery: the vendor counted more than we thought. Believe it, compact once, retry once.
-        raw = est.raw(measured(request.items, model), fixed)
+        raw = est.raw(self.measured(request.items, model), fixed)
         tokens = int(raw * est.ratio)
         counted, limit = reported_sizes(first.error.message)
         if limit is not None:  # the vendor said its window: it holds for the rest of the run
             self.windows[model.cache_key] = limit = min(limit, window or limit)
         limit = limit or window or tokens
-        if counted is not None:
-            est.calibrate(counted, raw)
+        if counted is not None and raw > 0:  # the vendor's count of this very request: believed as is
+            est.ratio, est.calibrated = counted / raw, True
         elif tokens <= limit:
             est.ratio *= limit * 1.1 / max(tokens, 1)
         tracing.note(
@@ -252,7 +266,7 @@ class ContextKeeper:
         try:
             async for ev in caller.call(agent, model, request, gate):
                 if isinstance(ev, ModelResponse):
-                    est.calibrate(ev.usage.input_tokens, est.raw(measured(request.items, model), fixed))
+                    est.calibrate(ev.usage.input_tokens, est.raw(self.measured(request.items, model), fixed))
                 yield ev
         except ModelCallFailed as exc:
             if isinstance(exc.error, ContextTooLongError):
@@ -277,13 +291,13 @@ class ContextKeeper:
                 merged = {**(request.settings.extra or {}), **extra}
                 request.settings = request.settings.merged(ModelSettings(extra=merged))
                 threshold = max(policy.trigger, NATIVE_BACKSTOP) * window
-        tokens = est.tokens(measured(request.items, model), fixed)
+        tokens = est.tokens(self.measured(request.items, model), fixed)
         ask = policy.count == "vendor" or (policy.count == "auto" and not est.calibrated)
         if ask and tokens >= 0.5 * threshold:
             counted = await model.count_tokens(request)
             if counted is not None:
                 tracing.note("agentcore.context.counted", tokens=counted, estimated=tokens)
-                est.calibrate(counted, est.raw(measured(request.items, model), fixed))
+                est.calibrate(counted, est.raw(self.measured(request.items, model), fixed))
                 tokens = counted
         if tokens <= threshold:
             return request
@@ -306,7 +320,7 @@ class ContextKeeper:
         ``window``; note it on the current span; return ``request`` with the new view's items."""
         loop = self.loop
         items = loop._view_items()
-        before = est.tokens(measured(items, model), fixed)
+        before = est.tokens(self.measured(items, model), fixed)
         target = policy.target * window
         strategy: list[str] = []
         new: list[Item] = list(items)
@@ -315,7 +329,7 @@ class ContextKeeper:
             if cleared:
                 strategy.append("tool_outputs")
         summarized = 0
-        if policy.summarize and est.tokens(measured(new, model), fixed) > target:
+        if policy.summarize and est.tokens(self.measured(new, model), fixed) > target:
             budget = int(policy.keep_recent * window / est.ratio)
             cut = choose_cut(new, budget, est)
             if cut > 0:
@@ -328,7 +342,8 @@ class ContextKeeper:
             return request
         new = sanitize(new)
         loop.view = (new, len(loop.items))
-        after = est.tokens(measured(new, model), fixed)
+        loop.caller.captured.pop(agent.name, None)  # traced prompts: the next one is shown whole
+        after = est.tokens(self.measured(new, model), fixed)
         tracing.note(
             "agentcore.context.compacted",
             reason=reason,

@@ -1,6 +1,7 @@
 """Token counting and native context management for the Anthropic adapter.
 
-* ``POST /v1/messages/count_tokens`` through the SDK (``client.messages.count_tokens``) with the fields of
+* ``POST /v1/messages/count_tokens`` through the SDK's client (the endpoint of
+  ``client.messages.count_tokens``) with the fields of
   the body the adapter would send that the endpoint takes (``max_tokens``, ``stream``, sampling and
   ``metadata`` are generation-only).
 * Context editing (``ContextPolicy(native=True)``): ``context_management`` with a
@@ -15,8 +16,11 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import anthropic
+import httpx2
 
 from agentcore.model import ModelRequest
+
+from .._common import dumps, json_body
 
 if TYPE_CHECKING:
     from .model import AnthropicModel
@@ -28,14 +32,20 @@ COUNT_FIELDS = frozenset(
 
 
 async def count_messages(model: AnthropicModel, request: ModelRequest) -> int:
+    """The endpoint's count. The body goes through the client's low-level ``post`` (the path
+    ``messages.count_tokens`` posts to) as bytes: the typed method re-transforms every message in Python."""
     body, _ = model.encoder.body(request, stream=False)
     fields: dict[str, Any] = {k: v for k, v in json.loads(body).items() if k in COUNT_FIELDS}
-    headers = model._options(request).get("headers")
     try:
-        counted = await model.client.messages.count_tokens(**fields, extra_headers=headers)
+        response = await model.client.post(
+            "/v1/messages/count_tokens",
+            cast_to=httpx2.Response,
+            content=dumps(fields),
+            options=model._options(request),
+        )
     except anthropic.APIError as exc:
         raise model._error(exc) from exc
-    return int(counted.input_tokens)
+    return int(json_body(response.content, model.provider)["input_tokens"])
 
 
 def context_editing(threshold: int, keep: int = 3) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Token counting and native context management for the OpenAI adapters.
 
-* Responses: ``POST /v1/responses/input_tokens`` through the SDK (``client.responses.input_tokens.count``)
-  with the fields of the body the adapter would send that the endpoint takes (the whole view, no
+* Responses: ``POST /v1/responses/input_tokens`` through the SDK's client (the endpoint of
+  ``client.responses.input_tokens.count``) with the fields of the body the adapter would send that the endpoint takes (the whole view, no
   ``previous_response_id``: the count must not depend on what the server still holds).
 * Native compaction (``ContextPolicy(native=True)``): ``context_management: [{"type": "compaction",
   "compact_threshold": N}]``; the server then adds a ``compaction`` item to a response that passes N
@@ -18,6 +18,8 @@ import openai
 
 from agentcore.model import ModelRequest
 
+from .._common import dumps, json_body
+
 if TYPE_CHECKING:
     from .responses import OpenAIResponsesModel
 
@@ -28,15 +30,18 @@ COUNT_FIELDS = frozenset(
 
 
 async def count_responses(model: OpenAIResponsesModel, request: ModelRequest) -> int:
+    """The endpoint's count. The body goes through the client's low-level ``post`` (the path
+    ``responses.input_tokens.count`` posts to) as bytes: the typed method re-transforms every input item
+    in Python, seconds for a few hundred turns."""
     from .responses_stream import map_error
 
     body = json.loads(model._body(request, None, request.items, stream=False))
     fields: dict[str, Any] = {k: v for k, v in body.items() if k in COUNT_FIELDS}
     try:
-        counted = await model._client.responses.input_tokens.count(**fields)
+        raw = await model._client.post("/responses/input_tokens", cast_to=bytes, content=dumps(fields))
     except openai.APIError as exc:
         raise map_error(exc) from exc
-    return int(counted.input_tokens)
+    return int(json_body(raw, model.provider)["input_tokens"])
 
 
 def compaction(threshold: int) -> dict[str, Any]:
