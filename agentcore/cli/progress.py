@@ -2,8 +2,10 @@
 
 On a terminal (``live``) the bottom of stderr holds a status line that a ticker redraws ten times a
 second: a spinner, what is happening (``thinking`` while the model works, the tool's name while a tool
-runs, ``writing`` while a Markdown block is being written), the seconds it has taken, and the tokens or
-cost so far; under it, while a tool runs, the last lines of the tool's streamed output. Everything else
+runs, ``writing`` while a Markdown block is being written), the seconds it has taken, a running tool's
+reported progress (an MCP server's progress notifications: a bar with the percentage when the total is
+known, and the tool's message), and the tokens or cost so far; under it, while a tool runs, the last
+lines of the tool's streamed output. Everything else
 (tool calls, results, turns, the summary) is printed above it as plain lines, so a log of the terminal
 reads like the non-terminal output.
 """
@@ -29,6 +31,7 @@ from ..events import (
     ToolCallFinished,
     ToolCallStarted,
     ToolOutputDelta,
+    ToolProgress,
     TurnCompleted,
 )
 from ..messages import Usage
@@ -37,11 +40,31 @@ if TYPE_CHECKING:
     from .render import Answer
 
 BOLD, DIM, RED, GREEN, YELLOW, CYAN, RESET = (
-    "\033[1m", "\033[2m", "\033[31m", "\033[32m", "\033[33m", "\033[36m", "\033[0m"
+    "\033[1m",
+    "\033[2m",
+    "\033[31m",
+    "\033[32m",
+    "\033[33m",
+    "\033[36m",
+    "\033[0m",
 )
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 TAIL_LINES = 4
 """Lines of a running tool's output shown under the status line."""
+
+
+BAR_CELLS = 10
+
+
+def progress_text(ev: ToolProgress) -> str:
+    """``███░░░░░░░ 30% · indexing docs`` (a known total), ``12 · indexing docs`` (no total)."""
+    if ev.total:
+        done = min(max(ev.progress / ev.total, 0.0), 1.0)
+        cells = round(done * BAR_CELLS)
+        text = f"{'█' * cells}{'░' * (BAR_CELLS - cells)} {done:.0%}"
+    else:
+        text = f"{ev.progress:g}"
+    return f"{text} · {_short(ev.message, 80)}" if ev.message else text
 
 
 def _short(text: str, limit: int = 160) -> str:
@@ -87,6 +110,9 @@ class Progress:
     _ticker: asyncio.Task[None] | None = None
     _partial: dict[str, str] = field(default_factory=dict)
     """Streamed tool output not yet ended by a newline, by call id."""
+    _progress: dict[str, ToolProgress] = field(default_factory=dict)
+    """The last progress each running tool reported, by call id (the newest is shown)."""
+    _progress_shown: str = ""
     _line_open: bool = False
     _text_streamed: bool = False
     _corrected: str | None = None
@@ -133,6 +159,8 @@ class Progress:
         elapsed = time.monotonic() - self._since
         tokens = self.spent_before[0] + self.usage.total_tokens
         parts = [f"{SPINNER[self._frame % len(SPINNER)]} {self._activity} {elapsed:.1f}s"]
+        if self._progress:
+            parts.append(progress_text(next(reversed(self._progress.values()))))
         if tokens:
             parts.append(f"{tokens:,} tokens")
         if self.cost_known and self.prices and tokens:
@@ -198,7 +226,10 @@ class Progress:
                 return
             for line in lines:
                 print(self.paint(f"  │ {line}", DIM), file=self.out, flush=True)
+        elif isinstance(ev, ToolProgress):
+            self._tool_progress(ev)
         elif isinstance(ev, ToolCallFinished):
+            self._progress.pop(ev.call.call_id, None)
             rest = self._partial.pop(ev.call.call_id, "")
             if rest and not self.quiet and not self.live:
                 print(self.paint(f"  │ {rest}", DIM), file=self.out, flush=True)
@@ -227,6 +258,21 @@ class Progress:
             if ev.message != self._corrected:
                 self.say(f"⚠ {ev.name}: {_short(ev.message)}", YELLOW)
             self._corrected = None
+
+    def _tool_progress(self, ev: ToolProgress) -> None:
+        """Live: the status line shows it. Otherwise a line, when what it says changed."""
+        self._progress.pop(ev.call_id, None)
+        self._progress[ev.call_id] = ev  # the newest last
+        if self.quiet:
+            return
+        if self.live:
+            self.draw()
+            return
+        text = f"  ⋯ {progress_text(ev)}"
+        if text != self._progress_shown:
+            self._progress_shown = text
+            self._close_line()
+            print(self.paint(text, DIM), file=self.out, flush=True)
 
     def _text(self, ev: TextDelta) -> None:
         if not self.echo_text or ev.agent in self.structured:
@@ -293,6 +339,7 @@ class Progress:
         self.trace_id = None
         self._text_streamed = False
         self._partial.clear()
+        self._progress.clear()
 
     def finish_text(self) -> None:
         self._clear_live()

@@ -68,10 +68,12 @@ async def hang() -> str:
 
 
 @server.tool()
-async def slow_steps(steps: int, ctx: Context) -> str:
-    """Reports progress for each step."""
+async def slow_steps(steps: int, ctx: Context, delay: float = 0.0) -> str:
+    """Reports progress for each step (``delay`` seconds apart)."""
     for i in range(steps):
         await ctx.report_progress(i + 1, steps, f"step {i + 1}")
+        if delay:
+            await asyncio.sleep(delay)
     return f"{steps} steps done"
 
 
@@ -105,7 +107,9 @@ def liar() -> CallToolResult:
 
 # published without a model: the server does not check it, a client must
 server._tool_manager.get_tool("liar").fn_metadata.output_schema = {  # type: ignore[union-attr]
-    "type": "object", "properties": {"count": {"type": "integer"}}, "required": ["count"],
+    "type": "object",
+    "properties": {"count": {"type": "integer"}},
+    "required": ["count"],
 }
 
 
