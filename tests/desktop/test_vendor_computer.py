@@ -237,3 +237,37 @@ async def test_openai_ga_computer_tool_runs_a_batch_of_actions(small_desktop: Sa
         i for i in bodies[-1]["input"] if isinstance(i, dict) and i.get("type") == "computer_call_output"
     ][-1:]
     await _assert_done(sb, _png(out["output"]["image_url"]))
+
+
+def test_emulators_hold_vendor_computer_actions_to_their_documented_shapes() -> None:
+    from tests.emulators.computer_rules import (
+        anthropic_call_problem,
+        computer_call_problem,
+        gemini_call_problem,
+    )
+
+    tools = {
+        "tools": [
+            {
+                "type": "computer_20250124",
+                "name": "computer",
+                "display_width_px": 640,
+                "display_height_px": 400,
+            }
+        ]
+    }
+    assert anthropic_call_problem(tools, "computer", {"action": "left_click", "coordinate": [10, 10]}) is None
+    assert anthropic_call_problem(
+        tools, "computer", {"action": "zoom", "region": [0, 0, 9, 9]}
+    )  # 20251124 only
+    assert anthropic_call_problem(
+        tools, "computer", {"action": "left_click", "coordinate": [700, 10]}
+    )  # off screen
+    assert anthropic_call_problem(tools, "computer", {"action": "type", "text": "x", "coordinate": [1, 1]})
+    gemini = {"tools": [{"computerUse": {"environment": "ENVIRONMENT_BROWSER"}}]}
+    assert gemini_call_problem(gemini, "click_at", {"x": 500, "y": 999}) is None
+    assert gemini_call_problem(gemini, "click_at", {"x": 1000, "y": 5})  # the grid is 0-999
+    assert gemini_call_problem(gemini, "type_text_at", {"text": "a"})  # x, y required
+    assert computer_call_problem({"actions": []})
+    assert computer_call_problem({"action": {"type": "scroll", "x": 1, "y": 2}})  # scroll_x/scroll_y required
+    assert computer_call_problem({"actions": [{"type": "type", "text": "a"}, {"type": "wait"}]}) is None

@@ -57,6 +57,7 @@ from tests.emulators.anthropic_server_tools import (
 )
 from tests.emulators.base import HTTPReply, RecordedRequest, Reply, TimedEmulator
 from tests.emulators.computer_rules import check_anthropic_computer
+from tests.emulators.computer_rules import anthropic_call_problem, check_anthropic_computer
 from tests.emulators.context_window import anthropic_count, anthropic_refusal
 
 REDACTED = "<redacted>"
@@ -332,6 +333,8 @@ class AnthropicEmulator(TimedEmulator):
             arguments = call.arguments if isinstance(call.arguments, dict) else _loads_obj(call.arguments)
             if arguments is None:  # not JSON: the model wrote it so (or max_tokens cut it)
                 raw_inputs[len(content)] = str(call.arguments)
+            problem = anthropic_call_problem(body, call.name, arguments)  # documented computer actions only
+            assert problem is None, f"scripted computer action: {problem}"
             content.append(
                 {
                     "type": "tool_use",

@@ -260,3 +260,97 @@ def check_gemini_computer(body: dict[str, Any], model: str, fail: Fail) -> None:
                     f"* contents[{n}].parts[{m}].function_response: a computer use function response must "
                     "include the screenshot of the current state in its parts"
                 )
+
+
+# --------------------------------------------------------------------------- what a scripted model may send
+
+_GEMINI_ARGS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    # predefined function -> (required args, optional args); coordinates on the 0-999 grid
+    "open_web_browser": (frozenset(), frozenset()),
+    "wait_5_seconds": (frozenset(), frozenset()),
+    "go_back": (frozenset(), frozenset()),
+    "go_forward": (frozenset(), frozenset()),
+    "search": (frozenset(), frozenset()),
+    "navigate": (frozenset({"url"}), frozenset()),
+    "click_at": (frozenset({"x", "y"}), frozenset()),
+    "hover_at": (frozenset({"x", "y"}), frozenset()),
+    "type_text_at": (frozenset({"x", "y", "text"}), frozenset({"press_enter", "clear_before_typing"})),
+    "key_combination": (frozenset({"keys"}), frozenset()),
+    "scroll_document": (frozenset({"direction"}), frozenset()),
+    "scroll_at": (frozenset({"x", "y", "direction"}), frozenset({"magnitude"})),
+    "drag_and_drop": (frozenset({"x", "y", "destination_x", "destination_y"}), frozenset()),
+}
+
+
+def gemini_call_problem(body: dict[str, Any], name: str, args: dict[str, Any]) -> str | None:
+    """A predefined computer-use call the emulated model sends, in its documented shape (when the
+    request declared the tool)."""
+    declared = any(
+        isinstance(t, dict) and ("computerUse" in t or "computer_use" in t) for t in body.get("tools") or []
+    )
+    if not declared or name not in _GEMINI_ARGS:
+        return None
+    required, optional = _GEMINI_ARGS[name]
+    keys = set(args) - {"safety_decision"}
+    if required - keys or keys - required - optional:
+        return f"{name}: expected {sorted(required)} (optional {sorted(optional)}), got {sorted(keys)}"
+    for key in ("x", "y", "destination_x", "destination_y"):
+        if key in args and not (isinstance(args[key], int) and 0 <= args[key] <= 999):
+            return f"{name}.{key}: an integer on the 0-999 grid"
+    if "direction" in args and args["direction"] not in ("up", "down", "left", "right"):
+        return f"{name}.direction: up, down, left or right"
+    return None
+
+
+_ANTHROPIC_FIELDS: dict[str, frozenset[str]] = {
+    "screenshot": frozenset(),
+    "cursor_position": frozenset(),
+    "left_click": frozenset({"coordinate", "text"}),
+    "right_click": frozenset({"coordinate", "text"}),
+    "middle_click": frozenset({"coordinate", "text"}),
+    "double_click": frozenset({"coordinate", "text"}),
+    "triple_click": frozenset({"coordinate", "text"}),
+    "mouse_move": frozenset({"coordinate"}),
+    "left_click_drag": frozenset({"start_coordinate", "coordinate"}),
+    "left_mouse_down": frozenset({"coordinate"}),
+    "left_mouse_up": frozenset({"coordinate"}),
+    "key": frozenset({"text"}),
+    "hold_key": frozenset({"text", "duration"}),
+    "type": frozenset({"text"}),
+    "scroll": frozenset({"coordinate", "scroll_direction", "scroll_amount", "text"}),
+    "wait": frozenset({"duration"}),
+    "zoom": frozenset({"region"}),
+}
+
+
+def anthropic_call_problem(body: dict[str, Any], name: str, data: Any) -> str | None:
+    """A ``tool_use`` of a declared ``computer_*`` tool the emulated model sends: its version's actions,
+    their fields, coordinates inside the declared display."""
+    tool = next(
+        (
+            t
+            for t in body.get("tools") or []
+            if isinstance(t, dict) and t.get("name") == name and t.get("type") in ANTHROPIC_COMPUTER_TOOLS
+        ),
+        None,
+    )
+    if tool is None:
+        return None
+    problem = anthropic_action_problem(tool["type"], data)
+    if problem:
+        return problem
+    action = data["action"]
+    extra = set(data) - {"action"} - _ANTHROPIC_FIELDS[action]
+    if extra:
+        return f"{action}: unexpected {sorted(extra)}"
+    for key in ("coordinate", "start_coordinate"):
+        point = data.get(key)
+        if point is None:
+            continue
+        if not (isinstance(point, list) and len(point) == 2 and all(isinstance(v, int) for v in point)):
+            return f"{action}.{key}: [x, y] integers"
+        if not (0 <= point[0] < tool["display_width_px"] and 0 <= point[1] < tool["display_height_px"]):
+            return (
+                f"{action}.{key}: outside the {tool['display_width_px']}x{tool['display_height_px']} display"
+            )
+    return None

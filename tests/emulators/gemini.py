@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, urlparse
 from agentcore.messages import new_id
 from tests.emulators.base import Emulator, HTTPReply, RecordedRequest, Reply
 from tests.emulators.computer_rules import check_gemini_computer
+from tests.emulators.computer_rules import check_gemini_computer, gemini_call_problem
 from tests.emulators.context_window import gemini_count, gemini_refusal
 from tests.emulators.gemini_hosted import HostedScripts, check_contents, check_part, check_tools
 from tests.emulators.gemini_interactions import InteractionsAPI
@@ -163,6 +164,8 @@ class GeminiEmulator(HostedScripts, InteractionsAPI, Emulator):
             parts.append({"text": reply.text})
         for call in reply.tool_calls:
             fc: dict[str, Any] = {"name": call.name, "args": json.loads(call.arguments_json)}
+            problem = gemini_call_problem(body, call.name, fc["args"])  # documented computer-use calls only
+            assert problem is None, f"scripted computer-use call: {problem}"
             if call.call_id:
                 fc["id"] = call.call_id
             parts.append({"functionCall": fc})
