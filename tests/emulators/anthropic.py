@@ -56,7 +56,6 @@ from tests.emulators.anthropic_server_tools import (
     server_usage,
 )
 from tests.emulators.base import HTTPReply, RecordedRequest, Reply, TimedEmulator
-from tests.emulators.computer_rules import check_anthropic_computer
 from tests.emulators.computer_rules import anthropic_call_problem, check_anthropic_computer
 from tests.emulators.context_window import anthropic_count, anthropic_refusal
 

@@ -33,7 +33,6 @@ from urllib.parse import parse_qs, urlparse
 
 from agentcore.messages import new_id
 from tests.emulators.base import Emulator, HTTPReply, RecordedRequest, Reply
-from tests.emulators.computer_rules import check_gemini_computer
 from tests.emulators.computer_rules import check_gemini_computer, gemini_call_problem
 from tests.emulators.context_window import gemini_count, gemini_refusal
 from tests.emulators.gemini_hosted import HostedScripts, check_contents, check_part, check_tools
