@@ -551,3 +551,27 @@ async def test_mcp_blocks_sent_back_carry_their_beta_without_the_server_declared
     await model.respond(ask([*items, *first.items, UserMessage.of("Thanks")]))  # a later agent without it
     assert betas(emu) == {"mcp-client-2025-11-20"} and "mcp_servers" not in emu.requests[-1].body
     assert assistant_content(emu) == blocks
+
+
+async def test_thinking_between_server_calls_is_replayed_in_place(emu: AnthropicEmulator) -> None:
+    """Each thinking block is bound to everything before it, server blocks included: the turn goes back
+    in its order or the API answers 400."""
+    model = AnthropicModel("claude-sonnet-5-5", base_url=emu.base_url, api_key="k", thinking="adaptive")
+    a, b = web_search_blocks("a", TIDES[:1]), web_search_blocks("b", TIDES[1:])
+    content = [
+        {"type": "thinking", "thinking": "Search twice.", "signature": ""},
+        a[0],
+        b[0],
+        a[1],
+        b[1],
+        {"type": "thinking", "thinking": "Both found.", "signature": ""},
+        {"type": "text", "text": "Done."},
+    ]
+    emu.queue(AnthropicReply(content=content), Reply(text="ok"))
+    items: list[Item] = [UserMessage.of("Tides?")]
+    first = await model.respond(ask(items, web_search()))
+    await model.respond(ask([*items, *first.items, UserMessage.of("Thanks")], web_search()))
+    sent = assistant_content(emu)
+    assert [x["type"] for x in sent] == [x["type"] for x in content]
+    assert sent[1:5] == content[1:5] and sent[5]["thinking"] == "Both found."
+    await model.aclose()
