@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["AnthropicModel", "deferrable"]
 
 DEFERRABLE_OPTIONS = frozenset(
-    "api_key base_url timeout max_tokens thinking prompt_caching default_headers".split()
+    "api_key base_url timeout max_tokens thinking prompt_caching default_headers text_editor_max_characters".split()
 )
 """Constructor options (plain values) the adapter may be built later with; anything else builds it now."""
 
