@@ -124,7 +124,7 @@ async def test_a_run_continues_in_its_docker_sandbox_on_another_worker(pg_dsn: s
             [alive] = await asyncio.to_thread(_containers, run_id)
             assert alive["Id"] == container["Id"] and alive["State"] == "running"
 
-            fleet.start("b")
+            fleet.start("b", extra=("--traces", pg_dsn))  # B's spans go to the Postgres trace store
             try:
                 result = await asyncio.wait_for(runner.result(run_id), 180)
             except Exception:
@@ -144,3 +144,9 @@ async def test_a_run_continues_in_its_docker_sandbox_on_another_worker(pg_dsn: s
     outputs = {i["call_id"]: i["output"] for i in result.new_items if i.get("type") == "tool_result"}
     assert "stopped before" in outputs["call_1"]  # the interrupted command was not run again on B
     assert outputs["call_2"].startswith("written on worker A\n")  # the same workspace: no reset, no note
+    from agentcore.tracing import store
+
+    [recover] = [s for s in store.iter_spans(pg_dsn) if s["name"] == "sandbox.recover"]
+    assert recover["attributes"]["agentcore.sandbox.reattached"] is True
+    assert recover["attributes"]["agentcore.sandbox.backend"] == "docker"
+    assert recover["attributes"]["agentcore.sandbox.reset_reason"] == ""

@@ -95,7 +95,7 @@ async def test_a_dead_workers_sandbox_is_gone_after_recovery(pg_dsn: str, tmp_pa
             assert _sandboxes_of(a.pid)
             a.send_signal(signal.SIGKILL)
             a.wait()
-            fleet.start("b")
+            fleet.start("b", extra=("--traces", pg_dsn))  # B's spans go to the Postgres trace store
             try:
                 result = await asyncio.wait_for(runner.result(run_id), 180)
             except Exception:
@@ -113,3 +113,11 @@ async def test_a_dead_workers_sandbox_is_gone_after_recovery(pg_dsn: str, tmp_pa
     # the first call that ran on B says the workspace was reset, because it really was
     assert "fresh sandbox" in outputs["call_sh_2"] and "cannot be reattached" in outputs["call_sh_2"]
     assert "fresh sandbox" not in outputs["call_sh_0"]
+    # and B's trace says why (B flushed its spans when the fleet stopped)
+    from agentcore.tracing import store
+
+    [recover] = [s for s in store.iter_spans(pg_dsn) if s["name"] == "sandbox.recover"]
+    assert recover["attributes"]["agentcore.sandbox.reattached"] is False
+    assert recover["attributes"]["agentcore.sandbox.backend"] == "local"
+    assert "cannot be reattached" in recover["attributes"]["agentcore.sandbox.reset_reason"]
+    assert recover["attributes"]["agentcore.run.id"] == run_id
