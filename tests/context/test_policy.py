@@ -15,6 +15,9 @@ from agentcore.model import ModelRequest
 from agentcore.run.compaction import SUMMARY_KIND, clear_tool_outputs, summary_of
 from agentcore.sessions.base import InMemorySession
 from agentcore.testing import FunctionModel, Step, reply
+from tests.spans import Spans, spans_fixture
+
+spans = pytest.fixture(name="spans")(spans_fixture)
 
 
 def _size(request: ModelRequest) -> int:
@@ -157,3 +160,39 @@ async def test_summarizer_model_is_incremental_and_its_usage_counts() -> None:
     assert "Earlier summary" not in prompts[0]
     assert result.usage.requests == 61 + len(prompts)
     assert json.dumps(result.usage.input_tokens)
+
+
+async def test_a_resumed_session_continues_from_its_summary(spans: Spans) -> None:
+    """The view (summary with provenance + the turns kept) is stored with the session: the next run
+    starts from it and does not summarise again what was summarised."""
+    prompts: list[str] = []
+
+    def summarize(request: ModelRequest) -> Any:
+        prompts.append(request.items[0].text)  # type: ignore[union-attr]
+        step = Step(text=f"summary #{len(prompts)}")
+        step.usage = Usage(requests=1, input_tokens=50, output_tokens=9)
+        return step
+
+    policy = ContextPolicy(window=2500, keep_tool_outputs=None, summarizer=FunctionModel(summarize))
+    session = InMemorySession()
+    seen: list[int] = []
+    agent = Agent(name="a", model=looping_model(40, 2500, seen), tools=[lookup], max_turns=60, context=policy)
+    await Runner.run(agent, "first", session=session)
+    summaries = len(prompts)
+    view = (await session.load()).caches["__agentcore__"]["view"]
+    first_seen: list[ModelRequest] = []
+
+    def answer(request: ModelRequest) -> Any:
+        first_seen.append(request)
+        return "fine"
+
+    await Runner.run(agent.clone(model=FunctionModel(answer)), "and then?", session=session)
+    assert len(prompts) == summaries  # nothing summarised again
+    assert first_seen[0].items[0].id == view["base"][0]["id"]  # the stored summary, as it was
+    # each compaction is noted on the agent span; the summariser has its own chat span with its usage
+    events = [
+        e for s in spans.named("invoke_agent") for e in s.events if e.name == "agentcore.context.compacted"
+    ]
+    assert events and all(e.attributes["strategy"] == "summary" for e in events)
+    chats = [s for s in spans.named("chat function") if s.attributes.get("agentcore.context.summary")]
+    assert len(chats) == summaries and chats[0].attributes["gen_ai.usage.input_tokens"] == 50
