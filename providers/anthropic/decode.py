@@ -267,12 +267,13 @@ class StreamAssembler:
     Raises ``KeyError``/``TypeError``/``ValueError`` on events that are not what the API sends.
     """
 
-    def __init__(self, model: str | None = None) -> None:
+    def __init__(self, model: str | None = None, uses: dict[str, dict[str, Any]] | None = None) -> None:
         self.model = model
         """The model hosted items are attributed to (the request's model name)."""
         self.hosted: dict[str, HostedToolUse] = {}
         """Hosted items announced as finished while streaming, by call id."""
-        self._uses: dict[str, dict[str, Any]] = {}
+        self._uses: dict[str, dict[str, Any]] = {} if uses is None else uses
+        """Server tool uses by id (shared by the pieces of a paused turn: a result may follow a pause)."""
         self.message: dict[str, Any] = {}
         self.blocks: dict[int, dict[str, Any]] = {}
         self._json: dict[int, list[str]] = {}

@@ -154,10 +154,10 @@ class AnthropicModel(Model):
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[ModelStreamEvent]:
         turn = Turn(request, lambda bound: self._decoder(request, bound))
-        going = True
+        going, uses = True, dict[str, dict[str, Any]]()
         while going:  # more than once only when the API paused the turn (``pause_turn``)
             body, bound = self.encoder.body(turn.request, stream=True)
-            assembler = StreamAssembler(self.model_name)
+            assembler = StreamAssembler(self.model_name, uses)
             async for delta in self._stream_piece(request, body, assembler):
                 yield delta
             try:

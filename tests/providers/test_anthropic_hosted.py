@@ -423,7 +423,9 @@ async def test_a_paused_turn_is_continued_and_merged(
         done = events[-1]
         assert isinstance(done, ModelResponseDone)
         response = done.response
-        assert [e.phase for e in events if isinstance(e, ModelHostedToolEvent)] == ["started", "finished"]
+        announced = [e for e in events if isinstance(e, ModelHostedToolEvent)]
+        assert [e.phase for e in announced] == ["started", "finished"]
+        finished_id = announced[1].item.id
     else:
         response = await model.respond(request)
     assert len(emu.requests) == 2
@@ -433,6 +435,8 @@ async def test_a_paused_turn_is_continued_and_merged(
     assert response.finish_reason == "stop" and response.text == "Searching.Noon."
     hosted = [i for i in response.items if isinstance(i, HostedToolUse)]
     assert len(hosted) == 1 and [s.payload["block"] for s in hosted[0].state] == [use, result]
+    if streamed:
+        assert hosted[0].id == finished_id  # the item the stream announced, use and result together
     assert response.usage.requests == 2 and response.usage.server_tool_requests == {"web_search": 1}
 
 
