@@ -19,6 +19,7 @@ from typing import Any
 from dbos import DBOS
 
 from ..agent import Agent
+from ..control import paused as parking
 from ..control.approvals import RunState
 from ..errors import UserError
 from ..events import (
@@ -201,7 +202,13 @@ async def _drive(
         new_items += result.new_items
         if result.state is None:
             break
-        current = await _await_decisions(result.state)
+        # the run keeps its parked sandboxes for as long as it waits (a plain run's pause TTL does not
+        # apply: the wait is part of the workflow); the next loop claims them back
+        kept = parking.claim(run_id)
+        try:
+            current = await _await_decisions(result.state)
+        finally:
+            parking.park(run_id, kept)
     return result
 
 

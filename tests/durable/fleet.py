@@ -141,6 +141,7 @@ class Fleet:
         stall: str | None = None,
         concurrency: int | None = None,
         extra: tuple[str, ...] = (),
+        env_extra: dict[str, str] | None = None,
     ) -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTCORE_", "PYTEST"))}
         env.update(
@@ -151,6 +152,7 @@ class Fleet:
         )
         if stall:
             env["AGENTCORE_TEST_STALL"] = stall
+        env.update(env_extra or {})
         cmd = [sys.executable, "-m", "agentcore.cli", "worker", str(self.definition), "--dsn", self.dsn]
         if concurrency:
             cmd += ["--concurrency", str(concurrency)]
