@@ -95,12 +95,15 @@ def hosted_item(
     kind: HostedToolKind = "mcp" if mcp else _KINDS.get(name, "other")
     raw_input = (use or {}).get("input")
     tool_input = dict(raw_input) if isinstance(raw_input, dict) else {}
+    if mcp and use is not None:  # as OpenAI's mcp_call reads: which server, which tool, what arguments
+        tool_input = {"server_label": use.get("server_name"), "tool": name, "arguments": tool_input}
     call_id = (use or {}).get("id") or (result or {}).get("tool_use_id")
     fields: dict[str, Any] = {}
-    if kind == "code_execution":
-        code = tool_input.get("code") or tool_input.get("command")
-        if isinstance(code, str):
-            fields["code"] = code
+    code = tool_input.get("code") if name == "code_execution" else None
+    if name == "bash_code_execution":
+        code = tool_input.get("command")
+    if isinstance(code, str):
+        fields["code"] = code
     if result is not None:
         fields.update(_result_fields(result))
     else:

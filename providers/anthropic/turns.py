@@ -24,7 +24,7 @@ from .server_blocks import STATE_KIND, UNFINISHED, is_use
 
 MAX_CONTINUATIONS = 5
 """How many times one turn is continued after ``pause_turn`` before it is returned as it stands
-(``finish_reason="pause_turn"``; the next run continues from it)."""
+(``finish_reason="pause_turn"``; a call it left without result reaches the next turn as text)."""
 
 
 class Turn:

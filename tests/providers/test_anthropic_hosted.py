@@ -285,6 +285,7 @@ async def test_code_fetch_and_mcp_results_have_neutral_fields(
     assert isinstance(fetch, HostedToolUse) and fetch.kind == "web_fetch" and fetch.is_error
     assert fetch.status == "failed" and fetch.output == "error: url_not_accessible"
     assert isinstance(mcp, HostedToolUse) and (mcp.kind, mcp.name, mcp.output) == ("mcp", "search", "found 2")
+    assert mcp.input == {"server_label": "docs", "tool": "search", "arguments": {"q": "x"}}
 
 
 @pytest.mark.parametrize("streamed", [False, True], ids=["respond", "stream"])

@@ -129,6 +129,7 @@ def test_code_execution_and_text_editor_results_read_as_the_recording_says() -> 
         "create",
         "file created",
     )
+    assert create.code is None  # a text editor command is not code
     assert run.name == "bash_code_execution" and run.code == "python /tmp/fibonacci.py"
     assert run.output.startswith("The 10th Fibonacci number is: 55") and not run.is_error
     assert "55" in run.render()
