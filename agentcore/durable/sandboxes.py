@@ -64,10 +64,11 @@ class SandboxRecords:
         self.conn = conn
 
     async def create_table(self) -> None:
-        try:
+        async with self.conn.transaction():  # one at a time: workers starting together would race
+            await self.conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('agentcore-run-sandboxes', 0))"
+            )
             await self.conn.execute(_SCHEMA)
-        except psycopg.errors.UniqueViolation:  # workers starting together: another one created it
-            pass
 
     async def recorded(self, run_id: str) -> dict[str, dict[str, Any]]:
         cur = await self.conn.execute(
