@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
 import time
@@ -456,6 +457,9 @@ async def run_tool_calls(
     # durable runs take the turn's calls one at a time, in call order: their steps then start in the
     # same order on every replay (the engine matches a step by its position)
     limit = asyncio.Semaphore(1 if steps.current() is not None else max(1, agent.max_parallel_tools))
+    # native calls act on one workspace as the vendors specify them: one after the other, in call order
+    # (an editor's create then insert, a patch then the shell running the tests); other tools overlap them
+    in_order = asyncio.Lock()
     work: list[ToolCall] = []
     for call in calls:
         if call.name in handoffs and call.name not in tools:
@@ -476,7 +480,8 @@ async def run_tool_calls(
         work.append(call)
 
     async def one(call: ToolCall, live: bool) -> RunEvent | None:
-        async with limit:
+        ordered = in_order if native_kind(call, agent) is not None else contextlib.nullcontext()
+        async with ordered, limit:
             call_ctx = ctx.for_call(call)
             if live:
                 call_ctx.on_output = lambda d: queue.put_nowait(ToolOutputDelta(agent.name, call.call_id, d))

@@ -362,3 +362,29 @@ async def test_a_transcript_with_bash_and_editor_calls_continues_on_gemini_and_c
         "Successfully created file n.txt",
         "7\n",
     ]
+
+
+async def test_sonnet_3_7_editor_calls_are_native_too(emu: AnthropicEmulator) -> None:
+    sandbox = _local_sandbox()
+    model = "claude-3-7-sonnet-20250219"
+    emu.queue(
+        AnthropicReply(
+            content=[
+                _use("str_replace_editor", {"command": "create", "path": "a.txt", "file_text": "one\n"}, "toolu_o1"),
+                _use("str_replace_editor", {"command": "insert", "path": "a.txt", "insert_line": 1, "new_str": "two"}, "toolu_o2"),
+                _use("str_replace_editor", {"command": "undo_edit", "path": "a.txt"}, "toolu_o3"),
+            ]
+        ),
+        Reply(text="ok"),
+    )  # fmt: skip
+    await sandbox.start()
+    try:
+        result = await Runner.run(Agent(name="coder", model=_model(emu, model), sandbox=sandbox), "edit")
+        # the calls of one turn ran one after the other, in order: the insert found the file just created
+        assert (await sandbox.read_file("a.txt")).decode() == "one\ntwo\n"
+    finally:
+        await sandbox.close()
+    assert result.final_output == "ok"
+    created, inserted, undone = _results(_sent(emu, 1))
+    assert not created["is_error"] and not inserted["is_error"]
+    assert undone["is_error"] and "undo_edit is not supported" in undone["content"]
