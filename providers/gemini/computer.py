@@ -22,9 +22,10 @@ import re
 from typing import Any
 
 from agentcore.messages import FilePart, ImagePart, Item, Part, ProviderState, TextPart, ToolCall, ToolResult
-from agentcore.model import ModelResponse
+from agentcore.model import ModelRequest, ModelResponse
 
-from .._computer import neutral_call
+from .._computer import computer_view, neutral_call
+from .common import safe_call_id
 
 KIND = "computer_call"
 """``ProviderState.kind`` on a neutral ``computer`` call that came from a predefined function."""
@@ -250,3 +251,27 @@ def neutralize(response: ModelResponse, provider: str, view: tuple[int, int] | N
         items.append(item)
     response.items = items
     return response
+
+
+def request_view(model: str, request: ModelRequest) -> tuple[int, int] | None:
+    """The screenshot size when a request to ``model`` declares the computer-use tool, else None."""
+    return computer_view(request.native_tools, request.tools) if computer_model(model) else None
+
+
+def interactions_answer(
+    item: Item, calls: dict[str, ToolCall], provider: str, model: str
+) -> dict[str, Any] | None:
+    """The Interactions ``function_result`` answering a predefined computer-use function (its name,
+    the screenshot), else None."""
+    if not isinstance(item, ToolResult) or item.call_id not in calls:
+        return None
+    vendor = vendor_call(calls[item.call_id], provider) or {}
+    result: dict[str, Any] = {
+        "type": "function_result",
+        "call_id": safe_call_id(item.call_id),
+        "name": vendor.get("name", item.name),
+        "result": interactions_result(item, model),
+    }
+    if item.is_error:
+        result["is_error"] = True
+    return result

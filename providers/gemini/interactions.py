@@ -50,6 +50,7 @@ from agentcore.model import (
 )
 
 from .._common import ItemCache, json_body, stale_watermark
+from .._computer import without_computer
 from . import computer
 from .common import (
     close_client,
@@ -180,10 +181,14 @@ class GeminiInteractionsModel(Model):
                 args = {"_raw_arguments": item.arguments}
             if not isinstance(args, dict):
                 args = {"value": args}
+            name = item.name
+            vendor = computer.vendor_call(item, self.provider)
+            if vendor is not None:  # a predefined computer-use function: back as the model wrote it
+                name, args = vendor["name"], vendor["args"]
             return {
                 "type": "function_call",
                 "id": safe_call_id(item.call_id),
-                "name": item.name,
+                "name": name,
                 "arguments": args,
             }
         if isinstance(item, ToolResult):
@@ -203,9 +208,16 @@ class GeminiInteractionsModel(Model):
             return own or None
         return None  # Handoff: nothing on the wire
 
-    def _steps(self, items: Any) -> list[dict[str, Any]]:
+    def _steps(self, items: Any, context: Any = None) -> list[dict[str, Any]]:
+        """``items`` as input steps; ``context`` (default ``items``) is the transcript their calls are in."""
+        calls = {
+            i.call_id: i
+            for i in (items if context is None else context)
+            if isinstance(i, ToolCall) and computer.vendor_call(i, self.provider)
+        }
         out: list[dict[str, Any]] = []
-        for step in (self._step(i) for i in items):
+        answer = computer.interactions_answer  # a predefined computer-use function's result, else None
+        for step in (answer(i, calls, self.provider, self.model_name) or self._step(i) for i in items):
             if isinstance(step, list):  # a hosted call and its result
                 out.extend(step)
             elif step is not None:
@@ -218,6 +230,7 @@ class GeminiInteractionsModel(Model):
             body["system_instruction"] = request.instructions
         s = request.settings
         gc: dict[str, Any] = {}
+        view = computer.request_view(self.model_name, request)
         if request.tools:
             body["tools"] = [
                 {
@@ -226,8 +239,10 @@ class GeminiInteractionsModel(Model):
                     "description": t.description,
                     "parameters": gemini_schema(t.parameters),
                 }
-                for t in request.tools
+                for t in (without_computer(request.tools) if view else request.tools)
             ]
+            if view is not None:  # the native computer-use tool instead of the function tool
+                body["tools"].append(computer.interactions_tool(self.model_name))
             if s.tool_choice in (None, "auto") and any(t.strict for t in request.tools):
                 gc["tool_choice"] = "validated"
             elif s.tool_choice is not None:
@@ -284,7 +299,7 @@ class GeminiInteractionsModel(Model):
             same = (
                 stale_watermark(cache, len(items), self.model_name, lambda n: fingerprint(items[:n])) is None
             )
-            new_steps = self._steps(items[covered:]) if same else []
+            new_steps = self._steps(items[covered:], items) if same else []
             if same and new_steps:
                 body["previous_interaction_id"] = prev
                 body["input"] = new_steps
@@ -435,6 +450,7 @@ class GeminiInteractionsModel(Model):
         try:
             data = _dump(raw)
             response = self._response(data, self._items_from_steps(data.get("steps")))
+            computer.neutralize(response, self.provider, computer.request_view(self.model_name, request))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise malformed(exc, provider=self.provider) from exc
         self._remember(request, response)
@@ -542,6 +558,7 @@ class GeminiInteractionsModel(Model):
             ordered.append(step)
         try:
             response = self._response(final, self._items_from_steps(ordered))
+            computer.neutralize(response, self.provider, computer.request_view(self.model_name, request))
         except (TypeError, AttributeError, KeyError, ValueError) as exc:
             raise malformed(exc, provider=self.provider, streamed=True) from exc
         self._remember(request, response)

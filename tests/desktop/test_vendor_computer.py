@@ -271,3 +271,35 @@ def test_emulators_hold_vendor_computer_actions_to_their_documented_shapes() -> 
     assert computer_call_problem({"actions": []})
     assert computer_call_problem({"action": {"type": "scroll", "x": 1, "y": 2}})  # scroll_x/scroll_y required
     assert computer_call_problem({"actions": [{"type": "type", "text": "a"}, {"type": "wait"}]}) is None
+
+
+async def test_gemini_interactions_computer_use_drives_the_app(small_desktop: Sandbox) -> None:
+    from agentcore.providers.gemini.interactions import GeminiInteractionsModel
+
+    sb = small_desktop
+
+    def norm(point: tuple[int, int]) -> dict[str, int]:
+        return {"x": point[0] * 1000 // VIEW[0], "y": point[1] * 1000 // VIEW[1]}
+
+    calls = [
+        ToolCallReply("click_at", norm(BUTTON_V)),
+        ToolCallReply("type_text_at", {**norm(ENTRY_V), "text": "agent"}),  # press_enter defaults to true
+    ]
+    with started("google-interactions") as h:
+        h.emulator.queue(*[Reply(tool_calls=[c]) for c in calls], Reply(text="done"))
+        llm = GeminiInteractionsModel("gemini-3-flash-preview", base_url=h.emulator.base_url, api_key="k")
+        result = await Runner.run(Agent(name="desk", model=llm, sandbox=sb), "press, type agent, Enter")
+        assert result.final_output == "done"
+        bodies = [r.body for r in h.emulator.requests]
+    tool = {
+        "type": "computer_use",
+        "environment": "browser",
+        "excluded_predefined_functions": ["open_web_browser", "search", "navigate"],
+    }
+    assert tool in bodies[0]["tools"] and all(t.get("name") != "computer" for t in bodies[0]["tools"])
+    results = [
+        s for b in bodies for s in b["input"] if isinstance(s, dict) and s.get("type") == "function_result"
+    ]
+    assert [r["name"] for r in results][-1] == "type_text_at"
+    (image,) = [c for c in results[-1]["result"] if c["type"] == "image"]
+    await _assert_done(sb, _png(image["data"]))

@@ -286,7 +286,8 @@ def gemini_call_problem(body: dict[str, Any], name: str, args: dict[str, Any]) -
     """A predefined computer-use call the emulated model sends, in its documented shape (when the
     request declared the tool)."""
     declared = any(
-        isinstance(t, dict) and ("computerUse" in t or "computer_use" in t) for t in body.get("tools") or []
+        isinstance(t, dict) and ("computerUse" in t or "computer_use" in t or t.get("type") == "computer_use")
+        for t in body.get("tools") or []
     )
     if not declared or name not in _GEMINI_ARGS:
         return None
@@ -354,3 +355,39 @@ def anthropic_call_problem(body: dict[str, Any], name: str, data: Any) -> str | 
                 f"{action}.{key}: outside the {tool['display_width_px']}x{tool['display_height_px']} display"
             )
     return None
+
+
+def check_gemini_interactions_computer(body: dict[str, Any], steps: list[dict[str, Any]], fail: Fail) -> None:
+    """The Interactions ``computer_use`` tool (environment browser | mobile | desktop, on computer-use
+    models), and a screenshot in every ``function_result`` answering a predefined function."""
+    model = str(body.get("model") or "")
+    declared = False
+    for i, tool in enumerate(body.get("tools") or []):
+        if not isinstance(tool, dict) or tool.get("type") != "computer_use":
+            continue
+        declared = True
+        env = tool.get("environment")
+        if env not in ("browser", "mobile", "desktop"):
+            raise fail(f"tools[{i}].environment: browser, mobile or desktop is required")
+        if "computer-use" not in model and _gemini_version(model) < (3, 0):
+            raise fail(f"Computer Use is not supported by model {model}.")
+        if env == "desktop" and _gemini_version(model) < (3, 5):
+            raise fail(f"tools[{i}].environment: desktop is not supported by model {model}.")
+        for name in tool.get("excluded_predefined_functions") or []:
+            if name not in GEMINI_PREDEFINED:
+                raise fail(f"tools[{i}].excluded_predefined_functions: unknown function {name!r}")
+    if not declared:
+        return
+    for i, step in enumerate(steps):
+        if step.get("type") != "function_result" or step.get("name") not in GEMINI_PREDEFINED:
+            continue
+        result = step.get("result")
+        images = (
+            [c for c in result if isinstance(c, dict) and c.get("type") == "image"]
+            if isinstance(result, list)
+            else []
+        )
+        if not images and not step.get("is_error"):
+            raise fail(
+                f"input[{i}]: a computer use function_result must include the screenshot of the current state"
+            )

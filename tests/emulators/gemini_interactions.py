@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentcore.messages import new_id
 from tests.emulators.base import HTTPReply, RecordedRequest, Reply
+from tests.emulators.computer_rules import check_gemini_interactions_computer, gemini_call_problem
 from tests.emulators.context_window import gemini_refusal
 from tests.emulators.gemini_hosted import (
     IA_HOSTED_STEPS,
@@ -98,6 +99,8 @@ class InteractionsAPI:
             out.append({"type": "model_output", "content": [{"type": "text", "text": reply.text}]})
         for call in reply.tool_calls:
             cid = call.call_id or new_id()[:8]
+            problem = gemini_call_problem(body, call.name, json.loads(call.arguments_json))
+            assert problem is None, f"scripted computer-use call: {problem}"  # documented calls only
             out.append(
                 {
                     "type": "function_call",
@@ -218,6 +221,7 @@ class InteractionsAPI:
         if gc is not None:
             _only(gc, _IA_GEN, "generation_config")
         check_ia_tools(body, self._validate_schema)  # built-in tools: tests/emulators/gemini_hosted.py
+        check_gemini_interactions_computer(body, steps, BadRequest)
         for i, tool in enumerate(body.get("tools") or []):
             if tool.get("type") != "function":
                 continue
