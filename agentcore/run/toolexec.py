@@ -457,8 +457,8 @@ async def run_tool_calls(
     # durable runs take the turn's calls one at a time, in call order: their steps then start in the
     # same order on every replay (the engine matches a step by its position)
     limit = asyncio.Semaphore(1 if steps.current() is not None else max(1, agent.max_parallel_tools))
-    # native calls act on one workspace as the vendors specify them: one after the other, in call order
-    # (an editor's create then insert, a patch then the shell running the tests); other tools overlap them
+    # native calls act on one workspace: they run one after the other, in call order (an editor's create
+    # then its insert, a patch then the shell that runs the tests); other tools overlap them
     in_order = asyncio.Lock()
     work: list[ToolCall] = []
     for call in calls:
