@@ -188,6 +188,8 @@ async def test_gemini_computer_use_drives_the_app(small_desktop: Sandbox) -> Non
         return {"x": point[0] * 1000 // VIEW[0], "y": point[1] * 1000 // VIEW[1]}
 
     calls = [
+        ToolCallReply("hover_at", {"x": 900, "y": 900}),
+        ToolCallReply("hover_at", norm(BUTTON_V)),  # 6 screenshots: the oldest get trimmed (keep 3)
         ToolCallReply("click_at", norm(BUTTON_V)),
         ToolCallReply("type_text_at", {**norm(ENTRY_V), "text": "agent", "press_enter": False}),
         ToolCallReply("key_combination", {"keys": "Enter"}),
@@ -207,7 +209,9 @@ async def test_gemini_computer_use_drives_the_app(small_desktop: Sandbox) -> Non
     responses = [
         p["functionResponse"] for c in last["contents"] for p in c["parts"] if "functionResponse" in p
     ]
-    assert [r["name"] for r in responses] == ["click_at", "type_text_at", "key_combination", "navigate"]
+    names = ["hover_at", "hover_at", "click_at", "type_text_at", "key_combination", "navigate"]
+    assert [r["name"] for r in responses] == names
+    assert "parts" not in responses[0] and responses[0]["response"]["notes"] == ["[older screenshot omitted]"]
     assert "error" in responses[-1]["response"] and "navigate" in responses[-1]["response"]["error"]
     await _assert_done(sb, _png(responses[-2]["parts"][0]["inlineData"]["data"]))
 

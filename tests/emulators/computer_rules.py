@@ -247,9 +247,12 @@ def check_gemini_computer(body: dict[str, Any], model: str, fail: Fail) -> None:
         for name in cu.get("excludedPredefinedFunctions") or []:
             if name not in GEMINI_PREDEFINED:
                 raise fail(f"* {where}.excluded_predefined_functions: unknown function {name!r}")
-    if not declared:
+    if not declared or not body.get("contents"):
         return
-    for n, content in enumerate(body.get("contents") or []):
+    # the latest turn's responses (older ones may have had their screenshots trimmed, as the reference
+    # implementation does to keep the request small)
+    n = len(body["contents"]) - 1
+    for content in body["contents"][-1:]:
         for m, part in enumerate(content.get("parts") or []):
             fr = part.get("functionResponse") if isinstance(part, dict) else None
             if not isinstance(fr, dict) or fr.get("name") not in GEMINI_PREDEFINED:
@@ -378,8 +381,11 @@ def check_gemini_interactions_computer(body: dict[str, Any], steps: list[dict[st
                 raise fail(f"tools[{i}].excluded_predefined_functions: unknown function {name!r}")
     if not declared:
         return
-    for i, step in enumerate(steps):
-        if step.get("type") != "function_result" or step.get("name") not in GEMINI_PREDEFINED:
+    tail = len(steps)
+    while tail > 0 and steps[tail - 1].get("type") == "function_result":
+        tail -= 1  # the results answering the latest calls (older ones may have been trimmed)
+    for i, step in enumerate(steps[tail:], start=tail):
+        if step.get("name") not in GEMINI_PREDEFINED:
             continue
         result = step.get("result")
         images = (
