@@ -113,40 +113,59 @@ async def ready(run_id: str, agents: Mapping[str, Any], owned: list[Any]) -> lis
     records = _records[0]
     previous = await records.recorded(run_id)
     notes: dict[str, tuple[int, str]] = {}
-    for index, (name, sandbox) in enumerate(pairs):
-        before = previous.get(name)
-        reattached, reason = False, ""
-        if before is not None:
-            reattached, reason = await _reattach(sandbox, before)
-            if reattached and all(sandbox is not s for s in owned):
-                owned.append(sandbox)
-        if not sandbox.started:
-            if sandbox.durable_run is None:
-                sandbox.outlive_owner(run_id)
-            await _start(sandbox)
-            owned.append(sandbox)
-        await records.hold(sandbox.id)
-        await records.record(run_id, name, sandbox.handle())
-        if before is None:
-            continue
-        with tracing.span(
-            "sandbox.recover",
-            {
-                "agentcore.run.id": run_id,
-                "gen_ai.agent.name": name,
-                "agentcore.sandbox.backend": str(before.get("backend", "")),
-                "agentcore.sandbox.id": sandbox.id,
-                "agentcore.sandbox.reattached": reattached,
-                "agentcore.sandbox.reset_reason": reason,
-            },
-        ):
-            pass
-        if not reattached:
-            note = RESET_NOTE.format(reason=reason)
-            for tool in [t.name for t in sandbox.tools()] + list(_NATIVE_TOOLS):
-                notes.setdefault(tool, (index, note))
+    done: list[Any] = []
+    try:
+        for index, (name, sandbox) in enumerate(pairs):
+            await _ready_one(run_id, index, name, sandbox, previous.get(name), owned, notes)
+            done.append(sandbox)
+    except BaseException:  # the loop never runs: what this call started must not outlive the run
+        for sandbox in [s for _, s in pairs if any(s is o for o in owned)]:
+            if sandbox.config.lifetime == "run":
+                with contextlib.suppress(Exception):
+                    await sandbox.close()
+        await release(run_id, done, finished=False)
+        raise
     _notes.set(notes)
     return [s for _, s in pairs]
+
+
+async def _ready_one(
+    run_id: str,
+    index: int,
+    name: str,
+    sandbox: Any,
+    before: Mapping[str, Any] | None,
+    owned: list[Any],
+    notes: dict[str, tuple[int, str]],
+) -> None:
+    reattached, reason = False, ""
+    if before is not None:
+        reattached, reason = await _reattach(sandbox, before)
+        if reattached and all(sandbox is not s for s in owned):
+            owned.append(sandbox)
+    if not sandbox.started:
+        if sandbox.durable_run is None:
+            sandbox.outlive_owner(run_id)
+        owned.append(sandbox)  # (before the start: a start that fails half-way is closed too)
+        await _start(sandbox)
+    await _records[0].hold(sandbox.id)
+    await _records[0].record(run_id, name, sandbox.handle())
+    if before is None:
+        return
+    attributes = {
+        "agentcore.run.id": run_id,
+        "gen_ai.agent.name": name,
+        "agentcore.sandbox.backend": str(before.get("backend", "")),
+        "agentcore.sandbox.id": sandbox.id,
+        "agentcore.sandbox.reattached": reattached,
+        "agentcore.sandbox.reset_reason": reason,
+    }
+    with tracing.span("sandbox.recover", attributes):
+        pass
+    if not reattached:
+        note = RESET_NOTE.format(reason=reason)
+        for tool in [t.name for t in sandbox.tools()] + list(_NATIVE_TOOLS):
+            notes.setdefault(tool, (index, note))
 
 
 async def release(run_id: str, sandboxes: list[Any], *, finished: bool) -> None:
