@@ -12,12 +12,15 @@ use) translate to and from these actions in the provider adapters.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from agentcore import tracing
 from agentcore.context import RunContext
 from agentcore.errors import SandboxError, ToolError, UserError
 from agentcore.messages import ImagePart
@@ -216,12 +219,37 @@ class ComputerTool(Tool):
             text, png = await run_action(self.desktop, action)
         except (DesktopError, UserError) as exc:
             raise ToolError(str(exc)) from None
+        await _trace(action, png)
         checks = arguments.get("safety_checks")
         if checks:  # it runs: a human approved it, or the explicit policy acknowledged the checks
             text += "; acknowledged safety checks: " + ", ".join(str(c.get("id")) for c in checks)
         if png is None:
             return ToolOutput(text)
         return ToolOutput(text, [ImagePart(data=base64.b64encode(png).decode(), media_type="image/png")])
+
+
+async def _trace(action: a.Action, png: bytes | None) -> None:
+    """On the tool's span: the action, and (content capture on) the screenshot's file, written next to
+    the local traces (``<traces>/screens/<sha256>.png``, once per image); never the image bytes."""
+    from opentelemetry import trace
+
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return
+    span.set_attribute("agentcore.computer.action", action.action)
+    if png is None or not tracing.capture_content():
+        return
+    from agentcore.tracing.store import traces_dir
+
+    def write() -> str:
+        folder = traces_dir() / "screens"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{hashlib.sha256(png).hexdigest()}.png"
+        if not path.exists():
+            path.write_bytes(png)
+        return str(path)
+
+    span.set_attribute("agentcore.computer.screenshot", await asyncio.to_thread(write))
 
 
 def computer_tool(

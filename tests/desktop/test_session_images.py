@@ -3,6 +3,7 @@ images, not 20 per turn; a resumed session gets the images back; traces hold no 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -133,3 +134,34 @@ async def test_traces_hold_no_image_bytes(monkeypatch: Any, tmp_path: Path) -> N
     text = json.dumps([dict(s.attributes or {}) for s in spans], default=str)
     assert "screenshot 19" in text or "look" in text  # content was captured
     assert all(shot[:64] not in text for shot in SHOTS)
+
+
+async def test_with_content_capture_the_screenshot_is_a_file_next_to_the_traces(
+    desktop_sandbox: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from agentcore import tracing
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(tracing, "_provider", provider)
+    monkeypatch.setattr(tracing, "_tracer", None)
+    monkeypatch.setenv("AGENTCORE_HOME", str(tmp_path))
+    for capture in ("false", "true"):
+        monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", capture)
+        model = ScriptedModel([tool_call("computer", {"action": "screenshot"}), "seen"])
+        await Runner.run(Agent(name="desk", model=model, sandbox=desktop_sandbox), "look")
+    spans = [s for s in exporter.get_finished_spans() if s.name == "execute_tool computer"]
+    without, with_capture = (dict(s.attributes or {}) for s in spans)
+    assert (
+        without["agentcore.computer.action"] == "screenshot"
+        and "agentcore.computer.screenshot" not in without
+    )
+    path = Path(str(with_capture["agentcore.computer.screenshot"]))
+    assert path.parent == tmp_path / "traces" / "screens"
+    assert (await asyncio.to_thread(path.read_bytes)).startswith(b"\x89PNG")
+    assert all(len(str(v)) < 2000 for v in with_capture.values())  # no image bytes in attributes
