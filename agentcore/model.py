@@ -202,6 +202,12 @@ class Model(abc.ABC):  # noqa: B024 - override respond() or stream(), either one
         ``None`` when the vendor has none; context policies then use the local estimate."""
         return None
 
+    async def native_compact(self, request: ModelRequest) -> tuple[list[Item], Usage] | None:
+        """The vendor's stand-alone compaction of ``request.items`` (items that replace them, and the
+        call's usage), or ``None`` when the vendor has none; ``ContextPolicy(native=True)`` then writes
+        its own summary."""
+        return None
+
     def native_context(self, threshold: int) -> dict[str, Any] | None:
         """Body fields that turn on the vendor's own context management at about ``threshold`` input
         tokens (``ContextPolicy(native=True)``), or ``None`` when the vendor has none."""

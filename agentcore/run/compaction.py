@@ -333,10 +333,16 @@ class ContextKeeper:
             budget = int(policy.keep_recent * window / est.ratio)
             cut = choose_cut(new, budget, est)
             if cut > 0:
-                summary = await self._summary(agent, new[:cut], policy, window)
                 summarized = cut
-                new = [summary, *new[cut:]]
-                strategy.append("summary")
+                native = None
+                if policy.native and policy.summarizer is None:
+                    native = await self._native_compact(agent, model, request, new[:cut])
+                if native is not None:
+                    new = [*native, *new[cut:]]
+                    strategy.append("native_compact")
+                else:
+                    new = [await self._summary(agent, new[:cut], policy, window), *new[cut:]]
+                    strategy.append("summary")
         if not strategy:
             tracing.note("agentcore.context.compaction_skipped", reason=reason, tokens=before)
             return request
@@ -361,6 +367,32 @@ class ContextKeeper:
         return dataclasses.replace(request, items=view())
 
     # ------------------------------------------------------------------ summaries
+
+    async def _native_compact(
+        self, agent: Agent[Any], model: Model, request: ModelRequest, older: Sequence[Item]
+    ) -> list[Item] | None:
+        """The vendor's stand-alone compaction of ``older`` (OpenAI ``/responses/compact``), its usage
+        added to the run's; ``None`` when the vendor has none or it failed (then a summary is written)."""
+        attrs = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": model.system,
+            "gen_ai.request.model": model.model_name,
+            "gen_ai.agent.name": agent.name,
+            "agentcore.context.native_compact": True,
+        }
+        with tracing.span(f"compact {model.model_name}", attrs, kind=SpanKind.CLIENT) as s:
+            try:
+                done = await model.native_compact(dataclasses.replace(request, items=list(older)))
+            except ModelError as exc:
+                tracing.set_error(s, str(exc))
+                tracing.note("agentcore.context.native_compact_failed", error=str(exc)[:300])
+                return None
+            if done is None:
+                return None
+            items, usage = done
+            tracing.set_usage(s, usage)
+        self.loop.usage.add(usage)
+        return [i.model_copy(update={"agent": agent.name}) for i in items]
 
     def _summarizer(self, spec: str | Model) -> Model:
         if not isinstance(spec, str):

@@ -48,7 +48,7 @@ from agentcore.errors import (
     ServerError,
     ServerStateLostError,
 )
-from agentcore.messages import Item
+from agentcore.messages import Item, Usage
 from agentcore.model import (
     Model,
     ModelRequest,
@@ -491,6 +491,9 @@ class OpenAIResponsesModel(Model):
 
     def native_context(self, threshold: int) -> dict[str, Any] | None:
         return tokens.compaction(threshold)
+
+    async def native_compact(self, request: ModelRequest) -> tuple[list[Item], Usage] | None:
+        return await tokens.compact(self, request)  # POST /responses/compact
 
     async def aclose(self) -> None:
         """Close the HTTP client this adapter created (a client passed in stays open)."""

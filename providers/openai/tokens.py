@@ -6,6 +6,8 @@
 * Native compaction (``ContextPolicy(native=True)``): ``context_management: [{"type": "compaction",
   "compact_threshold": N}]``; the server then adds a ``compaction`` item to a response that passes N
   tokens, which the adapter keeps and replays as it came (WIRE.md §1.7).
+* Stand-alone compaction (``native=True``, when the run compacts): ``POST /v1/responses/compact`` turns the
+  oldest turns into their user messages plus one opaque ``compaction`` item (WIRE.md §1.7).
 * Chat Completions has no counting endpoint: context policies use the local estimate.
 """
 
@@ -16,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import openai
 
+from agentcore.messages import Item, Usage, UserMessage
 from agentcore.model import ModelRequest
 
 from .._common import dumps, json_body
+from .responses_wire import output_to_items, usage_from
 
 if TYPE_CHECKING:
     from .responses import OpenAIResponsesModel
@@ -27,6 +31,8 @@ COUNT_FIELDS = frozenset(
     {"input", "instructions", "model", "parallel_tool_calls", "reasoning", "text", "tool_choice", "tools"}
 )
 """Body fields ``/responses/input_tokens`` takes (its SDK signature), of those the adapter sends."""
+COMPACT_FIELDS = frozenset({"input", "instructions", "model"})
+"""Body fields ``/responses/compact`` takes, of those the adapter sends (WIRE.md §1.7)."""
 
 
 async def count_responses(model: OpenAIResponsesModel, request: ModelRequest) -> int:
@@ -42,6 +48,28 @@ async def count_responses(model: OpenAIResponsesModel, request: ModelRequest) ->
     except openai.APIError as exc:
         raise map_error(exc) from exc
     return int(json_body(raw, model.provider)["input_tokens"])
+
+
+async def compact(model: OpenAIResponsesModel, request: ModelRequest) -> tuple[list[Item], Usage]:
+    """``POST /responses/compact``: the user messages of ``request.items`` and one ``compaction`` item
+    standing for the rest (kept as the Responses adapter keeps server compaction items)."""
+    from .responses_stream import map_error
+
+    body = json.loads(model._body(request, None, request.items, stream=False))
+    fields: dict[str, Any] = {k: v for k, v in body.items() if k in COMPACT_FIELDS}
+    try:
+        raw = await model._client.post("/responses/compact", cast_to=bytes, content=dumps(fields))
+    except openai.APIError as exc:
+        raise map_error(exc) from exc
+    data = json_body(raw, model.provider)
+    items: list[Item] = []
+    for out in data.get("output") or []:
+        if out.get("type") == "message" and out.get("role") == "user":
+            text = "".join(str(p.get("text", "")) for p in out.get("content") or [] if isinstance(p, dict))
+            items.append(UserMessage.of(text))
+        else:  # the compaction item (and anything else the server put there), kept whole
+            items.extend(output_to_items([out], model.model_name))
+    return items, usage_from(data.get("usage"))
 
 
 def compaction(threshold: int) -> dict[str, Any]:

@@ -67,3 +67,30 @@ async def test_anthropic_context_editing_goes_with_its_beta() -> None:
         assert edit["trigger"] == {"type": "input_tokens", "value": int(0.8 * WINDOW)}
         assert "context-management-2025-06-27" in first.headers["anthropic-beta"]
         assert len(h.emulator.requests) == 61
+
+
+async def test_openai_stand_alone_compaction_replaces_the_oldest_turns() -> None:
+    """When the run compacts an OpenAI conversation itself (here: recovering from a window smaller than
+    declared), ``native=True`` uses ``POST /v1/responses/compact`` instead of writing a summary: the
+    view keeps the user messages and the server's opaque compaction item, which the next requests
+    replay and the server accepts."""
+    with harness.started("openai") as h:
+        h.emulator.context_window = WINDOW
+        _script(h.emulator, 80)
+        model = h.model(store=False)
+        model.context_window = 40_000
+        agent = Agent(
+            name="native",
+            model=model,
+            tools=[lookup],
+            max_turns=90,
+            context=ContextPolicy(native=True, count="estimate"),
+        )
+        result = await Runner.run(agent, "Look up 80 records.")
+        assert result.final_output == "done"
+        compacts = [r for r in h.emulator.requests if r.path == "/v1/responses/compact"]
+        assert compacts and {"model", "input"} <= set(compacts[0].body) <= {"model", "input", "instructions"}
+        issued = set(h.emulator.issued_compactions.values())
+        creates = [r.body for r in h.emulator.requests if r.path == "/v1/responses"]
+        assert any(i.get("id") in issued for i in creates[-1]["input"] if i.get("type") == "compaction")
+        assert result.usage.requests >= 81 + len(compacts)  # the compaction calls count in the run's usage

@@ -217,3 +217,77 @@ def gemini_count(emulator: Any, body: Any, model: str) -> HTTPReply:
         200,
         {"totalTokens": tokens, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": tokens}]},
     )
+
+
+RESPONSES_COMPACT_PARAMS = frozenset(
+    {
+        "model",
+        "image",
+        "input",
+        "instructions",
+        "previous_response_id",
+        "prompt_cache_key",
+        "prompt_cache_options",
+        "prompt_cache_retention",
+        "safety_identifier",
+        "service_tier",
+    }
+)
+
+
+def openai_responses_compact(emulator: Any, body: Any) -> HTTPReply:
+    """``POST /v1/responses/compact`` (recorded in ``test_openai_responses_compact_messages.yaml``): the
+    conversation is checked like a create request; the answer is ``object: "response.compaction"`` whose
+    output is the conversation's user messages then one ``compaction`` item this server issued (accepted
+    back later, standing for everything before it)."""
+    import os
+    import time
+
+    from tests.emulators.openai_responses_rules import APIFailure, error_body
+
+    try:
+        if not isinstance(body, dict):
+            raise APIFailure("We could not parse the JSON body of your request.")
+        for key in body:
+            if key not in RESPONSES_COMPACT_PARAMS:
+                raise APIFailure(f"Unknown parameter: '{key}'.", param=key, code="unknown_parameter")
+        context, _ = emulator._validate(body)
+    except APIFailure as exc:
+        return HTTPReply(exc.status, error_body(exc.message, "invalid_request_error", exc.param, exc.code))
+    output: list[dict[str, Any]] = []
+    for item in context:
+        if item.get("role") == "user" and item.get("type", "message") == "message":
+            content = item.get("content")
+            parts = [{"type": "input_text", "text": content}] if isinstance(content, str) else content
+            output.append(
+                {
+                    "id": emulator._id("msg"),
+                    "type": "message",
+                    "role": "user",
+                    "status": "completed",
+                    "content": parts,
+                }
+            )
+    enc = "gAAAAAB" + os.urandom(64).hex()
+    cid = emulator._id("cmp")
+    with emulator._lock:
+        emulator.issued_compactions[enc] = cid
+    output.append({"id": cid, "type": "compaction", "encrypted_content": enc})
+    tokens = responses_tokens(body, context)
+    usage = {
+        "input_tokens": tokens,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": 190,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": tokens + 190,
+    }
+    return HTTPReply(
+        200,
+        {
+            "id": emulator._id("resp"),
+            "object": "response.compaction",
+            "created_at": int(time.time()),
+            "output": output,
+            "usage": usage,
+        },
+    )

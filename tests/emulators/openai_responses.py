@@ -52,7 +52,12 @@ from urllib.parse import parse_qs
 
 from tests.emulators.base import Emulator, HTTPReply, RecordedRequest, Reply
 from tests.emulators.computer_rules import computer_call_problem
-from tests.emulators.context_window import openai_responses_count, openai_responses_refusal, responses_tokens
+from tests.emulators.context_window import (
+    openai_responses_compact,
+    openai_responses_count,
+    openai_responses_refusal,
+    responses_tokens,
+)
 from tests.emulators.openai_responses_hosted import ContainersAPI, HostedState, hosted_output
 from tests.emulators.openai_responses_rules import APIFailure, RequestRules, error_body, follower_key
 from tests.providers.harness import Harness
@@ -123,6 +128,8 @@ class OpenAIResponsesEmulator(ContainersAPI, RequestRules, Emulator):
             return self._create(request)
         if request.method == "POST" and path == "/v1/responses/input_tokens":
             return openai_responses_count(self, request.body)
+        if request.method == "POST" and path == "/v1/responses/compact":
+            return openai_responses_compact(self, request.body)
         if path.startswith("/v1/containers"):
             with self._lock:
                 routed = self.containers_route(request, path)
