@@ -39,6 +39,7 @@ from ..messages import (
 )
 from ..messages import Handoff as HandoffItem
 from ..model import Model, ModelRequest, ModelResponse, ModelSettings
+from . import steps
 from .setup import shared_model
 
 if TYPE_CHECKING:
@@ -72,6 +73,12 @@ def reported_sizes(message: str) -> tuple[int | None, int | None]:
         if m:
             return int(m.group(sent)), int(m.group(window))
     return None, None
+
+
+def _step_name(model: Model) -> str:
+    """Counting, summarising and compacting calls are steps of a durable run (recorded, replayed), named
+    as its model calls are (the vendor first: per-vendor limits apply)."""
+    return f"{model.provider}:{model.model_name}"
 
 
 def measured(items: Sequence[Item], model: Model) -> Sequence[Item]:
@@ -294,7 +301,7 @@ class ContextKeeper:
         tokens = est.tokens(self.measured(request.items, model), fixed)
         ask = policy.count == "vendor" or (policy.count == "auto" and not est.calibrated)
         if ask and tokens >= 0.5 * threshold:
-            counted = await model.count_tokens(request)
+            counted = await steps.run_step("model", _step_name(model), lambda: model.count_tokens(request))
             if counted is not None:
                 tracing.note("agentcore.context.counted", tokens=counted, estimated=tokens)
                 est.calibrate(counted, est.raw(self.measured(request.items, model), fixed))
@@ -382,7 +389,8 @@ class ContextKeeper:
         }
         with tracing.span(f"compact {model.model_name}", attrs, kind=SpanKind.CLIENT) as s:
             try:
-                done = await model.native_compact(dataclasses.replace(request, items=list(older)))
+                compact = dataclasses.replace(request, items=list(older))
+                done = await steps.run_step("model", _step_name(model), lambda: model.native_compact(compact))
             except ModelError as exc:
                 tracing.set_error(s, str(exc))
                 tracing.note("agentcore.context.native_compact_failed", error=str(exc)[:300])
@@ -461,7 +469,7 @@ class ContextKeeper:
         }
         with tracing.span(f"chat {model.model_name}", attrs, kind=SpanKind.CLIENT) as s:
             try:
-                response = await model.respond(request)
+                response = await steps.run_step("model", _step_name(model), lambda: model.respond(request))
             except ModelError as exc:
                 tracing.set_error(s, str(exc))
                 tracing.note("agentcore.context.summarizer_failed", error=str(exc)[:300])

@@ -196,3 +196,28 @@ async def test_a_resumed_session_continues_from_its_summary(spans: Spans) -> Non
     assert events and all(e.attributes["strategy"] == "summary" for e in events)
     chats = [s for s in spans.named("chat function") if s.attributes.get("agentcore.context.summary")]
     assert len(chats) == summaries and chats[0].attributes["gen_ai.usage.input_tokens"] == 50
+
+
+async def test_summaries_are_steps_of_a_durable_run() -> None:
+    """A durable engine records every model call as a step, the summariser's included, so a replayed run
+    rebuilds the same view from the recorded summary instead of asking for a new one."""
+    from agentcore.run.steps import use_step_runner
+
+    recorded: list[tuple[str, str]] = []
+
+    async def runner(kind: str, name: str, fn: Any) -> Any:
+        recorded.append((kind, name))
+        return await fn()
+
+    summarizer = FunctionModel(lambda request: "a summary", model_name="writer")
+    agent = Agent(
+        name="a",
+        model=looping_model(40, 2500, []),
+        tools=[lookup],
+        max_turns=60,
+        context=ContextPolicy(window=2500, keep_tool_outputs=None, summarizer=summarizer),
+    )
+    with use_step_runner(runner):
+        await Runner.run(agent, "go")
+    assert ("model", "function:writer") in recorded
+    assert recorded.count(("model", "function:writer")) == len(summarizer.requests)
