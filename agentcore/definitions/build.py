@@ -232,6 +232,11 @@ class _Builder:
         fields = spec.model_dump(exclude_none=True, exclude={"cwd"})
         if isinstance(fields.get("needs_approval"), list):
             fields["needs_approval"] = tuple(fields["needs_approval"])
+        oauth = fields.pop("oauth", False)
+        if oauth:
+            from ..mcp.oauth import OAuth
+
+            fields["oauth"] = OAuth(**oauth) if isinstance(oauth, dict) else OAuth()
         cwd = str((self.d.base_dir / spec.cwd).resolve()) if spec.cwd else None
         try:
             server = MCPServer(name=name, cwd=cwd, **fields)

@@ -153,6 +153,7 @@ class _Dumper:
             or server.elicitation is not None
             or server.auth is not None
             or callable(server.needs_approval)
+            or (server.oauth is not None and (server.oauth.open_url or server.oauth.storage))
         ):
             raise UserError(
                 f"agent {agent.name!r}: MCP server {server.name!r} has a callback or an auth object (sampling, "
@@ -161,13 +162,23 @@ class _Dumper:
         defaults = MCPServerSpec.model_construct()
         out: dict[str, Any] = {}
         for f in dataclasses.fields(MCPServer):
-            if f.name in ("name", "sampling", "elicitation", "auth"):
+            if f.name in ("name", "sampling", "elicitation", "auth", "oauth"):
                 continue
             value = getattr(server, f.name)
             value = list(value) if isinstance(value, tuple) else value
             value = dict(value) if isinstance(value, dict) else value
             if value != getattr(defaults, f.name, None) and value not in ((), [], {}, None):
                 out[f.name] = value
+        if server.oauth is not None:  # true, or the settings that differ from the defaults
+            from ..mcp.oauth import OAuth
+
+            base = OAuth()
+            changed = {
+                k: list(v) if isinstance(v, tuple) else v
+                for k in ("scopes", "client_name", "redirect_uri", "callback_timeout")
+                if (v := getattr(server.oauth, k)) != getattr(base, k)
+            }
+            out["oauth"] = changed or True
         if "env" in out:
             out["env"] = _env_refs(out["env"])
         token = f"{server.name.upper().replace('-', '_')}_TOKEN"

@@ -157,6 +157,19 @@ SandboxSpec = Annotated[
 # --------------------------------------------------------------------------- MCP servers
 
 
+class MCPOAuthSpec(Strict):
+    """OAuth for a Streamable HTTP server that asks for it (the MCP SDK's client flow; tokens kept in
+    the data directory). ``oauth: true`` takes every default."""
+
+    scopes: list[str] | None = Field(None, description="Scopes to ask for (default: what the server names).")
+    client_name: str = Field("agentcore", description="The name shown on the authorization page.")
+    redirect_uri: str = Field(
+        "http://127.0.0.1:33418/callback",
+        description="Loopback URL agentcore listens on for the authorization code.",
+    )
+    callback_timeout: PositiveFloat = Field(300.0, description="Seconds the user has on the authorization page.")
+
+
 class MCPServerSpec(Strict):
     """A Model Context Protocol server: a command over stdio, or a Streamable HTTP url. Its tools are
     named ``<prefix>__<tool>`` (prefix: the server's name unless set)."""
@@ -172,6 +185,9 @@ class MCPServerSpec(Strict):
     url: str | None = Field(None, description="The Streamable HTTP endpoint (http:// or https://).")
     headers: dict[str, str] = Field(default_factory=dict)
     bearer_token: str | None = Field(None, description="Sent as 'Authorization: Bearer ...'; use ${VAR}.")
+    oauth: bool | MCPOAuthSpec = Field(
+        False, description="Run the OAuth flow (browser, loopback redirect) when the server asks for it."
+    )
     prefix: str | None = Field(None, description="Tool name prefix ('' for none; default: the server's name).")
     allow: list[str] | None = Field(None, description="Only these tools (server-side names, fnmatch patterns).")
     deny: list[str] = Field(default_factory=list, description="Never these tools (fnmatch patterns).")

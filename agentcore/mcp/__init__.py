@@ -23,6 +23,7 @@ from .errors import (
     MCPServerCrashed,
     MCPToolError,
 )
+from .oauth import OAuth
 from .runtime import close_all, connect, connected
 from .tools import MCPTool
 
@@ -37,6 +38,7 @@ __all__ = [
     "MCPServerCrashed",
     "MCPTool",
     "MCPToolError",
+    "OAuth",
     "close_all",
     "connect",
     "connected",

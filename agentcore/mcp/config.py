@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from .. import tracing
 from ..errors import UserError
+from .oauth import OAuth
 
 Lifetime = Literal["run", "session"]
 Protocol = Literal["legacy", "auto"]
@@ -73,8 +74,12 @@ class MCPServer:
     headers: Mapping[str, str] = field(default_factory=dict)
     bearer_token: str | None = None
     auth: Any = None
-    """HTTP: an ``httpx2.Auth`` for the requests (for example the SDK's ``OAuthClientProvider`` for a
-    server that asks for OAuth); instead of, or with, ``bearer_token``."""
+    """HTTP: an ``httpx2.Auth`` for the requests (for example an ``OAuthClientProvider`` built by hand);
+    instead of, or with, ``bearer_token``."""
+    oauth: OAuth | None = None
+    """HTTP: run the SDK's OAuth client flow when the server asks for it (discovery, client
+    registration, authorization code with PKCE, refresh), with agentcore's token storage, browser and
+    redirect listener (:class:`agentcore.mcp.oauth.OAuth`). Not with ``auth``."""
     prefix: str | None = None
     allow: Sequence[str] | None = None
     deny: Sequence[str] = ()
@@ -101,6 +106,8 @@ class MCPServer:
             raise UserError(f"MCP server {self.name!r}: give exactly one of command (stdio) or url (HTTP)")
         if self.url is not None and not self.url.startswith(("http://", "https://")):
             raise UserError(f"MCP server {self.name!r}: url must start with http:// or https://")
+        if self.oauth is not None and (self.url is None or self.auth is not None):
+            raise UserError(f"MCP server {self.name!r}: oauth is for a url server without auth=")
         if self.prefix and not _NAME.fullmatch(self.prefix):
             raise UserError(f"MCP server {self.name!r}: prefix {self.prefix!r} must be letters, digits, '_' or '-'")
         if self.lifetime not in ("run", "session"):

@@ -48,6 +48,8 @@ class MCPConnection:
         self._closing: asyncio.Event | None = None
         self._start_lock = asyncio.Lock()
         self._stderr: Any = None
+        self._oauth: Any = None
+        """The SDK's OAuth provider of an ``oauth=`` server, built on the first connect."""
         self._tools: list[mt.Tool] | None = None
         self._tools_version = 0
         """Bumped by every ``notifications/tools/list_changed``: a listing older than it is stale."""
@@ -73,7 +75,7 @@ class MCPConnection:
             self._closing = asyncio.Event()
             self._owner = asyncio.create_task(self._own(ready, self._closing), name=f"mcp:{self.server.name}")
             try:
-                await asyncio.wait_for(asyncio.shield(ready), self.server.connect_timeout)
+                await self._handshake(ready)
             except TimeoutError:
                 await self._stop_owner()
                 raise MCPConnectError(
@@ -83,6 +85,26 @@ class MCPConnection:
             except BaseException:
                 await self._stop_owner()
                 raise
+
+    async def _handshake(self, ready: asyncio.Future[None]) -> None:
+        """Wait for ``ready`` up to ``connect_timeout``, not counting the time an OAuth flow spends
+        waiting for the user on the authorization page (bounded by its ``callback_timeout``)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.server.connect_timeout
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                # the owner still settles ``ready`` (with "connection closed"): nobody waits for it now
+                ready.add_done_callback(lambda f: None if f.cancelled() else f.exception())
+                raise TimeoutError
+            step = min(remaining, 0.25)
+            done, _ = await asyncio.wait({ready}, timeout=step)
+            if done:
+                ready.result()
+                return
+            redirect = getattr(self._oauth, "redirect", None)
+            if redirect is not None and redirect.waiting:
+                deadline += step
 
     async def _own(self, ready: asyncio.Future[None], closing: asyncio.Event) -> None:
         server = self.server
@@ -136,7 +158,12 @@ class MCPConnection:
         if self.server.bearer_token:
             headers["Authorization"] = f"Bearer {self.server.bearer_token}"
         timeout = httpx2.Timeout(self.server.connect_timeout, read=max(self.server.call_timeout, 300.0))
-        return httpx2.AsyncClient(headers=headers, timeout=timeout, auth=self.server.auth)
+        auth = self.server.auth
+        if self.server.oauth is not None:
+            if self._oauth is None:  # one per connection: its tokens outlive a reconnect
+                self._oauth = self.server.oauth.provider(self.server.url or "")
+            auth = self._oauth
+        return httpx2.AsyncClient(headers=headers, timeout=timeout, auth=auth)
 
     async def _stop_owner(self) -> None:
         owner, self._owner = self._owner, None
@@ -268,7 +295,9 @@ class MCPConnection:
             result: mt.ReadResourceResult = await client.read_resource(uri)
             return result
 
-        return await self._request(f"resources/read {uri}", self.server.call_timeout, read, tool="read_resource")
+        return await self._request(
+            f"resources/read {uri}", self.server.call_timeout, read, tool="read_resource"
+        )
 
     async def list_prompts(self) -> list[mt.Prompt]:
         async def listing(client: Client) -> list[mt.Prompt]:
@@ -298,8 +327,10 @@ class MCPConnection:
                 await self._stop_owner()
                 if attempt:
                     raise MCPServerCrashed(
-                        self.server.name, tool, f"MCP server {self.server.name!r} dropped the session during "
-                        f"{what} and refused a new one: {dropped}"
+                        self.server.name,
+                        tool,
+                        f"MCP server {self.server.name!r} dropped the session during "
+                        f"{what} and refused a new one: {dropped}",
                     ) from None
         raise AssertionError("unreachable")
 
@@ -320,18 +351,26 @@ class MCPConnection:
             if exc.code == CONNECTION_CLOSED:
                 tail = self._tail()
                 await self._stop_owner()  # the next request reconnects
-                raise MCPServerCrashed(name, tool, f"MCP server {name!r} went away during {what}{tail}") from None
+                raise MCPServerCrashed(
+                    name, tool, f"MCP server {name!r} went away during {what}{tail}"
+                ) from None
             if exc.code == REQUEST_TIMEOUT:
                 raise MCPCallTimeout(
                     name, tool, f"MCP server {name!r} did not answer {what} within {limit:g}s"
                 ) from None
-            raise MCPResultError(name, tool, refusal_hint(f"MCP server {name!r} refused {what}: {exc}")) from None
+            raise MCPResultError(
+                name, tool, refusal_hint(f"MCP server {name!r} refused {what}: {exc}")
+            ) from None
         except TimeoutError:
-            raise MCPCallTimeout(name, tool, f"MCP server {name!r} did not answer {what} within {limit:g}s") from None
+            raise MCPCallTimeout(
+                name, tool, f"MCP server {name!r} did not answer {what} within {limit:g}s"
+            ) from None
         except (OSError, EOFError) as exc:
             tail = self._tail()
             await self._stop_owner()
-            raise MCPServerCrashed(name, tool, f"MCP server {name!r}: {_describe(exc)} during {what}{tail}") from None
+            raise MCPServerCrashed(
+                name, tool, f"MCP server {name!r}: {_describe(exc)} during {what}{tail}"
+            ) from None
 
 
 class _SessionDropped(Exception):
