@@ -130,6 +130,16 @@ def _chars(item: Item) -> int:
     return len(item.model_dump_json())
 
 
+def grew(items: Sequence[Item], prev: Sequence[Item]) -> bool:
+    """Whether ``items`` is ``prev`` plus items appended after it, known in O(1): both are views of the
+    run's append-only transcript with the same head and start (``TranscriptView.extends``), or the same
+    object. Anything else (a copy, a compacted list) is measured again."""
+    if items is prev:
+        return True
+    extends = getattr(items, "extends", None)
+    return bool(extends is not None and extends(prev))
+
+
 class TokenEstimate:
     """The local token count: about four characters of JSON per token, per item (cached by item id),
     times ``ratio``, which :meth:`calibrate` moves towards what the vendor reported."""
@@ -141,18 +151,18 @@ class TokenEstimate:
         self.calibrated = False
         self._items: dict[str, tuple[Item, int]] = {}
         self._limit = limit
-        self._last: tuple[int, Item | None, Item | None, int] = (0, None, None, 0)
+        self._last: tuple[Sequence[Item] | None, int] = (None, 0)
 
     def raw(self, items: Sequence[Item], extra_chars: int = 0) -> int:
         """The uncalibrated estimate of ``items`` plus ``extra_chars`` (instructions, tools).
 
-        A transcript that only grew since the last call (same first item, same item at the old end) is
-        measured from where that call stopped, so a turn costs what it added, not the history's length.
+        A transcript that only grew since the last call (see :func:`grew`) is measured from where that
+        call stopped, so a turn costs what it added, not the history's length.
         """
         n = len(items)
-        count, first, last, total = self._last
-        if count and n >= count and items[0] is first and items[count - 1] is last:
-            start = count
+        prev, total = self._last
+        if prev is not None and grew(items, prev):
+            start = len(prev)
         else:
             start, total = 0, 0
         cache = self._items
@@ -165,8 +175,7 @@ class TokenEstimate:
                         del cache[key]
                 hit = cache[item.id] = (item, _chars(item))
             total += hit[1]
-        if n:
-            self._last = (n, items[0], items[n - 1], total)
+        self._last = (items, total)
         return int((total + extra_chars) / self.CHARS_PER_TOKEN)
 
     def tokens(self, items: Sequence[Item], extra_chars: int = 0) -> int:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.trace import SpanKind
 
 from .. import tracing
-from ..contextwin import ContextPolicy, TokenEstimate, fixed_chars, window_for
+from ..contextwin import ContextPolicy, TokenEstimate, fixed_chars, grew, window_for
 from ..control.handoffs import digest, sanitize
 from ..errors import ContextTooLongError, ContextWindowExceeded, ModelCallFailed, ModelError
 from ..events import RunEvent
@@ -183,7 +183,7 @@ class ContextKeeper:
         self.loop = loop
         self.estimates: dict[str, TokenEstimate] = {}
         self.windows: dict[str, int] = {}
-        self._native: dict[str, tuple[int, Item | None, Item | None, int]] = {}
+        self._native: dict[str, tuple[Sequence[Item] | None, int]] = {}
         self._summarizers: dict[str, Model] = {}
 
     def window(self, policy: ContextPolicy | None, model: Model) -> int | None:
@@ -197,16 +197,18 @@ class ContextKeeper:
         return min(found, learned) if found is not None and learned is not None else (found or learned)
 
     def measured(self, items: Sequence[Item], model: Model) -> Sequence[Item]:
-        """:func:`measured`, looking only at the items added since the last call for the same model."""
+        """:func:`measured`, looking only at the items added since the last call for the same model when
+        the transcript only grew (:func:`~agentcore.contextwin.grew`)."""
+        prev, start = self._native.get(model.cache_key, (None, 0))
+        count = len(prev) if prev is not None and grew(items, prev) else 0
+        if count == 0:
+            start = 0
         n = len(items)
-        count, first, last, start = self._native.get(model.cache_key, (0, None, None, 0))
-        if not (count and n >= count and items[0] is first and items[count - 1] is last):
-            count, start = 0, 0
-        if n > count:
+        if n > count or prev is None:
             tail = measured(items[count:], model) if count else measured(items, model)
             if len(tail) < n - count:
                 start = n - len(tail)
-            self._native[model.cache_key] = (n, items[0], items[n - 1], start)
+        self._native[model.cache_key] = (items, start)
         return items[start:] if start else items
 
     def estimate(self, model: Model) -> TokenEstimate:

@@ -51,6 +51,18 @@ class TranscriptView(Sequence[Item]):
         head = len(self._head)
         return self._head[index] if index < head else self._items[self._start + index - head]
 
+    def extends(self, other: object) -> bool:
+        """Whether this view is ``other`` with items appended: the same transcript list, head and start,
+        and a stop at or past ``other``'s (the run only appends past a view's stop, so ``other``'s items
+        are this view's first ones, unchanged)."""
+        return (
+            isinstance(other, TranscriptView)
+            and other._items is self._items
+            and other._head is self._head
+            and other._start == self._start
+            and other._stop <= self._stop
+        )
+
     def __iter__(self) -> Iterator[Item]:
         yield from self._head
         for index in range(self._start, self._stop):

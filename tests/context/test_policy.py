@@ -221,3 +221,30 @@ async def test_summaries_are_steps_of_a_durable_run() -> None:
         await Runner.run(agent, "go")
     assert ("model", "function:writer") in recorded
     assert recorded.count(("model", "function:writer")) == len(summarizer.requests)
+
+
+@tool
+def fetch(n: int) -> str:
+    """Fetch a long page."""
+    return f"page {n}: " + "lorem ipsum " * 200
+
+
+async def test_cutting_old_tool_outputs_alone_is_often_enough(spans: Spans) -> None:
+    pages: list[int] = []
+
+    def answer(request: ModelRequest) -> Any:
+        pages.append(1)
+        step = reply(None, ("fetch", {"n": len(pages)})) if len(pages) <= 30 else Step(text="read them all")
+        step.usage = Usage(requests=1, input_tokens=_size(request), output_tokens=5)  # what a vendor reports
+        return step
+
+    policy = ContextPolicy(window=8000)
+    agent = Agent(name="reader", model=FunctionModel(answer), tools=[fetch], max_turns=40, context=policy)
+    result = await Runner.run(agent, "Read 30 pages.")
+    assert result.final_output == "read them all"
+    events = [
+        e for s in spans.named("invoke_agent") for e in s.events if e.name == "agentcore.context.compacted"
+    ]
+    strategies = [e.attributes["strategy"] for e in events]
+    assert "tool_outputs" in strategies  # cutting was enough at least once: no summary then
+    assert all(e.attributes["tokens_after"] <= 0.6 * 8000 for e in events)
