@@ -341,7 +341,7 @@ class ContextKeeper:
         if policy.summarize and est.tokens(self.measured(new, model), fixed) > target:
             budget = int(policy.keep_recent * window / est.ratio)
             cut = choose_cut(new, budget, est)
-            if cut > 0:
+            if cut > 0 and any(summary_of(i) is None for i in new[:cut]):  # not a summary on its own
                 summarized = cut
                 native = None
                 if policy.native and policy.summarizer is None:
