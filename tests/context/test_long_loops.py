@@ -79,3 +79,30 @@ async def test_a_300_turn_tool_loop_completes_in_a_small_window(provider: str, s
         assert len(compactions) >= 5
         assert all(e.attributes["tokens_after"] < e.attributes["tokens_before"] for e in compactions)
         assert max(e.attributes["tokens_before"] for e in compactions) <= WINDOW
+
+
+async def test_the_server_state_watermark_follows_the_view(spans: Spans) -> None:
+    """OpenAI Responses chains ``previous_response_id`` while the view only grows; after a compaction it
+    sends the whole new view once, unchained (a chained id would cover the items the view dropped, and
+    the emulator, which counts the chain, would refuse), then chains again."""
+    with harness.started("openai") as h:
+        h.emulator.context_window = WINDOW
+        _script(h.emulator, 120, reasoning=True)
+        model = h.model()
+        model.context_window = WINDOW
+        agent = Agent(name="chain", model=model, tools=[lookup], max_turns=130, context=ContextPolicy())
+        result = await Runner.run(agent, "Look up 120 records.")
+        assert result.final_output == "looked up 120 records"
+        bodies = [r.body for r in h.emulator.requests]
+        assert len(bodies) == 121  # never refused
+        compactions = [
+            e
+            for s in spans.named("invoke_agent")
+            for e in s.events
+            if e.name == "agentcore.context.compacted"
+        ]
+        unchained = [i for i, b in enumerate(bodies) if not b.get("previous_response_id")]
+        assert len(unchained) == 1 + len(compactions)  # the first request, then one per compaction
+        assert all(bodies[i + 1].get("previous_response_id") for i in unchained[:-1])  # chained again
+        resets = [e for s in spans.all for e in s.events if e.name == "agentcore.server_state.reset"]
+        assert len(resets) == len(compactions)
