@@ -5,9 +5,13 @@ backstop. OpenAI's server-side compaction (``context_management: [{type: compact
 
 from __future__ import annotations
 
+import pytest
+
 from agentcore import Agent, Runner, tool
 from agentcore.contextwin import ContextPolicy
-from agentcore.messages import AssistantMessage
+from agentcore.errors import InvalidRequestError
+from agentcore.messages import AssistantMessage, UserMessage
+from agentcore.model import ModelRequest, ModelSettings
 from tests.emulators.base import Reply, ToolCallReply
 from tests.providers import harness
 
@@ -66,7 +70,9 @@ async def test_anthropic_context_editing_goes_with_its_beta() -> None:
         assert edit["type"] == "clear_tool_uses_20250919"
         assert edit["trigger"] == {"type": "input_tokens", "value": int(0.8 * WINDOW)}
         assert "context-management-2025-06-27" in first.headers["anthropic-beta"]
-        assert len(h.emulator.requests) == 61
+        assert len(h.emulator.requests) == 61  # never refused
+        # the server cleared old tool results: requests grew past the window and were still accepted
+        assert max(len(r.raw) // 4 for r in h.emulator.requests) > WINDOW
 
 
 async def test_openai_stand_alone_compaction_replaces_the_oldest_turns() -> None:
@@ -94,3 +100,14 @@ async def test_openai_stand_alone_compaction_replaces_the_oldest_turns() -> None
         creates = [r.body for r in h.emulator.requests if r.path == "/v1/responses"]
         assert any(i.get("id") in issued for i in creates[-1]["input"] if i.get("type") == "compaction")
         assert result.usage.requests >= 81 + len(compacts)  # the compaction calls count in the run's usage
+
+
+async def test_the_anthropic_emulator_checks_context_editing_like_the_api() -> None:
+    bad = {"context_management": {"edits": [{"type": "clear_tool_uses_20250919", "keep": 3}]}}
+    with harness.started("anthropic") as h:
+        model = h.model()
+        request = ModelRequest(
+            instructions=None, items=[UserMessage.of("hi")], settings=ModelSettings(extra=bad)
+        )
+        with pytest.raises(InvalidRequestError, match=r"edits\.0\.keep"):
+            await model.respond(request)

@@ -57,7 +57,13 @@ from tests.emulators.anthropic_server_tools import (
 )
 from tests.emulators.base import HTTPReply, RecordedRequest, Reply, TimedEmulator
 from tests.emulators.computer_rules import anthropic_call_problem, check_anthropic_computer
-from tests.emulators.context_window import anthropic_count, anthropic_refusal
+from tests.emulators.context_window import (
+    anthropic_count,
+    anthropic_edits,
+    anthropic_refusal,
+    apply_anthropic_edits,
+    note_anthropic_edits,
+)
 
 REDACTED = "<redacted>"
 """``Reply(reasoning=REDACTED)`` makes the model answer with a ``redacted_thinking`` block."""
@@ -173,18 +179,21 @@ class AnthropicEmulator(TimedEmulator):
             if marks > 4:
                 raise Rejected(f"A maximum of 4 blocks with cache_control may be provided. Found {marks}.")
             hasher, breakpoints = self._check_thinking(body)
+            edits = anthropic_edits(body)  # context editing (context_window.py)
             check_replayed(self.state, body)  # server blocks come back as they were issued
             check_container(self.state, body)
             check_continuation(self.state, body)  # after pause_turn
         except Rejected as exc:
             return self.error(exc.status, exc.message, exc.kind)
-        if (refused := anthropic_refusal(self, max(hasher.bytes // 4, 1))) is not None:
+        held, applied = apply_anthropic_edits(edits, body, max(hasher.bytes // 4, 1))
+        if (refused := anthropic_refusal(self, held)) is not None:
             return refused
         reply = self.next_reply()
         if reply.error is not None:
             status, message = reply.error
             return self.error(status, message, reply.error_type, reply.headers)
         message, raw_inputs = self._message(body, reply, hasher, breakpoints)
+        note_anthropic_edits(message, applied, max(hasher.bytes // 4, 1) - held)
         after_reply(self.state, message)
         headers_out = {"request-id": _rand_id("req_"), **self._ratelimit_headers(), **reply.headers}
         if body.get("stream"):

@@ -291,3 +291,118 @@ def openai_responses_compact(emulator: Any, body: Any) -> HTTPReply:
             "usage": usage,
         },
     )
+
+
+# --------------------------------------------------------------------------- Anthropic context editing
+
+_EDIT_FIELDS = {
+    "clear_tool_uses_20250919": {
+        "type",
+        "trigger",
+        "keep",
+        "clear_at_least",
+        "exclude_tools",
+        "clear_tool_inputs",
+    },
+    "clear_thinking_20251015": {"type", "keep"},
+}
+
+
+def anthropic_edits(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``context_management.edits`` of a Messages request, checked like the API (its beta is checked
+    with the other top-level betas); raises ``Rejected``."""
+    from tests.emulators.anthropic_rules import Rejected
+
+    management = body.get("context_management")
+    if management is None:
+        return []
+    if not isinstance(management, dict) or set(management) - {"edits"}:
+        raise Rejected("context_management: Extra inputs are not permitted")
+    edits = management.get("edits") or []
+    if not isinstance(edits, list):
+        raise Rejected("context_management.edits: Input should be a valid list")
+    for n, edit in enumerate(edits):
+        where = f"context_management.edits.{n}"
+        fields = _EDIT_FIELDS.get(edit.get("type")) if isinstance(edit, dict) else None
+        if fields is None:
+            raise Rejected(
+                f"{where}.type: Input should be 'clear_tool_uses_20250919' or 'clear_thinking_20251015'"
+            )
+        for key in edit:
+            if key not in fields:
+                raise Rejected(f"{where}.{key}: Extra inputs are not permitted")
+        for key, kinds in (("trigger", ("input_tokens", "tool_uses")), ("clear_at_least", ("input_tokens",))):
+            value = edit.get(key)
+            if value is not None and (
+                not isinstance(value, dict)
+                or value.get("type") not in kinds
+                or not isinstance(value.get("value"), int)
+            ):
+                raise Rejected(f"{where}.{key}: Input should be an object {{type: {kinds[0]}, value: int}}")
+        keep = edit.get("keep")
+        kinds = ("tool_uses",) if edit["type"] == "clear_tool_uses_20250919" else ("thinking_turns",)
+        if (
+            keep is not None
+            and keep != "all"
+            and (
+                not isinstance(keep, dict)
+                or keep.get("type") not in kinds
+                or not isinstance(keep.get("value"), int)
+            )
+        ):
+            raise Rejected(f"{where}.keep: Input should be an object {{type: {kinds[0]}, value: int}}")
+    return edits
+
+
+def apply_anthropic_edits(
+    edits: list[dict[str, Any]], body: dict[str, Any], tokens: int
+) -> tuple[int, list[Any]]:
+    """Tool-result clearing as the API applies it before the prompt reaches the model: past the trigger
+    (default 100,000 input tokens), the oldest tool results beyond the last ``keep`` tool uses (default 3;
+    ``exclude_tools`` spared) are replaced by a placeholder; nothing is cleared when that would free fewer
+    than ``clear_at_least`` tokens. Returns the input tokens left and the ``applied_edits``."""
+    applied: list[dict[str, Any]] = []
+    for edit in edits:
+        if edit["type"] != "clear_tool_uses_20250919":
+            continue
+        trigger = (edit.get("trigger") or {}).get("value", 100_000)
+        if tokens <= trigger:
+            continue
+        names: dict[str, str] = {}
+        uses: list[tuple[str, int]] = []  # (tool_use id, tokens freed when cleared), oldest first
+        inputs: dict[str, int] = {}
+        for message in body.get("messages") or []:
+            content = message.get("content")
+            for block in content if isinstance(content, list) else []:
+                if block.get("type") == "tool_use":
+                    names[block["id"]] = block.get("name", "")
+                    inputs[block["id"]] = len(json.dumps(block.get("input"))) // 4
+                elif block.get("type") == "tool_result":
+                    uses.append((block["tool_use_id"], len(json.dumps(block.get("content"))) // 4))
+        keep = (edit.get("keep") or {}).get("value", 3)
+        spared = set(edit.get("exclude_tools") or [])
+        clearable = [(i, t) for i, t in uses[: max(len(uses) - keep, 0)] if names.get(i) not in spared]
+        freed = sum(t for _, t in clearable)
+        if edit.get("clear_tool_inputs") is True:
+            freed += sum(inputs.get(i, 0) for i, _ in clearable)
+        if not clearable or freed < (edit.get("clear_at_least") or {}).get("value", 0):
+            continue
+        tokens = max(1, tokens - freed)
+        applied.append(
+            {
+                "type": "clear_tool_uses_20250919",
+                "cleared_tool_uses": len(clearable),
+                "cleared_input_tokens": freed,
+            }
+        )
+    return tokens, applied
+
+
+def note_anthropic_edits(message: dict[str, Any], applied: list[Any], freed: int) -> None:
+    """The response says which edits were applied; its usage counts the edited prompt."""
+    if not applied:
+        return
+    message["context_management"] = {"applied_edits": applied}
+    usage = message.get("usage") or {}
+    if "input_tokens" in usage:
+        usage["input_tokens"] = max(0, usage["input_tokens"] - freed)
