@@ -83,6 +83,8 @@ SDKS = {SDKS!r}
 _port = int(os.environ.get("BENCH_EMULATOR_PORT", "0"))
 for _name in os.environ.get("BENCH_HIDE", "").split():
     sys.modules[_name] = None  # importing it raises ImportError, as where it is not installed
+for _name in os.environ.get("BENCH_PRELOAD", "").split():
+    __import__(_name)  # --preload: paid before the child starts its work
 _connect = socket.socket.connect
 def connect(self, address):
     if isinstance(address, tuple) and len(address) >= 2 and address[1] == _port:
@@ -155,6 +157,14 @@ def main() -> None:
         help="make MODULE unimportable in the children (--hide aiohttp: as in a clean install, where the "
         "openai SDK finds no aiohttp; the dev venv has it through the modal extra)",
     )
+    parser.add_argument(
+        "--preload",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="also time the run rows with MODULE imported first in the child (--preload openai: what "
+        "the openai-chat run cost while its adapter was built on the SDK), next to the plain rows",
+    )
     args = parser.parse_args()
 
     py = sys.executable
@@ -179,10 +189,10 @@ def main() -> None:
         print(
             f"startup, median of {args.n} fresh processes · {os.cpu_count()} cores · load {load:.1f}{hidden}"
         )
-        print(f"{'':44s} {'wall':>8s} {'cpu':>8s}  {'target':>8s}")
+        print(f"{'':58s} {'wall':>8s} {'cpu':>8s}  {'target':>8s}")
 
         def row(label: str, wall: float, cpu: float, target: str = "", extra: str = "") -> None:
-            print(f"{label:44s} {wall:7.3f}s {cpu:7.3f}s  {target:>8s}  {extra}".rstrip(), flush=True)
+            print(f"{label:58s} {wall:7.3f}s {cpu:7.3f}s  {target:>8s}  {extra}".rstrip(), flush=True)
 
         base = median_of(args.n, lambda: timed([py, "-c", "pass"], env))
         row("python -c pass", *base)
@@ -200,9 +210,13 @@ def main() -> None:
             "import openai (not on the openai-chat path)",
             *median_of(args.n, lambda: timed([py, "-c", "import openai"], env)),
         )
-        for label, path in (("1 provider", one), ("3 providers", three)):
+        runs = [("1 provider", one, run_env), ("3 providers", three, run_env)]
+        if args.preload:
+            preloaded = {**run_env, "BENCH_PRELOAD": " ".join(args.preload)}
+            runs.insert(1, (f"1 provider, +import {' '.join(args.preload)}", one, preloaded))
+        for label, path, child_env in runs:
             samples = [
-                to_first_request([*cli, "run", str(path), "hi", "--quiet"], run_env, emulator, report)
+                to_first_request([*cli, "run", str(path), "hi", "--quiet"], child_env, emulator, report)
                 for _ in range(args.n)
             ]
             wall = statistics.median(s[0] for s in samples)
