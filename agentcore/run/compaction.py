@@ -234,10 +234,21 @@ class ContextKeeper:
 
         caller = self.loop.caller
         policy = agent.context
+        if policy is None:  # nothing measured: the vendor's refusal is the typed error at once
+            try:
+                async for ev in caller.call(agent, model, request, gate):
+                    yield ev
+            except ModelCallFailed as exc:
+                if isinstance(exc.error, ContextTooLongError):
+                    raise ContextWindowExceeded(
+                        exc.error, items=exc.items, agent_name=exc.agent_name
+                    ) from exc
+                raise
+            return
         window = self.window(policy, model)
         est = self.estimate(model)
         fixed = fixed_chars(request.instructions, request.tools)
-        if policy is not None and window is not None:
+        if window is not None:
             request = await self._before(agent, model, request, policy, window, est, fixed, view)
         try:
             async for ev in caller.call(agent, model, request, gate):
@@ -248,7 +259,7 @@ class ContextKeeper:
         except ModelCallFailed as exc:
             if not isinstance(exc.error, ContextTooLongError):
                 raise
-            if policy is None or not policy.recover:
+            if not policy.recover:
                 raise ContextWindowExceeded(exc.error, items=exc.items, agent_name=exc.agent_name) from exc
             first = exc
         # Recovery: the vendor counted more than we thought. Believe it, compact once, retry once.

@@ -248,3 +248,15 @@ async def test_cutting_old_tool_outputs_alone_is_often_enough(spans: Spans) -> N
     strategies = [e.attributes["strategy"] for e in events]
     assert "tool_outputs" in strategies  # cutting was enough at least once: no summary then
     assert all(e.attributes["tokens_after"] <= 0.6 * 8000 for e in events)
+
+
+async def test_without_a_policy_the_first_refusal_is_the_typed_error() -> None:
+    calls: list[int] = []
+
+    def answer(request: ModelRequest) -> Any:
+        calls.append(1)
+        raise ContextTooLongError("prompt is too long: 210000 tokens > 200000 maximum", provider="fn")
+
+    with pytest.raises(ContextWindowExceeded):
+        await Runner.run(Agent(name="plain", model=FunctionModel(answer)), "hello")
+    assert len(calls) == 1  # no compaction, no retry
