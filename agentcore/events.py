@@ -112,6 +112,20 @@ class TurnCompleted:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextCompacted:
+    """The agent's context policy compacted what the model is sent (``reason``: ``threshold`` or
+    ``recovery``; ``strategy``: ``tool_outputs``, ``summary``, ``native_compact``); the session still
+    holds every item (docs/context.md)."""
+
+    agent: str
+    reason: str
+    strategy: tuple[str, ...]
+    tokens_before: int
+    tokens_after: int
+    kind: Literal["context_compacted"] = "context_compacted"
+
+
+@dataclass(frozen=True, slots=True)
 class RetryScheduled:
     agent: str
     attempt: int
@@ -171,6 +185,7 @@ RunEvent = (
     | HostedToolFinished
     | HandoffOccurred
     | TurnCompleted
+    | ContextCompacted
     | RetryScheduled
     | GuardrailFeedback
     | ModelCorrection

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ..events import (
     AgentStarted,
+    ContextCompacted,
     GuardrailFeedback,
     HandoffOccurred,
     ModelCorrection,
@@ -251,6 +252,9 @@ class Progress:
             self.doing("thinking")
         elif isinstance(ev, RetryScheduled):
             self.say(f"↻ retry #{ev.attempt} in {ev.delay:.1f}s: {_short(ev.error, 120)}", YELLOW)
+        elif isinstance(ev, ContextCompacted):
+            how = ", ".join(ev.strategy)
+            self.say(f"⇲ context compacted ({how}): ~{ev.tokens_before:,} → ~{ev.tokens_after:,} tokens", DIM)
         elif isinstance(ev, ModelCorrection):
             self._corrected = ev.message
             self.say(f"↺ correction {ev.count}/{ev.limit} ({ev.source}): {_short(ev.message)}", YELLOW)

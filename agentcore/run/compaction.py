@@ -25,7 +25,7 @@ from .. import tracing
 from ..contextwin import ContextPolicy, TokenEstimate, fixed_chars, grew, window_for
 from ..control.handoffs import digest, sanitize
 from ..errors import ContextTooLongError, ContextWindowExceeded, ModelCallFailed, ModelError
-from ..events import RunEvent
+from ..events import ContextCompacted, RunEvent
 from ..messages import (
     AssistantMessage,
     HostedToolUse,
@@ -183,6 +183,8 @@ class ContextKeeper:
         self.loop = loop
         self.estimates: dict[str, TokenEstimate] = {}
         self.windows: dict[str, int] = {}
+        self.compacted: list[ContextCompacted] = []
+        """Compactions not yet announced to the run's stream."""
         self._native: dict[str, tuple[Sequence[Item] | None, int]] = {}
         self._summarizers: dict[str, Model] = {}
 
@@ -250,6 +252,8 @@ class ContextKeeper:
         fixed = fixed_chars(request.instructions, request.tools)
         if window is not None:
             request = await self._before(agent, model, request, policy, window, est, fixed, view)
+        for event in self._announce():
+            yield event
         try:
             async for ev in caller.call(agent, model, request, gate):
                 if isinstance(ev, ModelResponse):
@@ -283,6 +287,8 @@ class ContextKeeper:
         request = await self.compact(
             agent, model, request, policy, limit, est, fixed, view, reason="recovery"
         )
+        for event in self._announce():
+            yield event
         try:
             async for ev in caller.call(agent, model, request, gate):
                 if isinstance(ev, ModelResponse):
@@ -292,6 +298,10 @@ class ContextKeeper:
             if isinstance(exc.error, ContextTooLongError):
                 raise ContextWindowExceeded(exc.error, items=exc.items, agent_name=exc.agent_name) from exc
             raise
+
+    def _announce(self) -> list[ContextCompacted]:
+        events, self.compacted = self.compacted, []
+        return events
 
     async def _before(
         self,
@@ -381,9 +391,7 @@ class ContextKeeper:
             items_after=len(new),
             items_summarized=summarized,
         )
-        loop.extra.setdefault("compactions", []).append(
-            {"reason": reason, "strategy": strategy, "tokens_before": before, "tokens_after": after}
-        )
+        self.compacted.append(ContextCompacted(agent.name, reason, tuple(strategy), before, after))
         return dataclasses.replace(request, items=view())
 
     # ------------------------------------------------------------------ summaries

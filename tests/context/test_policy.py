@@ -260,3 +260,32 @@ async def test_without_a_policy_the_first_refusal_is_the_typed_error() -> None:
     with pytest.raises(ContextWindowExceeded):
         await Runner.run(Agent(name="plain", model=FunctionModel(answer)), "hello")
     assert len(calls) == 1  # no compaction, no retry
+
+
+async def test_a_stream_announces_each_compaction() -> None:
+    from agentcore.events import ContextCompacted, TurnCompleted
+
+    seen: list[int] = []
+    agent = Agent(
+        name="looper",
+        model=looping_model(60, window=3000, seen=seen),
+        tools=[lookup],
+        max_turns=80,
+        context=ContextPolicy(window=3000),
+    )
+    events = [e async for e in Runner.stream(agent, "go")]
+    compacted = [e for e in events if isinstance(e, ContextCompacted)]
+    assert compacted and all(e.reason == "threshold" and e.tokens_after < e.tokens_before for e in compacted)
+    assert {s for e in compacted for s in e.strategy} <= {"tool_outputs", "summary"}
+    assert sum(isinstance(e, TurnCompleted) for e in events) == 60
+
+
+def test_the_cli_progress_says_when_the_context_was_compacted() -> None:
+    import io
+
+    from agentcore.cli.progress import Progress
+    from agentcore.events import ContextCompacted
+
+    out = io.StringIO()
+    Progress(out=out).event(ContextCompacted("a", "threshold", ("tool_outputs", "summary"), 12_000, 4_100))
+    assert "context compacted (tool_outputs, summary): ~12,000 → ~4,100 tokens" in out.getvalue()
