@@ -469,13 +469,29 @@ class ContextKeeper:
     async def _ask(
         self, agent: Agent[Any], model: Model, older: Sequence[Item], policy: ContextPolicy, limit: int
     ) -> str | None:
-        """The summariser's text, its usage added to the run's; ``None`` (and a note) if it failed."""
+        """The summariser's text, its usage added to the run's; ``None`` (and a note) if it failed. What
+        does not fit the summariser's own window (when known) goes in parts, each summarised with the
+        summary so far, the way compactions follow each other."""
+        window = model.context_window or window_for(model.model_name)
+        room = max(
+            4000, int(((window or 10**9) * 0.6 - limit) * 4)
+        )  # characters of conversation a call takes
+        text = ""
+        for part in _parts(render_for_summary(older), room):
+            prompt = f"Earlier summary:\n{text}\n\nThen:\n{part}" if text else part
+            answer = await self._ask_once(agent, model, prompt, policy, limit)
+            if answer is None:
+                return None
+            text = answer
+        return text or None
+
+    async def _ask_once(
+        self, agent: Agent[Any], model: Model, conversation: str, policy: ContextPolicy, limit: int
+    ) -> str | None:
         request = ModelRequest(
             instructions=policy.summary_instructions or SUMMARY_INSTRUCTIONS,
             items=[
-                UserMessage.of(
-                    f"Condense this conversation in at most {limit} tokens:\n\n{render_for_summary(older)}"
-                )
+                UserMessage.of(f"Condense this conversation in at most {limit} tokens:\n\n{conversation}")
             ],
             settings=ModelSettings(max_tokens=limit),
             conversation_id=self.loop._conversation_id,
@@ -500,3 +516,15 @@ class ContextKeeper:
         self.loop.usage.add(response.usage)
         text = response.text.strip()
         return text or None
+
+
+def _parts(text: str, size: int) -> list[str]:
+    """``text`` in consecutive parts of at most ``size`` characters, cut at line ends where possible."""
+    parts: list[str] = []
+    while len(text) > size:
+        cut = text.rfind("\n", 0, size)
+        cut = cut if cut > size // 2 else size
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    parts.append(text)
+    return parts

@@ -289,3 +289,27 @@ def test_the_cli_progress_says_when_the_context_was_compacted() -> None:
     out = io.StringIO()
     Progress(out=out).event(ContextCompacted("a", "threshold", ("tool_outputs", "summary"), 12_000, 4_100))
     assert "context compacted (tool_outputs, summary): ~12,000 → ~4,100 tokens" in out.getvalue()
+
+
+async def test_a_summariser_with_a_small_window_reads_the_history_in_parts() -> None:
+    prompts: list[str] = []
+
+    def summarize(request: ModelRequest) -> Any:
+        prompts.append(request.items[0].text)  # type: ignore[union-attr]
+        assert len(prompts[-1]) < 4 * 8000  # never more than the summariser can read
+        return f"summary #{len(prompts)}"
+
+    writer = FunctionModel(summarize, model_name="small-writer")
+    writer.context_window = 8000  # characters of conversation per call: (0.6 x 8000 - limit) x 4
+    seen: list[int] = []
+    agent = Agent(
+        name="looper",
+        model=looping_model(150, window=12_000, seen=seen),
+        tools=[lookup],
+        max_turns=200,
+        context=ContextPolicy(window=12_000, keep_tool_outputs=None, summarizer=writer),
+    )
+    result = await Runner.run(agent, "go")
+    assert result.final_output == "done after 150"
+    chained = [p for p in prompts if p.split("\n\n", 1)[1].startswith("Earlier summary:\nsummary #")]
+    assert chained  # a later part starts from the summary of the parts before it
