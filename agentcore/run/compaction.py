@@ -23,7 +23,7 @@ from opentelemetry.trace import SpanKind
 
 from .. import tracing
 from ..contextwin import ContextPolicy, TokenEstimate, fixed_chars, grew, window_for
-from ..control.handoffs import digest, sanitize
+from ..control.handoffs import digest
 from ..errors import ContextTooLongError, ContextWindowExceeded, ModelCallFailed, ModelError
 from ..events import ContextCompacted, RunEvent
 from ..messages import (
@@ -376,7 +376,7 @@ class ContextKeeper:
         if not strategy:
             tracing.note("agentcore.context.compaction_skipped", reason=reason, tokens=before)
             return request
-        new = sanitize(new)
+        # (no sanitize(): every cut is at a boundary, and it would drop a reasoning item before a hosted one)
         loop.view = (new, len(loop.items))
         loop.caller.captured.pop(agent.name, None)  # traced prompts: the next one is shown whole
         after = est.tokens(self.measured(new, model), fixed)
