@@ -313,3 +313,37 @@ async def test_a_summariser_with_a_small_window_reads_the_history_in_parts() -> 
     assert result.final_output == "done after 150"
     chained = [p for p in prompts if p.split("\n\n", 1)[1].startswith("Earlier summary:\nsummary #")]
     assert chained  # a later part starts from the summary of the parts before it
+
+
+async def test_a_full_handoff_passes_the_compacted_view_on() -> None:
+    seen_by_b: list[ModelRequest] = []
+
+    def b_answers(request: ModelRequest) -> Any:
+        seen_by_b.append(request)
+        return "b here"
+
+    b = Agent(name="b", model=FunctionModel(b_answers))
+    calls: list[int] = []
+
+    def a_answers(request: ModelRequest) -> Any:
+        calls.append(1)
+        step = (
+            reply(None, ("lookup", {"n": len(calls)}))
+            if len(calls) <= 40
+            else reply(None, ("transfer_to_b", {}))
+        )
+        step.usage = Usage(requests=1, input_tokens=_size(request), output_tokens=5)
+        return step
+
+    a = Agent(
+        name="a",
+        model=FunctionModel(a_answers),
+        tools=[lookup],
+        handoffs=[b],
+        max_turns=60,
+        context=ContextPolicy(window=3000),
+    )
+    result = await Runner.run(a, "go")
+    assert result.final_output == "b here" and result.last_agent == "b"
+    assert summary_of(seen_by_b[0].items[0]) is not None  # b reads the compacted view, not the whole history
+    assert sum(isinstance(i, ToolResult) for i in result.items) == 41  # the transcript is whole
