@@ -50,14 +50,9 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.emulators import context_window as ctxwin
 from tests.emulators.base import Emulator, HTTPReply, RecordedRequest, Reply
 from tests.emulators.computer_rules import computer_call_problem
-from tests.emulators.context_window import (
-    openai_responses_compact,
-    openai_responses_count,
-    openai_responses_refusal,
-    responses_tokens,
-)
 from tests.emulators.openai_responses_hosted import ContainersAPI, HostedState, hosted_output
 from tests.emulators.openai_responses_rules import APIFailure, RequestRules, error_body, follower_key
 from tests.providers.harness import Harness
@@ -127,9 +122,9 @@ class OpenAIResponsesEmulator(ContainersAPI, RequestRules, Emulator):
         if request.method == "POST" and path == "/v1/responses":
             return self._create(request)
         if request.method == "POST" and path == "/v1/responses/input_tokens":
-            return openai_responses_count(self, request.body)
+            return ctxwin.openai_responses_count(self, request.body)
         if request.method == "POST" and path == "/v1/responses/compact":
-            return openai_responses_compact(self, request.body)
+            return ctxwin.openai_responses_compact(self, request.body)
         if path.startswith("/v1/containers"):
             with self._lock:
                 routed = self.containers_route(request, path)
@@ -163,7 +158,7 @@ class OpenAIResponsesEmulator(ContainersAPI, RequestRules, Emulator):
                     "using your HTTP library correctly. The OpenAI API expects a JSON payload.)"
                 )
             context, withheld = self._validate(body)
-            refused = openai_responses_refusal(self, responses_tokens(body, context))
+            refused = ctxwin.openai_responses_refusal(self, ctxwin.responses_tokens(body, context))
             if refused is not None:
                 return refused
         except APIFailure as exc:
