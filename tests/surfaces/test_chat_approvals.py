@@ -140,3 +140,22 @@ def test_ctrl_c_at_the_prompt_rejects_and_the_chat_goes_on(chat: Pane, emulator,
     assert len(emulator.requests) == requests + 1
     chat.send("C-d")
     chat.wait_for(r"EXIT=0")
+
+
+def test_a_one_shot_run_asks_too_and_ctrl_c_ends_it_as_interrupted(
+    tmp_path: Path, home: Path, emulator: ChatCompletionsEmulator
+) -> None:
+    needs_tmux()
+    (tmp_path / "tools.py").write_text(TOOLS)
+    path = tmp_path / "agent.yaml"
+    path.write_text(DEFINITION.format(url=emulator.base_url + "/v1"))
+    emulator.queue(delete("notes/d.txt"))
+    pane = Pane(tmp_path, agentcore("run", str(path), "tidy d"), cli_env(home), cwd=tmp_path)
+    try:
+        pane.wait_for(r"approve delete_note\?")
+        pane.send("C-c")
+        screen = pane.wait_for(r"EXIT=\d+")
+        assert "EXIT=130" in screen and "✗ rejected delete_note (Ctrl-C): message stopped" in screen
+        assert not (tmp_path / "deleted.txt").exists()
+    finally:
+        pane.close()
