@@ -20,7 +20,7 @@ import asyncio
 import json
 import os
 import re
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx2
@@ -204,48 +204,46 @@ class HTTPTransport:
                     response.status_code, response.text.strip(), response.headers, self.provider
                 )
             events = _Events()
+            lines = response.aiter_lines()
             try:
-                async for line in response.aiter_lines():
+                async for line in lines:
                     data = events.feed(line)
                     if data is None:
                         continue
                     if data.startswith("[DONE]"):
-                        await _drain(response)
+                        await _drain(response, lines)
                         return
-                    try:
-                        chunk = json.loads(data)
-                    except ValueError as exc:
-                        raise malformed_stream(self.provider, exc) from None
-                    error = _stream_error(chunk, self.provider)
-                    if error is not None:
-                        raise error
-                    yield chunk
+                    yield self._chunk(data)
                 data = events.feed("")  # an event the server did not end with a blank line
                 if data is not None and not data.startswith("[DONE]"):
-                    try:
-                        chunk = json.loads(data)
-                    except ValueError as exc:
-                        raise malformed_stream(self.provider, exc) from None
-                    error = _stream_error(chunk, self.provider)
-                    if error is not None:
-                        raise error
-                    yield chunk
+                    yield self._chunk(data)
             except httpx2.HTTPError as exc:
                 raise _failed(exc, self.provider, mid_stream=True) from None
         finally:
             await response.aclose()
 
+    def _chunk(self, data: str) -> Any:
+        try:
+            chunk = json.loads(data)
+        except ValueError as exc:
+            raise malformed_stream(self.provider, exc) from None
+        error = _stream_error(chunk, self.provider)
+        if error is not None:
+            raise error
+        return chunk
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
 
-async def _drain(response: httpx2.Response) -> None:
-    """Read the (usually empty) rest of an HTTP/1.1 stream briefly so its connection can be reused."""
+async def _drain(response: httpx2.Response, lines: AsyncIterator[str]) -> None:
+    """Read what follows ``[DONE]`` (the end of the chunked body, usually) for a moment, through the
+    same iterator, so the HTTP/1.1 connection goes back to the pool instead of being closed unread."""
     if response.http_version != "HTTP/1.1" or response.is_closed:
         return
     try:
         async with asyncio.timeout(_DRAIN):
-            async for _ in response.aiter_raw():
+            async for _ in lines:
                 pass
     except (TimeoutError, httpx2.HTTPError, httpx2.StreamError):
         pass
