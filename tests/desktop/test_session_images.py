@@ -150,6 +150,7 @@ async def test_with_content_capture_the_screenshot_is_a_file_next_to_the_traces(
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     monkeypatch.setattr(tracing, "_provider", provider)
     monkeypatch.setattr(tracing, "_tracer", None)
+    monkeypatch.setattr(tracing, "_capture", None)  # an earlier setup(capture_content=...) must not decide
     monkeypatch.setenv("AGENTCORE_HOME", str(tmp_path))
     for capture in ("false", "true"):
         monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", capture)
