@@ -3,7 +3,9 @@
 The server's input schema goes to the model as it is (a copy); its annotations are on
 ``tool.metadata["mcp"]`` (``read_only``, ``destructive``, ``annotations``) for guardrails and approvals.
 A result's text, structured content (validated by the SDK against ``outputSchema``), images, audio and
-embedded resources become the tool's output text; ``isError`` becomes a tool error the model reads.
+embedded resources become the tool's output text; images (image blocks and embedded image resources)
+are also image parts of the result (:class:`~agentcore.tools.ToolOutput`), which each adapter sends in
+its vendor's form; ``isError`` becomes a tool error the model reads.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..context import RunContext
-from ..tools import Tool
+from ..messages import ImagePart
+from ..tools import Tool, ToolOutput
 from .config import MCPServer, is_destructive
 from .connection import refusal_hint
 from .errors import MCPResultError
@@ -41,7 +44,24 @@ class MCPTool(Tool):
         if result.is_error:
             message = refusal_hint(text) if text else "the tool reported an error"
             raise MCPResultError(self.connection.server.name, self.remote, message)
-        return text
+        images = result_images(result)
+        return ToolOutput(text, images) if images else text
+
+
+def result_images(result: mt.CallToolResult) -> list[ImagePart]:
+    """The images of a tool result (image blocks, embedded image resources) as image parts."""
+    out: list[ImagePart] = []
+    for block in result.content:
+        kind = getattr(block, "type", None)
+        if kind == "image" and block.data:
+            out.append(ImagePart(data=block.data, media_type=block.mime_type or "image/png"))
+        elif kind == "resource":
+            contents = block.resource
+            mime = getattr(contents, "mime_type", None) or ""
+            blob = getattr(contents, "blob", None)
+            if mime.startswith("image/") and blob:
+                out.append(ImagePart(data=blob, media_type=mime))
+    return out
 
 
 def make_tool(server: MCPServer, connection: MCPConnection, spec: mt.Tool) -> MCPTool:
@@ -131,6 +151,8 @@ def read_resource_tool(server: MCPServer, connection: MCPConnection) -> ReadReso
             "properties": {"uri": {"type": "string", "description": "the resource URI"}},
             "required": ["uri"],
         },
-        metadata={"mcp": {"server": server.name, "tool": "read_resource", "read_only": True, "destructive": False}},
+        metadata={
+            "mcp": {"server": server.name, "tool": "read_resource", "read_only": True, "destructive": False}
+        },
         connection=connection,
     )
