@@ -51,7 +51,8 @@ class MCPTool(Tool):
 def result_images(result: mt.CallToolResult) -> list[ImagePart]:
     """The images of a tool result (image blocks, embedded image resources) as image parts."""
     out: list[ImagePart] = []
-    for block in result.content:
+    blocks: list[Any] = list(result.content)
+    for block in blocks:
         kind = getattr(block, "type", None)
         if kind == "image" and block.data:
             out.append(ImagePart(data=block.data, media_type=block.mime_type or "image/png"))
