@@ -102,6 +102,13 @@ _CLICKS = {
 _SCROLL = {"up": (0, -1), "down": (0, 1), "left": (-1, 0), "right": (1, 0)}
 
 
+def _modifiers(data: dict[str, Any]) -> dict[str, Any]:
+    """``text`` on a click, drag or scroll: the keys held during it (``"shift"``, ``"ctrl+shift"``)."""
+    text = data.get("text")
+    keys = [k for k in text.split("+") if k.strip()] if isinstance(text, str) else []
+    return {"modifiers": keys} if keys else {}
+
+
 def neutral_action(data: dict[str, Any]) -> dict[str, Any]:
     """A ``computer_*`` ``tool_use`` input → a neutral action (an unknown action keeps its name; the
     tool answers the model with an error naming the actions it has)."""
@@ -111,12 +118,13 @@ def neutral_action(data: dict[str, Any]) -> dict[str, Any]:
         return {"action": "screenshot"}
     if action in _CLICKS:
         button, count = _CLICKS[action]
-        return {"action": "click", "button": button, "count": count, **where}
+        return {"action": "click", "button": button, "count": count, **where, **_modifiers(data)}
     if action == "mouse_move":
         return {"action": "move", **where}
     if action == "left_click_drag":
         start, end = _point(data.get("start_coordinate")), where
-        return {"action": "drag", "path": [[start.get("x"), start.get("y")], [end.get("x"), end.get("y")]]}
+        path = [[start.get("x"), start.get("y")], [end.get("x"), end.get("y")]]
+        return {"action": "drag", "path": path, **_modifiers(data)}
     if action in ("left_mouse_down", "left_mouse_up"):
         return {"action": "mouse_down" if action == "left_mouse_down" else "mouse_up", **where}
     if action == "type":
@@ -129,7 +137,7 @@ def neutral_action(data: dict[str, Any]) -> dict[str, Any]:
         dx, dy = _SCROLL.get(str(data.get("scroll_direction", "down")), (0, 1))
         amount = data.get("scroll_amount", 3)
         amount = amount if isinstance(amount, int) else 3
-        return {"action": "scroll", **where, "dx": dx * amount, "dy": dy * amount}
+        return {"action": "scroll", **where, "dx": dx * amount, "dy": dy * amount, **_modifiers(data)}
     if action == "cursor_position":
         return {"action": "cursor_position"}
     if action == "wait":

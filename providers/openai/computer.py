@@ -87,6 +87,12 @@ def _clicks(pixels: Any) -> int:
     return max(-50, min(50, clicks))
 
 
+def _held(action: dict[str, Any]) -> dict[str, Any]:
+    """``keys`` on a click, double_click, drag, move or scroll: the keys held during it."""
+    keys = action.get("keys")
+    return {"modifiers": [str(k) for k in keys]} if isinstance(keys, list) and keys else {}
+
+
 def neutral_action(action: dict[str, Any]) -> dict[str, Any]:
     """A ``computer_call.action`` → a neutral action (an unknown type keeps its name: the tool answers
     the model with an error naming the actions it has)."""
@@ -99,14 +105,15 @@ def neutral_action(action: dict[str, Any]) -> dict[str, Any]:
             "y": action.get("y"),
             "button": "middle" if button == "wheel" else button,
             "count": 2 if kind == "double_click" else 1,
+            **_held(action),
         }
     if kind == "drag":
         path = [[p.get("x"), p.get("y")] for p in action.get("path") or [] if isinstance(p, dict)]
-        return {"action": "drag", "path": path}
+        return {"action": "drag", "path": path, **_held(action)}
     if kind == "keypress":
         return {"action": "key", "keys": list(action.get("keys") or [])}
     if kind == "move":
-        return {"action": "move", "x": action.get("x"), "y": action.get("y")}
+        return {"action": "move", "x": action.get("x"), "y": action.get("y"), **_held(action)}
     if kind == "scroll":
         return {
             "action": "scroll",
@@ -114,6 +121,7 @@ def neutral_action(action: dict[str, Any]) -> dict[str, Any]:
             "y": action.get("y"),
             "dx": _clicks(action.get("scroll_x")),
             "dy": _clicks(action.get("scroll_y")),
+            **_held(action),
         }
     if kind == "type":
         return {"action": "type", "text": action.get("text", "")}

@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 __all__ = ["ACTIONS", "Action", "action_schema", "parse_action"]
 
 Point = tuple[int, int]
+Modifiers = tuple[str, ...]
+"""Keys held down during a pointer action (``("shift",)``, ``("ctrl", "shift")``; any spelling
+:mod:`.keys` maps), pressed before it and always released after it."""
 
 
 class _Action(BaseModel):
@@ -30,18 +33,21 @@ class Click(_Action):
     y: int | None = None
     button: Literal["left", "middle", "right", "back", "forward"] = "left"
     count: int = Field(1, ge=1, le=3)
+    modifiers: Modifiers = Field((), max_length=4)
 
 
 class Move(_Action):
     action: Literal["move"] = "move"
     x: int
     y: int
+    modifiers: Modifiers = Field((), max_length=4)
 
 
 class Drag(_Action):
     action: Literal["drag"] = "drag"
     path: list[Point] = Field(min_length=2)
     button: Literal["left", "middle", "right"] = "left"
+    modifiers: Modifiers = Field((), max_length=4)
 
 
 class MouseDown(_Action):
@@ -85,6 +91,7 @@ class Scroll(_Action):
     y: int | None = None
     dx: int = Field(0, ge=-50, le=50)
     dy: int = Field(0, ge=-50, le=50)
+    modifiers: Modifiers = Field((), max_length=4)
 
 
 class CursorPosition(_Action):
@@ -154,6 +161,11 @@ def action_schema(width: int, height: int) -> dict[str, Any]:
                 "description": "key: 'ctrl+a', 'Return', or keys pressed together ['CTRL', 'A']",
             },
             "hold_s": {"type": "number", "description": "key: hold the keys this long"},
+            "modifiers": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "click, move, drag, scroll: keys held during the action, e.g. ['shift']",
+            },
             "dx": {"type": "integer", "description": "scroll: wheel clicks right (+) / left (-)"},
             "dy": {"type": "integer", "description": "scroll: wheel clicks down (+) / up (-)"},
             "seconds": {"type": "number", "description": "wait: how long"},

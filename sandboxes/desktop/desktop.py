@@ -26,7 +26,7 @@ from agentcore.errors import SandboxError, UserError
 from .config import DesktopConfig, DesktopError
 from .framebuffer import HostFramebuffer
 from .image import encode_png, parse_xwd
-from .keys import xdotool_combo
+from .keys import xdotool_combo, xdotool_keys
 
 if TYPE_CHECKING:
     from ..base import ExecResult, Sandbox
@@ -256,11 +256,21 @@ class Desktop:
             raise UserError(f"point ({x}, {y}) is outside the {self.config.width}x{self.config.height} screen")
         return [str(x), str(y)]
 
-    async def move(self, x: int, y: int) -> None:
-        await self._xdotool("mousemove", *self._point(x, y))
+    async def move(self, x: int, y: int, *, modifiers: Sequence[str] = ()) -> None:
+        await self._xdotool("mousemove", *self._point(x, y), hold=modifiers)
 
-    async def click(self, x: int | None = None, y: int | None = None, button: Button = "left", count: int = 1) -> None:
-        """Click ``count`` times (2: double click) at (x, y), or where the pointer is when omitted."""
+    async def click(
+        self,
+        x: int | None = None,
+        y: int | None = None,
+        button: Button = "left",
+        count: int = 1,
+        *,
+        modifiers: Sequence[str] = (),
+    ) -> None:
+        """Click ``count`` times (2: double click) at (x, y), or where the pointer is when omitted.
+        ``modifiers`` (``["shift"]``, ``["ctrl", "alt"]``) are held down during the click and always
+        released after it (as for ``move``, ``drag`` and ``scroll``)."""
         if button not in BUTTONS:
             raise UserError(f"unknown mouse button {button!r} (one of {', '.join(BUTTONS)})")
         if not 1 <= count <= 3:
@@ -268,7 +278,7 @@ class Desktop:
         move = ["mousemove", *self._point(x, y)] if x is not None and y is not None else []
         # xdotool sleeps --delay (default 100 ms) after every click, the last one included
         repeat = ["--repeat", str(count), "--delay", "60"] if count > 1 else ["--delay", "0"]
-        await self._xdotool(*move, "click", *repeat, str(BUTTONS[button]))
+        await self._xdotool(*move, "click", *repeat, str(BUTTONS[button]), hold=modifiers)
 
     async def mouse_down(self, button: Button = "left") -> None:
         await self._xdotool("mousedown", str(BUTTONS[button]))
@@ -276,7 +286,9 @@ class Desktop:
     async def mouse_up(self, button: Button = "left") -> None:
         await self._xdotool("mouseup", str(BUTTONS[button]))
 
-    async def drag(self, path: Sequence[tuple[int, int]], button: Button = "left") -> None:
+    async def drag(
+        self, path: Sequence[tuple[int, int]], button: Button = "left", *, modifiers: Sequence[str] = ()
+    ) -> None:
         """Press at the first point, move through the others, release at the last."""
         if len(path) < 2:
             raise UserError("a drag needs at least two points")
@@ -284,7 +296,7 @@ class Desktop:
         for x, y in path[1:]:
             args += ["sleep", "0.02", "mousemove", *self._point(x, y)]
         args += ["sleep", "0.02", "mouseup", str(BUTTONS[button])]
-        await self._xdotool(*args)
+        await self._xdotool(*args, hold=modifiers)
 
     async def type(self, text: str, delay_ms: int | None = None) -> None:
         """Type ``text`` (any Unicode) in chunks of ``type_chunk`` characters."""
@@ -305,26 +317,35 @@ class Desktop:
             return
         await self._xdotool("key", "--clearmodifiers", "--", *combos)
 
-    async def scroll(self, x: int | None, y: int | None, dx: int = 0, dy: int = 0) -> None:
+    async def scroll(
+        self, x: int | None, y: int | None, dx: int = 0, dy: int = 0, *, modifiers: Sequence[str] = ()
+    ) -> None:
         """Scroll by wheel clicks at (x, y): ``dy`` > 0 down, < 0 up; ``dx`` > 0 right, < 0 left."""
         args = ["mousemove", *self._point(x, y)] if x is not None and y is not None else []
         for amount, neg, pos in ((dy, "4", "5"), (dx, "6", "7")):
             if amount:
                 args += ["click", "--repeat", str(min(abs(amount), 50)), "--delay", "5", pos if amount > 0 else neg]
         if args:
-            await self._xdotool(*args)
+            await self._xdotool(*args, hold=modifiers)
 
     async def wait(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, min(seconds, 60.0)))
 
     # ------------------------------------------------------------------ plumbing
 
-    async def _xdotool(self, *args: str) -> str:
+    async def _xdotool(self, *args: str, hold: Sequence[str] = ()) -> str:
         """Run xdotool in the desktop's own persistent shell session: a shell round trip costs a few ms
-        where a one-shot ``exec`` costs 10 (local) to 150 (docker, measured)."""
+        where a one-shot ``exec`` costs 10 (local) to 150 (docker, measured).
+
+        ``hold``: keys pressed (``keydown``) before ``args`` and released (``keyup``) after them in the
+        same round trip, whether ``args`` succeeded or not (the exit status stays that of ``args``)."""
         if not self.started:
             raise DesktopError("the desktop is not started")
-        command = f"DISPLAY=:{self.config.display} xdotool {shlex.join(args)}"
+        xdotool = f"DISPLAY=:{self.config.display} xdotool"
+        command = f"{xdotool} {shlex.join(args)}"
+        if hold:
+            keys = shlex.quote("+".join(xdotool_keys(hold)))
+            command = f"{xdotool} keydown {keys} && {command}; rc=$?; {xdotool} keyup {keys}; (exit $rc)"
         result = await self.sandbox.shell(command, session=SHELL_SESSION, timeout=30)
         if not result.ok:
             raise DesktopError(

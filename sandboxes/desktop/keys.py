@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from agentcore.errors import UserError
 
-__all__ = ["xdotool_combo"]
+__all__ = ["xdotool_combo", "xdotool_keys"]
 
 _ALIASES = {
     "ctrl": "ctrl", "control": "ctrl", "ctl": "ctrl", "lctrl": "Control_L", "rctrl": "Control_R",
@@ -66,6 +66,12 @@ def xdotool_combo(keys: str | Sequence[str]) -> list[str]:
     if not keys:
         raise UserError("no key given")
     return ["+".join(_one(k) for k in keys)]
+
+
+def xdotool_keys(names: Sequence[str]) -> list[str]:
+    """One xdotool key name per key for ``keydown``/``keyup``: ``["SHIFT"]``, ``["ctrl", "shift"]`` or
+    ``["ctrl+shift"]`` (the keys a pointer action holds down)."""
+    return [_one(k) for name in names for k in _split(name)]
 
 
 def _split(combo: str) -> list[str]:

@@ -98,19 +98,21 @@ async def _run_one(desktop: Desktop, action: a.Single) -> tuple[str, bytes | Non
     match action:
         case a.Screenshot():
             text = "screenshot"
-        case a.Click(x=x, y=y, button=button, count=count):
+        case a.Click(x=x, y=y, button=button, count=count, modifiers=mods):
             sx, sy = pt(x, y)
-            await desktop.click(sx, sy, button, count)
-            text = f"clicked {button} x{count}" + (f" at ({x}, {y})" if x is not None else "")
-        case a.Move(x=x, y=y):
+            await desktop.click(sx, sy, button, count, modifiers=mods)
+            text = f"clicked {button} x{count}" + (f" at ({x}, {y})" if x is not None else "") + _held(mods)
+        case a.Move(x=x, y=y, modifiers=mods):
             sx, sy = pt(x, y)
             assert sx is not None and sy is not None
-            await desktop.move(sx, sy)
-            text = f"moved to ({x}, {y})"
-        case a.Drag(path=path, button=button):
+            await desktop.move(sx, sy, modifiers=mods)
+            text = f"moved to ({x}, {y})" + _held(mods)
+        case a.Drag(path=path, button=button, modifiers=mods):
             points = [pt(x, y) for x, y in path]
-            await desktop.drag([(x, y) for x, y in points if x is not None and y is not None], button)
-            text = f"dragged through {len(path)} points"
+            await desktop.drag(
+                [(x, y) for x, y in points if x is not None and y is not None], button, modifiers=mods
+            )
+            text = f"dragged through {len(path)} points" + _held(mods)
         case a.MouseDown(button=button, x=x, y=y) | a.MouseUp(button=button, x=x, y=y):
             sx, sy = pt(x, y)
             if sx is not None and sy is not None:
@@ -131,10 +133,10 @@ async def _run_one(desktop: Desktop, action: a.Single) -> tuple[str, bytes | Non
         case a.Key(keys=keys, hold_s=hold):
             await desktop.key(keys, hold_s=hold)
             text = f"pressed {keys}"
-        case a.Scroll(x=x, y=y, dx=dx, dy=dy):
+        case a.Scroll(x=x, y=y, dx=dx, dy=dy, modifiers=mods):
             sx, sy = pt(x, y)
-            await desktop.scroll(sx, sy, dx, dy)
-            text = f"scrolled dx={dx} dy={dy}"
+            await desktop.scroll(sx, sy, dx, dy, modifiers=mods)
+            text = f"scrolled dx={dx} dy={dy}" + _held(mods)
         case a.CursorPosition():
             cx, cy = scale.to_view(*await desktop.cursor_position())
             return f"cursor at ({cx}, {cy})", None
@@ -148,6 +150,10 @@ async def _run_one(desktop: Desktop, action: a.Single) -> tuple[str, bytes | Non
     if not isinstance(action, a.Screenshot | a.Wait) and desktop.config.settle_s:
         await desktop.wait(desktop.config.settle_s)
     return text, await desktop.screenshot()
+
+
+def _held(modifiers: tuple[str, ...]) -> str:
+    return f" holding {'+'.join(modifiers)}" if modifiers else ""
 
 
 class ComputerTool(Tool):

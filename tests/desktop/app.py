@@ -2,8 +2,10 @@
 
 A window at a fixed place (no window manager needed): a red button and an entry field. Clicking the
 button turns it green; pressing Enter in the field shows "hello <text>" in a label and in the window
-title. Every change is also written to ``state.json`` in the working directory, so tests assert on the
-application's state and on pixels, never on a model's words.
+title. Every mouse button press anywhere in the window (clicks, wheel clicks) is recorded with the
+modifier keys held during it (``presses``: ``[button, ["shift", ...]]``). Every change is also written
+to ``state.json`` in the working directory, so tests assert on the application's state and on pixels,
+never on a model's words.
 """
 
 import json
@@ -11,7 +13,8 @@ import sys
 import tkinter as tk
 
 STATE = sys.argv[1] if len(sys.argv) > 1 else "state.json"
-state = {"clicks": 0, "submitted": None, "ready": True}
+state = {"clicks": 0, "submitted": None, "ready": True, "presses": []}
+MODIFIERS = ((0x1, "shift"), (0x4, "ctrl"), (0x8, "alt"))
 
 
 def save():
@@ -51,7 +54,14 @@ def on_enter(_event):
     save()
 
 
+def on_press(event):
+    held = [name for bit, name in MODIFIERS if event.state & bit]
+    state["presses"].append([event.num, held])
+    save()
+
+
 button.configure(command=on_click)
+root.bind("<ButtonPress>", on_press)
 entry.bind("<Return>", on_enter)
 root.after(50, save)
 root.mainloop()

@@ -64,6 +64,9 @@ def openai_action_problem(action: Any) -> str | None:
         return f"computer action {kind}: expected {sorted(required)} (optional {sorted(optional)})"
     if kind == "click" and action["button"] not in ("left", "right", "wheel", "back", "forward"):
         return "click.button: invalid"
+    keys = action.get("keys")  # keypress: the keys pressed; pointer actions: the keys held during them
+    if "keys" in action and not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
+        return f"computer action {kind}: keys must be an array of strings"
     return None
 
 
@@ -347,6 +350,8 @@ def anthropic_call_problem(body: dict[str, Any], name: str, data: Any) -> str | 
     extra = set(data) - {"action"} - _ANTHROPIC_FIELDS[action]
     if extra:
         return f"{action}: unexpected {sorted(extra)}"
+    if "text" in data and not isinstance(data["text"], str):  # type/key: the text; clicks, scroll: modifiers
+        return f"{action}.text: a string"
     for key in ("coordinate", "start_coordinate"):
         point = data.get(key)
         if point is None:
