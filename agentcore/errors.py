@@ -104,6 +104,22 @@ class ServerStateLostError(InvalidRequestError):
     """The vendor no longer knows a stored response/interaction id. Adapters resend the full transcript."""
 
 
+class SafetyChecksDeclined(InvalidRequestError):
+    """A computer action the vendor flagged with safety checks (OpenAI ``pending_safety_checks``) did not
+    run — a human rejected it, or it was refused before anyone decided — and the vendor continues such a
+    call only once its checks are acknowledged. The adapter sends no request (never an acknowledgement
+    nobody gave): the run ends with ``ModelCallFailed`` whose ``error`` is this. ``call_id`` and
+    ``checks`` (id, code, message) name the call; ``outcome`` is what the tool result said."""
+
+    def __init__(
+        self, message: str, *, call_id: str, checks: list[dict[str, Any]], outcome: str, provider: str
+    ) -> None:
+        super().__init__(message, provider=provider)
+        self.call_id = call_id
+        self.checks = checks
+        self.outcome = outcome
+
+
 class ModelStreamError(ModelError):
     """The stream broke after it started (an ``error`` event mid-stream)."""
 

@@ -11,7 +11,10 @@ double_click, drag, keypress, move, screenshot, scroll, type, wait), each of whi
 arguments (``safety_checks``: id, code, message); the ``computer`` tool then always pauses the run for
 a human (the interruption shows the messages), unless the tool was given an explicit policy
 (``acknowledge_safety_checks``). The output acknowledges the checks (``acknowledged_safety_checks``)
-only when the action ran, i.e. after that decision; a rejected action is answered without them.
+only when the action ran, i.e. after that decision. A rejected action (or one refused before any
+decision) is never answered: OpenAI continues a flagged call only with its checks acknowledged, so
+building that request raises :class:`~agentcore.errors.SafetyChecksDeclined` and the run ends with
+``ModelCallFailed`` (no request is sent, no acknowledgement is made up).
 
 GPT-5.4 and later take the GA tool, ``{"type": "computer"}`` (no display fields: the model reads the
 size off the screenshots); its ``computer_call`` carries a batch, ``actions``, which becomes one neutral
@@ -26,6 +29,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from agentcore.errors import SafetyChecksDeclined
 from agentcore.messages import ProviderState, ToolCall, ToolResult
 from agentcore.model import ToolSpec
 
@@ -38,6 +42,9 @@ BLANK_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGNgYGAAAAA
 """A 1x1 PNG: the screenshot of an output whose action did not run (refused, failed), since
 ``computer_call_output`` must carry an image."""
 SCROLL_PX_PER_CLICK = 100
+ACKNOWLEDGED = "acknowledged safety checks: "
+"""What the ``computer`` tool's result says when a flagged action ran after a human's (or an explicit
+policy's) decision (``sandboxes/desktop/tool.py``): only then are the checks acknowledged."""
 
 
 _GPT = re.compile(r"^gpt-(\d+)(?:\.(\d+))?")
@@ -175,8 +182,19 @@ def output_item(result: ToolResult, call: ToolCall) -> dict[str, Any]:
         checks = json.loads(call.arguments).get("safety_checks") or []
     except (ValueError, AttributeError):
         checks = []
-    if checks and not result.is_error:  # the action ran: a human or an explicit policy approved it
-        wire["acknowledged_safety_checks"] = [
-            {k: v for k, v in c.items() if v is not None} for c in checks if isinstance(c, dict)
-        ]
+    if not checks:
+        return wire
+    checks = [{k: v for k, v in c.items() if v is not None} for c in checks if isinstance(c, dict)]
+    if ACKNOWLEDGED not in result.output:  # it never ran: declined, or refused before any decision
+        raise SafetyChecksDeclined(
+            f"the computer action of call {result.call_id} was flagged by OpenAI's safety checks "
+            f"({'; '.join(str(c.get('message') or c.get('code')) for c in checks)}) and did not run "
+            f"({result.output}); OpenAI continues a flagged call only with its checks acknowledged, "
+            "so the run ends here instead of acknowledging them for the user",
+            call_id=result.call_id,
+            checks=checks,
+            outcome=result.output,
+            provider=PROVIDER,
+        )
+    wire["acknowledged_safety_checks"] = checks  # it ran: a human or an explicit policy acknowledged them
     return wire

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ComputerTool", "SafetyPolicy", "computer_tool", "outside_region", "run_action"]
 
+ACKNOWLEDGED = "acknowledged safety checks: "
+"""In the result of a flagged action that ran (or failed while running) after the decision: the
+vendor's adapter acknowledges the checks only in front of it."""
 SafetyPolicy = Callable[[list[dict[str, Any]]], bool]
 """An explicit policy on vendor safety checks: True acknowledges them without asking a human."""
 
@@ -217,18 +220,22 @@ class ComputerTool(Tool):
         return data
 
     async def invoke(self, ctx: RunContext[Any], arguments: dict[str, Any]) -> ToolOutput:
+        # Reaching here, a flagged action was approved by a human or acknowledged by the explicit policy:
+        # its result says so, failed or not (the OpenAI adapter acknowledges the checks only then).
+        checks = arguments.get("safety_checks")
+        acked = ACKNOWLEDGED + ", ".join(str(c.get("id")) for c in checks) if checks else ""
         try:
             action = a.parse_action(arguments)
         except ValidationError as exc:
-            raise ToolError(f"invalid computer action: {exc.errors()[0]['msg']}") from None
+            problem = f"invalid computer action: {exc.errors()[0]['msg']}"
+            raise ToolError(f"{problem}; {acked}" if acked else problem) from None
         try:
             text, png = await run_action(self.desktop, action)
-        except (DesktopError, UserError) as exc:
-            raise ToolError(str(exc)) from None
+        except (DesktopError, UserError, ToolError) as exc:
+            raise ToolError(f"{exc}; {acked}" if acked else str(exc)) from None
         await _trace(action, png)
-        checks = arguments.get("safety_checks")
-        if checks:  # it runs: a human approved it, or the explicit policy acknowledged the checks
-            text += "; acknowledged safety checks: " + ", ".join(str(c.get("id")) for c in checks)
+        if acked:
+            text += "; " + acked
         if png is None:
             return ToolOutput(text)
         return ToolOutput(text, [ImagePart(data=base64.b64encode(png).decode(), media_type="image/png")])
