@@ -458,7 +458,9 @@ async def run_tool_calls(
     # same order on every replay (the engine matches a step by its position)
     limit = asyncio.Semaphore(1 if steps.current() is not None else max(1, agent.max_parallel_tools))
     # native calls act on one workspace: they run one after the other, in call order (an editor's create
-    # then its insert, a patch then the shell that runs the tests); other tools overlap them
+    # then its insert, a patch then the shell that runs the tests); so do the calls of a tool whose
+    # metadata says ``in_order`` (the computer tool: a turn's clicks and keys act on one screen); other
+    # tools overlap them
     in_order = asyncio.Lock()
     work: list[ToolCall] = []
     for call in calls:
@@ -480,7 +482,9 @@ async def run_tool_calls(
         work.append(call)
 
     async def one(call: ToolCall, live: bool) -> RunEvent | None:
-        ordered = in_order if native_kind(call, agent) is not None else contextlib.nullcontext()
+        tool = tools.get(call.name)
+        serial = native_kind(call, agent) is not None or (tool is not None and tool.metadata.get("in_order"))
+        ordered = in_order if serial else contextlib.nullcontext()
         async with ordered, limit:
             call_ctx = ctx.for_call(call)
             if live:

@@ -7,14 +7,19 @@ Claude Opus 4.5, Sonnet/Opus 4.6 - 5       ``computer_20251124``   ``computer-us
                                            (adds ``zoom``)
 Claude Sonnet 3.7, 4, 4.1, Sonnet/Haiku    ``computer_20250124``   ``computer-use-2025-01-24``
 4.5
-Claude 5.5 and later                       none here: they take only ``computer_toolset_20260801``;
-                                           the neutral function tool stays
+Claude 5.5 and later                       ``computer_toolset_``   none (GA)
+                                           ``20260801``
 =========================================  ======================  ==============================
 
-The tool entry carries ``display_width_px`` / ``display_height_px`` of the image the model sees (the
-screen scaled to ``DesktopConfig.max_image``). A ``tool_use`` of it becomes the neutral ``computer``
-call (input actions mapped to the neutral vocabulary) that keeps the block for a byte-exact replay;
-the result goes back as a ``tool_result`` whose content holds the screenshot as an image block.
+A ``computer_*`` tool entry carries ``display_width_px`` / ``display_height_px`` of the image the model
+sees (the screen scaled to ``DesktopConfig.max_image``); its ``tool_use`` input names the ``action``.
+The toolset entry is ``{"type": "computer_toolset_20260801"}`` alone (no name, no size: coordinates are
+in the pixels of the screenshots we return, already fitted to ``max_image``; every member, zoom
+included, is on by default); each call is a ``tool_use`` whose ``name`` is the member (``left_click``)
+with ``"toolset_name": "computer"`` and the member's parameters as input, often several in one turn
+(they run in call order, see ``ComputerTool``'s ``in_order``). Either becomes the neutral ``computer``
+call (the action mapped to the neutral vocabulary) that keeps the block for a byte-exact replay; the
+result goes back as a ``tool_result`` whose content holds the screenshot as an image block.
 """
 
 from __future__ import annotations
@@ -32,7 +37,12 @@ from .._computer import COMPUTER, computer_view, neutral_call
 PROVIDER = "anthropic"
 BLOCK_KIND = "native_tool_use"
 """The block is kept under the same state kind as the other native tools (replayed by ``replay_block``)."""
-VERSIONS = {"computer_20250124": "computer-use-2025-01-24", "computer_20251124": "computer-use-2025-11-24"}
+TOOLSET = "computer_toolset_20260801"
+VERSIONS: dict[str, str | None] = {
+    "computer_20250124": "computer-use-2025-01-24",
+    "computer_20251124": "computer-use-2025-11-24",
+    TOOLSET: None,  # GA: no beta header
+}
 _CLAUDE = re.compile(r"claude-(?:(opus|sonnet|haiku)-)?(\d+)(?:-(\d)(?!\d))?(?:-(opus|sonnet|haiku))?")
 
 
@@ -44,7 +54,7 @@ def tool_version(model: str) -> str | None:
     family = m.group(1) or m.group(4) or ""
     version = (int(m.group(2)), int(m.group(3) or 0))
     if version >= (5, 5):
-        return None
+        return TOOLSET
     if version >= (4, 6) or (family == "opus" and version >= (4, 5)):
         return "computer_20251124"
     if version >= (3, 7):
@@ -74,10 +84,19 @@ def split(
         "display_width_px": width,
         "display_height_px": height,
     }
-    if version == "computer_20251124":
+    if version == TOOLSET:
+        entry = {"type": TOOLSET}
+    elif version == "computer_20251124":
         entry["enable_zoom"] = True
     encoded = dumps(entry)
     return tuple(t for t in specs if t.name != COMPUTER), (entries + b"," + encoded if entries else encoded)
+
+
+def is_call(block: dict[str, Any], native: dict[str, str]) -> bool:
+    """Whether a ``tool_use`` block is a call of the declared computer tool (or toolset)."""
+    if native.get(COMPUTER) != COMPUTER:
+        return False
+    return block.get("toolset_name") == COMPUTER or block.get("name") == COMPUTER
 
 
 def beta(model: str, request: ModelRequest) -> str | None:
@@ -130,7 +149,9 @@ def neutral_action(data: dict[str, Any]) -> dict[str, Any]:
     if action == "type":
         return {"action": "type", "text": data.get("text", "")}
     if action == "key":
-        return {"action": "key", "keys": data.get("text", "")}
+        repeat = data.get("repeat")  # the toolset's key: press it that many times
+        times = min(max(repeat, 1), 50) if isinstance(repeat, int) else 1
+        return {"action": "key", "keys": " ".join([str(data.get("text", ""))] * times)}
     if action == "hold_key":
         return {"action": "key", "keys": data.get("text", ""), "hold_s": data.get("duration", 1)}
     if action == "scroll":
@@ -156,7 +177,10 @@ def computer_call(block: dict[str, Any], model: str, raw_input: str | None = Non
             data = json.loads(raw_input)
         except ValueError:
             data = {"action": "(unreadable input)"}
-    action = neutral_action(data if isinstance(data, dict) else {})
+    data = data if isinstance(data, dict) else {}
+    if block.get("toolset_name") == COMPUTER:  # a toolset member: its name is the action
+        data = {**data, "action": str(block.get("name") or "")}
+    action = neutral_action(data)
     state: tuple[ProviderState, ...] = ()
     if raw_input is None:
         state = (ProviderState(provider=PROVIDER, model=model, kind=BLOCK_KIND, payload={"block": block}),)

@@ -43,6 +43,7 @@ from agentcore.model import (
 )
 
 from .computer import computer_call
+from .computer import is_call as is_computer_call
 from .items import PROVIDER
 from .native import native_call
 from .server_blocks import citations_of, group, hosted_item, is_result, is_use, kind_of
@@ -151,7 +152,7 @@ class BlockDecoder:
             )
         if kind == "redacted_thinking":
             return Reasoning(summary="", state=self._state("redacted_thinking", block, bound=self.bound))
-        if kind == "tool_use" and self.native.get(str(block.get("name"))) == "computer":  # issue 16
+        if kind == "tool_use" and is_computer_call(block, self.native):  # issue 16
             return computer_call(
                 block, self.model, raw_input if raw_input is not None or not truncated else "{}"
             )

@@ -193,6 +193,7 @@ class ComputerTool(Tool):
                 "sandbox_backend": desktop.sandbox.backend,
                 "sandbox_id": desktop.sandbox.id,
                 "keep_images": keep_screenshots,
+                "in_order": True,  # a turn's actions (a vendor's batch) run one after the other, in order
                 "computer": {"width": w, "height": h},
             },
         )

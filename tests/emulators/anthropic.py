@@ -56,7 +56,11 @@ from tests.emulators.anthropic_server_tools import (
     server_usage,
 )
 from tests.emulators.base import HTTPReply, RecordedRequest, Reply, TimedEmulator
-from tests.emulators.computer_rules import anthropic_call_problem, check_anthropic_computer
+from tests.emulators.computer_rules import (
+    anthropic_call_problem,
+    anthropic_toolset_fields,
+    check_anthropic_computer,
+)
 from tests.emulators.context_window import (
     anthropic_count,
     anthropic_edits,
@@ -350,6 +354,7 @@ class AnthropicEmulator(TimedEmulator):
                     "name": call.name,
                     "input": arguments or {},
                     "caller": {"type": "direct"},
+                    **anthropic_toolset_fields(body, call.name),  # a computer toolset member's call
                 }
             )
         stop = "tool_use" if any(b.get("type") == "tool_use" for b in content) else "end_turn"

@@ -170,11 +170,28 @@ _ANTHROPIC_ACTIONS_20250124 = frozenset(
 _ANTHROPIC_ACTIONS_20251124 = _ANTHROPIC_ACTIONS_20250124 | {"zoom"}
 
 
+ANTHROPIC_TOOLSET = "computer_toolset_20260801"
+"""One entry for the computer tool family, GA (no beta); its fields are checked against the SDK's
+param type elsewhere. Claude 5.5 and later take only this (a ``computer_*`` tool is a 400 for them)."""
+_CLAUDE = re.compile(r"claude-(?:(?:opus|sonnet|haiku|fable|mythos)-)?(\d+)(?:-(\d)(?!\d))?")
+
+
+def _toolset_only(model: str) -> bool:
+    m = _CLAUDE.search(model)
+    return m is not None and (int(m.group(1)), int(m.group(2) or 0)) >= (5, 5)
+
+
 def check_anthropic_computer(body: dict[str, Any], betas: frozenset[str], fail: Fail) -> None:
-    """Every ``computer_*`` tool entry (the SDK-typed field check runs elsewhere): its beta header."""
+    """Every ``computer_*`` tool entry (the SDK-typed field check runs elsewhere): its beta header, and
+    the model takes it."""
     for n, tool in enumerate(body.get("tools") or []):
         if isinstance(tool, dict) and tool.get("type") in ANTHROPIC_COMPUTER_TOOLS:
             check_anthropic_tool(tool, f"tools.{n}.", betas, fail)
+            if _toolset_only(str(body.get("model") or "")):
+                raise fail(
+                    f"tools.{n}: '{tool['type']}' is not supported on {body.get('model')}; "
+                    f"use '{ANTHROPIC_TOOLSET}'"
+                )
 
 
 def check_anthropic_tool(tool: dict[str, Any], where: str, betas: frozenset[str], fail: Fail) -> None:
@@ -330,9 +347,51 @@ _ANTHROPIC_FIELDS: dict[str, frozenset[str]] = {
 }
 
 
+def _toolset_declared(body: dict[str, Any]) -> bool:
+    return any(isinstance(t, dict) and t.get("type") == ANTHROPIC_TOOLSET for t in body.get("tools") or [])
+
+
+def _member_input(name: str) -> Any:
+    """The SDK's input model of a toolset member (``left_click`` -> ``ComputerLeftClickInput``)."""
+    import anthropic.types as sdk
+
+    return getattr(sdk, "Computer" + "".join(p.title() for p in name.split("_")) + "Input", None)
+
+
+def anthropic_toolset_fields(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """What a ``tool_use`` of a declared toolset's member carries besides the usual fields."""
+    return {"toolset_name": "computer"} if _toolset_declared(body) and _member_input(name) else {}
+
+
+def _toolset_call_problem(name: str, data: Any) -> str | None:
+    """A toolset member's ``tool_use`` input against the SDK's input model (closed, required fields)."""
+    model = _member_input(name)
+    if not isinstance(data, dict):
+        return f"{name}: input must be an object"
+    fields = model.model_fields
+    missing = [k for k, f in fields.items() if f.is_required() and k not in data]
+    extra = set(data) - set(fields)
+    if missing or extra:
+        return (
+            f"{name}: expected {sorted(fields)} (required {missing or 'present'}), unexpected {sorted(extra)}"
+        )
+    for key in ("coordinate", "start_coordinate"):
+        point = data.get(key)
+        if point is not None and not (
+            isinstance(point, list) and len(point) == 2 and all(isinstance(v, int) and v >= 0 for v in point)
+        ):
+            return f"{name}.{key}: [x, y] non-negative integers"
+    for key in ("text", "scroll_direction"):
+        if key in data and not isinstance(data[key], str):
+            return f"{name}.{key}: a string"
+    return None
+
+
 def anthropic_call_problem(body: dict[str, Any], name: str, data: Any) -> str | None:
-    """A ``tool_use`` of a declared ``computer_*`` tool the emulated model sends: its version's actions,
-    their fields, coordinates inside the declared display."""
+    """A ``tool_use`` of a declared ``computer_*`` tool (or toolset member) the emulated model sends:
+    its version's actions, their fields, coordinates inside the declared display."""
+    if _toolset_declared(body) and _member_input(name) is not None:
+        return _toolset_call_problem(name, data)
     tool = next(
         (
             t
