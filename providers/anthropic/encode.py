@@ -24,7 +24,7 @@ from agentcore.model import ModelRequest, ToolSpec
 
 from .._common import ItemCache, dumps
 from . import computer
-from .hosted import container_to_send, hosted_parts
+from .hosted import attach_uploads, container_to_send, hosted_parts
 from .items import (
     encode_item,
     missing_result_block,
@@ -131,6 +131,8 @@ class RequestEncoder:
             drop=_ITEM_CACHE_MAX // 4,
         ).encoded
         self._builds: dict[tuple[str | None, str | None], _Build] = {}
+        self._uploads: dict[str, tuple[Item, Item]] = {}
+        """User messages with ``container_upload`` blocks attached (:func:`.hosted.attach_uploads`)."""
         self._schemas: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self._tools_key: tuple[ToolSpec, ...] = ()
         self._tools_bytes: bytes = b""
@@ -299,8 +301,9 @@ class RequestEncoder:
     def body(self, request: ModelRequest, *, stream: bool) -> tuple[bytes, str]:
         """The request body bytes and the binding of the thinking blocks the model will answer with."""
         settings = request.settings
+        items = attach_uploads(request, self._uploads) if request.hosted_tools else request.items
         msgs, bound = self.messages(
-            request.items, self.fingerprint(request), (request.conversation_id, request.agent_name)
+            items, self.fingerprint(request), (request.conversation_id, request.agent_name)
         )
         head: dict[str, Any] = {"max_tokens": settings.max_tokens or self.max_tokens}
         thinking = self.thinking
@@ -374,7 +377,7 @@ class RequestEncoder:
         hosted = hosted_parts(request.hosted_tools, self.model)
         if hosted.mcp_servers:
             head["mcp_servers"] = list(hosted.mcp_servers)
-        container = container_to_send(hosted, request.cache)
+        container = container_to_send(hosted, request.cache, request.hosted_tools)
         if container is not None:
             head["container"] = container
 

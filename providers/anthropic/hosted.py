@@ -5,16 +5,19 @@
 * :class:`~agentcore.hosted.WebFetch` -> ``web_fetch_20250910`` with the ``web-fetch-2025-09-10`` beta.
 * :class:`~agentcore.hosted.CodeExecution` -> ``code_execution_20250825`` with the
   ``code-execution-2025-08-25`` beta; ``container`` is the request's top-level ``container`` (an id the
-  adapter also remembers from each answer and sends back while it has not expired).
+  adapter also remembers from each answer and sends back while it has not expired); ``file_ids`` (Files
+  API ids) become ``container_upload`` blocks of the first user message, with the ``files-api-2025-04-14``
+  beta.
+* an :class:`~.container.AnthropicContainer` (the agent's sandbox) -> the same code execution tool, its
+  container id, and its uploads as ``container_upload`` blocks (:func:`attach_uploads`).
 * :class:`~agentcore.hosted.HostedMCP` -> the MCP connector (beta ``mcp-client-2025-11-20``): one
   ``mcp_servers`` entry (``url``, ``name``, ``authorization_token``) and one ``mcp_toolset`` tool entry
   (``allowed_tools`` -> every tool disabled by default, the named ones enabled).
 
 Anything the API cannot serve raises :class:`~agentcore.hosted.UnsupportedHostedToolError` while the
 request is built, before anything is sent: file search (no vector stores at Anthropic), both domain
-lists at once (the API rejects it), code execution with ``file_ids`` or ``memory_limit`` (files reach a
-container as ``container_upload`` blocks in a user message, not through the tool), an MCP server that
-needs approvals or custom headers (the connector has neither).
+lists at once (the API rejects it), code execution with ``memory_limit`` (Anthropic sizes its containers
+itself), an MCP server that needs approvals or custom headers (the connector has neither).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from agentcore.hosted import (
     WebFetch,
     WebSearch,
 )
-from agentcore.messages import HostedToolUse
+from agentcore.messages import HostedToolUse, Item, ProviderState, UserMessage
 from agentcore.model import ModelRequest
 
 from .._common import dumps
@@ -44,6 +47,10 @@ PROVIDER = "anthropic"
 WEB_FETCH_BETA = "web-fetch-2025-09-10"
 CODE_EXECUTION_BETA = "code-execution-2025-08-25"
 MCP_BETA = "mcp-client-2025-11-20"
+FILES_BETA = "files-api-2025-04-14"
+UPLOAD_KIND = "container_upload"
+"""``ProviderState.kind`` of the file ids sent as ``container_upload`` blocks after a user message."""
+CODE_EXECUTION_ENTRY = {"type": "code_execution_20250825", "name": "code_execution"}
 CONTAINER_CACHE_KEY = "anthropic.container"
 """``ModelRequest.cache`` key of the last answer's ``container`` (``{"id", "expires_at"}``)."""
 _EXPIRY_MARGIN = 30.0
@@ -90,15 +97,16 @@ def hosted_entry(tool: Any, model: str = "") -> dict[str, Any]:
         _domains(tool, entry)
         return entry
     if isinstance(tool, CodeExecution):
-        if tool.file_ids or tool.memory_limit:
+        if tool.memory_limit:
             raise UnsupportedHostedToolError(
                 PROVIDER,
                 "code_execution",
-                "file_ids and memory_limit are not options of Anthropic code execution (send files as "
-                "container_upload blocks after uploading them with the Files API)",
+                "memory_limit is not an option of Anthropic code execution (Anthropic sizes the container)",
                 supported_by=["openai"],
             )
-        return {"type": "code_execution_20250825", "name": "code_execution"}
+        return dict(CODE_EXECUTION_ENTRY)
+    if is_container(tool):  # the agent's sandbox is an Anthropic container: code execution runs its shell
+        return dict(CODE_EXECUTION_ENTRY)
     if isinstance(tool, HostedMCP):
         _check_mcp(tool)
         toolset: dict[str, Any] = {"type": "mcp_toolset", "mcp_server_name": tool.server_label}
@@ -116,6 +124,11 @@ def hosted_entry(tool: Any, model: str = "") -> dict[str, Any]:
     raise UnsupportedHostedToolError(
         PROVIDER, type(tool).__name__, "not a hosted tool declaration this adapter knows"
     )
+
+
+def is_container(tool: Any) -> bool:
+    """An :class:`~.container.AnthropicContainer` (by its marker: this module imports no SDK)."""
+    return getattr(tool, "hosted_vendor", None) == PROVIDER
 
 
 def _check_mcp(tool: HostedMCP) -> None:
@@ -157,6 +170,8 @@ class HostedParts:
     mcp_servers: tuple[dict[str, Any], ...] = ()
     container: str | None = None
     code_execution: bool = False
+    file_ids: tuple[str, ...] = ()
+    """``CodeExecution.file_ids``: sent as ``container_upload`` blocks after the first user message."""
 
 
 NO_HOSTED = HostedParts()
@@ -175,7 +190,12 @@ def hosted_parts(tools: Sequence[Any], model: str = "") -> HostedParts:
 
 @lru_cache(maxsize=64)
 def _parts(tools: tuple[Any, ...], model: str) -> HostedParts:
-    entries = [hosted_entry(t, model) for t in tools]
+    code = [t for t in tools if isinstance(t, CodeExecution)]
+    boxes = [t for t in tools if is_container(t)]
+    if len(boxes) > 1:
+        raise UnsupportedHostedToolError(PROVIDER, "code_execution", "an agent has one Anthropic container")
+    # one code execution tool: a declared one and the container's are the same tool
+    entries = [hosted_entry(t, model) for t in tools if not (code and is_container(t))]
     labels = [t.server_label for t in tools if isinstance(t, HostedMCP)]
     if len(labels) != len(set(labels)):
         raise UnsupportedHostedToolError(PROVIDER, "mcp", "two hosted MCP servers share a server_label")
@@ -187,9 +207,10 @@ def _parts(tools: tuple[Any, ...], model: str) -> HostedParts:
     betas: list[str] = []
     if any(isinstance(t, WebFetch) for t in tools):
         betas.append(WEB_FETCH_BETA)
-    code = [t for t in tools if isinstance(t, CodeExecution)]
-    if code:
+    if code or boxes:
         betas.append(CODE_EXECUTION_BETA)
+    if boxes or any(c.file_ids for c in code):
+        betas.append(FILES_BETA)
     if labels:
         betas.append(MCP_BETA)
     return HostedParts(
@@ -197,7 +218,8 @@ def _parts(tools: tuple[Any, ...], model: str) -> HostedParts:
         betas=tuple(betas),
         mcp_servers=tuple(mcp_server(t) for t in tools if isinstance(t, HostedMCP)),
         container=code[0].container if code else None,
-        code_execution=bool(code),
+        code_execution=bool(code or boxes),
+        file_ids=tuple(f for c in code for f in c.file_ids),
     )
 
 
@@ -222,11 +244,16 @@ def beta_header(betas: Sequence[str], existing: str | None) -> str | None:
 # --------------------------------------------------------------------------- containers
 
 
-def container_to_send(parts: HostedParts, cache: dict[str, Any]) -> str | None:
-    """The ``container`` to send: the declared one, else the last answer's while it has not expired
-    (code execution declared only: a container is the code execution tool's workspace)."""
+def container_to_send(parts: HostedParts, cache: dict[str, Any], tools: Sequence[Any] = ()) -> str | None:
+    """The ``container`` to send: the declared one, else the agent's container's (``None`` until the
+    first answer made one), else the last answer's while it has not expired (code execution declared
+    only: a container is the code execution tool's workspace)."""
     if parts.container:
         return parts.container
+    for box in tools:
+        if is_container(box):
+            cid = box.container_id
+            return cid if isinstance(cid, str) else None
     if not parts.code_execution:
         return None
     remembered = cache.get(CONTAINER_CACHE_KEY)
@@ -244,6 +271,54 @@ def remember_container(message: dict[str, Any], cache: dict[str, Any]) -> None:
     container = message.get("container")
     if isinstance(container, dict) and isinstance(container.get("id"), str):
         cache[CONTAINER_CACHE_KEY] = {"id": container["id"], "expires_at": container.get("expires_at")}
+
+
+def observe_containers(tools: Sequence[Any], message: dict[str, Any]) -> None:
+    """Tell the agent's container what an answer says: its ``container`` and the files code produced."""
+    for box in tools:
+        if is_container(box):
+            box.observe(message)
+
+
+# --------------------------------------------------------------------------- container_upload blocks
+
+
+def attach_uploads(request: ModelRequest, copies: dict[str, tuple[Item, Item]]) -> list[Item]:
+    """The request's items with each file to place in the container attached to a user message (as
+    state that :func:`.items.encode_item` sends as ``container_upload`` blocks after its content):
+    ``CodeExecution.file_ids`` to the first user message, the container's uploads to the user message
+    they were first sent with (the latest one, for files uploaded since). Every later request sends them
+    at the same place, so the history stays append-only. ``copies`` keeps each altered copy for the next
+    request (the encoder's caches go by identity)."""
+    items = list(request.items)
+    if not request.hosted_tools:
+        return items
+    parts = hosted_parts(request.hosted_tools)
+    users = [n for n, i in enumerate(items) if isinstance(i, UserMessage)]
+    if not users:
+        return items
+    attach: dict[int, list[str]] = {}
+    if parts.file_ids:
+        attach.setdefault(users[0], []).extend(parts.file_ids)
+    for box in request.hosted_tools:
+        if is_container(box):
+            placed = box.place_uploads([items[n].id for n in users])
+            for n in users:
+                attach.setdefault(n, []).extend(f for f in placed.get(items[n].id, ()) if f not in attach[n])
+    for n, file_ids in attach.items():
+        if not file_ids:
+            continue
+        item = items[n]
+        key = f"{item.id}:{','.join(file_ids)}"
+        hit = copies.get(key)
+        if hit is None or hit[0] is not item:
+            state = ProviderState(provider=PROVIDER, kind=UPLOAD_KIND, payload={"file_ids": file_ids})
+            hit = (item, item.model_copy(update={"state": (*item.state, state)}))
+            if len(copies) >= 256:
+                copies.clear()
+            copies[key] = hit
+        items[n] = hit[1]
+    return items
 
 
 def _timestamp(value: Any) -> float | None:

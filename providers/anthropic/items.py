@@ -160,6 +160,11 @@ def encode_item(item: Item, family: str, truncated: set[str] | None = None) -> E
                 blocks.append(_image_block(part))
             else:
                 blocks.append(_file_block(part))
+        for st in item.state:  # files for the code execution container (hosted.attach_uploads)
+            if st.provider == PROVIDER and st.kind == "container_upload":
+                blocks.extend(
+                    dumps({"type": "container_upload", "file_id": f}) for f in st.payload["file_ids"]
+                )
         return Encoded(item, "user" if blocks else None, tuple(blocks))
     if isinstance(item, AssistantMessage):
         raw = _own_state(item, family, ("text", "block", "compaction")) or _server_block(item)

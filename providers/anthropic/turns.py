@@ -19,7 +19,7 @@ from agentcore.messages import HostedToolUse, Item, ToolCall, Usage
 from agentcore.model import ModelRequest, ModelResponse
 
 from .decode import BlockDecoder, usage_from
-from .hosted import remember_container
+from .hosted import observe_containers, remember_container
 from .server_blocks import STATE_KIND, UNFINISHED, is_use
 
 MAX_CONTINUATIONS = 5
@@ -64,6 +64,7 @@ class Turn:
         self._usage.add(usage_from(message.get("usage")))
         self._last = message
         remember_container(message, self.original.cache)
+        observe_containers(self.original.hosted_tools, message)
         if message.get("stop_reason") != "pause_turn":
             return False
         if self.continuations >= MAX_CONTINUATIONS:

@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tests.emulators.anthropic_files import check_uploads, handle_files, run_in_container
 from tests.emulators.anthropic_rules import (
     NEW_VERSION,
     PrefixHasher,
@@ -162,7 +163,8 @@ class AnthropicEmulator(TimedEmulator):
         path = request.path.split("?", 1)[0]
         if request.method == "POST" and path == "/v1/messages/count_tokens":
             return anthropic_count(self, request)
-        if request.method != "POST" or path != "/v1/messages":
+        files = path == "/v1/files" or path.startswith("/v1/files/")
+        if not files and (request.method != "POST" or path != "/v1/messages"):
             return self.error(404, f"{request.method} {path} not found", "not_found_error")
         headers = request.headers
         if not headers.get("x-api-key") and not headers.get("authorization", "").startswith("Bearer "):
@@ -170,6 +172,8 @@ class AnthropicEmulator(TimedEmulator):
         version = headers.get("anthropic-version")
         if not version:
             return self.error(400, "anthropic-version: header is required")
+        if files:  # the Files API (anthropic_files)
+            return handle_files(self.state, request, path)
         body = request.body
         betas = frozenset(b.strip() for b in headers.get("anthropic-beta", "").split(",") if b.strip())
         try:
@@ -186,6 +190,7 @@ class AnthropicEmulator(TimedEmulator):
             edits = anthropic_edits(body)  # context editing (context_window.py)
             check_replayed(self.state, body)  # server blocks come back as they were issued
             check_container(self.state, body)
+            check_uploads(self.state, body, betas)  # container_upload blocks: the file, the tool, the beta
             check_continuation(self.state, body)  # after pause_turn
         except Rejected as exc:
             return self.error(exc.status, exc.message, exc.kind)
@@ -198,6 +203,7 @@ class AnthropicEmulator(TimedEmulator):
             return self.error(status, message, reply.error_type, reply.headers)
         message, raw_inputs = self._message(body, reply, hasher, breakpoints)
         note_anthropic_edits(message, applied, max(hasher.bytes // 4, 1) - held)
+        run_in_container(self.state, body, message)  # uploads placed, scripted commands run (anthropic_files)
         after_reply(self.state, message)
         headers_out = {"request-id": _rand_id("req_"), **self._ratelimit_headers(), **reply.headers}
         if body.get("stream"):

@@ -135,7 +135,7 @@ UNSUPPORTED: list[tuple[str, Any, str]] = [
     ("fetch both lists", web_fetch(allowed_domains=["a.com"], blocked_domains=["b.com"]), "together"),
     ("file search", file_search(vector_store_ids=["vs_1"]), "openai"),
     ("search context size", web_search(context_size="high"), "openai"),
-    ("code with files", code_execution(file_ids=["file_1"]), "container_upload"),
+    ("code memory limit", code_execution(memory_limit="4g"), "openai"),
     ("mcp approvals", hosted_mcp("docs", "https://mcp.example.com"), "no approval flow"),
     ("mcp some approvals", hosted_mcp("d", "https://mcp.example.com", require_approval=["x"]), "openai"),
     (
