@@ -171,12 +171,13 @@ def vendor_call(call: ToolCall, provider: str) -> dict[str, Any] | None:
 
 
 def acknowledged(call: ToolCall, result: ToolResult) -> bool:
-    """A call that asked for confirmation ran (a human or an explicit policy approved it)."""
+    """A call that asked for confirmation ran after a human (or an explicit policy) approved it, even if
+    the action then failed: the ``computer`` tool's result says so (``acknowledged safety checks: ``)."""
     try:
         asked = bool(json.loads(call.arguments).get("safety_checks"))
     except (ValueError, AttributeError):
         return False
-    return asked and not result.is_error
+    return asked and "acknowledged safety checks: " in result.output
 
 
 # --------------------------------------------------------------------------- images in results

@@ -1,10 +1,11 @@
-"""OpenAI's pending safety checks when the human says no (issue 16).
+"""Vendor safety checks on computer actions when the human says no, or yes (issue 16).
 
 OpenAI's computer-use guide: a ``computer_call`` with ``pending_safety_checks`` continues only when the
 next request passes those checks back as ``acknowledged_safety_checks``; the emulator refuses anything
 else. A rejected action never runs, and agentcore never makes up the acknowledgement: the run ends with
 a typed error before any request is sent. An action a human approved that then fails is still
-acknowledged (the human did decide). Assertions are on the app's state and on what the emulator received.
+acknowledged (the human did decide). Gemini's ``require_confirmation`` gets ``safety_acknowledgement``
+only after an approval. Assertions are on the app's state and on what the emulator received.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from agentcore.errors import ModelCallFailed, SafetyChecksDeclined
 from agentcore.run.runner import Runner
 from agentcore.sandboxes.base import Sandbox
 from agentcore.sandboxes.desktop import DesktopConfig
-from tests.emulators.base import Reply
+from tests.emulators.base import Reply, ToolCallReply
 from tests.providers.harness import started
 
 from .conftest import open_app, start_desktop
-from .test_desktop import state
+from .test_desktop import eventually, state
 
 VIEW = (640, 400)
 BUTTON_V = (80, 45)
@@ -115,3 +116,40 @@ def test_the_emulator_continues_a_flagged_call_only_with_its_checks_acknowledged
     check_openai_item(
         "computer_call_output", {**output, "acknowledged_safety_checks": [CHECK]}, 1, calls, fail
     )
+
+
+@pytest.mark.parametrize("approve", [True, False])
+async def test_gemini_require_confirmation_is_acknowledged_only_after_an_approval(
+    small_app_desktop: Sandbox, approve: bool
+) -> None:
+    from agentcore.providers.gemini.generate_content import GeminiModel
+
+    sb = small_app_desktop
+    where = {"x": BUTTON_V[0] * 1000 // VIEW[0], "y": BUTTON_V[1] * 1000 // VIEW[1]}
+    decision = {"decision": "require_confirmation", "explanation": "The page asks to press it."}
+    with started("google") as h:
+        h.emulator.queue(
+            Reply(tool_calls=[ToolCallReply("click_at", {**where, "safety_decision": decision})]),
+            Reply(text="finished"),
+        )
+        llm = GeminiModel(
+            "gemini-2.5-computer-use-preview-10-2025", base_url=h.emulator.base_url, api_key="k"
+        )
+        agent = Agent(name="desk", model=llm, sandbox=sb)
+        paused = await Runner.run(agent, "press the button")
+        (pending,) = paused.interruptions
+        state_ = paused.state
+        if approve:
+            state_.approve(pending.call.call_id)
+        else:
+            state_.reject(pending.call.call_id, "no")
+        done = await Runner.run(agent, state_)
+        assert done.final_output == "finished"
+        body = h.emulator.requests[-1].body
+    (resp,) = [p["functionResponse"] for c in body["contents"] for p in c["parts"] if "functionResponse" in p]
+    if approve:
+        assert resp["response"]["safety_acknowledgement"] == "true"
+        await eventually(sb, "clicks", 1)
+    else:
+        assert "safety_acknowledgement" not in resp["response"] and "rejected" in resp["response"]["error"]
+        assert (await state(sb))["presses"] == []
