@@ -268,8 +268,20 @@ def serving_vendors(tool: Any) -> list[str]:
 
 def check_hosted(provider: str, model: str, tools: Sequence[Any], *, agent: str = "", via: str = "") -> None:
     """Raise :class:`UnsupportedHostedToolError`, naming the vendors that can, when ``provider``'s
-    ``model`` cannot serve one of the hosted tool declarations ``tools``. Objects that are not
-    declarations (a vendor-hosted container) and providers this process cannot check are let through."""
+    ``model`` cannot serve one of the hosted tool declarations ``tools``. Other objects and providers
+    this process cannot check are let through, except a vendor-hosted container (``hosted_vendor``) under
+    another built-in provider: only its vendor's models run commands in it."""
+    for box in tools:
+        vendor = getattr(box, "hosted_vendor", None)
+        if isinstance(vendor, str) and vendor != provider and provider in HOSTED_ENTRIES:
+            who = f"; agent {agent!r} has it as its sandbox" if agent else ""
+            raise UnsupportedHostedToolError(
+                provider,
+                "hosted_container",
+                f"the sandbox is {vendor}'s hosted container, which only {vendor} models can run commands "
+                f"in (give the agent a {vendor} model, or a sandbox of ours){who}",
+                supported_by=[vendor],
+            )
     declared = tuple(
         t for t in tools if isinstance(t, WebSearch | WebFetch | FileSearch | CodeExecution | HostedMCP)
     )

@@ -206,3 +206,48 @@ async def test_the_emulator_is_as_strict_as_the_api_about_files(
 def test_hosted_container_names_its_vendor() -> None:
     with pytest.raises(Exception, match="try 'anthropic'"):
         hosted_container("openai", api_key="k")
+
+
+async def test_a_streamed_run_is_started_then_finished_with_the_produced_file(
+    emu: AnthropicEmulator, client: anthropic.AsyncAnthropic
+) -> None:
+    from agentcore.model import ModelHostedToolEvent
+
+    async with AnthropicContainer(client=client) as box:
+        emu.queue(AnthropicReply(content=[*run_blocks("echo hi > out.txt"), {"type": "text", "text": "ok"}]))
+        request = ModelRequest(None, [UserMessage.of("go")], hosted_tools=(box,))
+        events = [e async for e in _model(emu).stream(request) if isinstance(e, ModelHostedToolEvent)]
+        assert [(e.phase, e.kind) for e in events] == [
+            ("started", "code_execution"),
+            ("finished", "code_execution"),
+        ]
+        done = events[1].item
+        assert isinstance(done, HostedToolUse) and done.files and box.container_id is not None
+        assert await box.read_file("out.txt") == b"hi\n"
+
+
+async def test_an_expired_container_is_not_sent_again(
+    emu: AnthropicEmulator, client: anthropic.AsyncAnthropic
+) -> None:
+    async with AnthropicContainer(client=client) as box:
+        box.observe(
+            {"container": {"id": "container_011Cold", "expires_at": "2020-01-01T00:00:00Z"}, "content": []}
+        )
+        assert box.container_id is None
+        emu.queue(Reply(text="ok"))
+        await _model(emu).respond(ModelRequest(None, [UserMessage.of("hi")], hosted_tools=(box,)))
+        assert "container" not in _messages(emu)[-1]
+
+
+@pytest.mark.parametrize("model", ["openai:gpt-5.2", "google:gemini-2.5-pro"])
+def test_another_vendors_agent_refuses_the_container_when_built(model: str) -> None:
+    with pytest.raises(UnsupportedHostedToolError, match="anthropic's hosted container") as caught:
+        Agent(name="c", model=model, sandbox=AnthropicContainer(api_key="k"))
+    assert caught.value.supported_by == ("anthropic",)
+
+
+def test_an_anthropic_agent_refuses_openais_container_when_built() -> None:
+    from agentcore.providers.openai.container import OpenAIContainer
+
+    with pytest.raises(UnsupportedHostedToolError, match="openai's hosted container"):
+        Agent(name="c", model="anthropic:claude-sonnet-4-5", sandbox=OpenAIContainer(api_key="k"))
