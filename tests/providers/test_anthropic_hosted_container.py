@@ -251,3 +251,41 @@ def test_an_anthropic_agent_refuses_openais_container_when_built() -> None:
 
     with pytest.raises(UnsupportedHostedToolError, match="openai's hosted container"):
         Agent(name="c", model="anthropic:claude-sonnet-4-5", sandbox=OpenAIContainer(api_key="k"))
+
+
+async def test_what_the_emulator_answers_parses_with_the_sdk(
+    emu: AnthropicEmulator, client: anthropic.AsyncAnthropic
+) -> None:
+    from anthropic.types.beta import BetaBashCodeExecutionToolResultBlock, BetaFileMetadata
+
+    betas: list[Any] = ["code-execution-2025-08-25", "files-api-2025-04-14"]
+    made = await client.beta.files.upload(file=("n.txt", b"7\n", "text/plain"), betas=betas[1:])
+    assert isinstance(made, BetaFileMetadata) and made.downloadable is False and made.size_bytes == 2
+    listed = [f.id async for f in client.beta.files.list(betas=betas[1:])]
+    assert listed == [made.id]
+    emu.queue(AnthropicReply(content=[*run_blocks("cp n.txt m.txt"), {"type": "text", "text": "copied"}]))
+    message = await client.beta.messages.create(
+        model="claude-sonnet-4-5",
+        max_tokens=100,
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "copy"},
+                    {"type": "container_upload", "file_id": made.id},
+                ],
+            }
+        ],
+        tools=[{"type": "code_execution_20250825", "name": "code_execution"}],
+        betas=betas,
+    )
+    assert message.container is not None and message.container.id.startswith("container_")
+    result = message.content[1]
+    assert isinstance(result, BetaBashCodeExecutionToolResultBlock)
+    assert result.content.type == "bash_code_execution_result"
+    [out] = result.content.content
+    meta = await client.beta.files.retrieve_metadata(out.file_id, betas=betas[1:])
+    assert meta.filename == "m.txt" and meta.downloadable
+    assert await (await client.beta.files.download(out.file_id, betas=betas[1:])).read() == b"7\n"
+    deleted = await client.beta.files.delete(made.id, betas=betas[1:])
+    assert deleted.type == "file_deleted"
