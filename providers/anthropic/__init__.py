@@ -1,7 +1,8 @@
 """Anthropic Messages API (``anthropic:``): :mod:`.model` (the adapter), :mod:`.encode` (requests),
 :mod:`.decode` (responses and streams), :mod:`.items` (transcript items to content blocks),
 :mod:`.hosted` (hosted tool declarations as server tools), :mod:`.server_blocks` (server-tool blocks as
-``HostedToolUse`` items), :mod:`.turns` (a turn the API paused, continued).
+``HostedToolUse`` items), :mod:`.turns` (a turn the API paused, continued), :mod:`.container` (the code
+execution container as an agent's sandbox, files through the Files API).
 
 This package file imports no SDK (``AnthropicModel`` is imported on first use):
 :func:`deferrable` is what the registry asks before it puts off building an adapter."""
