@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tests.emulators import anthropic_compaction as compaction
 from tests.emulators.anthropic_files import check_uploads, handle_files, run_in_container
 from tests.emulators.anthropic_rules import (
     NEW_VERSION,
@@ -188,6 +189,7 @@ class AnthropicEmulator(TimedEmulator):
                 raise Rejected(f"A maximum of 4 blocks with cache_control may be provided. Found {marks}.")
             hasher, breakpoints = self._check_thinking(body)
             edits = anthropic_edits(body)  # context editing (context_window.py)
+            compact = compaction.check_request(self.state, body, betas)  # server-side compaction
             check_replayed(self.state, body)  # server blocks come back as they were issued
             check_container(self.state, body)
             check_uploads(self.state, body, betas)  # container_upload blocks: the file, the tool, the beta
@@ -201,8 +203,15 @@ class AnthropicEmulator(TimedEmulator):
         if reply.error is not None:
             status, message = reply.error
             return self.error(status, message, reply.error_type, reply.headers)
-        message, raw_inputs = self._message(body, reply, hasher, breakpoints)
-        note_anthropic_edits(message, applied, max(hasher.bytes // 4, 1) - held)
+        freed = max(hasher.bytes // 4, 1) - held
+        summary = compaction.due(self.state, compact, body, held)
+        if summary is not None:  # the model answers from system, tools and the summary
+            hasher, breakpoints = compaction.restart(body, summary), []
+        message, raw_inputs = self._message(body, reply, hasher, breakpoints, summary)
+        note_anthropic_edits(message, applied, freed)
+        if summary is not None and compact is not None:
+            compaction.note(message, compact, summary, held)
+        compaction.remember(self.state, message)  # scripted ones too: they may come back
         run_in_container(self.state, body, message)  # uploads placed, scripted commands run (anthropic_files)
         after_reply(self.state, message)
         headers_out = {"request-id": _rand_id("req_"), **self._ratelimit_headers(), **reply.headers}
@@ -276,7 +285,11 @@ class AnthropicEmulator(TimedEmulator):
                             "omitted or moved). Send the conversation unchanged, or drop this block and "
                             "every later one."
                         )
-                hasher.block(block)
+                if compaction.is_summary(block):  # it stands for everything before it
+                    hasher = compaction.restart(body, block)
+                    breakpoints = compaction.cached_before(body, breakpoints)
+                else:
+                    hasher.block(block)
                 if isinstance(block, dict) and block.get("cache_control"):
                     breakpoints.append((hasher.digest(), hasher.bytes))
         return hasher, breakpoints
@@ -318,15 +331,21 @@ class AnthropicEmulator(TimedEmulator):
     # ------------------------------------------------------------------ replies
 
     def _message(
-        self, body: dict[str, Any], reply: Reply, hasher: PrefixHasher, breakpoints: list[tuple[str, int]]
+        self,
+        body: dict[str, Any],
+        reply: Reply,
+        hasher: PrefixHasher,
+        breakpoints: list[tuple[str, int]],
+        summary: dict[str, Any] | None = None,
     ) -> tuple[dict[str, Any], dict[int, str]]:
-        """The message, and the raw text of tool inputs that are not JSON (by block index)."""
+        """The message, and the raw text of tool inputs that are not JSON (by block index).
+        ``summary``: the compaction block this answer starts with (``hasher`` is already past it)."""
         usage = self._usage(reply, hasher, breakpoints)
         family = model_family(body["model"])
-        content: list[dict[str, Any]] = []
+        content: list[dict[str, Any]] = [summary] if summary is not None else []
         raw_inputs: dict[int, str] = {}
         last = body["messages"][-1] if body["messages"] else {"role": "user"}
-        if last["role"] == "user":
+        if last["role"] == "user" and summary is None:
             hasher.role("assistant")
         scripted = reply.content if isinstance(reply, AnthropicReply) else None
         if scripted is not None:

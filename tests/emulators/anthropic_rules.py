@@ -573,10 +573,14 @@ def check_thinking_turn(body: dict[str, Any]) -> None:
         return
     n = len(messages) - 2
     blocks = messages[n]["content"] if n >= 0 and isinstance(messages[n]["content"], list) else []
-    if blocks and blocks[0].get("type") not in ("thinking", "redacted_thinking"):
+    # a compaction block stands for what came before it: the turn proper starts after it
+    skip = next(
+        (i for i, b in enumerate(blocks) if b.get("type") != "compaction" or b.get("content") is None), 0
+    )
+    if blocks[skip:] and blocks[skip].get("type") not in ("thinking", "redacted_thinking"):
         raise Rejected(
-            f"messages.{n}.content.0.type: Expected `thinking` or `redacted_thinking`, but found "
-            f"`{blocks[0].get('type')}`. When `thinking` is enabled, a final `assistant` message must start "
+            f"messages.{n}.content.{skip}.type: Expected `thinking` or `redacted_thinking`, but found "
+            f"`{blocks[skip].get('type')}`. When `thinking` is enabled, a final `assistant` message must start "
             "with a thinking block (preceding the lastmost set of `tool_use` and `tool_result` blocks). "
             "We recommend you include thinking blocks from previous turns. To avoid this requirement, "
             "disable `thinking`."

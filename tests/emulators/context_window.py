@@ -311,6 +311,7 @@ _EDIT_FIELDS = {
 def anthropic_edits(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The ``context_management.edits`` of a Messages request, checked like the API (its beta is checked
     with the other top-level betas); raises ``Rejected``."""
+    from tests.emulators import anthropic_compaction as compaction
     from tests.emulators.anthropic_rules import Rejected
 
     management = body.get("context_management")
@@ -323,10 +324,14 @@ def anthropic_edits(body: dict[str, Any]) -> list[dict[str, Any]]:
         raise Rejected("context_management.edits: Input should be a valid list")
     for n, edit in enumerate(edits):
         where = f"context_management.edits.{n}"
+        if isinstance(edit, dict) and edit.get("type") == compaction.EDIT:
+            compaction.check_edit(where, edit)  # server-side compaction (anthropic_compaction.py)
+            continue
         fields = _EDIT_FIELDS.get(edit.get("type")) if isinstance(edit, dict) else None
         if fields is None:
             raise Rejected(
-                f"{where}.type: Input should be 'clear_tool_uses_20250919' or 'clear_thinking_20251015'"
+                f"{where}.type: Input should be 'clear_tool_uses_20250919', 'clear_thinking_20251015' "
+                "or 'compact_20260112'"
             )
         for key in edit:
             if key not in fields:
