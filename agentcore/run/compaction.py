@@ -257,7 +257,7 @@ class ContextKeeper:
         try:
             async for ev in caller.call(agent, model, request, gate):
                 if isinstance(ev, ModelResponse):
-                    est.calibrate(ev.usage.input_tokens, est.raw(self.measured(request.items, model), fixed))
+                    self._calibrate(est, ev, request, model, fixed)
                 yield ev
             return
         except ModelCallFailed as exc:
@@ -292,12 +292,22 @@ class ContextKeeper:
         try:
             async for ev in caller.call(agent, model, request, gate):
                 if isinstance(ev, ModelResponse):
-                    est.calibrate(ev.usage.input_tokens, est.raw(self.measured(request.items, model), fixed))
+                    self._calibrate(est, ev, request, model, fixed)
                 yield ev
         except ModelCallFailed as exc:
             if isinstance(exc.error, ContextTooLongError):
                 raise ContextWindowExceeded(exc.error, items=exc.items, agent_name=exc.agent_name) from exc
             raise
+
+    def _calibrate(
+        self, est: TokenEstimate, response: ModelResponse, request: ModelRequest, model: Model, fixed: int
+    ) -> None:
+        """Calibrate on what the vendor counted of ``request``, unless the vendor compacted inside the
+        call (a ``compaction`` item in the answer): its count is then of another input (the summary),
+        or of two passes (Anthropic adds the summarising pass to the reported usage)."""
+        if any(i.state and i.state_for(model.provider, kind="compaction") for i in response.items):
+            return
+        est.calibrate(response.usage.input_tokens, est.raw(self.measured(request.items, model), fixed))
 
     def _announce(self) -> list[ContextCompacted]:
         events, self.compacted = self.compacted, []

@@ -318,7 +318,10 @@ class RequestEncoder:
                 and last_assistant.tool_use_ids
                 and thinking.get("type") != "disabled"
             ):
-                first = last_assistant.blocks[0] if last_assistant.blocks else b""
+                # a compaction block the turn starts with stands for what came before: the turn
+                # proper (what must start with thinking) is what follows it
+                blocks = [b for b in last_assistant.blocks if not b.startswith(b'{"type":"compaction"')]
+                first = blocks[0] if blocks else b""
                 if not first.startswith((b'{"type":"thinking"', b'{"type":"redacted_thinking"')):
                     # a tool loop started elsewhere (another vendor/model) is in flight: the API requires
                     # the in-flight assistant turn to start with a thinking block, so think again next turn

@@ -220,7 +220,8 @@ class AnthropicModel(Model):
         return await tokens.count_messages(self, request)  # POST /v1/messages/count_tokens
 
     def native_context(self, threshold: int) -> dict[str, Any] | None:
-        return tokens.context_editing(threshold)  # needs its beta: tokens.with_context_beta in _options
+        # compaction or context editing; its beta goes with it (tokens.with_context_beta in _options)
+        return tokens.context_management(self.model_name, threshold)
 
     async def aclose(self) -> None:
         await self.client.close()
@@ -243,8 +244,15 @@ class AnthropicModel(Model):
             options["headers"] = {
                 "anthropic-beta": ",".join([*values, desktop] if desktop not in values else values)
             }
-        if request is not None and "context_management" in (request.settings.extra or {}):
-            tokens.with_context_beta(options, self.client.default_headers.get("anthropic-beta"))
+        extra = request.settings.extra if request is not None else None
+        if extra and "context_management" in extra:
+            default = self.client.default_headers.get("anthropic-beta")
+            tokens.with_context_beta(options, default, extra["context_management"])
+        elif request is not None and tokens.holds_compaction(request.items, self.model_name):
+            # a compaction block to send back is a beta block: its beta goes with it
+            tokens.with_context_beta(
+                options, self.client.default_headers.get("anthropic-beta"), tokens.COMPACTING
+            )
         return options
 
     # ------------------------------------------------------------------ errors
