@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from agentcore.errors import ModelStreamError, ServerError
-from agentcore.messages import Item
+from agentcore.messages import AssistantMessage, Item
 
 __all__ = [
     "ItemCache",
@@ -181,3 +181,27 @@ class ItemCache(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+def assistant_text(item: AssistantMessage, provider: str) -> str:
+    """What an assistant message says to ``provider``: its text; for another vendor's server-side
+    compaction (an empty message holding that vendor's ``compaction`` block, e.g. Anthropic's, whose
+    ``content`` is its summary of the conversation before it), that summary as readable text, since
+    the block itself means nothing to this vendor. An opaque compaction (OpenAI's) has no text: ''."""
+    if item.text:
+        return item.text
+    for st in item.state:
+        if st.provider == provider or st.kind != "compaction" or not isinstance(st.payload, dict):
+            continue
+        block = st.payload.get("block")
+        content = block.get("content") if isinstance(block, dict) else None
+        if isinstance(content, str) and content.strip():
+            return compaction_text(content, st.model or st.provider)
+    return ""
+
+
+def compaction_text(summary: str, model: str) -> str:
+    """A vendor's compaction summary as text for a model that cannot take its block."""
+    return (
+        f"[Summary of the earlier conversation, written by {model} when it compacted its context]\n{summary}"
+    )

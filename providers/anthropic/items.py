@@ -27,7 +27,7 @@ from agentcore.messages import (
     UserMessage,
 )
 
-from .._common import dumps, hashed_call_id
+from .._common import compaction_text, dumps, hashed_call_id
 from .native import replay_block
 from .server_blocks import encode_hosted, sources_text
 
@@ -172,7 +172,7 @@ def encode_item(item: Item, family: str, truncated: set[str] | None = None) -> E
             block = raw.payload["block"]
             cacheable = raw.kind != "block" or block.get("type") in SERVER_BLOCKS
             return Encoded(item, "assistant", (dumps(block),), cacheable=cacheable)
-        text = item.text
+        text = item.text or _summary_text(item)  # another family's compaction: its summary, readable
         if item.citations:  # another vendor's (or model family's) annotations, kept readable
             text = f"{text}\n\n{sources_text(item.citations)}" if text else sources_text(item.citations)
         return Encoded(item, "assistant" if text else None, (text_block(text),) if text else ())
@@ -230,6 +230,16 @@ def _own_state(item: Item, family: str, kinds: tuple[str, ...]) -> Any:
             if isinstance(s.payload, dict) and isinstance(s.payload.get("block"), dict):
                 return s
     return None
+
+
+def _summary_text(item: AssistantMessage) -> str:
+    """The summary of a compaction block from another Claude family (its block is not sent), as text."""
+    st = item.state_for(PROVIDER, kind="compaction")
+    block = st.payload.get("block") if st is not None and isinstance(st.payload, dict) else None
+    content = block.get("content") if isinstance(block, dict) else None
+    if isinstance(content, str) and content.strip():
+        return compaction_text(content, st.model or PROVIDER) if st is not None else ""
+    return ""
 
 
 def _server_block(item: Item) -> Any:

@@ -319,7 +319,7 @@ class GeminiModel(Model):
             part: dict[str, Any] = {"text": text_with_sources(item, self.provider)}
             if own and own.get("signature"):
                 part["thoughtSignature"] = own["signature"]
-            elif not item.text:
+            elif not part["text"]:
                 return None
             return ("model", [part])
         if isinstance(item, ToolCall):

@@ -27,6 +27,7 @@ from typing import Any, Literal, cast
 from agentcore.messages import AssistantMessage, Citation, HostedToolKind, HostedToolUse, Item, ProviderState
 from agentcore.model import ModelHostedToolEvent, ModelStreamEvent
 
+from .._common import assistant_text
 from .hosted import gemini_major
 
 __all__ = [
@@ -382,10 +383,11 @@ def sources_text(citations: Sequence[Citation]) -> str:
 def text_with_sources(item: AssistantMessage, provider: str) -> str:
     """The text to send for an assistant message: another vendor's cited sources (annotations this
     provider cannot take) listed after it; this provider's own answer as it was."""
+    text = assistant_text(item, provider)  # another vendor's compaction: its summary
     if not item.citations or any(s.provider == provider for s in item.state):
-        return item.text
+        return text
     listing = sources_text(item.citations)
-    return f"{item.text}\n\n{listing}" if listing else item.text
+    return f"{text}\n\n{listing}" if listing else text
 
 
 def with_citations(

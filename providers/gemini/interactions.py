@@ -160,9 +160,9 @@ class GeminiInteractionsModel(Model):
                     content.append({"type": "document", "mime_type": p.media_type, "data": p.data})
             return {"type": "user_input", "content": content} if content else None
         if isinstance(item, AssistantMessage):
-            if not item.text:
-                return None
             text = text_with_sources(item, self.provider)
+            if not text:
+                return None
             return {"type": "model_output", "content": [{"type": "text", "text": text}]}
         if isinstance(item, Reasoning):
             st = item.state_for(self.provider, model=self.model_name, kind="thought")

@@ -34,7 +34,7 @@ from agentcore.messages import (
     UserMessage,
 )
 
-from .._common import ItemCache, dumps, hashed_call_id
+from .._common import ItemCache, assistant_text, dumps, hashed_call_id
 
 ReplayReasoning = Literal["auto", "always", "never"]
 
@@ -165,7 +165,8 @@ class MessageEncoder:
             return (dumps(item.render()), None)
         if isinstance(item, AssistantMessage):
             extra = self._own(item, KIND_MESSAGE_EXTRA)
-            return (dumps(item.text), dumps(extra.payload) if extra is not None else None)
+            text = assistant_text(item, self.provider)  # another vendor's compaction: its summary
+            return (dumps(text), dumps(extra.payload) if extra is not None else None)
         if isinstance(item, ToolCall):
             call: dict[str, Any] = {
                 "id": wire_call_id(item.call_id),

@@ -32,7 +32,7 @@ from agentcore.messages import (
 )
 from agentcore.model import ModelResponse, ModelSettings, OutputSchema
 
-from .._common import ItemCache, dumps, hashed_call_id
+from .._common import ItemCache, assistant_text, dumps, hashed_call_id
 from . import computer
 from .responses_hosted import (
     HOSTED_KINDS,
@@ -316,7 +316,7 @@ def item_to_wire(item: Item, model: str, *, own_result: bool = False) -> dict[st
             if p.get("phase"):
                 full["phase"] = p["phase"]
             return full
-        msg: dict[str, Any] = {"role": "assistant", "content": item.text}
+        msg: dict[str, Any] = {"role": "assistant", "content": assistant_text(item, PROVIDER)}
         if st is not None and isinstance(st.payload, dict) and st.payload.get("phase"):
             msg["phase"] = st.payload["phase"]
         return msg
