@@ -68,3 +68,32 @@ async def open_app(sandbox: Sandbox) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the test application did not start")
+
+
+VIEW = (640, 400)  # what the vendors see of a small_app_desktop (a 1280x800 screen halved)
+BUTTON_V = (80, 45)  # the app's button, in VIEW coordinates
+
+
+async def _app_desktop(backend_name: str, desktop: DesktopConfig) -> AsyncIterator[Sandbox]:
+    sandbox = await start_desktop(backend_name, desktop)
+    try:
+        if desktop.max_image is not None:
+            assert sandbox.desktop.scaling.view == VIEW
+        await open_app(sandbox)
+        yield sandbox
+    finally:
+        await sandbox.close()
+
+
+@pytest.fixture
+async def app_desktop(backend_name: str) -> AsyncIterator[Sandbox]:
+    """A desktop at full size with the test's app open."""
+    async for sandbox in _app_desktop(backend_name, DesktopConfig()):
+        yield sandbox
+
+
+@pytest.fixture
+async def small_app_desktop(backend_name: str) -> AsyncIterator[Sandbox]:
+    """A desktop shown to the model as VIEW (screenshots at most 640x480), with the test's app open."""
+    async for sandbox in _app_desktop(backend_name, DesktopConfig(max_image=(640, 480))):
+        yield sandbox

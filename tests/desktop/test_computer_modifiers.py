@@ -8,7 +8,6 @@ with it, never on a model's words.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,15 +16,12 @@ from agentcore import Agent
 from agentcore.messages import ToolCall
 from agentcore.run.runner import Runner
 from agentcore.sandboxes.base import Sandbox
-from agentcore.sandboxes.desktop import DesktopConfig, DesktopError
+from agentcore.sandboxes.desktop import DesktopError
 from tests.emulators.base import Reply, ToolCallReply
 from tests.providers.harness import started
 
-from .conftest import open_app, start_desktop
+from .conftest import BUTTON_V
 from .test_desktop import BUTTON, eventually, state
-
-VIEW = (640, 400)
-BUTTON_V = (80, 45)
 
 
 async def presses(sb: Sandbox, count: int) -> list[list[Any]]:
@@ -38,27 +34,6 @@ async def presses(sb: Sandbox, count: int) -> list[list[Any]]:
             return got
         await asyncio.sleep(0.05)
     raise AssertionError(f"the app recorded {got}, expected {count} presses")
-
-
-@pytest.fixture
-async def app_desktop(backend_name: str) -> AsyncIterator[Sandbox]:
-    sb = await start_desktop(backend_name, DesktopConfig())
-    try:
-        await open_app(sb)
-        yield sb
-    finally:
-        await sb.close()
-
-
-@pytest.fixture
-async def small_app_desktop(backend_name: str) -> AsyncIterator[Sandbox]:
-    sb = await start_desktop(backend_name, DesktopConfig(max_image=(640, 480)))
-    try:
-        assert sb.desktop.scaling.view == VIEW
-        await open_app(sb)
-        yield sb
-    finally:
-        await sb.close()
 
 
 async def test_modifiers_are_held_for_one_pointer_action_and_always_released(app_desktop: Sandbox) -> None:

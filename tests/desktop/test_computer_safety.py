@@ -10,7 +10,6 @@ only after an approval. Assertions are on the app's state and on what the emulat
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,27 +18,13 @@ from agentcore import Agent
 from agentcore.errors import ModelCallFailed, SafetyChecksDeclined
 from agentcore.run.runner import Runner
 from agentcore.sandboxes.base import Sandbox
-from agentcore.sandboxes.desktop import DesktopConfig
 from tests.emulators.base import Reply, ToolCallReply
 from tests.providers.harness import started
 
-from .conftest import open_app, start_desktop
+from .conftest import BUTTON_V, VIEW
 from .test_desktop import eventually, state
 
-VIEW = (640, 400)
-BUTTON_V = (80, 45)
 CHECK = {"id": "cu_sc_1", "code": "malicious_instructions", "message": "The screen asks to do something."}
-
-
-@pytest.fixture
-async def small_app_desktop(backend_name: str) -> AsyncIterator[Sandbox]:
-    sb = await start_desktop(backend_name, DesktopConfig(max_image=(640, 480)))
-    try:
-        assert sb.desktop.scaling.view == VIEW
-        await open_app(sb)
-        yield sb
-    finally:
-        await sb.close()
 
 
 def _flagged(action: dict[str, Any]) -> dict[str, Any]:

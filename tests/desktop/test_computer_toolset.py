@@ -8,7 +8,6 @@ Shapes come from the installed SDK's types; the emulator checks each member's in
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,26 +16,13 @@ from agentcore import Agent
 from agentcore.messages import ToolCall
 from agentcore.run.runner import Runner
 from agentcore.sandboxes.base import Sandbox
-from agentcore.sandboxes.desktop import DesktopConfig
 from tests.emulators.base import Reply, ToolCallReply
 from tests.providers.harness import started
 
-from .conftest import open_app, start_desktop
+from .conftest import BUTTON_V
 from .test_desktop import GREEN, PAINT, eventually, near, pixel
 
-VIEW = (640, 400)
-BUTTON_V, ENTRY_V, PAINT_V = (80, 45), (100, 82), (PAINT[0] // 2, PAINT[1] // 2)
-
-
-@pytest.fixture
-async def small_app_desktop(backend_name: str) -> AsyncIterator[Sandbox]:
-    sb = await start_desktop(backend_name, DesktopConfig(max_image=(640, 480)))
-    try:
-        assert sb.desktop.scaling.view == VIEW
-        await open_app(sb)
-        yield sb
-    finally:
-        await sb.close()
+ENTRY_V, PAINT_V = (100, 82), (PAINT[0] // 2, PAINT[1] // 2)
 
 
 async def test_claude_5_5_drives_the_app_through_the_computer_toolset(small_app_desktop: Sandbox) -> None:

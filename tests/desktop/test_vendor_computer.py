@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,26 +19,13 @@ from agentcore import Agent
 from agentcore.messages import ToolCall
 from agentcore.run.runner import Runner
 from agentcore.sandboxes.base import Sandbox
-from agentcore.sandboxes.desktop import DesktopConfig
 from tests.emulators.base import Reply, ToolCallReply
 from tests.providers.harness import started
 
-from .conftest import open_app, start_desktop
+from .conftest import BUTTON_V, VIEW
 from .test_desktop import GREEN, PAINT, RED, eventually, near, pixel
 
-VIEW = (640, 400)
-BUTTON_V, ENTRY_V, PAINT_V = (80, 45), (100, 82), (PAINT[0] // 2, PAINT[1] // 2)
-
-
-@pytest.fixture
-async def small_desktop(backend_name: str) -> AsyncIterator[Sandbox]:
-    sb = await start_desktop(backend_name, DesktopConfig(max_image=(640, 480)))
-    try:
-        assert sb.desktop.scaling.view == VIEW
-        await open_app(sb)
-        yield sb
-    finally:
-        await sb.close()
+ENTRY_V, PAINT_V = (100, 82), (PAINT[0] // 2, PAINT[1] // 2)
 
 
 def _png(data_or_url: str) -> bytes:
@@ -62,11 +48,11 @@ async def _assert_done(sb: Sandbox, last_png: bytes, first_png: bytes | None = N
     ],
 )
 async def test_anthropic_computer_tool_drives_the_app(
-    small_desktop: Sandbox, model: str, version: str, beta: str
+    small_app_desktop: Sandbox, model: str, version: str, beta: str
 ) -> None:
     from agentcore.providers.anthropic.model import AnthropicModel
 
-    sb = small_desktop
+    sb = small_app_desktop
     with started("anthropic") as h:
         steps: list[dict[str, Any]] = [
             {"action": "screenshot"},
@@ -108,10 +94,10 @@ async def test_anthropic_computer_tool_drives_the_app(
     await _assert_done(sb, _png(images[0]["source"]["data"]))
 
 
-async def test_openai_computer_use_preview_drives_the_app(small_desktop: Sandbox) -> None:
+async def test_openai_computer_use_preview_drives_the_app(small_app_desktop: Sandbox) -> None:
     from agentcore.providers.openai.responses import OpenAIResponsesModel
 
-    sb = small_desktop
+    sb = small_app_desktop
     actions: list[dict[str, Any]] = [
         {"type": "screenshot"},
         {"type": "click", "button": "left", "x": BUTTON_V[0], "y": BUTTON_V[1]},
@@ -149,11 +135,11 @@ async def test_openai_computer_use_preview_drives_the_app(small_desktop: Sandbox
 
 
 async def test_openai_pending_safety_checks_pause_the_run_until_a_human_approves(
-    small_desktop: Sandbox,
+    small_app_desktop: Sandbox,
 ) -> None:
     from agentcore.providers.openai.responses import OpenAIResponsesModel
 
-    sb = small_desktop
+    sb = small_app_desktop
     check = {"id": "cu_sc_1", "code": "malicious_instructions", "message": "The screen asks to do something."}
     with started("openai") as h:
         h.emulator.script_items(
@@ -179,10 +165,10 @@ async def test_openai_pending_safety_checks_pause_the_run_until_a_human_approves
     await eventually(sb, "clicks", 1)
 
 
-async def test_gemini_computer_use_drives_the_app(small_desktop: Sandbox) -> None:
+async def test_gemini_computer_use_drives_the_app(small_app_desktop: Sandbox) -> None:
     from agentcore.providers.gemini.generate_content import GeminiModel
 
-    sb = small_desktop
+    sb = small_app_desktop
 
     def norm(point: tuple[int, int]) -> dict[str, int]:  # Gemini's 0-999 grid
         return {"x": point[0] * 1000 // VIEW[0], "y": point[1] * 1000 // VIEW[1]}
@@ -216,10 +202,10 @@ async def test_gemini_computer_use_drives_the_app(small_desktop: Sandbox) -> Non
     await _assert_done(sb, _png(responses[-2]["parts"][0]["inlineData"]["data"]))
 
 
-async def test_openai_ga_computer_tool_runs_a_batch_of_actions(small_desktop: Sandbox) -> None:
+async def test_openai_ga_computer_tool_runs_a_batch_of_actions(small_app_desktop: Sandbox) -> None:
     from agentcore.providers.openai.responses import OpenAIResponsesModel
 
-    sb = small_desktop
+    sb = small_app_desktop
     batch = [
         {"type": "click", "button": "left", "x": BUTTON_V[0], "y": BUTTON_V[1]},
         {"type": "click", "button": "left", "x": ENTRY_V[0], "y": ENTRY_V[1]},
@@ -277,10 +263,10 @@ def test_emulators_hold_vendor_computer_actions_to_their_documented_shapes() -> 
     assert computer_call_problem({"actions": [{"type": "type", "text": "a"}, {"type": "wait"}]}) is None
 
 
-async def test_gemini_interactions_computer_use_drives_the_app(small_desktop: Sandbox) -> None:
+async def test_gemini_interactions_computer_use_drives_the_app(small_app_desktop: Sandbox) -> None:
     from agentcore.providers.gemini.interactions import GeminiInteractionsModel
 
-    sb = small_desktop
+    sb = small_app_desktop
 
     def norm(point: tuple[int, int]) -> dict[str, int]:
         return {"x": point[0] * 1000 // VIEW[0], "y": point[1] * 1000 // VIEW[1]}
