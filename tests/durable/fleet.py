@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -96,6 +97,43 @@ class ScriptedChat(ChatCompletionsEmulator):
     def model_requests(self) -> Counter[tuple[str, int]]:
         """How many requests each (tag, k) step of each run made."""
         return Counter(conversation(r.body)[::2] for r in list(self.requests) if isinstance(r.body, dict))
+
+
+class CallScript(ChatCompletionsEmulator):
+    """Asks for the calls of ``calls`` (name, arguments, call id), one per turn (the k-th once the
+    conversation holds k tool results), then says done."""
+
+    def __init__(self, calls: list[tuple[str, dict[str, Any], str]]) -> None:
+        super().__init__(ChatQuirks(api_key=None))
+        self._script = threading.Lock()
+        self.calls = calls
+
+    def _handle(self, request: RecordedRequest) -> HTTPReply:
+        messages = request.body.get("messages", []) if isinstance(request.body, dict) else []
+        k = sum(1 for m in messages if m.get("role") == "tool")
+        with self._script:
+            if k < len(self.calls):
+                name, arguments, call_id = self.calls[k]
+                self.queue(Reply(tool_calls=[ToolCallReply(name, arguments, call_id)]))
+            else:
+                self.queue(Reply(text="done"))
+            return super()._handle(request)
+
+
+def require_bwrap() -> None:
+    """Skip the test without bubblewrap (the local sandbox needs it); under CI, where .ci/run installs it, fail."""
+    import pytest
+
+    if shutil.which("bwrap") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("bubblewrap is not installed")
+        pytest.skip("bubblewrap is not installed")
+
+
+def pids_running(command: str) -> list[int]:
+    """The processes whose command line holds ``command``."""
+    out = subprocess.run(["pgrep", "-f", command], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
 
 
 def conversation(body: dict[str, Any]) -> tuple[str, int, int]:

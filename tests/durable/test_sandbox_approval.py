@@ -4,22 +4,15 @@ pause TTL of a plain run), and the approved call finds the workspace as the run 
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import threading
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.durable.fleet import TOOLS, CallScript, Fleet, ledger, require_bwrap
 
-from tests.durable.fleet import TOOLS, Fleet, ledger
-from tests.emulators.base import HTTPReply, RecordedRequest, Reply, ToolCallReply
-from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks
-
-CALLS: list[tuple[str, dict[str, Any]]] = [
-    ("write_file", {"path": "kept.txt", "content": "before the pause\n"}),
-    ("append", {"tag": "w", "k": 0}),  # needs approval: the run pauses here
-    ("shell", {"command": "cat kept.txt"}),
+CALLS: list[tuple[str, dict[str, Any], str]] = [
+    ("write_file", {"path": "kept.txt", "content": "before the pause\n"}, "call_0"),
+    ("append", {"tag": "w", "k": 0}, "call_1"),  # needs approval: the run pauses here
+    ("shell", {"command": "cat kept.txt"}, "call_2"),
 ]
 
 DEFINITION = """\
@@ -39,33 +32,13 @@ entry: waiter
 """
 
 
-class Script(ChatCompletionsEmulator):
-    def __init__(self) -> None:
-        super().__init__(ChatQuirks(api_key=None))
-        self._script = threading.Lock()
-
-    def _handle(self, request: RecordedRequest) -> HTTPReply:
-        messages = request.body.get("messages", []) if isinstance(request.body, dict) else []
-        k = sum(1 for m in messages if m.get("role") == "tool")
-        with self._script:
-            if k < len(CALLS):
-                name, arguments = CALLS[k]
-                self.queue(Reply(tool_calls=[ToolCallReply(name, arguments, f"call_{k}")]))
-            else:
-                self.queue(Reply(text="done"))
-            return super()._handle(request)
-
-
 async def test_a_run_waiting_for_approval_keeps_its_sandbox_past_the_pause_ttl(
     pg_dsn: str, tmp_path: Path
 ) -> None:
-    if shutil.which("bwrap") is None:  # .ci/run installs it
-        if os.environ.get("CI") == "true":
-            pytest.fail("bubblewrap is not installed")
-        pytest.skip("bubblewrap is not installed")
+    require_bwrap()  # .ci/run installs it
     from agentcore.durable import DurableRunner
 
-    server = Script()
+    server = CallScript(CALLS)
     server.start()
     (tmp_path / "fleet_tools.py").write_text(TOOLS)
     definition = tmp_path / "waiter.yaml"

@@ -6,22 +6,18 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.durable.fleet import Fleet, wait_for
-from tests.emulators.base import HTTPReply, RecordedRequest, Reply, ToolCallReply
-from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks
+from tests.durable.fleet import CallScript, Fleet, pids_running, wait_for
 
 STALL = "sleep 3599.75"  # the command worker A dies in; unique, so the test can find its process
-CALLS: list[tuple[str, dict[str, Any]]] = [
-    ("write_file", {"path": "notes/kept.txt", "content": "written on worker A\n"}),
-    ("shell", {"command": STALL}),
-    ("shell", {"command": "cat notes/kept.txt"}),
+CALLS: list[tuple[str, dict[str, Any], str]] = [
+    ("write_file", {"path": "notes/kept.txt", "content": "written on worker A\n"}, "call_0"),
+    ("shell", {"command": STALL}, "call_1"),
+    ("shell", {"command": "cat notes/kept.txt"}, "call_2"),
 ]
 
 DEFINITION = """\
@@ -40,28 +36,8 @@ entry: builder
 """
 
 
-class Builder(ChatCompletionsEmulator):
-    """Asks for the calls of CALLS, one per turn, then says done."""
-
-    def __init__(self) -> None:
-        super().__init__(ChatQuirks(api_key=None))
-        self._script = threading.Lock()
-
-    def _handle(self, request: RecordedRequest) -> HTTPReply:
-        messages = request.body.get("messages", []) if isinstance(request.body, dict) else []
-        k = sum(1 for m in messages if m.get("role") == "tool")
-        with self._script:
-            if k < len(CALLS):
-                name, arguments = CALLS[k]
-                self.queue(Reply(tool_calls=[ToolCallReply(name, arguments, f"call_{k}")]))
-            else:
-                self.queue(Reply(text="done"))
-            return super()._handle(request)
-
-
 def _stall_pids() -> list[int]:
-    out = subprocess.run(["pgrep", "-f", STALL], capture_output=True, text=True)
-    return [int(p) for p in out.stdout.split()]
+    return pids_running(STALL)
 
 
 def _containers(run_id: str) -> list[dict[str, Any]]:
@@ -98,7 +74,7 @@ async def test_a_run_continues_in_its_docker_sandbox_on_another_worker(pg_dsn: s
     from agentcore.durable.sandboxes import hold_check
     from agentcore.sandboxes import janitor
 
-    server = Builder()
+    server = CallScript(CALLS)
     server.start()
     definition = tmp_path / "builder.yaml"
     definition.write_text(DEFINITION.format(url=server.base_url, image=DOCKER_TEST_IMAGE))

@@ -6,21 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import signal
-import subprocess
-import threading
 from pathlib import Path
 
-import pytest
-
-from tests.durable.fleet import Fleet, wait_for
-from tests.emulators.base import HTTPReply, RecordedRequest, Reply, ToolCallReply
-from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks
+from tests.durable.fleet import CallScript, Fleet, pids_running, require_bwrap, wait_for
 
 STALL = "sleep 3599.25"  # the command worker A dies in; unique, so the test can find its process
 COMMANDS = ["echo one", STALL, "echo three"]
+CALLS = [("shell", {"command": c}, f"call_sh_{k}") for k, c in enumerate(COMMANDS)]
 
 DEFINITION = """\
 version: 1
@@ -38,29 +31,8 @@ entry: builder
 """
 
 
-class Builder(ChatCompletionsEmulator):
-    """Asks for the shell commands of COMMANDS, one per turn, then says done."""
-
-    def __init__(self) -> None:
-        super().__init__(ChatQuirks(api_key=None))
-        self._script = threading.Lock()
-
-    def _handle(self, request: RecordedRequest) -> HTTPReply:
-        messages = request.body.get("messages", []) if isinstance(request.body, dict) else []
-        k = sum(1 for m in messages if m.get("role") == "tool")
-        with self._script:
-            if k < len(COMMANDS):
-                self.queue(
-                    Reply(tool_calls=[ToolCallReply("shell", {"command": COMMANDS[k]}, f"call_sh_{k}")])
-                )
-            else:
-                self.queue(Reply(text="done"))
-            return super()._handle(request)
-
-
 def _stall_pids() -> list[int]:
-    out = subprocess.run(["pgrep", "-f", STALL], capture_output=True, text=True)
-    return [int(p) for p in out.stdout.split()]
+    return pids_running(STALL)
 
 
 def _sandboxes_of(pid: int) -> list[Path]:
@@ -76,13 +48,10 @@ def _sandboxes_of(pid: int) -> list[Path]:
 
 
 async def test_a_dead_workers_sandbox_is_gone_after_recovery(pg_dsn: str, tmp_path: Path) -> None:
-    if shutil.which("bwrap") is None:  # .ci/run installs it
-        if os.environ.get("CI") == "true":
-            pytest.fail("bubblewrap is not installed")
-        pytest.skip("bubblewrap is not installed")
+    require_bwrap()  # .ci/run installs it
     from agentcore.durable import DurableRunner
 
-    server = Builder()
+    server = CallScript(CALLS)
     server.start()
     definition = tmp_path / "builder.yaml"
     definition.write_text(DEFINITION.format(url=server.base_url))
