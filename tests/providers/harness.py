@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from agentcore import tracing
+from agentcore import RetryPolicy, tracing
 from agentcore.model import Model, ToolSpec
 from tests.emulators.base import Emulator
 
@@ -28,6 +28,7 @@ CASSETTES = Path(__file__).resolve().parents[2].parent / "shared" / "cassettes"
 WEATHER = ToolSpec(
     "get_weather", "Weather for a city.", {"type": "object", "properties": {"city": {"type": "string"}}}
 )
+FAST = RetryPolicy(initial_delay=0.001, max_delay=0.01, jitter=0.0)  # retries without waiting
 TIME = ToolSpec("get_time", "Current time.", {"type": "object", "properties": {}})
 
 # registry name -> emulator module

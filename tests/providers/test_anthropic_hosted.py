@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agentcore import Agent, RetryPolicy, Runner
+from agentcore import Agent, Runner
 from agentcore.events import HostedToolFinished, HostedToolStarted
 from agentcore.hosted import (
     UnsupportedHostedToolError,
@@ -45,8 +45,8 @@ from tests.emulators.anthropic_server_tools import (
 )
 from tests.emulators.base import Reply
 from tests.providers.anthropic_support import emu, model, strip_cache  # noqa: F401  (fixtures)
+from tests.providers.harness import FAST
 
-FAST = RetryPolicy(initial_delay=0.001, max_delay=0.01, jitter=0.0)
 TIDES = [("https://example.com/tides", "Tides"), ("https://example.org/moon", "Moon")]
 
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from agentcore import Agent, RetryPolicy, Runner
+from agentcore import Agent, Runner
 from agentcore.events import HostedToolFinished, HostedToolStarted
 from agentcore.hosted import (
     UnsupportedHostedToolError,
@@ -40,10 +40,9 @@ from agentcore.providers.gemini.generate_content import GeminiModel, _Assembler
 from agentcore.providers.gemini.hosted import hosted_entry
 from tests.emulators.base import Reply
 from tests.emulators.gemini import MODEL, GeminiEmulator
-from tests.providers.harness import CASSETTES, WEATHER, emulator_fixture
+from tests.providers.harness import CASSETTES, FAST, WEATHER, emulator_fixture
 
 emulator = emulator_fixture(GeminiEmulator, "emulator")
-FAST = RetryPolicy(initial_delay=0.001, max_delay=0.01, jitter=0.0)
 RECORDED = CASSETTES / "anthropic" / "test_anthropic_server_tool_receive_history_from_another_provider.yaml"
 
 CODE = {"executableCode": {"code": "print(3 * 12390)\n", "language": "PYTHON"}}

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agentcore import Agent, RetryPolicy, Runner
+from agentcore import Agent, Runner
 from agentcore.events import HostedToolFinished, HostedToolStarted
 from agentcore.hosted import (
     UnsupportedHostedToolError,
@@ -31,10 +31,9 @@ from agentcore.providers.gemini.hosted import interactions_entry
 from agentcore.providers.gemini.interactions import GeminiInteractionsModel
 from tests.emulators.base import Reply
 from tests.emulators.gemini import MODEL, GeminiEmulator
-from tests.providers.harness import WEATHER, emulator_fixture
+from tests.providers.harness import FAST, WEATHER, emulator_fixture
 
 emulator = emulator_fixture(GeminiEmulator, "emulator")
-FAST = RetryPolicy(initial_delay=0.001, max_delay=0.01, jitter=0.0)
 SIG = base64.b64encode(b"emulated-signature-gemini-3-pro-preview-search").decode()
 
 SEARCH_CALL = {

@@ -17,16 +17,14 @@ from typing import Any
 
 import pytest
 
-from agentcore import Agent, RetryPolicy, Runner
+from agentcore import Agent, Runner
 from agentcore.hosted import code_execution, web_search
 from agentcore.messages import AssistantMessage, HostedToolUse, Item, UserMessage
 from tests.emulators.anthropic import AnthropicReply
 from tests.emulators.anthropic_server_tools import cited_text, code_execution_blocks, web_search_blocks
 from tests.emulators.base import Reply
 from tests.providers import harness as harnesses
-from tests.providers.harness import Harness
-
-FAST = RetryPolicy(initial_delay=0.001, max_delay=0.01, jitter=0.0)
+from tests.providers.harness import FAST, Harness
 
 OPENAI_SOURCES = ["https://openai-src.example/a", "https://openai-src.example/b"]
 ANTHROPIC_SOURCES = [
