@@ -20,8 +20,6 @@ The answer carries the container (``{"id", "expires_at"}``); a request that name
 from __future__ import annotations
 
 import datetime as dt
-import email.parser
-import email.policy
 import os
 import shutil
 import subprocess
@@ -32,7 +30,7 @@ from typing import Any
 
 from tests.emulators.anthropic_rules import Rejected
 from tests.emulators.anthropic_server_tools import server_id
-from tests.emulators.base import HTTPReply, RecordedRequest
+from tests.emulators.base import HTTPReply, RecordedRequest, multipart_fields
 
 FILES_BETA = "files-api-2025-04-14"
 _RUN = "__emulator_runs_this__"
@@ -112,7 +110,7 @@ def handle_files(state: dict[str, Any], request: RecordedRequest, path: str) -> 
     store = files_state(state)
     parts = path.strip("/").split("/")  # v1, files, [id], [content]
     if request.method == "POST" and len(parts) == 2:
-        fields = _multipart(request)
+        fields = multipart_fields(request)
         if "file" not in fields:
             return _error(400, "file: Field required", "invalid_request_error")
         name, data = fields["file"]
@@ -140,25 +138,6 @@ def handle_files(state: dict[str, Any], request: RecordedRequest, path: str) -> 
         store.deleted.append(found.id)
         return HTTPReply(200, {"id": found.id, "type": "file_deleted"})
     return _error(404, f"{request.method} {path} not found", "not_found_error")
-
-
-def _multipart(request: RecordedRequest) -> dict[str, tuple[str | None, bytes]]:
-    """The fields of a multipart/form-data body: name -> (filename, bytes); ``_mime``: the file's type."""
-    ctype = request.headers.get("content-type", "")
-    if not ctype.startswith("multipart/form-data"):
-        return {}
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        b"content-type: " + ctype.encode() + b"\r\n\r\n" + request.raw
-    )
-    fields: dict[str, tuple[str | None, bytes]] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        if isinstance(name, str):
-            fields[name] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
-            if name == "file":
-                fields["_mime"] = (None, part.get_content_type().encode())
-    return fields
 
 
 # --------------------------------------------------------------------------- container_upload blocks

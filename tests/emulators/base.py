@@ -8,6 +8,8 @@ recorded request into a JSON or SSE :class:`HTTPReply`. Tests script what the "m
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
 import threading
 import time
@@ -230,3 +232,23 @@ class TimedEmulator(Emulator):
 def sse_lines(events: Iterable[tuple[str | None, Any]]) -> Iterator[str]:
     for event, data in events:
         yield (f"event: {event}\n" if event else "") + f"data: {json.dumps(data)}\n\n"
+
+
+def multipart_fields(request: RecordedRequest) -> dict[str, tuple[str | None, bytes]]:
+    """The fields of a multipart/form-data body: name -> (filename, bytes); ``_mime``: the type of the
+    ``file`` field (empty without a multipart body)."""
+    ctype = request.headers.get("content-type", "")
+    if not ctype.startswith("multipart/form-data"):
+        return {}
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"content-type: " + ctype.encode() + b"\r\n\r\n" + request.raw
+    )
+    fields: dict[str, tuple[str | None, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str):
+            fields[name] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
+            if name == "file":
+                fields["_mime"] = (None, part.get_content_type().encode())
+    return fields

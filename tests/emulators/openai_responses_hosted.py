@@ -24,8 +24,6 @@ Shapes follow the ``openai`` SDK types (``tool_param.Mcp``, ``ContainerAutoParam
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import os
 import re
 import shutil
@@ -36,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.emulators.base import HTTPReply, RecordedRequest
+from tests.emulators.base import HTTPReply, RecordedRequest, multipart_fields
 from tests.emulators.openai_responses_rules import APIFailure, error_body
 
 MOUNT = "/mnt/data"
@@ -255,23 +253,6 @@ def _file_view(fid: str, box: Container, path: str, size: int, source: str) -> d
     }
 
 
-def _multipart(request: RecordedRequest) -> dict[str, tuple[str | None, bytes]]:
-    """The fields of a multipart/form-data body: name -> (filename, bytes)."""
-    ctype = request.headers.get("content-type", "")
-    if not ctype.startswith("multipart/form-data"):
-        return {}
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        b"content-type: " + ctype.encode() + b"\r\n\r\n" + request.raw
-    )
-    fields: dict[str, tuple[str | None, bytes]] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        if isinstance(name, str):
-            fields[name] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
-    return fields
-
-
 @dataclass
 class HostedState:
     """What the emulator keeps for hosted MCP and hosted containers."""
@@ -392,7 +373,7 @@ class ContainersAPI:
         return HTTPReply(200, box.view())
 
     def _upload(self, request: RecordedRequest, box: Container) -> HTTPReply:
-        fields = _multipart(request)
+        fields = multipart_fields(request)
         upload = fields.get("file")
         if upload is None or not upload[0]:
             return HTTPReply(
