@@ -24,6 +24,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
@@ -205,3 +206,13 @@ def compaction_text(summary: str, model: str) -> str:
     return (
         f"[Summary of the earlier conversation, written by {model} when it compacted its context]\n{summary}"
     )
+
+
+def iso_timestamp(value: Any) -> float | None:
+    """An ISO 8601 time a vendor sent (``...Z`` or with an offset) as a Unix timestamp; None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

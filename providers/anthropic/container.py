@@ -31,7 +31,6 @@ import mimetypes
 import posixpath
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,6 +40,7 @@ from anthropic import AsyncAnthropic
 from agentcore.errors import SandboxError, UserError
 from agentcore.hosted import UnsupportedHostedToolError
 
+from .._common import iso_timestamp
 from .hosted import FILES_BETA, PROVIDER
 
 __all__ = ["AnthropicContainer", "hosted_container"]
@@ -259,7 +259,7 @@ class AnthropicContainer:
         container = message.get("container")
         if isinstance(container, dict) and isinstance(container.get("id"), str):
             self._id = container["id"]
-            self._expires_at = _timestamp(container.get("expires_at"))
+            self._expires_at = iso_timestamp(container.get("expires_at"))
         for block in message.get("content") or ():
             content = block.get("content") if isinstance(block, dict) else None
             outputs = content.get("content") if isinstance(content, dict) else None
@@ -279,15 +279,6 @@ def _write(target: Path, name: str, data: bytes) -> Path:
         target = target / name
     target.write_bytes(data)
     return target
-
-
-def _timestamp(value: Any) -> float | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def hosted_container(vendor: str = "anthropic", **options: Any) -> AnthropicContainer:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -40,7 +39,7 @@ from agentcore.hosted import (
 from agentcore.messages import HostedToolUse, Item, ProviderState, UserMessage
 from agentcore.model import ModelRequest
 
-from .._common import dumps
+from .._common import dumps, iso_timestamp
 from .server_blocks import own_blocks
 
 PROVIDER = "anthropic"
@@ -259,7 +258,7 @@ def container_to_send(parts: HostedParts, cache: dict[str, Any], tools: Sequence
     remembered = cache.get(CONTAINER_CACHE_KEY)
     if not isinstance(remembered, dict) or not isinstance(remembered.get("id"), str):
         return None
-    expires = _timestamp(remembered.get("expires_at"))
+    expires = iso_timestamp(remembered.get("expires_at"))
     if expires is not None and expires - _EXPIRY_MARGIN <= time.time():
         cache.pop(CONTAINER_CACHE_KEY, None)
         return None
@@ -319,12 +318,3 @@ def attach_uploads(request: ModelRequest, copies: dict[str, tuple[Item, Item]]) 
             copies[key] = hit
         items[n] = hit[1]
     return items
-
-
-def _timestamp(value: Any) -> float | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
