@@ -29,6 +29,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from agentcore.errors import ModelStreamError, ServerError
+from agentcore.hosted import UnsupportedHostedToolError
 from agentcore.messages import AssistantMessage, Item
 
 __all__ = [
@@ -216,3 +217,10 @@ def iso_timestamp(value: Any) -> float | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
+
+
+def unknown_hosted_tool(provider: str, tool: object) -> UnsupportedHostedToolError:
+    """The error for a hosted tool declaration an adapter does not know (a type newer than the adapter)."""
+    return UnsupportedHostedToolError(
+        provider, type(tool).__name__, "not a hosted tool declaration this adapter knows"
+    )

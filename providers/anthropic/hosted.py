@@ -39,7 +39,7 @@ from agentcore.hosted import (
 from agentcore.messages import HostedToolUse, Item, ProviderState, UserMessage
 from agentcore.model import ModelRequest
 
-from .._common import dumps, iso_timestamp
+from .._common import dumps, iso_timestamp, unknown_hosted_tool
 from .server_blocks import own_blocks
 
 PROVIDER = "anthropic"
@@ -120,9 +120,7 @@ def hosted_entry(tool: Any, model: str = "") -> dict[str, Any]:
             "Anthropic has no hosted vector stores",
             supported_by=["openai", "gemini"],
         )
-    raise UnsupportedHostedToolError(
-        PROVIDER, type(tool).__name__, "not a hosted tool declaration this adapter knows"
-    )
+    raise unknown_hosted_tool(PROVIDER, tool)
 
 
 def is_container(tool: Any) -> bool:

@@ -35,6 +35,8 @@ from agentcore.hosted import (
     WebSearch,
 )
 
+from .._common import unknown_hosted_tool
+
 __all__ = [
     "combines_tools",
     "generate_content_tools",
@@ -153,7 +155,7 @@ def hosted_entry(tool: Any, model: str = "") -> dict[str, Any]:
             "anthropic",
             "google-interactions",
         )
-    raise _refuse(PROVIDER, type(tool).__name__, "not a hosted tool declaration this adapter knows")
+    raise unknown_hosted_tool(PROVIDER, tool)
 
 
 def interactions_entry(tool: Any, model: str = "", provider: str = "google-interactions") -> dict[str, Any]:
@@ -191,7 +193,7 @@ def interactions_entry(tool: Any, model: str = "", provider: str = "google-inter
         if tool.allowed_tools:
             mcp["allowed_tools"] = [{"mode": "auto", "tools": list(tool.allowed_tools)}]
         return mcp
-    raise _refuse(provider, type(tool).__name__, "not a hosted tool declaration this adapter knows")
+    raise unknown_hosted_tool(provider, tool)
 
 
 def _check_combination(hosted: Sequence[Any], functions: int, model: str, provider: str) -> None:

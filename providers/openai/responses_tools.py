@@ -26,6 +26,7 @@ from agentcore.hosted import (
 )
 from agentcore.model import ToolSpec
 
+from .._common import unknown_hosted_tool
 from . import computer
 
 if TYPE_CHECKING:
@@ -124,9 +125,7 @@ def hosted_entry(tool: Any, model: str = "") -> dict[str, Any]:
             "the Responses API has no web fetch tool",
             supported_by=["anthropic", "gemini"],
         )
-    raise UnsupportedHostedToolError(
-        PROVIDER, type(tool).__name__, "not a hosted tool declaration this adapter knows"
-    )
+    raise unknown_hosted_tool(PROVIDER, tool)
 
 
 def mcp_entry(tool: HostedMCP) -> dict[str, Any]:
