@@ -30,6 +30,7 @@ from .items import (
     missing_result_block,
     model_family,
     orphan_result_block,
+    prefix_checked,
     text_block,
     with_cache_mark,
 )
@@ -119,6 +120,8 @@ class RequestEncoder:
         self.max_characters = max_characters
         """``max_characters`` of the text editor tool (issue 13), ``None``: not declared."""
         self.family = model_family(model)
+        self.bound_to_prefix = prefix_checked(model)
+        """Whether a thinking block whose prefix changed must be dropped (see ``items.PREFIX_CHECKED``)."""
         self.max_tokens = max_tokens
         self.thinking = thinking
         self.caching = caching
@@ -247,7 +250,7 @@ class RequestEncoder:
                     )
                 else:
                     before = final[-1].chain if final else b""
-                if drop or enc.bound != _binding(fingerprint, before):
+                if drop or (self.bound_to_prefix and enc.bound != _binding(fingerprint, before)):
                     if not drop:
                         tracing.note(
                             "anthropic.thinking_dropped",

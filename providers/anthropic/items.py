@@ -57,6 +57,29 @@ TRUNCATED_NOTE = (
 )
 
 
+PREFIX_CHECKED = frozenset(
+    {
+        "claude-fable-5-1",
+        "claude-fable-5-2",
+        "claude-mythos-5-1",
+        "claude-mythos-5-2",
+        "claude-opus-5-5",
+        "claude-sonnet-5-5",
+        "claude-haiku-5-5",
+    }
+)
+"""Model families whose API checks a replayed thinking block's prefix (docs ``preserved-thinking/
+prefix-checks``): system, tools or an earlier message changed since the block was made -> 400 "bound
+to a different conversation". Other models check a block's signature against its text only (and
+strip the thinking of earlier turns themselves), so a block stays valid after the conversation
+before it changed (a compaction, a handoff filter)."""
+
+
+def prefix_checked(model: str) -> bool:
+    """Whether ``model``'s thinking blocks are bound to the conversation before them."""
+    return model_family(model) in PREFIX_CHECKED
+
+
 def model_family(model: str | None) -> str:
     """``claude-sonnet-4-5-20250929`` -> ``claude-sonnet-4-5``: the unit thinking signatures are bound to."""
     return _DATE_SUFFIX.sub("", model or "")

@@ -13,8 +13,9 @@ What it takes care of:
   the same model family (``claude-x-1-20260101`` and ``claude-x-1`` are one family); history is
   append-only (earlier messages are re-sent byte for byte). Each block remembers a digest of the
   conversation it was produced after (system, tools, every earlier message as sent); when that changed
-  (handoff filter, compaction, other tools) the API would answer 400 "bound to a different
-  conversation", so the block and every later one are dropped instead, and the trace says so.
+  (handoff filter, compaction, other tools) a model that checks prefixes (``items.PREFIX_CHECKED``)
+  would answer 400 "bound to a different conversation", so there the block and every later one are
+  dropped instead, and the trace says so; other models check the block's text only and keep it.
 * a tool loop started by another vendor that is still in flight pauses extended thinking for that call
   (the API requires the in-flight assistant turn to start with a thinking block).
 * automatic ``cache_control`` breakpoints on the stable prefix (last tool, system, previous user turn,

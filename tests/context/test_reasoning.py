@@ -69,3 +69,26 @@ async def test_reasoning_is_replayed_and_accepted_after_compactions(
             assert "thinking" not in bodies[-1]
         else:  # the requests after the last compaction still carry the vendor's reasoning for kept turns
             assert _reasoning_sent(provider, bodies[-1]) >= 1
+
+
+async def test_thinking_goes_on_after_a_compaction_on_a_model_without_prefix_checks() -> None:
+    """Claude models outside the preserved-thinking prefix checks (here Sonnet 4.6) check a replayed
+    block's signature against its text only: the blocks of the tool loop in flight stay valid after the
+    run compacted the conversation before them, so thinking never pauses (the emulator checks each)."""
+    from agentcore.providers.anthropic.model import AnthropicModel
+
+    with harness.started("anthropic") as h:
+        h.emulator.context_window = WINDOW
+        for n in range(80):
+            h.emulator.queue(Reply(tool_calls=[ToolCallReply("lookup", {"n": n})], reasoning=f"think {n}"))
+        h.emulator.queue(Reply(text="done", reasoning="finish"))
+        model = AnthropicModel("claude-sonnet-4-6", base_url=h.emulator.base_url, api_key="k", thinking=1024)
+        agent = Agent(
+            name="thinker", model=model, tools=[lookup], max_turns=90, context=ContextPolicy(window=WINDOW)
+        )
+        result = await Runner.run(agent, "Look up 80 records.")
+        assert result.final_output == "done"
+        bodies = [r.body for r in h.emulator.requests]
+        assert len(bodies) == 81
+        assert all("thinking" in b for b in bodies)  # never paused
+        assert _reasoning_sent("anthropic", bodies[-1]) >= 1  # the kept turns' blocks went back

@@ -3,7 +3,8 @@
 Faithful where adapters go wrong: it validates requests like API version 2026-10-21 does (see
 ``anthropic_rules``) and answers 400 in Anthropic's error shape; it issues thinking signatures and
 checks them when they come back (unknown or edited block -> ``Invalid `signature```; a block whose
-prefix -- system, tools and everything before it -- changed -> "bound to a different conversation";
+prefix -- system, tools and everything before it -- changed -> "bound to a different conversation",
+on the models that check prefixes (``PREFIX_CHECKED``);
 a block from another model family is dropped silently, as the API does); and it simulates prompt
 caching from the request's ``cache_control`` breakpoints, so usage shows cache reads and writes.
 
@@ -145,6 +146,21 @@ def _rand_id(prefix: str) -> str:
     return prefix + "01" + "".join(_ALNUM[b % 62] for b in raw)
 
 
+PREFIX_CHECKED = frozenset(
+    {
+        "claude-fable-5-1",
+        "claude-fable-5-2",
+        "claude-mythos-5-1",
+        "claude-mythos-5-2",
+        "claude-opus-5-5",
+        "claude-sonnet-5-5",
+        "claude-haiku-5-5",
+    }
+)
+"""Families whose replayed thinking blocks must keep their prefix (docs ``preserved-thinking/prefix-checks``);
+the others' signatures are checked against the block's text only."""
+
+
 def model_family(model: str) -> str:
     return _DATE_SUFFIX.sub("", model)
 
@@ -277,7 +293,7 @@ class AnthropicEmulator(TimedEmulator):
                         continue
                     if block["type"] == "thinking" and _sha(block["thinking"]) != text_sha:
                         raise Rejected(f"{where}: Invalid `signature` in `thinking` block")
-                    if prefix != hasher.digest():
+                    if prefix != hasher.digest() and family in PREFIX_CHECKED:
                         raise Rejected(
                             f"{where}: Invalid `signature` in `{block['type']}` block. The block is bound to "
                             "a different conversation. Its signature was issued for a different prefix "

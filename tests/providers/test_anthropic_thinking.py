@@ -97,8 +97,10 @@ async def test_tampered_signature_is_rejected_by_the_api(
 async def test_thinking_after_an_edited_history_is_dropped_not_rejected(
     model: AnthropicModel, emu: AnthropicEmulator, spans: InMemorySpanExporter
 ) -> None:
-    """A handoff filter or a compaction rewrote what came before a thinking block: the API would
-    answer 400 "bound to a different conversation", so the adapter drops that block and every later one."""
+    """A handoff filter or a compaction rewrote what came before a thinking block: on a model that
+    checks prefixes the API would answer 400 "bound to a different conversation", so the adapter drops
+    that block and every later one (a model without the check keeps them: tests/context/test_reasoning)."""
+    model = AnthropicModel("claude-sonnet-5-5", base_url=emu.base_url, api_key="k")
     items: list[Item] = [UserMessage.of("Hi")]
     await tool_turn(model, emu, items, Reply(reasoning="one", tool_calls=[ToolCallReply("get_weather", {})]))
     await tool_turn(model, emu, items, Reply(reasoning="two", tool_calls=[ToolCallReply("get_time", {})]))
@@ -120,6 +122,7 @@ async def test_thinking_after_an_edited_history_is_dropped_not_rejected(
 async def test_thinking_under_other_tools_is_dropped_not_rejected(
     model: AnthropicModel, emu: AnthropicEmulator, spans: InMemorySpanExporter
 ) -> None:
+    model = AnthropicModel("claude-sonnet-5-5", base_url=emu.base_url, api_key="k")  # checks prefixes
     items: list[Item] = [UserMessage.of("Hi")]
     await tool_turn(model, emu, items, Reply(reasoning="hmm", tool_calls=[ToolCallReply("get_weather", {})]))
     emu.queue(Reply(text="done"))
