@@ -21,7 +21,7 @@ import json
 import re
 from typing import Any
 
-from agentcore.messages import FilePart, ImagePart, Item, Part, ProviderState, TextPart, ToolCall, ToolResult
+from agentcore.messages import ImagePart, Item, Part, ProviderState, TextPart, ToolCall, ToolResult
 from agentcore.model import ModelRequest, ModelResponse
 
 from .._computer import computer_view, neutral_call
@@ -183,18 +183,36 @@ def acknowledged(call: ToolCall, result: ToolResult) -> bool:
 # --------------------------------------------------------------------------- images in results
 
 
+def content_part(p: Part) -> dict[str, Any] | None:
+    """A content part as a generateContent part (None for an image with neither data nor URL)."""
+    if isinstance(p, TextPart):
+        return {"text": p.text}
+    if isinstance(p, ImagePart):
+        if p.data is not None:
+            return {"inlineData": {"mimeType": p.media_type, "data": p.data}}
+        if p.url is not None:
+            return {"fileData": {"mimeType": p.media_type, "fileUri": p.url}}
+        return None
+    return {"inlineData": {"mimeType": p.media_type, "data": p.data}}
+
+
+def interactions_content(p: Part) -> dict[str, Any]:
+    """A content part as an Interactions content (text, image or document)."""
+    if isinstance(p, TextPart):
+        return {"type": "text", "text": p.text}
+    if isinstance(p, ImagePart):
+        img: dict[str, Any] = {"type": "image", "mime_type": p.media_type}
+        if p.data is not None:
+            img["data"] = p.data
+        else:
+            img["uri"] = p.url
+        return img
+    return {"type": "document", "mime_type": p.media_type, "data": p.data}
+
+
 def inline_parts(parts: tuple[Part, ...]) -> list[dict[str, Any]]:
     """Images (and files) of a tool result as generateContent parts (text parts are left out)."""
-    out: list[dict[str, Any]] = []
-    for p in parts:
-        if isinstance(p, ImagePart):
-            if p.data is not None:
-                out.append({"inlineData": {"mimeType": p.media_type, "data": p.data}})
-            elif p.url is not None:
-                out.append({"fileData": {"mimeType": p.media_type, "fileUri": p.url}})
-        elif isinstance(p, FilePart):
-            out.append({"inlineData": {"mimeType": p.media_type, "data": p.data}})
-    return out
+    return [c for p in parts if not isinstance(p, TextPart) and (c := content_part(p)) is not None]
 
 
 def function_response_parts(
@@ -220,19 +238,7 @@ def interactions_result(item: ToolResult, model: str) -> str | list[dict[str, An
     if not item.parts:
         return item.output
     content: list[dict[str, Any]] = [{"type": "text", "text": item.output}] if item.output else []
-    for p in item.parts:
-        if isinstance(p, TextPart):
-            content.append({"type": "text", "text": p.text})
-        elif isinstance(p, ImagePart):
-            img: dict[str, Any] = {"type": "image", "mime_type": p.media_type}
-            if p.data is not None:
-                img["data"] = p.data
-            else:
-                img["uri"] = p.url
-            content.append(img)
-        else:
-            content.append({"type": "document", "mime_type": p.media_type, "data": p.data})
-    return content
+    return content + [interactions_content(p) for p in item.parts]
 
 
 def neutralize(response: ModelResponse, provider: str, view: tuple[int, int] | None) -> ModelResponse:

@@ -28,14 +28,11 @@ from agentcore import tracing
 from agentcore.errors import ModelError, ModelStreamError
 from agentcore.messages import (
     AssistantMessage,
-    FilePart,
     Handoff,
     HostedToolUse,
-    ImagePart,
     Item,
     ProviderState,
     Reasoning,
-    TextPart,
     ToolCall,
     ToolResult,
     Usage,
@@ -302,17 +299,7 @@ class GeminiModel(Model):
 
     def _encode_uncached(self, item: Item) -> tuple[str, list[dict[str, Any]]] | None:
         if isinstance(item, UserMessage):
-            parts: list[dict[str, Any]] = []
-            for p in item.content:
-                if isinstance(p, TextPart):
-                    parts.append({"text": p.text})
-                elif isinstance(p, ImagePart):
-                    if p.data is not None:
-                        parts.append({"inlineData": {"mimeType": p.media_type, "data": p.data}})
-                    elif p.url is not None:
-                        parts.append({"fileData": {"mimeType": p.media_type, "fileUri": p.url}})
-                elif isinstance(p, FilePart):
-                    parts.append({"inlineData": {"mimeType": p.media_type, "data": p.data}})
+            parts = [c for p in item.content if (c := computer.content_part(p)) is not None]
             return ("user", parts) if parts else None
         if isinstance(item, AssistantMessage):
             own = self._own(item, "text_signature")

@@ -26,13 +26,10 @@ from agentcore import tracing
 from agentcore.errors import InvalidRequestError, ModelError, ModelStreamError
 from agentcore.messages import (
     AssistantMessage,
-    FilePart,
     HostedToolUse,
-    ImagePart,
     Item,
     ProviderState,
     Reasoning,
-    TextPart,
     ToolCall,
     ToolResult,
     Usage,
@@ -145,19 +142,7 @@ class GeminiInteractionsModel(Model):
 
     def _step_uncached(self, item: Item) -> dict[str, Any] | list[dict[str, Any]] | None:
         if isinstance(item, UserMessage):
-            content: list[dict[str, Any]] = []
-            for p in item.content:
-                if isinstance(p, TextPart):
-                    content.append({"type": "text", "text": p.text})
-                elif isinstance(p, ImagePart):
-                    img: dict[str, Any] = {"type": "image", "mime_type": p.media_type}
-                    if p.data is not None:
-                        img["data"] = p.data
-                    else:
-                        img["uri"] = p.url
-                    content.append(img)
-                elif isinstance(p, FilePart):
-                    content.append({"type": "document", "mime_type": p.media_type, "data": p.data})
+            content = [computer.interactions_content(p) for p in item.content]
             return {"type": "user_input", "content": content} if content else None
         if isinstance(item, AssistantMessage):
             text = text_with_sources(item, self.provider)
