@@ -258,16 +258,7 @@ class TraceIndex:
             rows.append((span["trace_id"], span["span_id"], span.get("start"), json.dumps(span), dsn))
             dirty.add(span["trace_id"])
         with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany("INSERT OR REPLACE INTO spans VALUES (?, ?, ?, ?, ?)", rows)
-                self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", (dsn, fetched[-1][0], 0))
-                for trace_id in dirty:
-                    self._summarize(trace_id)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            self._write(rows, (dsn, fetched[-1][0], 0), dirty)
             self.generation += 1
         return len(fetched)
 
@@ -330,21 +321,24 @@ class TraceIndex:
                 text = line.decode("utf-8", "replace")
                 rows.append((span["trace_id"], span["span_id"], span.get("start"), text, str(file)))
                 dirty.add(span["trace_id"])
+        self._write(rows, (str(file), offset + end + 1, size), dirty)
+        if dirty:
+            self.generation += 1
+        return len(rows), offset + end + 1 < size
+
+    def _write(self, rows: list[tuple[Any, ...]], source: tuple[str, int, int], dirty: set[str]) -> None:
+        """In one transaction: the spans read, how far their source (a file or a DSN) has been read,
+        and the summaries of the traces they touched."""
         self._db.execute("BEGIN")
         try:
             self._db.executemany("INSERT OR REPLACE INTO spans VALUES (?, ?, ?, ?, ?)", rows)
-            self._db.execute(
-                "INSERT OR REPLACE INTO files VALUES (?, ?, ?)", (str(file), offset + end + 1, size)
-            )
+            self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", source)
             for trace_id in dirty:
                 self._summarize(trace_id)
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        if dirty:
-            self.generation += 1
-        return len(rows), offset + end + 1 < size
 
     def _summarize(self, trace_id: str) -> None:
         spans = [
