@@ -22,25 +22,28 @@ def tar_directory(src: Path, uid: int) -> bytes:
             base = Path(dirpath)
             rel_dir = base.relative_to(src)
             for name in sorted(dirnames):
-                path = base / name
-                st = path.lstat()
-                if not stat_module.S_ISDIR(st.st_mode):
-                    continue
-                info = tarfile.TarInfo(str(rel_dir / name))
-                info.type, info.mode, info.mtime = tarfile.DIRTYPE, st.st_mode & 0o777, int(st.st_mtime)
-                info.uid = info.gid = uid
-                tar.addfile(info)
+                st = (base / name).lstat()
+                if stat_module.S_ISDIR(st.st_mode):
+                    info = _info(rel_dir / name, st, uid)
+                    info.type = tarfile.DIRTYPE
+                    tar.addfile(info)
             for name in sorted(filenames):
                 path = base / name
                 st = path.lstat()
-                if not stat_module.S_ISREG(st.st_mode):
-                    continue
-                info = tarfile.TarInfo(str(rel_dir / name))
-                info.size, info.mode, info.mtime = st.st_size, st.st_mode & 0o777, int(st.st_mtime)
-                info.uid = info.gid = uid
-                with path.open("rb") as fh:
-                    tar.addfile(info, fh)
+                if stat_module.S_ISREG(st.st_mode):
+                    info = _info(rel_dir / name, st, uid)
+                    info.size = st.st_size
+                    with path.open("rb") as fh:
+                        tar.addfile(info, fh)
     return buf.getvalue()
+
+
+def _info(name: Path, st: os.stat_result, uid: int) -> tarfile.TarInfo:
+    """A tar member for ``name`` with the mode bits and mtime of ``st``, owned by ``uid``."""
+    info = tarfile.TarInfo(str(name))
+    info.mode, info.mtime = st.st_mode & 0o777, int(st.st_mtime)
+    info.uid = info.gid = uid
+    return info
 
 
 def untar_safely(data: bytes, dest: Path) -> None:
