@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agentcore.tracing import store as trace_store
+from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +43,11 @@ def write(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return _write
+
+
+@pytest.fixture
+def emulator() -> Iterator[ChatCompletionsEmulator]:
+    """A local Chat Completions server (it asks for no key), stopped after the test."""
+    emu = ChatCompletionsEmulator(ChatQuirks(api_key=None)).start()
+    yield emu
+    emu.stop()

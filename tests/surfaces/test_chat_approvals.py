@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.emulators.base import Reply, ToolCallReply
-from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks
+from tests.emulators.openai_chat import ChatCompletionsEmulator
 from tests.surfaces.first_hour import Pane, agentcore, cli_env, needs_tmux
 
 TOOLS = '''\
@@ -39,13 +39,6 @@ agents:
     instructions: Tidy notes.
     tools: [{{ref: "tools:delete_note", needs_approval: true}}]
 """
-
-
-@pytest.fixture
-def emulator() -> Iterator[ChatCompletionsEmulator]:
-    emu = ChatCompletionsEmulator(ChatQuirks(api_key=None)).start()
-    yield emu
-    emu.stop()
 
 
 @pytest.fixture

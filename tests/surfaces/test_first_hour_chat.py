@@ -14,17 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.emulators.base import Reply, ToolCallReply
-from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks
+from tests.emulators.openai_chat import ChatCompletionsEmulator
 from tests.surfaces.first_hour import Pane, agentcore, cli_env, needs_tmux, write_definition
 
 MARKDOWN = "# Plan\n\nSome **bold** words.\n\n```python\nprint('hi')\n```\n\nDone.\n"
-
-
-@pytest.fixture
-def emulator() -> Iterator[ChatCompletionsEmulator]:
-    emu = ChatCompletionsEmulator(ChatQuirks(api_key=None)).start()  # a local server: no key
-    yield emu
-    emu.stop()
 
 
 @pytest.fixture

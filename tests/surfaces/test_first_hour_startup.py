@@ -10,7 +10,6 @@ import inspect
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ import agentcore
 from agentcore.errors import MissingCredentialsError
 from agentcore.registry import LazyModel, resolve_model
 from tests.emulators.base import Reply
-from tests.emulators.openai_chat import ChatCompletionsEmulator, ChatQuirks
+from tests.emulators.openai_chat import ChatCompletionsEmulator
 from tests.surfaces.first_hour import ROOT, cli_env
 
 SDKS = ("openai", "anthropic", "google.genai")
@@ -53,13 +52,6 @@ def fresh(code: str, **env: str) -> dict[str, object]:
     assert done.returncode == 0, done.stderr
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
-
-
-@pytest.fixture
-def emulator() -> Iterator[ChatCompletionsEmulator]:
-    emu = ChatCompletionsEmulator(ChatQuirks(api_key=None)).start()
-    yield emu
-    emu.stop()
 
 
 def test_import_agentcore_imports_no_pydantic_sdk_or_asyncio() -> None:
