@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.emulators.base import HTTPReply, RecordedRequest, multipart_fields
-from tests.emulators.openai_responses_rules import APIFailure, error_body
+from tests.emulators.openai_responses_rules import APIFailure, error_body, missing_parameter
 
 MOUNT = "/mnt/data"
 _LABEL = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -491,11 +491,7 @@ def check_approval_response(item: dict[str, Any], i: int, calls: dict[str, str])
     """An ``mcp_approval_response`` must answer a request of this conversation, once."""
     rid = item.get("approval_request_id")
     if not isinstance(rid, str):
-        raise APIFailure(
-            f"Missing required parameter: 'input[{i}].approval_request_id'.",
-            param=f"input[{i}].approval_request_id",
-            code="missing_required_parameter",
-        )
+        raise missing_parameter(f"input[{i}].approval_request_id")
     if not isinstance(item.get("approve"), bool):
         raise APIFailure(
             f"Invalid type for 'input[{i}].approve': expected a boolean.",

@@ -22,7 +22,7 @@ from tests.emulators.openai_responses_hosted import (
     check_mcp_tool,
     check_web_search,
 )
-from tests.emulators.openai_responses_rules import APIFailure
+from tests.emulators.openai_responses_rules import APIFailure, missing_parameter
 
 NATIVE_ITEM_KEYS: dict[str, frozenset[str]] = {
     "shell_call": frozenset({"type", "id", "call_id", "action", "status", "environment", "caller"}),
@@ -142,11 +142,7 @@ def check_item(kind: str, item: dict[str, Any], i: int, calls: dict[str, str]) -
     """A native or server-run input item. ``calls``: call_id -> call type, of everything before it."""
 
     def missing(key: str) -> APIFailure:
-        return APIFailure(
-            f"Missing required parameter: 'input[{i}].{key}'.",
-            param=f"input[{i}].{key}",
-            code="missing_required_parameter",
-        )
+        return missing_parameter(f"input[{i}].{key}")
 
     if kind in CALL_OUTPUTS:
         if not isinstance(item.get("call_id"), str):

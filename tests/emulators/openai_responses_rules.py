@@ -71,6 +71,13 @@ class APIFailure(Exception):
         self.status = status
 
 
+def missing_parameter(param: str) -> APIFailure:
+    """The API's refusal of a request that lacks ``param`` (a path such as ``input[3].call_id``)."""
+    return APIFailure(
+        f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
+    )
+
+
 def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
@@ -360,7 +367,9 @@ class RequestRules:
             for it in context
             if it.get("type") in ("shell_call", "apply_patch_call", "local_shell_call")
         }
-        answered = {it.get("approval_request_id") for it in context if it.get("type") == "mcp_approval_response"}
+        answered = {
+            it.get("approval_request_id") for it in context if it.get("type") == "mcp_approval_response"
+        }
         native_calls.update(  # hosted MCP approval requests an mcp_approval_response may answer (once)
             {
                 it["id"]: "answered" if it["id"] in answered else "mcp_approval_request"
@@ -403,11 +412,7 @@ class RequestRules:
             elif kind == "function_call":
                 for key in ("call_id", "name", "arguments"):
                     if not isinstance(item.get(key), str):
-                        raise APIFailure(
-                            f"Missing required parameter: 'input[{i}].{key}'.",
-                            param=f"input[{i}].{key}",
-                            code="missing_required_parameter",
-                        )
+                        raise missing_parameter(f"input[{i}].{key}")
                 with self._lock:
                     issued = item["call_id"] in self.issued_call_ids
                 if not issued and not _CALL_ID.match(item["call_id"]):
@@ -420,17 +425,9 @@ class RequestRules:
             elif kind == "function_call_output":
                 cid = item.get("call_id")
                 if not isinstance(cid, str):
-                    raise APIFailure(
-                        f"Missing required parameter: 'input[{i}].call_id'.",
-                        param=f"input[{i}].call_id",
-                        code="missing_required_parameter",
-                    )
+                    raise missing_parameter(f"input[{i}].call_id")
                 if not isinstance(item.get("output"), str | list):
-                    raise APIFailure(
-                        f"Missing required parameter: 'input[{i}].output'.",
-                        param=f"input[{i}].output",
-                        code="missing_required_parameter",
-                    )
+                    raise missing_parameter(f"input[{i}].output")
                 problem = responses_output_problem(item["output"], f"input[{i}].output")
                 if problem:
                     raise APIFailure(f"Invalid {problem}", param=f"input[{i}].output", code="invalid_value")
@@ -443,11 +440,7 @@ class RequestRules:
             elif kind == "compaction":
                 enc = item.get("encrypted_content")
                 if not isinstance(enc, str):
-                    raise APIFailure(
-                        f"Missing required parameter: 'input[{i}].encrypted_content'.",
-                        param=f"input[{i}].encrypted_content",
-                        code="missing_required_parameter",
-                    )
+                    raise missing_parameter(f"input[{i}].encrypted_content")
                 with self._lock:
                     cid = self.issued_compactions.get(enc)
                 if cid is None or item.get("id", cid) != cid:
@@ -477,11 +470,7 @@ class RequestRules:
         if isinstance(content, str):
             return
         if not isinstance(content, list):
-            raise APIFailure(
-                f"Missing required parameter: 'input[{i}].content'.",
-                param=f"input[{i}].content",
-                code="missing_required_parameter",
-            )
+            raise missing_parameter(f"input[{i}].content")
         allowed = ASSISTANT_PARTS if role == "assistant" else USER_PARTS
         for j, part in enumerate(content):
             ptype = part.get("type") if isinstance(part, dict) else None
@@ -492,28 +481,16 @@ class RequestRules:
                     code="invalid_value",
                 )
             if ptype in ("input_text", "output_text") and not isinstance(part.get("text"), str):
-                raise APIFailure(
-                    f"Missing required parameter: 'input[{i}].content[{j}].text'.",
-                    param=f"input[{i}].content[{j}].text",
-                    code="missing_required_parameter",
-                )
+                raise missing_parameter(f"input[{i}].content[{j}].text")
 
     def _check_reasoning_item(
         self, item: dict[str, Any], i: int, raw: list[Any], model: str, withheld: list[dict[str, Any]]
     ) -> dict[str, Any]:
         rid = item.get("id")
         if not isinstance(rid, str) or not rid.startswith("rs_"):
-            raise APIFailure(
-                f"Missing required parameter: 'input[{i}].id'.",
-                param=f"input[{i}].id",
-                code="missing_required_parameter",
-            )
+            raise missing_parameter(f"input[{i}].id")
         if not isinstance(item.get("summary"), list):
-            raise APIFailure(
-                f"Missing required parameter: 'input[{i}].summary'.",
-                param=f"input[{i}].summary",
-                code="missing_required_parameter",
-            )
+            raise missing_parameter(f"input[{i}].summary")
         enc = item.get("encrypted_content")
         with self._lock:
             issued = self.issued_reasoning.get(enc) if isinstance(enc, str) else None
