@@ -22,7 +22,7 @@ from tests.emulators.anthropic import AnthropicEmulator, AnthropicReply
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_responses import OpenAIResponsesEmulator
 from tests.providers.harness import emulator_fixture
-from tests.sandboxes.backends import sandbox_config
+from tests.sandboxes.backends import local_sandbox
 from tests.spans import Spans, spans_fixture
 
 emu = emulator_fixture(AnthropicEmulator, "emu")
@@ -44,14 +44,6 @@ def _model(emu: AnthropicEmulator, model: str = CLAUDE, **options: Any) -> Anthr
 def _sent(emu: Any, i: int) -> dict[str, Any]:
     body: dict[str, Any] = emu.requests[i].body
     return body
-
-
-def _local_sandbox(**overrides: Any) -> Any:
-    from agentcore.sandboxes.local.sandbox import LocalSandbox, bwrap_path
-
-    if bwrap_path() is None:
-        pytest.skip("bubblewrap is not installed")
-    return LocalSandbox(sandbox_config(**overrides))
 
 
 def _use(name: str, data: dict[str, Any], call_id: str) -> dict[str, Any]:
@@ -135,7 +127,7 @@ async def test_the_emulator_refuses_misnamed_or_unknown_tool_versions(emu: Anthr
 async def test_bash_and_editor_calls_run_in_the_sandbox_and_answer_tool_results(
     emu: AnthropicEmulator, spans: Spans
 ) -> None:
-    sandbox = _local_sandbox()
+    sandbox = local_sandbox()
     emu.queue(
         AnthropicReply(
             content=[
@@ -183,7 +175,7 @@ async def test_bash_and_editor_calls_run_in_the_sandbox_and_answer_tool_results(
 async def test_shell_policy_sees_each_bash_command(emu: AnthropicEmulator) -> None:
     from agentcore.control.shell_policy import ShellPolicy
 
-    sandbox = _local_sandbox()
+    sandbox = local_sandbox()
     emu.queue(AnthropicReply(content=[_use("bash", {"command": "echo ok && rm -rf /tmp/x"}, "toolu_9")]))
     emu.queue(Reply(text="gave up"))
     agent = Agent(
@@ -204,7 +196,7 @@ async def test_a_bash_call_pauses_for_approval_then_runs(
     emu: AnthropicEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AGENTCORE_HOME", str(tmp_path))
-    sandbox = _local_sandbox(approve_tools=("shell",), lifetime="session")
+    sandbox = local_sandbox(approve_tools=("shell",), lifetime="session")
     emu.queue(
         AnthropicReply(content=[_use("bash", {"command": "echo approved > flag; cat flag"}, "toolu_7")])
     )
@@ -229,7 +221,7 @@ async def test_a_bash_call_pauses_for_approval_then_runs(
 
 
 async def test_native_tools_off_keeps_the_function_tools(emu: AnthropicEmulator) -> None:
-    sandbox = _local_sandbox()
+    sandbox = local_sandbox()
     emu.queue(Reply(text="fine"))
     agent = Agent(name="coder", model=_model(emu), sandbox=sandbox, native_tools="off")
     try:
@@ -246,7 +238,7 @@ async def test_native_tools_off_keeps_the_function_tools(emu: AnthropicEmulator)
 async def test_an_openai_shell_call_continues_on_anthropic_and_a_bash_call_on_openai(
     emu: AnthropicEmulator, openai_emu: OpenAIResponsesEmulator
 ) -> None:
-    sandbox = _local_sandbox()
+    sandbox = local_sandbox()
     openai_emu.script_items(
         {"type": "shell_call", "action": {"commands": ["echo one > one.txt", "cat one.txt"]}}
     )
@@ -328,7 +320,7 @@ async def test_a_transcript_with_bash_and_editor_calls_continues_on_gemini_and_c
     from tests.emulators.gemini import GeminiEmulator
     from tests.emulators.openai_chat import ChatCompletionsEmulator
 
-    sandbox = _local_sandbox()
+    sandbox = local_sandbox()
     emu.queue(
         AnthropicReply(
             content=[
@@ -365,7 +357,7 @@ async def test_a_transcript_with_bash_and_editor_calls_continues_on_gemini_and_c
 
 
 async def test_sonnet_3_7_editor_calls_are_native_too(emu: AnthropicEmulator) -> None:
-    sandbox = _local_sandbox()
+    sandbox = local_sandbox()
     model = "claude-3-7-sonnet-20250219"
     emu.queue(
         AnthropicReply(

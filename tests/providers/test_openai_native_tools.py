@@ -31,7 +31,7 @@ from tests.emulators.base import Reply
 from tests.emulators.openai_chat import ChatCompletionsEmulator
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
 from tests.providers.harness import CASSETTES, emulator_fixture
-from tests.sandboxes.backends import sandbox_config
+from tests.sandboxes.backends import local_sandbox
 
 emu = emulator_fixture(OpenAIResponsesEmulator, "emu")
 chat_emu = emulator_fixture(ChatCompletionsEmulator, "chat_emu")
@@ -269,18 +269,10 @@ async def test_an_unanswered_or_refused_native_call_still_gets_its_output_shape(
 # --------------------------------------------------------------------------- end to end, real sandbox
 
 
-def _local_sandbox() -> Any:
-    from agentcore.sandboxes.local.sandbox import LocalSandbox, bwrap_path
-
-    if bwrap_path() is None:
-        pytest.skip("bubblewrap is not installed")
-    return LocalSandbox(sandbox_config())
-
-
 async def test_end_to_end_shell_and_apply_patch_run_in_the_local_sandbox(
     emu: OpenAIResponsesEmulator,
 ) -> None:
-    sandbox = _local_sandbox()
+    sandbox = local_sandbox()
     diff = "+def main():\n+    print('hello from patch')\n+\n+main()\n"
     emu.script_items(
         {"type": "apply_patch_call", "operation": {"type": "create_file", "path": "app.py", "diff": diff}}
@@ -325,7 +317,7 @@ async def test_end_to_end_shell_and_apply_patch_run_in_the_local_sandbox(
 
 
 async def test_native_tools_off_keeps_the_function_tools(emu: OpenAIResponsesEmulator) -> None:
-    sandbox = _local_sandbox()
+    sandbox = local_sandbox()
     emu.queue(Reply(text="fine"))
     agent = Agent(name="coder", model=_model(emu, "gpt-5.1"), sandbox=sandbox, native_tools="off")
     try:
@@ -338,7 +330,7 @@ async def test_native_tools_off_keeps_the_function_tools(emu: OpenAIResponsesEmu
 async def test_shell_policy_sees_each_native_command(emu: OpenAIResponsesEmulator) -> None:
     from agentcore.control.shell_policy import ShellPolicy
 
-    sandbox = _local_sandbox()
+    sandbox = local_sandbox()
     emu.script_items(
         {"type": "shell_call", "action": {"commands": ["echo ok", "rm -rf /tmp/x"], "timeout_ms": None}}
     )
@@ -415,12 +407,8 @@ async def test_streamed_native_calls_and_server_items_arrive_whole(emu: OpenAIRe
 async def test_a_native_shell_call_pauses_for_approval_then_runs(
     emu: OpenAIResponsesEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agentcore.sandboxes.local.sandbox import LocalSandbox, bwrap_path
-
     monkeypatch.setenv("AGENTCORE_HOME", str(tmp_path))
-    if bwrap_path() is None:
-        pytest.skip("bubblewrap is not installed")
-    sandbox = LocalSandbox(sandbox_config(approve_tools=("shell",), lifetime="session"))
+    sandbox = local_sandbox(approve_tools=("shell",), lifetime="session")
     emu.script_items({"type": "shell_call", "action": {"commands": ["echo approved > flag; cat flag"]}})
     emu.queue(Reply(), Reply(text="ran it"))
     agent = Agent(name="ops", model=_model(emu, "gpt-5.1"), sandbox=sandbox)

@@ -53,6 +53,18 @@ def sandbox_config(**overrides: object) -> SandboxConfig:
     return replace(TEST_CONFIG, **overrides)  # type: ignore[arg-type]
 
 
+def local_sandbox(**overrides: object) -> Sandbox:
+    """A local (bubblewrap) sandbox with the test limits and ``overrides``, not started; the test skips
+    without bubblewrap."""
+    import pytest
+
+    from agentcore.sandboxes.local.sandbox import LocalSandbox, bwrap_path
+
+    if bwrap_path() is None:
+        pytest.skip("bubblewrap is not installed")
+    return LocalSandbox(sandbox_config(**overrides))
+
+
 BACKENDS: dict[str, Backend] = {}
 
 
