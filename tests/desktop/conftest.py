@@ -9,11 +9,14 @@ import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from agentcore.model import Model
 from agentcore.sandboxes.base import Sandbox
 from agentcore.sandboxes.desktop import DesktopConfig
+from tests.emulators.base import Reply
 from tests.sandboxes.backends import BACKENDS, sandbox_config
 
 APP = Path(__file__).with_name("app.py")
@@ -97,3 +100,20 @@ async def small_app_desktop(backend_name: str) -> AsyncIterator[Sandbox]:
     """A desktop shown to the model as VIEW (screenshots at most 640x480), with the test's app open."""
     async for sandbox in _app_desktop(backend_name, DesktopConfig(max_image=(640, 480))):
         yield sandbox
+
+
+def computer_use_model(emulator: Any) -> Model:
+    """OpenAI's ``computer-use-preview`` through the Responses emulator."""
+    from agentcore.providers.openai.responses import OpenAIResponsesModel
+
+    return OpenAIResponsesModel("computer-use-preview", base_url=emulator.base_url + "/v1", api_key="k")
+
+
+def script_computer_calls(emulator: Any, actions: list[dict[str, Any]], final: str) -> Model:
+    """Script the Responses emulator to ask for ``actions`` one ``computer_call`` a turn, then answer
+    ``final``; the ``computer-use-preview`` model that talks to it."""
+    for action in actions:
+        emulator.script_items({"type": "computer_call", "action": action})
+        emulator.queue(Reply())
+    emulator.queue(Reply(text=final))
+    return computer_use_model(emulator)

@@ -20,7 +20,7 @@ from agentcore.sandboxes.desktop import DesktopError
 from tests.emulators.base import Reply, ToolCallReply
 from tests.providers.harness import started
 
-from .conftest import BUTTON_V
+from .conftest import BUTTON_V, script_computer_calls
 from .test_desktop import BUTTON, eventually, state
 
 
@@ -89,8 +89,6 @@ async def test_anthropic_text_on_clicks_and_scrolls_holds_those_keys(small_app_d
 
 
 async def test_openai_keys_on_pointer_actions_hold_those_keys(small_app_desktop: Sandbox) -> None:
-    from agentcore.providers.openai.responses import OpenAIResponsesModel
-
     sb = small_app_desktop
     x, y = BUTTON_V
     actions: list[dict[str, Any]] = [
@@ -100,11 +98,7 @@ async def test_openai_keys_on_pointer_actions_hold_those_keys(small_app_desktop:
         {"type": "click", "button": "left", "x": x, "y": y},
     ]
     with started("openai") as h:
-        for action in actions:
-            h.emulator.script_items({"type": "computer_call", "action": action})
-            h.emulator.queue(Reply())
-        h.emulator.queue(Reply(text="ok"))
-        llm = OpenAIResponsesModel("computer-use-preview", base_url=h.emulator.base_url + "/v1", api_key="k")
+        llm = script_computer_calls(h.emulator, actions, "ok")
         result = await Runner.run(Agent(name="desk", model=llm, sandbox=sb), "ctrl-click the button")
         assert result.final_output == "ok"
     assert await presses(sb, 4) == [[1, ["ctrl"]], [5, ["shift"]], [1, ["alt"]], [1, []]]

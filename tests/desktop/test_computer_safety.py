@@ -21,7 +21,7 @@ from agentcore.sandboxes.base import Sandbox
 from tests.emulators.base import Reply, ToolCallReply
 from tests.providers.harness import started
 
-from .conftest import BUTTON_V, VIEW
+from .conftest import BUTTON_V, VIEW, computer_use_model
 from .test_desktop import eventually, state
 
 CHECK = {"id": "cu_sc_1", "code": "malicious_instructions", "message": "The screen asks to do something."}
@@ -34,15 +34,13 @@ def _flagged(action: dict[str, Any]) -> dict[str, Any]:
 async def test_a_rejected_flagged_action_ends_the_run_with_a_typed_error_and_no_request(
     small_app_desktop: Sandbox,
 ) -> None:
-    from agentcore.providers.openai.responses import OpenAIResponsesModel
-
     sb = small_app_desktop
     with started("openai") as h:
         h.emulator.script_items(
             _flagged({"type": "click", "button": "left", "x": BUTTON_V[0], "y": BUTTON_V[1]})
         )
         h.emulator.queue(Reply(), Reply(text="should not be reached"))
-        llm = OpenAIResponsesModel("computer-use-preview", base_url=h.emulator.base_url + "/v1", api_key="k")
+        llm = computer_use_model(h.emulator)
         agent = Agent(name="desk", model=llm, sandbox=sb)
         paused = await Runner.run(agent, "press the button")
         (pending,) = paused.interruptions
@@ -62,15 +60,13 @@ async def test_a_rejected_flagged_action_ends_the_run_with_a_typed_error_and_no_
 async def test_an_approved_flagged_action_that_fails_is_still_acknowledged(
     small_app_desktop: Sandbox,
 ) -> None:
-    from agentcore.providers.openai.responses import OpenAIResponsesModel
-
     sb = small_app_desktop
     with started("openai") as h:
         h.emulator.script_items(
             _flagged({"type": "click", "button": "left", "x": 900, "y": 10})
         )  # off screen
         h.emulator.queue(Reply(), Reply(text="that point is off the screen"))
-        llm = OpenAIResponsesModel("computer-use-preview", base_url=h.emulator.base_url + "/v1", api_key="k")
+        llm = computer_use_model(h.emulator)
         agent = Agent(name="desk", model=llm, sandbox=sb)
         paused = await Runner.run(agent, "press the button")
         state_ = paused.state

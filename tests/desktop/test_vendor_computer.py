@@ -22,7 +22,7 @@ from agentcore.sandboxes.base import Sandbox
 from tests.emulators.base import Reply, ToolCallReply
 from tests.providers.harness import started
 
-from .conftest import BUTTON_V, VIEW
+from .conftest import BUTTON_V, VIEW, computer_use_model, script_computer_calls
 from .test_desktop import GREEN, PAINT, RED, eventually, near, pixel
 
 ENTRY_V, PAINT_V = (100, 82), (PAINT[0] // 2, PAINT[1] // 2)
@@ -95,8 +95,6 @@ async def test_anthropic_computer_tool_drives_the_app(
 
 
 async def test_openai_computer_use_preview_drives_the_app(small_app_desktop: Sandbox) -> None:
-    from agentcore.providers.openai.responses import OpenAIResponsesModel
-
     sb = small_app_desktop
     actions: list[dict[str, Any]] = [
         {"type": "screenshot"},
@@ -107,11 +105,7 @@ async def test_openai_computer_use_preview_drives_the_app(small_app_desktop: San
         {"type": "screenshot"},
     ]
     with started("openai") as h:
-        for action in actions:
-            h.emulator.script_items({"type": "computer_call", "action": action})
-            h.emulator.queue(Reply())
-        h.emulator.queue(Reply(text="done"))
-        llm = OpenAIResponsesModel("computer-use-preview", base_url=h.emulator.base_url + "/v1", api_key="k")
+        llm = script_computer_calls(h.emulator, actions, "done")
         result = await Runner.run(Agent(name="desk", model=llm, sandbox=sb), "press, type agent, Enter")
         assert result.final_output == "done"
         bodies = [r.body for r in h.emulator.requests]
@@ -137,8 +131,6 @@ async def test_openai_computer_use_preview_drives_the_app(small_app_desktop: San
 async def test_openai_pending_safety_checks_pause_the_run_until_a_human_approves(
     small_app_desktop: Sandbox,
 ) -> None:
-    from agentcore.providers.openai.responses import OpenAIResponsesModel
-
     sb = small_app_desktop
     check = {"id": "cu_sc_1", "code": "malicious_instructions", "message": "The screen asks to do something."}
     with started("openai") as h:
@@ -150,7 +142,7 @@ async def test_openai_pending_safety_checks_pause_the_run_until_a_human_approves
             }
         )
         h.emulator.queue(Reply(), Reply(text="clicked"))
-        llm = OpenAIResponsesModel("computer-use-preview", base_url=h.emulator.base_url + "/v1", api_key="k")
+        llm = computer_use_model(h.emulator)
         agent = Agent(name="desk", model=llm, sandbox=sb)
         paused = await Runner.run(agent, "press the button")
         (pending,) = paused.interruptions  # never acknowledged silently
