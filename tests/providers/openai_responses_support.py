@@ -35,10 +35,9 @@ WEATHER = ToolSpec(
 )
 
 
-def make(emu: OpenAIResponsesEmulator, **kw: Any) -> OpenAIResponsesModel:
-    return OpenAIResponsesModel(
-        kw.pop("model", MODEL), base_url=emu.base_url + "/v1", api_key="test-key", **kw
-    )
+def make(emu: OpenAIResponsesEmulator, model: str = MODEL, **kw: Any) -> OpenAIResponsesModel:
+    """The Responses adapter for ``model`` pointed at the emulator."""
+    return OpenAIResponsesModel(model, base_url=emu.base_url + "/v1", api_key="test-key", **kw)
 
 
 def events(exporter: InMemorySpanExporter, name: str) -> list[dict[str, Any]]:

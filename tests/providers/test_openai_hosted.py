@@ -31,13 +31,13 @@ from agentcore.messages import (
 )
 from agentcore.model import ModelHostedToolEvent, ModelRequest, ModelResponseDone
 from agentcore.providers.openai.chat import OpenAIChatModel
-from agentcore.providers.openai.responses import OpenAIResponsesModel
 from agentcore.providers.openai.responses_hosted import HOSTED_KINDS
 from agentcore.providers.openai.responses_wire import ItemEncoder, response_from
 from tests.emulators.base import Reply
 from tests.emulators.openai_chat import ChatCompletionsEmulator
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
 from tests.providers.harness import emulator_fixture
+from tests.providers.openai_responses_support import make
 from tests.providers.test_openai_responses_fidelity import ALL, _ids
 
 emu = emulator_fixture(OpenAIResponsesEmulator, "emu")
@@ -188,10 +188,6 @@ def _fresh(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k != "id"}
 
 
-def _model(emu: OpenAIResponsesEmulator, model: str = MODEL, **kw: Any) -> OpenAIResponsesModel:
-    return OpenAIResponsesModel(model, base_url=emu.base_url + "/v1", api_key="test-key", **kw)
-
-
 # --------------------------------------------------------------------------- decoding
 
 
@@ -298,7 +294,7 @@ async def test_streaming_reports_hosted_tools_started_and_finished(emu: OpenAIRe
     emu.script_items(_fresh(SEARCH), _fresh(CODE))
     emu.queue(Reply(text="done"))
     events = [
-        e async for e in _model(emu).stream(ModelRequest(instructions=None, items=[UserMessage.of("go")]))
+        e async for e in make(emu).stream(ModelRequest(instructions=None, items=[UserMessage.of("go")]))
     ]
     hosted = [e for e in events if isinstance(e, ModelHostedToolEvent)]
     assert [(e.phase, e.kind) for e in hosted] == [
@@ -320,7 +316,7 @@ async def test_runner_streams_hosted_tool_events(emu: OpenAIResponsesEmulator) -
 
     emu.script_items(_fresh(SEARCH))
     emu.queue(Reply(text="found"))
-    agent = Agent(name="s", model=_model(emu), hosted_tools=[web_search()])
+    agent = Agent(name="s", model=make(emu), hosted_tools=[web_search()])
     kinds = []
     async for event in Runner.stream(agent, "search"):
         if isinstance(event, HostedToolStarted | HostedToolFinished):
@@ -351,7 +347,7 @@ async def test_foreign_hosted_items_reach_responses_and_chat_as_text(
         UserMessage.of("more"),
     ]
     emu.queue(Reply(text="ok"))
-    await _model(emu).respond(ModelRequest(instructions=None, items=transcript))
+    await make(emu).respond(ModelRequest(instructions=None, items=transcript))
     sent = emu.requests[-1].body["input"]
     assert sent[1] == {"role": "assistant", "content": FOREIGN.render()}
     assert "server_tool_use" not in json.dumps(sent) and "Example A" in sent[1]["content"]
@@ -396,7 +392,7 @@ async def test_hosted_mcp_is_the_mcp_tool_and_its_tools_are_listed(emu: OpenAIRe
         {"name": "lookup", "input_schema": {"type": "object"}, "annotations": None}
     ]
     emu.queue(Reply(text="ok"))
-    response = await _model(emu).respond(
+    response = await make(emu).respond(
         ModelRequest(instructions=None, items=[UserMessage.of("hi")], hosted_tools=(DOCS,))
     )
     assert emu.requests[-1].body["tools"] == [
@@ -430,7 +426,7 @@ async def test_an_mcp_approval_request_pauses_the_run_and_approval_continues_it(
     emu.hosted.mcp_outputs["lookup"] = "x is 42"
     _approval(emu)
     emu.queue(Reply(), Reply(text="x is 42, says the server"))
-    agent = Agent(name="docs", model=_model(emu, store=store), hosted_tools=[DOCS])
+    agent = Agent(name="docs", model=make(emu, store=store), hosted_tools=[DOCS])
     paused = await Runner.run(agent, "look up x")
     assert paused.paused and len(paused.interruptions) == 1
     call = paused.interruptions[0].call
@@ -455,7 +451,7 @@ async def test_a_rejected_mcp_call_tells_openai_approve_false(
     monkeypatch.setenv("AGENTCORE_HOME", str(tmp_path))
     _approval(emu)
     emu.queue(Reply(), Reply(text="I did not look it up."))
-    agent = Agent(name="docs", model=_model(emu), hosted_tools=[DOCS])
+    agent = Agent(name="docs", model=make(emu), hosted_tools=[DOCS])
     paused = await Runner.run(agent, "look up x")
     paused.state.reject(paused.interruptions[0].call.call_id, "not now")
     done = await Runner.run(agent, paused.state)
@@ -534,7 +530,7 @@ async def test_two_hosted_mcp_servers_with_one_label_are_refused_before_sending(
 
     twin = hosted_mcp("docs", "https://other.example.com/mcp")
     with pytest.raises(UnsupportedHostedToolError, match="server_label"):
-        await _model(emu).respond(
+        await make(emu).respond(
             ModelRequest(instructions=None, items=[UserMessage.of("hi")], hosted_tools=(DOCS, twin))
         )
     assert not emu.requests
@@ -614,7 +610,7 @@ async def test_a_streamed_run_pauses_on_an_mcp_approval_request_too(
     monkeypatch.setenv("AGENTCORE_HOME", str(tmp_path))
     _approval(emu)
     emu.queue(Reply(), Reply(text="looked it up"))
-    agent = Agent(name="docs", model=_model(emu), hosted_tools=[DOCS])
+    agent = Agent(name="docs", model=make(emu), hosted_tools=[DOCS])
     stream = Runner.stream(agent, "look up x")
     async for _ in stream:
         pass

@@ -24,13 +24,13 @@ from agentcore.messages import (
 )
 from agentcore.model import ModelRequest, ToolSpec
 from agentcore.providers.openai.chat import OpenAIChatModel
-from agentcore.providers.openai.responses import OpenAIResponsesModel
 from agentcore.providers.openai.responses_tools import native_model
 from agentcore.providers.openai.responses_wire import ItemEncoder, response_from
 from tests.emulators.base import Reply
 from tests.emulators.openai_chat import ChatCompletionsEmulator
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
 from tests.providers.harness import CASSETTES, emulator_fixture
+from tests.providers.openai_responses_support import make
 from tests.sandboxes.backends import local_sandbox
 
 emu = emulator_fixture(OpenAIResponsesEmulator, "emu")
@@ -43,10 +43,6 @@ NATIVE = {"shell_call": "shell", "apply_patch_call": "apply_patch", "local_shell
 def _recorded(name: str) -> dict[str, Any]:
     body: dict[str, Any] = json.loads((RECORDINGS / name).read_text())
     return body
-
-
-def _model(emu: OpenAIResponsesEmulator, model: str = MODEL) -> OpenAIResponsesModel:
-    return OpenAIResponsesModel(model, base_url=emu.base_url + "/v1", api_key="test-key")
 
 
 def _sent(emu: OpenAIResponsesEmulator, i: int) -> dict[str, Any]:
@@ -144,13 +140,13 @@ async def test_native_tools_replace_the_function_tools_for_models_that_know_them
         native_tools=("shell", "apply_patch"),
     )
     emu.queue(Reply(text="ok"), Reply(text="ok"))
-    await _model(emu, "gpt-5.1").respond(request)
+    await make(emu, "gpt-5.1").respond(request)
     tools = _sent(emu, 0)["tools"]
     assert [t.get("name", t["type"]) for t in tools] == ["read_file", "shell", "apply_patch"]
     assert tools[1] == {"type": "shell", "environment": {"type": "local"}} and tools[2] == {
         "type": "apply_patch"
     }
-    await _model(emu, "gpt-4.1").respond(request)  # a model not trained on them keeps the function tools
+    await make(emu, "gpt-4.1").respond(request)  # a model not trained on them keeps the function tools
     assert [t["type"] for t in _sent(emu, 1)["tools"]] == ["function", "function"]
     assert (
         native_model("gpt-5.2-codex") and not native_model("gpt-5") and not native_model("gpt-5-chat-latest")
@@ -164,7 +160,7 @@ async def test_hosted_tools_map_to_openai_entries(emu: OpenAIResponsesEmulator) 
         code_execution(memory_limit="4g"),
     )
     emu.queue(Reply(text="ok"))
-    await _model(emu).respond(
+    await make(emu).respond(
         ModelRequest(instructions=None, items=[UserMessage.of("hi")], hosted_tools=hosted)
     )
     assert _sent(emu, 0)["tools"] == [
@@ -175,7 +171,7 @@ async def test_hosted_tools_map_to_openai_entries(emu: OpenAIResponsesEmulator) 
     for bad in (web_fetch(), web_search(blocked_domains=["x.com"])):
         request = ModelRequest(instructions=None, items=[UserMessage.of("hi")], hosted_tools=(bad,))
         with pytest.raises(UnsupportedHostedToolError, match="openai cannot serve"):
-            await _model(emu).respond(request)
+            await make(emu).respond(request)
     assert len(emu.requests) == 1  # refused before anything was sent: never a 400
 
 
@@ -206,7 +202,7 @@ async def test_native_calls_round_trip_against_the_emulator(emu: OpenAIResponses
     local = _recorded("openai-local-shell-tool.1.json")["output"][1]
     emu.script_items(shell, patch, local)
     emu.queue(Reply(), Reply(text="done"))
-    model = _model(emu, "gpt-5.1")
+    model = make(emu, "gpt-5.1")
     items: list[Item] = [UserMessage.of("go")]
     first = await model.respond(ModelRequest(instructions=None, items=items))
     assert first.finish_reason == "tool_calls" and [c.name for c in first.items] == [
@@ -256,7 +252,7 @@ async def test_an_unanswered_or_refused_native_call_still_gets_its_output_shape(
 ) -> None:
     emu.script_items(_recorded("openai-shell-tool.1.json")["output"][0])
     emu.queue(Reply(), Reply(text="ok"))
-    model = _model(emu, "gpt-5.1")
+    model = make(emu, "gpt-5.1")
     first = await model.respond(ModelRequest(instructions=None, items=[UserMessage.of("go")]))
     call = first.items[0]
     assert isinstance(call, ToolCall)
@@ -288,7 +284,7 @@ async def test_end_to_end_shell_and_apply_patch_run_in_the_local_sandbox(
         }
     )
     emu.queue(Reply(), Reply(), Reply(text="all done"))
-    agent = Agent(name="coder", model=_model(emu, "gpt-5.1"), sandbox=sandbox)
+    agent = Agent(name="coder", model=make(emu, "gpt-5.1"), sandbox=sandbox)
     await sandbox.start()  # started here, so the run leaves it open for the checks below
     try:
         result = await Runner.run(agent, "write app.py and run it")
@@ -319,7 +315,7 @@ async def test_end_to_end_shell_and_apply_patch_run_in_the_local_sandbox(
 async def test_native_tools_off_keeps_the_function_tools(emu: OpenAIResponsesEmulator) -> None:
     sandbox = local_sandbox()
     emu.queue(Reply(text="fine"))
-    agent = Agent(name="coder", model=_model(emu, "gpt-5.1"), sandbox=sandbox, native_tools="off")
+    agent = Agent(name="coder", model=make(emu, "gpt-5.1"), sandbox=sandbox, native_tools="off")
     try:
         await Runner.run(agent, "hi")
     finally:
@@ -337,7 +333,7 @@ async def test_shell_policy_sees_each_native_command(emu: OpenAIResponsesEmulato
     emu.queue(Reply(), Reply(text="gave up"))
     agent = Agent(
         name="coder",
-        model=_model(emu, "gpt-5.1"),
+        model=make(emu, "gpt-5.1"),
         sandbox=sandbox,
         guardrails=[ShellPolicy(deny=["rm"], action="retry")],
     )
@@ -361,12 +357,12 @@ async def test_a_web_search_transcript_moves_to_chat_completions(
     )
     emu.queue(Reply(text="Found it."))
     request = ModelRequest(instructions=None, items=[UserMessage.of("search")], hosted_tools=(web_search(),))
-    first = await _model(emu).respond(request)
+    first = await make(emu).respond(request)
     assert [type(i) for i in first.items] == [HostedToolUse, AssistantMessage] and first.text == "Found it."
     transcript: list[Item] = [UserMessage.of("search"), *first.items, UserMessage.of("thanks; and again?")]
     # back to OpenAI: the item goes back as it came
     emu.queue(Reply(text="again"))
-    await _model(emu).respond(ModelRequest(instructions=None, items=transcript))
+    await make(emu).respond(ModelRequest(instructions=None, items=transcript))
     assert {
         "type": "web_search_call",
         "status": "completed",
@@ -390,7 +386,7 @@ async def test_streamed_native_calls_and_server_items_arrive_whole(emu: OpenAIRe
     emu.queue(Reply())
     events = [
         e
-        async for e in _model(emu, "gpt-5.1").stream(
+        async for e in make(emu, "gpt-5.1").stream(
             ModelRequest(instructions=None, items=[UserMessage.of("go")])
         )
     ]
@@ -411,7 +407,7 @@ async def test_a_native_shell_call_pauses_for_approval_then_runs(
     sandbox = local_sandbox(approve_tools=("shell",), lifetime="session")
     emu.script_items({"type": "shell_call", "action": {"commands": ["echo approved > flag; cat flag"]}})
     emu.queue(Reply(), Reply(text="ran it"))
-    agent = Agent(name="ops", model=_model(emu, "gpt-5.1"), sandbox=sandbox)
+    agent = Agent(name="ops", model=make(emu, "gpt-5.1"), sandbox=sandbox)
     try:
         paused = await Runner.run(agent, "do it")
         assert paused.paused and paused.interruptions[0].call.name == "shell"
