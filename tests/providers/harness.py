@@ -123,3 +123,23 @@ def span_exporter_fixture() -> Any:
         provider.shutdown()
 
     return spans
+
+
+async def shell_runs_once_approved(model: Model) -> None:
+    """A run whose model (scripted to ask for ``echo approved > flag; cat flag``, then to say "ran it")
+    works in a local sandbox where ``shell`` needs approval: it pauses before the command runs, and
+    runs it once approved."""
+    from agentcore import Agent, Runner
+    from tests.sandboxes.backends import local_sandbox
+
+    sandbox = local_sandbox(approve_tools=("shell",), lifetime="session")
+    agent = Agent(name="ops", model=model, sandbox=sandbox)
+    try:
+        paused = await Runner.run(agent, "do it")
+        assert paused.paused and paused.interruptions[0].call.name == "shell"
+        assert (await sandbox.exec(["test", "-f", "flag"])).exit_code != 0
+        paused.state.approve_all()
+        done = await Runner.run(agent, paused.state)
+        assert done.final_output == "ran it"
+    finally:
+        await sandbox.close()

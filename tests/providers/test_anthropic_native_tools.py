@@ -21,7 +21,7 @@ from agentcore.providers.openai.responses import OpenAIResponsesModel
 from tests.emulators.anthropic import AnthropicEmulator, AnthropicReply
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_responses import OpenAIResponsesEmulator
-from tests.providers.harness import emulator_fixture
+from tests.providers.harness import emulator_fixture, shell_runs_once_approved
 from tests.sandboxes.backends import local_sandbox
 from tests.spans import Spans, spans_fixture
 
@@ -196,21 +196,11 @@ async def test_a_bash_call_pauses_for_approval_then_runs(
     emu: AnthropicEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AGENTCORE_HOME", str(tmp_path))
-    sandbox = local_sandbox(approve_tools=("shell",), lifetime="session")
     emu.queue(
         AnthropicReply(content=[_use("bash", {"command": "echo approved > flag; cat flag"}, "toolu_7")])
     )
     emu.queue(Reply(text="ran it"))
-    agent = Agent(name="ops", model=_model(emu), sandbox=sandbox)
-    try:
-        paused = await Runner.run(agent, "do it")
-        assert paused.paused and paused.interruptions[0].call.name == "shell"
-        assert (await sandbox.exec(["test", "-f", "flag"])).exit_code != 0
-        paused.state.approve_all()
-        done = await Runner.run(agent, paused.state)
-        assert done.final_output == "ran it"
-    finally:
-        await sandbox.close()
+    await shell_runs_once_approved(_model(emu))
     (out,) = _results(_sent(emu, 1))
     assert out == {
         "type": "tool_result",

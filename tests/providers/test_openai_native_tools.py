@@ -29,7 +29,7 @@ from agentcore.providers.openai.responses_wire import ItemEncoder, response_from
 from tests.emulators.base import Reply
 from tests.emulators.openai_chat import ChatCompletionsEmulator
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
-from tests.providers.harness import CASSETTES, emulator_fixture
+from tests.providers.harness import CASSETTES, emulator_fixture, shell_runs_once_approved
 from tests.providers.openai_responses_support import make
 from tests.sandboxes.backends import local_sandbox
 
@@ -404,18 +404,8 @@ async def test_a_native_shell_call_pauses_for_approval_then_runs(
     emu: OpenAIResponsesEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AGENTCORE_HOME", str(tmp_path))
-    sandbox = local_sandbox(approve_tools=("shell",), lifetime="session")
     emu.script_items({"type": "shell_call", "action": {"commands": ["echo approved > flag; cat flag"]}})
     emu.queue(Reply(), Reply(text="ran it"))
-    agent = Agent(name="ops", model=make(emu, "gpt-5.1"), sandbox=sandbox)
-    try:
-        paused = await Runner.run(agent, "do it")
-        assert paused.paused and paused.interruptions[0].call.name == "shell"
-        assert (await sandbox.exec(["test", "-f", "flag"])).exit_code != 0
-        paused.state.approve_all()
-        done = await Runner.run(agent, paused.state)
-        assert done.final_output == "ran it"
-    finally:
-        await sandbox.close()
+    await shell_runs_once_approved(make(emu, "gpt-5.1"))
     out = _sent(emu, 1)["input"][-1]
     assert out["type"] == "shell_call_output" and out["output"][0]["stdout"] == "approved\n"
