@@ -101,7 +101,6 @@ async def test_a_long_tool_loop_completes_on_server_side_compaction(stream: bool
             block = item.state_for("anthropic", kind="compaction").payload["block"]  # type: ignore[union-attr]
             assert dumps(block) in last.raw
         assert len(_compactions(last.body)) == compacted
-        # the window never held more than the trigger: input counts from the last compaction block
         assert all(r.body.get("thinking") for r in requests)  # thinking never paused
         assert "[Summary of the" not in last.raw.decode()  # no summary of ours
         # usage: the summarising passes are counted in the run's usage, not only the answers
@@ -126,7 +125,7 @@ async def test_compaction_blocks_go_back_unchanged_or_are_refused() -> None:
         state = response.items[0].state_for("anthropic", kind="compaction")
         assert state is not None and state.payload["block"]["content"].startswith("Summary of")
         assert response.text == "ok"  # the summary is not text the model said
-        usage = h.emulator.requests[-1]
+        first_request = h.emulator.requests[-1]
         assert response.usage.input_tokens > 61_000  # the summarising pass (iterations) is counted
         # sent back edited: refused
         edited = dict(state.payload["block"], content="something else")
@@ -149,7 +148,7 @@ async def test_compaction_blocks_go_back_unchanged_or_are_refused() -> None:
             )
         )
         assert more.text == "again" and more.usage.input_tokens < 1_000
-        assert usage.headers["anthropic-beta"].split(",").count("compact-2026-01-12") == 1
+        assert first_request.headers["anthropic-beta"].split(",").count("compact-2026-01-12") == 1
         for bad, match in (
             (
                 {"type": "compact_20260112", "trigger": {"type": "input_tokens", "value": 4_000}},
