@@ -39,29 +39,13 @@ async def count_responses(model: OpenAIResponsesModel, request: ModelRequest) ->
     """The endpoint's count. The body goes through the client's low-level ``post`` (the path
     ``responses.input_tokens.count`` posts to) as bytes: the typed method re-transforms every input item
     in Python, seconds for a few hundred turns."""
-    from .responses_stream import map_error
-
-    body = json.loads(model._body(request, None, request.items, stream=False))
-    fields: dict[str, Any] = {k: v for k, v in body.items() if k in COUNT_FIELDS}
-    try:
-        raw = await model._client.post("/responses/input_tokens", cast_to=bytes, content=dumps(fields))
-    except openai.APIError as exc:
-        raise map_error(exc) from exc
-    return int(json_body(raw, model.provider)["input_tokens"])
+    return int((await _post(model, request, "/responses/input_tokens", COUNT_FIELDS))["input_tokens"])
 
 
 async def compact(model: OpenAIResponsesModel, request: ModelRequest) -> tuple[list[Item], Usage]:
     """``POST /responses/compact``: the user messages of ``request.items`` and one ``compaction`` item
     standing for the rest (kept as the Responses adapter keeps server compaction items)."""
-    from .responses_stream import map_error
-
-    body = json.loads(model._body(request, None, request.items, stream=False))
-    fields: dict[str, Any] = {k: v for k, v in body.items() if k in COMPACT_FIELDS}
-    try:
-        raw = await model._client.post("/responses/compact", cast_to=bytes, content=dumps(fields))
-    except openai.APIError as exc:
-        raise map_error(exc) from exc
-    data = json_body(raw, model.provider)
+    data = await _post(model, request, "/responses/compact", COMPACT_FIELDS)
     items: list[Item] = []
     for out in data.get("output") or []:
         if out.get("type") == "message" and out.get("role") == "user":
@@ -70,6 +54,22 @@ async def compact(model: OpenAIResponsesModel, request: ModelRequest) -> tuple[l
         else:  # the compaction item (and anything else the server put there), kept whole
             items.extend(output_to_items([out], model.model_name))
     return items, usage_from(data.get("usage"))
+
+
+async def _post(
+    model: OpenAIResponsesModel, request: ModelRequest, path: str, take: frozenset[str]
+) -> dict[str, Any]:
+    """POST to ``path`` the fields of ``take`` from the body the adapter would send for ``request`` (the
+    whole view); the answer's JSON."""
+    from .responses_stream import map_error
+
+    body = json.loads(model._body(request, None, request.items, stream=False))
+    fields: dict[str, Any] = {k: v for k, v in body.items() if k in take}
+    try:
+        raw = await model._client.post(path, cast_to=bytes, content=dumps(fields))
+    except openai.APIError as exc:
+        raise map_error(exc) from exc
+    return json_body(raw, model.provider)
 
 
 def compaction(threshold: int) -> dict[str, Any]:
