@@ -79,10 +79,11 @@ class ContextPolicy:
        summarises the previous summary plus the turns that aged out since, never from scratch.
 
     ``native=True`` also asks the vendor's own mechanism where the adapter has one (OpenAI
-    ``context_management`` compaction, Anthropic context editing). ``count`` chooses how requests are
-    measured: ``"auto"`` (the local estimate, and the vendor's counting endpoint when no response has
-    calibrated the estimate yet and it is near the trigger), ``"estimate"`` or ``"vendor"`` (the
-    endpoint before every call near the trigger). ``window`` overrides the model's window.
+    ``context_management`` compaction, Anthropic server-side compaction or context editing). ``count``
+    chooses how requests are measured: ``"auto"`` (the local estimate, and the vendor's counting
+    endpoint when no response has calibrated the estimate yet and it is near the trigger),
+    ``"estimate"`` or ``"vendor"`` (the endpoint before every call near the trigger). ``window``
+    overrides the model's window.
     """
 
     trigger: float = 0.8

@@ -7,10 +7,12 @@ their signatures, and the whole assistant turn around them, unchanged and in ord
 Blocks that are not text, thinking or a client ``tool_use`` (server tools and their results,
 ``container_upload``, MCP blocks, ``compaction``, and any block type newer than this module) become an
 ``AssistantMessage`` with empty text whose state holds the block: replayed as it came to Anthropic,
-never shown as text, dropped by other vendors. The stream assembler follows the SDK's own
-accumulation (``anthropic.lib.streaming``): ``input_json_delta`` feeds every block that streams an
-``input`` (``tool_use``, ``server_tool_use``, ``mcp_tool_use``), ``compaction_delta`` sets the summary,
-result blocks arrive whole in ``content_block_start``, and a delta it does not know is noted, not fatal.
+never shown as text, dropped by other vendors (but a ``compaction`` block's summary reaches them, and
+other Claude families, as text: ``providers._common.assistant_text``). The stream assembler follows
+the SDK's own accumulation (``anthropic.lib.streaming``): ``input_json_delta`` feeds every block that
+streams an ``input`` (``tool_use``, ``server_tool_use``, ``mcp_tool_use``), ``compaction_delta`` sets
+the summary, result blocks arrive whole in ``content_block_start``, and a delta it does not know is
+noted, not fatal.
 
 A client ``tool_use`` whose streamed input is not valid JSON (the model wrote bad JSON, or
 ``max_tokens`` cut it) stays a ``ToolCall`` with the raw text as its arguments, so the tool executor
