@@ -77,6 +77,19 @@ VIEW = (640, 400)  # what the vendors see of a small_app_desktop (a 1280x800 scr
 BUTTON_V = (80, 45)  # the app's button, in VIEW coordinates
 
 
+CLAUDE_COMPUTER_BODY = {
+    "tools": [
+        {
+            "type": "computer_20250124",
+            "name": "computer",
+            "display_width_px": VIEW[0],
+            "display_height_px": VIEW[1],
+        }
+    ]
+}
+"""A Messages body declaring Claude's computer tool at VIEW, for the emulator's rules."""
+
+
 async def _app_desktop(backend_name: str, desktop: DesktopConfig) -> AsyncIterator[Sandbox]:
     sandbox = await start_desktop(backend_name, desktop)
     try:

@@ -20,7 +20,7 @@ from agentcore.sandboxes.desktop import DesktopError
 from tests.emulators.base import Reply, ToolCallReply
 from tests.providers.harness import started
 
-from .conftest import BUTTON_V, script_computer_calls
+from .conftest import BUTTON_V, CLAUDE_COMPUTER_BODY, script_computer_calls
 from .test_desktop import BUTTON, eventually, state
 
 
@@ -107,16 +107,7 @@ async def test_openai_keys_on_pointer_actions_hold_those_keys(small_app_desktop:
 def test_emulators_accept_modifiers_only_in_the_documented_fields() -> None:
     from tests.emulators.computer_rules import anthropic_call_problem, openai_action_problem
 
-    tools = {
-        "tools": [
-            {
-                "type": "computer_20250124",
-                "name": "computer",
-                "display_width_px": 640,
-                "display_height_px": 400,
-            }
-        ]
-    }
+    tools = CLAUDE_COMPUTER_BODY
     assert anthropic_call_problem(tools, "computer", {"action": "left_click", "text": "shift"}) is None
     assert anthropic_call_problem(
         tools, "computer", {"action": "mouse_move", "coordinate": [1, 1], "text": "x"}

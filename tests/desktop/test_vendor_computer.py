@@ -22,7 +22,7 @@ from agentcore.sandboxes.base import Sandbox
 from tests.emulators.base import Reply, ToolCallReply
 from tests.providers.harness import started
 
-from .conftest import BUTTON_V, VIEW, computer_use_model, script_computer_calls
+from .conftest import BUTTON_V, CLAUDE_COMPUTER_BODY, VIEW, computer_use_model, script_computer_calls
 from .test_desktop import GREEN, PAINT, RED, eventually, near, pixel
 
 ENTRY_V, PAINT_V = (100, 82), (PAINT[0] // 2, PAINT[1] // 2)
@@ -228,16 +228,7 @@ def test_emulators_hold_vendor_computer_actions_to_their_documented_shapes() -> 
         gemini_call_problem,
     )
 
-    tools = {
-        "tools": [
-            {
-                "type": "computer_20250124",
-                "name": "computer",
-                "display_width_px": 640,
-                "display_height_px": 400,
-            }
-        ]
-    }
+    tools = CLAUDE_COMPUTER_BODY
     assert anthropic_call_problem(tools, "computer", {"action": "left_click", "coordinate": [10, 10]}) is None
     assert anthropic_call_problem(
         tools, "computer", {"action": "zoom", "region": [0, 0, 9, 9]}
