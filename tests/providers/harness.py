@@ -143,3 +143,20 @@ async def shell_runs_once_approved(model: Model) -> None:
         assert done.final_output == "ran it"
     finally:
         await sandbox.close()
+
+
+async def run_under_rm_policy(model: Model) -> None:
+    """A run of ``model`` (scripted to ask for a shell command with ``rm`` in it, then to give up) in a
+    local sandbox, under a ShellPolicy that denies ``rm`` and asks the model to retry."""
+    from agentcore import Agent, Runner
+    from agentcore.control.shell_policy import ShellPolicy
+    from tests.sandboxes.backends import local_sandbox
+
+    sandbox = local_sandbox()
+    agent = Agent(
+        name="coder", model=model, sandbox=sandbox, guardrails=[ShellPolicy(deny=["rm"], action="retry")]
+    )
+    try:
+        await Runner.run(agent, "clean up")
+    finally:
+        await sandbox.close()

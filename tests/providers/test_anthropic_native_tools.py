@@ -21,7 +21,7 @@ from agentcore.providers.openai.responses import OpenAIResponsesModel
 from tests.emulators.anthropic import AnthropicEmulator, AnthropicReply
 from tests.emulators.base import Reply, ToolCallReply
 from tests.emulators.openai_responses import OpenAIResponsesEmulator
-from tests.providers.harness import emulator_fixture, shell_runs_once_approved
+from tests.providers.harness import emulator_fixture, run_under_rm_policy, shell_runs_once_approved
 from tests.sandboxes.backends import local_sandbox
 from tests.spans import Spans, spans_fixture
 
@@ -173,21 +173,9 @@ async def test_bash_and_editor_calls_run_in_the_sandbox_and_answer_tool_results(
 
 
 async def test_shell_policy_sees_each_bash_command(emu: AnthropicEmulator) -> None:
-    from agentcore.control.shell_policy import ShellPolicy
-
-    sandbox = local_sandbox()
     emu.queue(AnthropicReply(content=[_use("bash", {"command": "echo ok && rm -rf /tmp/x"}, "toolu_9")]))
     emu.queue(Reply(text="gave up"))
-    agent = Agent(
-        name="coder",
-        model=_model(emu),
-        sandbox=sandbox,
-        guardrails=[ShellPolicy(deny=["rm"], action="retry")],
-    )
-    try:
-        await Runner.run(agent, "clean up")
-    finally:
-        await sandbox.close()
+    await run_under_rm_policy(_model(emu))
     (out,) = _results(_sent(emu, 1))
     assert out["is_error"] and "refused by guardrail" in out["content"] and "rm" in out["content"]
 

@@ -29,7 +29,7 @@ from agentcore.providers.openai.responses_wire import ItemEncoder, response_from
 from tests.emulators.base import Reply
 from tests.emulators.openai_chat import ChatCompletionsEmulator
 from tests.emulators.openai_responses import MODEL, OpenAIResponsesEmulator
-from tests.providers.harness import CASSETTES, emulator_fixture, shell_runs_once_approved
+from tests.providers.harness import CASSETTES, emulator_fixture, run_under_rm_policy, shell_runs_once_approved
 from tests.providers.openai_responses_support import make
 from tests.sandboxes.backends import local_sandbox
 
@@ -324,23 +324,11 @@ async def test_native_tools_off_keeps_the_function_tools(emu: OpenAIResponsesEmu
 
 
 async def test_shell_policy_sees_each_native_command(emu: OpenAIResponsesEmulator) -> None:
-    from agentcore.control.shell_policy import ShellPolicy
-
-    sandbox = local_sandbox()
     emu.script_items(
         {"type": "shell_call", "action": {"commands": ["echo ok", "rm -rf /tmp/x"], "timeout_ms": None}}
     )
     emu.queue(Reply(), Reply(text="gave up"))
-    agent = Agent(
-        name="coder",
-        model=make(emu, "gpt-5.1"),
-        sandbox=sandbox,
-        guardrails=[ShellPolicy(deny=["rm"], action="retry")],
-    )
-    try:
-        await Runner.run(agent, "clean up")
-    finally:
-        await sandbox.close()
+    await run_under_rm_policy(make(emu, "gpt-5.1"))
     out = _sent(emu, 1)["input"][-1]
     assert out["type"] == "shell_call_output" and "rm" in out["output"][0]["stderr"]
     assert out["output"][0]["outcome"]["exit_code"] == 1
