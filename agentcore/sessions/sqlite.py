@@ -112,16 +112,38 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 _migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+
+
+def _wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL. Changing the journal mode needs the database to itself and SQLite answers "locked"
+    at once, without its busy handler, while another connection holds it: retry for up to 30 s."""
+    deadline = time.monotonic() + 30.0
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _migrate(path: Path) -> None:
     key = str(path.resolve())
     if key in _migrated and path.exists():
         return
+    with _migrate_lock:  # runs in worker threads: one migration per process at a time
+        if key in _migrated and path.exists():
+            return
+        _migrate_locked(path, key)
+
+
+def _migrate_locked(path: Path, key: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     db = _connect(path)
     try:
-        db.execute("PRAGMA journal_mode = WAL")
+        _wal(db)
         db.execute("BEGIN IMMEDIATE")
         current = db.execute("PRAGMA user_version").fetchone()[0]
         if current > len(MIGRATIONS):
