@@ -82,17 +82,18 @@ class LocalShell(ShellProcess):
     async def write(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            if self.pipes.done.is_set():
+            fd = self.in_fd
+            if self.pipes.done.is_set() or fd < 0:
                 return
             try:
-                view = view[os.write(self.in_fd, view) :]
+                view = view[os.write(fd, view) :]
             except BlockingIOError:
                 ready: asyncio.Future[None] = self._loop.create_future()
-                self._loop.add_writer(self.in_fd, set_done, ready)
+                self._loop.add_writer(fd, set_done, ready)
                 try:
                     await ready
                 finally:
-                    self._loop.remove_writer(self.in_fd)
+                    self._loop.remove_writer(fd)
             except OSError:
                 return
 
@@ -110,8 +111,12 @@ class LocalShell(ShellProcess):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.pipes.done.wait(), 5)
         self.pipes.finish(self.pipes.status)
-        with contextlib.suppress(OSError):
-            os.close(self.in_fd)
+        # kill() may run more than once (a restart, then the sandbox's close): closing the number twice
+        # would close whatever file took it since — another sandbox's supervisor pipe, say
+        fd, self.in_fd = self.in_fd, -1
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     async def wait(self) -> int | None:
         await self.pipes.done.wait()
